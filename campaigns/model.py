@@ -1,0 +1,313 @@
+"""The campaign file, as a pydantic v2 model.
+
+A campaign names a team's service, its environments (dev / staging / production, each with a base
+URL, an allow-list of hosts, caps and the stages it may run), its endpoints with expectations, the
+per-domain targets (seed 000: concurrent users, p50, p95, error rate) and the quality thresholds
+(seed 001: mean 1500 ms, p95 3000 ms, error rate 1 %, 50 rps).
+
+Every model forbids unknown keys, so a typo is an error with its file and line (see ``loader``),
+never a silently ignored option. ``SCHEMA_VERSION`` is the ``version`` this code reads.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from campaigns.templating import placeholders
+from campaigns.types import Duration, Slug, check_secret_value
+
+SCHEMA_VERSION = 1
+
+StageName = Literal["readiness", "smoke", "e2e", "load", "chaos"]
+STAGE_ORDER: tuple[str, ...] = ("readiness", "smoke", "e2e", "load", "chaos")
+EnvKind = Literal["dev", "staging", "production"]
+Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+Scalar = str | int | float | bool
+
+#: stages an environment runs when its file does not say; production never runs chaos.
+DEFAULT_STAGES: dict[str, tuple[str, ...]] = {
+    "dev": STAGE_ORDER,
+    "staging": STAGE_ORDER,
+    "production": ("readiness", "smoke", "e2e", "load"),
+}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def _check_headers(headers: dict[str, str]) -> dict[str, str]:
+    for key, value in headers.items():
+        check_secret_value(key, value)
+    return headers
+
+
+class Caps(Strict):
+    """Hard limits for an environment: load and chaos never go past them."""
+
+    max_rps: float | None = Field(None, gt=0, description="Highest arrival rate, requests per second.")
+    max_vus: int | None = Field(None, gt=0, description="Most virtual users / connections at once.")
+    max_duration: Duration | None = Field(None, gt=0, description="Longest load phase sum, e.g. '5m'.")
+
+
+class Target(Strict):
+    """A domain's service-level targets (seed 000): what load and gates hold it to."""
+
+    concurrent_users: int | None = Field(None, gt=0)
+    peak_users: int | None = Field(None, gt=0)
+    p50_ms: float | None = Field(None, gt=0)
+    p95_ms: float | None = Field(None, gt=0)
+    p99_ms: float | None = Field(None, gt=0)
+    mean_ms: float | None = Field(None, gt=0)
+    error_rate: float | None = Field(None, ge=0, le=1, description="Fraction, e.g. 0.01 for 1 %.")
+    min_rps: float | None = Field(None, gt=0)
+
+
+class Thresholds(Strict):
+    """Campaign-wide quality thresholds; defaults are seed 001's."""
+
+    max_mean_ms: float = Field(1500, gt=0)
+    max_p95_ms: float = Field(3000, gt=0)
+    max_error_rate: float = Field(0.01, ge=0, le=1)
+    min_rps: float = Field(50, ge=0)
+
+
+class Expect(Strict):
+    """What a response must look like. No ``status`` means any 2xx."""
+
+    status: list[int] = Field(default_factory=list)
+    fields: list[str] = Field(default_factory=list,
+                              description="JSON paths that must be present, e.g. 'items[0].id' or '$.token'.")
+    values: dict[str, Any] = Field(default_factory=dict, description="JSON path → expected value.")
+    max_latency_ms: float | None = Field(None, gt=0, description="Latency budget for one request.")
+    content_type: str | None = None
+    body_contains: str | None = None
+
+    @field_validator("status")
+    @classmethod
+    def _statuses(cls, value: list[int]) -> list[int]:
+        for code in value:
+            if not 100 <= code <= 599:
+                raise ValueError(f"{code} is not an HTTP status")
+        return value
+
+
+class Endpoint(Strict):
+    """One operation of the service under test, named: metrics are grouped by name, never by URL."""
+
+    name: Slug
+    method: Method = "GET"
+    path: str = Field(description="Path from the base URL; '{id}' placeholders take values from params.")
+    params: dict[str, list[Scalar]] = Field(default_factory=dict)
+    query: dict[str, Scalar | list[Scalar]] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: Any = Field(None, alias="json", description="JSON request body.")
+    expect: Expect = Field(default_factory=Expect)
+    domain: str | None = Field(None, description="Key of the campaign's targets this endpoint answers to.")
+    auth: bool = Field(False, description="Send the token obtained by the campaign's auth flow.")
+    tags: list[str] = Field(default_factory=list)
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("a path starts with '/' (the base URL comes from the environment)")
+        return value
+
+    _headers = field_validator("headers")(classmethod(lambda cls, v: _check_headers(v)))
+
+    @model_validator(mode="after")
+    def _placeholders(self) -> Endpoint:
+        wanted = set(placeholders(self.path))
+        missing = wanted - set(self.params)
+        if missing:
+            raise ValueError(f"path {self.path!r} has placeholders without values in params: {sorted(missing)}")
+        unused = set(self.params) - wanted
+        if unused:
+            raise ValueError(f"params {sorted(unused)} match no '{{placeholder}}' in path {self.path!r}")
+        for key, values in self.params.items():
+            if not values:
+                raise ValueError(f"params.{key} needs at least one value")
+        return self
+
+    @property
+    def is_write(self) -> bool:
+        return self.method in WRITE_METHODS
+
+
+class RequestSpec(Strict):
+    """A request outside the endpoint list (e.g. the sign-in of an auth flow)."""
+
+    method: Method = "POST"
+    path: str
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: Any = Field(None, alias="json")
+
+    _headers = field_validator("headers")(classmethod(lambda cls, v: _check_headers(v)))
+
+
+class AuthFlow(Strict):
+    """Sign in once per environment and stage, then send the token with every ``auth: true`` endpoint."""
+
+    request: RequestSpec
+    capture: str = Field("$.token", description="JSON path of the token in the response.")
+    header: str = "Authorization"
+    format: str = Field("Bearer {token}", description="How the token is written into the header.")
+
+
+class Feeder(Strict):
+    """A CSV file of test data, loaded once and shared (Artillery payload / k6 SharedArray)."""
+
+    file: str = Field(description="Path relative to the campaign file.")
+    order: Literal["sequential", "random"] = "sequential"
+
+
+class Service(Strict):
+    """How to start the service under test when it is not already answering.
+
+    ``command`` may use ``{python}`` (this interpreter), ``{port}`` and ``{host}`` (from base_url),
+    ``{env}`` (environment name) and ``{state}`` (the warehouse folder).
+    """
+
+    command: list[str] = Field(min_length=1)
+    cwd: str | None = Field(None, description="Working directory, relative to the campaign file.")
+    env: dict[str, str] = Field(default_factory=dict)
+    health: str = Field("/health", description="Path that answers 2xx once the service is up.")
+    start_timeout: Duration = 30.0
+    when: Literal["auto", "always", "never"] = Field(
+        "auto", description="auto: start only when nothing answers at base_url.")
+
+
+class ReadinessOptions(Strict):
+    samples: int = Field(5, ge=2, le=20, description="Repeated requests per endpoint.")
+    probe_writes: bool | None = Field(
+        None, description="Send writes to check they persist (default: not in production).")
+    fail_on_mock: bool = Field(False, description="A mocked endpoint fails the run instead of being reported.")
+    timeout: Duration = 10.0
+
+
+class SmokeOptions(Strict):
+    timeout: Duration = 10.0
+    max_latency_ms: float | None = Field(None, gt=0, description="Default latency budget per request.")
+
+
+class Schedule(Strict):
+    cron: str
+    timezone: str = "UTC"
+
+
+class Environment(Strict):
+    kind: EnvKind
+    base_url: str
+    allow_hosts: list[str] = Field(default_factory=list,
+                                   description="Hosts that may receive traffic (default: base_url's host).")
+    caps: Caps = Field(default_factory=Caps)
+    stages: list[StageName] | None = Field(None, description="Stages this environment runs (default by kind).")
+    headers: dict[str, str] = Field(default_factory=dict)
+    service: Service | None = None
+    targets: dict[str, Target] = Field(default_factory=dict, description="Per-domain overrides.")
+    slack_channel: str | None = None
+    schedule: Schedule | None = None
+
+    _headers = field_validator("headers")(classmethod(lambda cls, v: _check_headers(v)))
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http(s) URL with a host")
+        if parts.query or parts.fragment:
+            raise ValueError("base_url takes no query or fragment")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _hosts_and_stages(self) -> Environment:
+        host = urlsplit(self.base_url).hostname or ""
+        if not self.allow_hosts:
+            self.allow_hosts = [host]
+        elif host not in self.allow_hosts:
+            raise ValueError(f"base_url host {host!r} is not in allow_hosts {self.allow_hosts}")
+        if self.kind == "production" and self.stages and "chaos" in self.stages:
+            raise ValueError("chaos never runs in a production environment: remove it from stages")
+        return self
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base_url).hostname or ""
+
+    @property
+    def port(self) -> int:
+        parts = urlsplit(self.base_url)
+        return parts.port or (443 if parts.scheme == "https" else 80)
+
+    def allowed_stages(self) -> tuple[str, ...]:
+        chosen = self.stages if self.stages is not None else DEFAULT_STAGES[self.kind]
+        return tuple(s for s in STAGE_ORDER if s in chosen)
+
+
+class Campaign(Strict):
+    """A whole campaign file."""
+
+    version: int = Field(SCHEMA_VERSION, description="Schema version of this file.")
+    campaign: Slug
+    team: str
+    slack_channel: str | None = None
+    description: str | None = None
+    environments: dict[Slug, Environment] = Field(min_length=1)
+    endpoints: list[Endpoint] = Field(min_length=1)
+    targets: dict[str, Target] = Field(default_factory=dict, description="Per-domain targets (seed 000).")
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    variables: dict[str, Any] = Field(default_factory=dict)
+    data: dict[str, Feeder] = Field(default_factory=dict, description="CSV feeders by variable name.")
+    auth: AuthFlow | None = None
+    readiness: ReadinessOptions = Field(default_factory=ReadinessOptions)
+    smoke: SmokeOptions = Field(default_factory=SmokeOptions)
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: int) -> int:
+        if value != SCHEMA_VERSION:
+            raise ValueError(f"this perfcampaign reads campaign version {SCHEMA_VERSION}, not {value}")
+        return value
+
+    @field_validator("endpoints")
+    @classmethod
+    def _unique(cls, value: list[Endpoint]) -> list[Endpoint]:
+        seen: set[str] = set()
+        for ep in value:
+            if ep.name in seen:
+                raise ValueError(f"endpoint name {ep.name!r} is used twice")
+            seen.add(ep.name)
+        return value
+
+    @model_validator(mode="after")
+    def _references(self) -> Campaign:
+        known = set(self.targets) | {d for env in self.environments.values() for d in env.targets}
+        for ep in self.endpoints:
+            if ep.domain and ep.domain not in known:
+                raise ValueError(f"endpoint {ep.name!r} names domain {ep.domain!r}, which has no targets "
+                                 f"(known: {sorted(known) or 'none'})")
+            if ep.auth and self.auth is None:
+                raise ValueError(f"endpoint {ep.name!r} sets auth: true but the campaign has no auth flow")
+        return self
+
+    def endpoint(self, name: str) -> Endpoint:
+        for ep in self.endpoints:
+            if ep.name == name:
+                return ep
+        raise KeyError(name)
+
+    def target_for(self, env: str, domain: str | None) -> Target | None:
+        if domain is None:
+            return None
+        return self.environments[env].targets.get(domain) or self.targets.get(domain)

@@ -1,0 +1,131 @@
+"""Small value types shared by every part of a campaign file.
+
+- ``Duration``: ``"250ms"``, ``"30s"``, ``"5m"``, ``"1h30m"`` or a bare number of seconds, parsed to
+  float seconds.
+- ``Slug``: kebab-case names for campaigns, environments, endpoints and scenarios.
+- Secret references: ``${env:NAME}`` (an environment variable) and ``${prefect:BLOCK}`` (a Prefect
+  Secret block). Literal secrets are rejected where a value is secret by nature (see
+  :func:`is_secret_key`), and references are resolved only at run time by :func:`resolve_refs`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from ``"1h30m"``, ``"250ms"``, ``"5m"``, ``"30s"`` or a number of seconds."""
+    if isinstance(value, bool):
+        raise ValueError("a duration is a number of seconds or a string like '30s', '5m', '1h30m'")
+    if isinstance(value, (int, float)):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return float(value)
+    if not isinstance(value, str):
+        raise ValueError("a duration is a number of seconds or a string like '30s', '5m', '1h30m'")
+    text = value.strip().replace(" ", "")
+    try:
+        return parse_duration(float(text))
+    except ValueError:
+        pass
+    pos, total = 0, 0.0
+    for match in _DURATION_PART.finditer(text):
+        if match.start() != pos:
+            break
+        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        pos = match.end()
+    if pos != len(text) or not text:
+        raise ValueError(f"{value!r} is not a duration (use e.g. '250ms', '30s', '5m', '1h30m')")
+    return total
+
+
+def format_duration(seconds: float) -> str:
+    """The shortest readable form: ``90`` → ``"1m30s"``, ``0.25`` → ``"250ms"``."""
+    if seconds < 1:
+        return f"{round(seconds * 1000)}ms"
+    out, rest = [], seconds
+    for unit, size in (("h", 3600), ("m", 60)):
+        if rest >= size:
+            whole = int(rest // size)
+            out.append(f"{whole}{unit}")
+            rest -= whole * size
+    if rest or not out:
+        out.append(f"{rest:g}s")
+    return "".join(out)
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration), PlainSerializer(format_duration, when_used="json")]
+
+_SLUG = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
+
+
+def _check_slug(value: str) -> str:
+    if not _SLUG.match(value):
+        raise ValueError(f"{value!r} is not a slug: use lowercase letters, digits and dashes (e.g. 'shop-api')")
+    return value
+
+
+Slug = Annotated[str, AfterValidator(_check_slug)]
+
+# ---------------------------------------------------------------------------------------------
+# Secrets
+# ---------------------------------------------------------------------------------------------
+
+REF = re.compile(r"\$\{(env|prefect):([A-Za-z_][A-Za-z0-9_.\-/]*)\}")
+_SECRET_KEY = re.compile(r"(authorization|token|secret|password|passwd|api[-_]?key|cookie|credential|private[-_]?key)",
+                         re.IGNORECASE)
+# An Authorization value may keep its scheme literal: "Bearer ${env:TOKEN}".
+_SCHEME_PREFIX = re.compile(r"^(bearer|basic|token|apikey|digest)\s+", re.IGNORECASE)
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a header or setting named ``key`` carries a secret by nature."""
+    return bool(_SECRET_KEY.search(key))
+
+
+def check_secret_value(key: str, value: Any) -> None:
+    """Raise ``ValueError`` when ``value`` under a secret-looking ``key`` is a literal secret."""
+    if not isinstance(value, str) or not is_secret_key(key):
+        return
+    rest = _SCHEME_PREFIX.sub("", value.strip())
+    if REF.sub("", rest).strip() == "" and REF.search(rest):
+        return
+    if "{{" in rest and "}}" in rest:  # a scenario variable captured at run time, e.g. "Bearer {{ token }}"
+        return
+    raise ValueError(f"{key!r} holds a literal secret: write a reference such as '${{env:NAME}}' "
+                     f"or '${{prefect:block-name}}' instead")
+
+
+class UnresolvedSecret(LookupError):
+    """A ``${env:…}`` or ``${prefect:…}`` reference has no value at run time."""
+
+
+def _lookup(kind: str, name: str) -> str:
+    if kind == "env":
+        if name not in os.environ:
+            raise UnresolvedSecret(f"environment variable {name} is not set (referenced as ${{env:{name}}})")
+        return os.environ[name]
+    try:  # a Prefect Secret block
+        from prefect.blocks.system import Secret
+
+        return str(Secret.load(name).get())
+    except Exception as exc:  # noqa: BLE001 - any failure to load means "unresolved"
+        raise UnresolvedSecret(f"Prefect Secret block {name!r} could not be loaded: {exc}") from exc
+
+
+def resolve_refs(value: Any) -> Any:
+    """Replace every secret reference in strings (recursively through dicts and lists)."""
+    if isinstance(value, str):
+        return REF.sub(lambda m: _lookup(m.group(1), m.group(2)), value)
+    if isinstance(value, dict):
+        return {k: resolve_refs(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_refs(v) for v in value]
+    return value
