@@ -69,6 +69,10 @@ class StageResult:
     error: str | None = None
     #: the target or the machinery failed (not the target's quality): exit code 3
     infrastructure_failure: bool = False
+    #: gaps for the team's backlog ({key, kind, title, priority, effort, endpoint, evidence}); keys start
+    #: with ``backlog_scope`` so the flow can close the ones this source no longer sees
+    backlog: list[dict[str, Any]] = field(default_factory=list)
+    backlog_scope: str | None = None
 
     @property
     def gates_passed(self) -> bool:

@@ -1,0 +1,247 @@
+"""The ``perfcampaign`` command line.
+
+Exit codes (documented in the README, relied on by CI pipelines):
+
+    0  every gate passed
+    1  a gate failed (an expectation, a threshold, a regression)
+    2  bad input: an invalid campaign file, an unknown environment or stage, a refused stage
+    3  the target was unreachable, or the machinery failed (warehouse, service start, …)
+
+A user mistake is one line on stderr naming the file, line and field (or URL), never a traceback.
+Set ``PERFCAMPAIGN_DEBUG=1`` to see the traceback of an internal error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from campaigns.loader import CampaignError, load_campaign
+from campaigns.model import STAGE_ORDER, Campaign
+from flows.runner import EXIT_BAD_INPUT, EXIT_INFRA, BadInput, RunOptions, plan_campaign
+from tasks.base import ProgressEvent
+from warehouse.store import Warehouse, WarehouseError, default_path
+
+err = Console(stderr=True, highlight=False)
+
+
+class Failure(click.ClickException):
+    """A handled failure: message on stderr, a chosen exit code."""
+
+    def __init__(self, message: str, code: int):
+        super().__init__(message)
+        self.exit_code = code
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"perfcampaign: {self.message}", err=True)
+
+
+def _load(file: str):
+    try:
+        return load_campaign(file)
+    except CampaignError as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        raise SystemExit(EXIT_BAD_INPUT) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option("0.1.0", prog_name="perfcampaign")
+def cli() -> None:
+    """Scheduled performance campaigns: readiness, smoke, e2e, load and chaos, stored in DuckDB."""
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def validate(files: tuple[str, ...]) -> None:
+    """Check campaign FILES; print every problem with file:line (exit 2 if any)."""
+    bad = False
+    for file in files:
+        try:
+            loaded = load_campaign(file)
+        except CampaignError as exc:
+            bad = True
+            for problem in exc.problems:
+                click.echo(f"error: {problem}", err=True)
+            continue
+        c = loaded.campaign
+        click.echo(f"ok: {file}: campaign {c.campaign} (team {c.team}), {len(c.environments)} environments, "
+                   f"{len(c.endpoints)} endpoints")
+    if bad:
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+@cli.command()
+def schema() -> None:
+    """Print the campaign file's JSON Schema (for editors: yaml-language-server)."""
+    doc = Campaign.model_json_schema(by_alias=True)
+    doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    doc["title"] = "perfcampaign campaign file"
+    click.echo(json.dumps(doc, indent=2))
+
+
+class Progress:
+    """Live progress on stderr: one line per finished item, a spinner while a stage runs."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.status = None
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if self.quiet:
+            return
+        style = {"stage-start": "bold", "warning": "yellow"}.get(event.kind, "")
+        if event.kind == "stage-end":
+            status = event.data.get("status", "")
+            style = {"passed": "green", "failed": "red", "error": "red", "refused": "magenta"}.get(status, "dim")
+        if event.kind == "item":
+            ok = event.data.get("passed", event.data.get("verdict") == "real")
+            style = "" if ok else "yellow"
+        prefix = f"[{event.env}] {event.stage:<9}"
+        err.print(f"{prefix} {event.message}", style=style, markup=False)
+
+
+def _summary_table(doc: dict[str, Any]) -> Table:
+    """The end-of-run table, drawn from the same JSON document ``--json`` prints."""
+    table = Table(title=f"campaign {doc['campaign']}: {doc['status']}")
+    for col in ("env", "stage", "status", "gates", "notes"):
+        table.add_column(col)
+    for env_name, env in doc["environments"].items():
+        for stage, result in env["stages"].items():
+            gates = result.get("gates")
+            if gates is None:
+                table.add_row(env_name, stage, result["status"], "", result.get("reason", ""))
+                continue
+            failed = [g for g in gates if not g["passed"]]
+            notes = result.get("error") or "; ".join(f"{g['name']}: {g['detail']}" for g in failed[:3])
+            if stage == "readiness" and not notes:
+                summary = result["summary"]
+                notes = ", ".join(f"{n} {v}" for v, n in summary.get("verdicts", {}).items())
+                if summary.get("blocked"):
+                    notes += f" — kept out of load: {', '.join(summary['blocked'])}"
+            table.add_row(env_name, stage, result["status"], f"{len(gates) - len(failed)}/{len(gates)}", notes)
+    return table
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--env", "environments", multiple=True, help="Environment to run (repeatable; default all).")
+@click.option("--stages", help=f"Comma-separated stages ({','.join(STAGE_ORDER)}); default all the environment allows.")
+@click.option("--test-type", type=click.Choice(["load", "stress", "spike", "soak", "breakpoint"]))
+@click.option("--warehouse", type=click.Path(dir_okay=False), help="DuckDB file (default $PERFCAMPAIGN_WAREHOUSE "
+              "or .perfcampaign/warehouse.duckdb).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document last, on stdout.")
+@click.option("--no-prefect", is_flag=True, help="Run without Prefect (no flow run, no server).")
+@click.option("--no-start", is_flag=True, help="Never start the service under test.")
+@click.option("--trigger", default="cli", show_default=True, help="Recorded with the run (cli, schedule, ci, …).")
+@click.option("-q", "--quiet", is_flag=True, help="No live progress.")
+def run(file: str, environments: tuple[str, ...], stages: str | None, test_type: str | None, warehouse: str | None,
+        as_json: bool, no_prefect: bool, no_start: bool, trigger: str, quiet: bool) -> None:
+    """Run campaign FILE: readiness → smoke → e2e → load → chaos per environment."""
+    loaded = _load(file)
+    stage_list = [s.strip() for s in stages.split(",") if s.strip()] if stages else None
+    try:
+        plan_campaign(loaded, list(environments) or None, stage_list)
+    except BadInput as exc:
+        raise Failure(str(exc), EXIT_BAD_INPUT) from None
+    progress = Progress(quiet)
+    try:
+        if no_prefect:
+            from flows.runner import run_campaign
+
+            store = Warehouse(warehouse)
+            options = RunOptions(environments=list(environments) or None, stages=stage_list, trigger=trigger,
+                                 test_type=test_type, start_services=not no_start)
+            doc = asyncio.run(run_campaign(loaded, store, options, progress)).to_dict()
+        else:
+            doc = _run_with_prefect(file, environments, stage_list, test_type, warehouse, trigger,
+                                    not no_start, progress)
+    except WarehouseError as exc:
+        raise Failure(str(exc), EXIT_INFRA) from None
+    if not quiet:
+        (err if as_json else Console(highlight=False)).print(_summary_table(doc))
+    if as_json:
+        click.echo(json.dumps(doc, indent=2, default=str))
+    elif not quiet:
+        click.echo(f"warehouse: {doc['warehouse']}   run ids: " +
+                   ", ".join(f"{k}={v}" for k, v in doc["run_ids"].items()))
+    raise SystemExit(doc["exit_code"])
+
+
+def _run_with_prefect(file, environments, stages, test_type, warehouse, trigger, start, progress):
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from flows import campaign as campaign_flow
+
+    campaign_flow.PROGRESS_LISTENERS.append(progress)
+    try:
+        doc = asyncio.run(campaign_flow.campaign(
+            campaign_file=file, environments=list(environments) or None, stages=stages, test_type=test_type,
+            warehouse=str(default_path(warehouse)), trigger=trigger, start_services=start))
+    finally:
+        campaign_flow.PROGRESS_LISTENERS.remove(progress)
+    return doc
+
+
+@cli.command()
+@click.option("--warehouse", type=click.Path(dir_okay=False))
+@click.option("--limit", default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def runs(warehouse: str | None, limit: int, as_json: bool) -> None:
+    """List the latest runs in the warehouse."""
+    path = default_path(warehouse)
+    if not path.exists():
+        raise Failure(f"no warehouse at {path} (run a campaign first, or pass --warehouse)", EXIT_BAD_INPUT)
+    frame = Warehouse(path).query(
+        "SELECT run_id, campaign, environment, status, trigger, started_at, finished_at, flow_run_id "
+        "FROM runs ORDER BY started_at DESC LIMIT ?", [limit])
+    if as_json:
+        click.echo(json.dumps(frame.to_dicts(), default=str, indent=2))
+        return
+    table = Table()
+    for col in frame.columns:
+        table.add_column(col)
+    for row in frame.iter_rows():
+        table.add_row(*("" if v is None else str(v) for v in row))
+    Console().print(table)
+
+
+def _register_optional_commands() -> None:
+    """Commands that later stages contribute (e.g. ``perfcampaign load`` from the load engine)."""
+    import importlib
+
+    for module, attr in (("tasks.load.quick", "load"),):
+        try:
+            command = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError):
+            continue
+        cli.add_command(command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    _register_optional_commands()
+    try:
+        cli.main(args=argv, prog_name="perfcampaign", standalone_mode=True)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        click.echo("perfcampaign: interrupted", err=True)
+        raise SystemExit(130) from None
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, exit 3
+        if os.environ.get("PERFCAMPAIGN_DEBUG"):
+            traceback.print_exc()
+        click.echo(f"perfcampaign: internal error: {type(exc).__name__}: {exc} "
+                   f"(set PERFCAMPAIGN_DEBUG=1 for the traceback)", err=True)
+        raise SystemExit(EXIT_INFRA) from None
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,252 @@
+"""Run a campaign: plan the stages per environment, run them in order, store every result.
+
+This is the composition object both entry points share (as Locust's ``Environment`` is): the Prefect
+flow in ``flows/campaign.py`` passes a stage executor that makes each stage a Prefect task; the CLI's
+``--no-prefect`` and the tests pass one that calls the stage directly. Environments run one at a
+time; within one, stages run readiness → smoke → e2e → load → chaos, each result written to the
+warehouse in its own transaction as soon as it exists, so a failure later loses nothing before it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import platform
+import traceback
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from campaigns.loader import LoadedCampaign
+from campaigns.model import STAGE_ORDER
+from flows.services import ManagedService, ServiceStartError
+from tasks.base import ProgressEvent, RunContext, Stage, StageResult, load_stages, now
+from warehouse.store import Warehouse
+
+TOOL_VERSION = "perfcampaign 0.1.0"
+
+EXIT_OK, EXIT_GATE_FAILED, EXIT_BAD_INPUT, EXIT_INFRA = 0, 1, 2, 3
+
+StageExecutor = Callable[[Stage, RunContext], Awaitable[StageResult]]
+
+
+class BadInput(ValueError):
+    """The request names an unknown environment or stage: exit code 2."""
+
+
+async def run_directly(stage: Stage, ctx: RunContext) -> StageResult:
+    return await stage.run(ctx)
+
+
+@dataclass
+class StagePlan:
+    stage: str
+    action: str  # run | skipped | refused
+    reason: str = ""
+
+
+@dataclass
+class RunOptions:
+    environments: list[str] | None = None
+    stages: list[str] | None = None
+    trigger: str = "cli"
+    test_type: str | None = None
+    start_services: bool = True
+    out_dir: Path | None = None
+    flow_run_id: str | None = None
+    stage_options: dict[str, Any] = field(default_factory=dict)
+
+
+def plan_campaign(loaded: LoadedCampaign, environments: list[str] | None,
+                  stages: list[str] | None) -> dict[str, list[StagePlan]]:
+    """What runs where, and why the rest does not. Unknown names are :class:`BadInput`."""
+    campaign = loaded.campaign
+    envs = environments or list(campaign.environments)
+    unknown = [e for e in envs if e not in campaign.environments]
+    if unknown:
+        raise BadInput(f"{loaded.path}: unknown environment {unknown[0]!r} "
+                       f"(the campaign has: {', '.join(campaign.environments)})")
+    asked = stages or list(STAGE_ORDER)
+    bad = [s for s in asked if s not in STAGE_ORDER]
+    if bad:
+        raise BadInput(f"unknown stage {bad[0]!r} (stages: {', '.join(STAGE_ORDER)})")
+    registry = load_stages()
+    plans: dict[str, list[StagePlan]] = {}
+    for env_name in dict.fromkeys(envs):
+        env = campaign.environments[env_name]
+        allowed = env.allowed_stages()
+        plan = []
+        for stage in STAGE_ORDER:
+            if stage not in asked:
+                continue
+            if stage == "chaos" and env.kind == "production":
+                plan.append(StagePlan(stage, "refused", "chaos never runs in a production environment"))
+            elif stage not in allowed:
+                plan.append(StagePlan(stage, "skipped", f"not in environment {env_name!r}'s stages"))
+            elif stage not in registry:
+                plan.append(StagePlan(stage, "skipped", "stage not available in this version"))
+            elif stage in ("load", "chaos", "e2e") and getattr(campaign, stage, None) is None and stages is None:
+                plan.append(StagePlan(stage, "skipped", f"the campaign has no {stage} section"))
+            else:
+                plan.append(StagePlan(stage, "run"))
+        plans[env_name] = plan
+    return plans
+
+
+@dataclass
+class EnvironmentReport:
+    env_name: str
+    kind: str
+    run_id: str
+    base_url: str
+    status: str = "running"
+    results: dict[str, StageResult] = field(default_factory=dict)
+    plan: list[StagePlan] = field(default_factory=list)
+    error: str | None = None
+    infrastructure_failure: bool = False
+
+    @property
+    def gates_passed(self) -> bool:
+        return all(r.gates_passed for r in self.results.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        stages: dict[str, Any] = {}
+        for step in self.plan:
+            if step.stage in self.results:
+                stages[step.stage] = self.results[step.stage].to_dict()
+            else:
+                stages[step.stage] = {"stage": step.stage, "status": step.action, "reason": step.reason}
+        endpoints: dict[str, dict[str, Any]] = {}
+        for name, result in self.results.items():
+            for doc in result.endpoints:
+                entry = endpoints.setdefault(doc["name"], {"name": doc["name"]})
+                if name == "readiness":
+                    entry.update(verdict=doc.get("verdict"), confidence=doc.get("confidence"),
+                                 evidence=doc.get("evidence", []))
+                else:
+                    entry[name] = {k: v for k, v in doc.items() if k != "name"}
+        return {"run_id": self.run_id, "kind": self.kind, "base_url": self.base_url, "status": self.status,
+                "error": self.error, "stages": stages, "endpoints": endpoints,
+                "gates": [g.to_dict() for r in self.results.values() for g in r.gates]}
+
+
+@dataclass
+class CampaignReport:
+    loaded: LoadedCampaign
+    warehouse: Path
+    flow_run_id: str | None
+    environments: dict[str, EnvironmentReport] = field(default_factory=dict)
+    #: stages the user asked for by name that an environment refused (chaos in production)
+    refused: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        if self.refused:
+            return EXIT_BAD_INPUT
+        if any(e.infrastructure_failure for e in self.environments.values()):
+            return EXIT_INFRA
+        if any(not e.gates_passed or e.status == "failed" for e in self.environments.values()):
+            return EXIT_GATE_FAILED
+        return EXIT_OK
+
+    @property
+    def status(self) -> str:
+        return {EXIT_OK: "passed", EXIT_GATE_FAILED: "failed", EXIT_INFRA: "error",
+                EXIT_BAD_INPUT: "refused"}[self.exit_code]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"campaign": self.loaded.campaign.campaign, "team": self.loaded.campaign.team,
+                "campaign_file": str(self.loaded.path), "campaign_sha256": self.loaded.sha256,
+                "warehouse": str(self.warehouse), "flow_run_id": self.flow_run_id,
+                "status": self.status, "exit_code": self.exit_code, "refused": self.refused,
+                "run_ids": {name: env.run_id for name, env in self.environments.items()},
+                "environments": {name: env.to_dict() for name, env in self.environments.items()}}
+
+
+async def run_environment(loaded: LoadedCampaign, env_name: str, plan: list[StagePlan], store: Warehouse,
+                          options: RunOptions, emit: Callable[[ProgressEvent], None],
+                          execute: StageExecutor = run_directly) -> EnvironmentReport:
+    campaign = loaded.campaign
+    env = campaign.environments[env_name]
+    run_id = str(uuid.uuid4())
+    report = EnvironmentReport(env_name, env.kind, run_id, env.base_url, plan=plan)
+    out_dir = (options.out_dir or store.path.parent / "runs") / run_id
+    store.start_run({
+        "run_id": run_id, "campaign": campaign.campaign, "environment": env_name, "env_kind": env.kind,
+        "started_at": now(), "status": "running", "trigger": options.trigger, "flow_run_id": options.flow_run_id,
+        "campaign_sha256": loaded.sha256, "campaign_file": str(loaded.path),
+        "stages": [p.stage for p in plan], "test_type": options.test_type, "base_url": env.base_url,
+        "tool_version": TOOL_VERSION, "host": platform.node()})
+    ctx = RunContext(loaded=loaded, env_name=env_name, run_id=run_id, out_dir=out_dir, test_type=options.test_type,
+                     options=dict(options.stage_options), emit=emit, write_rows=store.write_rows)
+    service = ManagedService(campaign.campaign, env_name, env, loaded.base_dir, store.path.parent)
+    final = "error"
+    try:
+        if options.start_services and env.service is not None:
+            emit(ProgressEvent(env_name, "service", "info", f"checking the service at {env.base_url}"))
+            await service.start()
+            emit(ProgressEvent(env_name, "service", "info",
+                               "service already running" if service.reused else f"started service (log {service.log_path})"))
+        registry = load_stages()
+        for step in plan:
+            if step.action != "run":
+                result = StageResult(stage=step.stage, status=step.action, summary={"reason": step.reason})  # type: ignore[arg-type]
+                store.record_stage(run_id, result)
+                emit(ProgressEvent(env_name, step.stage, "stage-end", f"{step.action}: {step.reason}",
+                                   {"status": step.action}))
+                continue
+            if report.infrastructure_failure:
+                step.action, step.reason = "skipped", "an earlier stage found the target unreachable"
+                continue
+            emit(ProgressEvent(env_name, step.stage, "stage-start", f"{step.stage} started"))
+            result = await _run_stage(registry[step.stage](), ctx, execute)
+            report.results[step.stage] = result
+            ctx.results[step.stage] = result
+            store.record_stage(run_id, result)
+            if result.backlog_scope is not None:
+                store.sync_backlog(campaign.campaign, env_name, run_id, result.finished_at, result.backlog,
+                                   result.backlog_scope)
+            if result.infrastructure_failure:
+                report.infrastructure_failure = True
+                report.error = result.error
+            emit(ProgressEvent(env_name, step.stage, "stage-end", f"{step.stage} {result.status}",
+                               {"status": result.status, "gates": len(result.gates),
+                                "failed": sum(not g.passed for g in result.gates)}))
+        final = "error" if report.infrastructure_failure else ("passed" if report.gates_passed else "failed")
+    except ServiceStartError as exc:
+        report.infrastructure_failure = True
+        report.error = str(exc)
+        emit(ProgressEvent(env_name, "service", "warning", str(exc)))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        final = "interrupted"
+        raise
+    finally:
+        service.stop()
+        report.status = final
+        store.finish_run(run_id, final, now())
+    return report
+
+
+async def _run_stage(stage: Stage, ctx: RunContext, execute: StageExecutor) -> StageResult:
+    started = now()
+    try:
+        return await execute(stage, ctx)
+    except Exception as exc:  # noqa: BLE001 - a broken stage is reported and stored, never loses the run
+        return StageResult(stage=stage.name, status="error", started_at=started, finished_at=now(),
+                           error=f"{type(exc).__name__}: {exc}", infrastructure_failure=True,
+                           summary={"traceback": traceback.format_exc(limit=8)})
+
+
+async def run_campaign(loaded: LoadedCampaign, store: Warehouse, options: RunOptions,
+                       emit: Callable[[ProgressEvent], None] = lambda e: None,
+                       execute: StageExecutor = run_directly) -> CampaignReport:
+    """Every environment asked for, one after the other."""
+    plans = plan_campaign(loaded, options.environments, options.stages)
+    report = CampaignReport(loaded, store.path, options.flow_run_id)
+    if options.stages:
+        report.refused = [f"{env}: {p.stage}: {p.reason}" for env, plan in plans.items() for p in plan
+                          if p.action == "refused"]
+    for env_name, plan in plans.items():
+        report.environments[env_name] = await run_environment(loaded, env_name, plan, store, options, emit, execute)
+    return report

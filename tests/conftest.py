@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.loopback import serve
+from tests.shop import create_shop
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_state(tmp_path, monkeypatch):
+    """No test touches the user's .perfcampaign folder."""
+    monkeypatch.setenv("PERFCAMPAIGN_WAREHOUSE", str(tmp_path / "state" / "warehouse.duckdb"))
+
+
+@pytest.fixture(scope="session")
+def shop_url():
+    with serve(create_shop(slow_ms=50)) as url:
+        yield url
+
+
+@pytest.fixture
+def cli_env(tmp_path):
+    """Environment for running ``perfcampaign`` as a subprocess."""
+    env = {**os.environ, "PERFCAMPAIGN_WAREHOUSE": str(tmp_path / "state" / "warehouse.duckdb")}
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    return env
