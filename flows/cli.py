@@ -179,6 +179,7 @@ def run(file: str, environments: tuple[str, ...], stages: str | None, test_type:
 
 def _run_with_prefect(file, environments, stages, test_type, warehouse, trigger, start, progress):
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry from a closed network
     from flows import campaign as campaign_flow
 
     campaign_flow.PROGRESS_LISTENERS.append(progress)

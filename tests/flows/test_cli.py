@@ -107,3 +107,21 @@ def test_run_through_prefect_records_the_flow_run(tmp_path, shop_url, cli_env):
     assert doc["flow_run_id"]
     runs = json.loads(perfcampaign("runs", "--json", env=cli_env).stdout)
     assert runs[0]["flow_run_id"] == doc["flow_run_id"]
+
+
+def test_two_campaigns_at_once_from_two_processes_lose_no_rows(tmp_path, shop_url, cli_env):
+    files = []
+    for name in ("one", "two"):
+        folder = tmp_path / name
+        folder.mkdir()
+        files.append(write(folder, shop_campaign(shop_url).replace("campaign: shop-api", f"campaign: shop-{name}")))
+    procs = [subprocess.Popen([sys.executable, "-m", "flows.cli", "run", f, "--stages", "smoke", "--no-prefect", "-q"],
+                              cwd=ROOT, env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for f in files]
+    assert [p.wait(180) for p in procs] == [0, 0]
+    from warehouse.store import Warehouse
+
+    store = Warehouse(cli_env["PERFCAMPAIGN_WAREHOUSE"])
+    assert store.fetchall("SELECT campaign, count(*) FROM runs GROUP BY 1 ORDER BY 1") == [
+        ("shop-one", 2), ("shop-two", 2)]
+    # dev gets 3 smoke checks, production 2 (no writes): 5 per campaign
+    assert store.fetchall("SELECT count(*) FROM smoke_checks") == [(10,)]
