@@ -1,0 +1,119 @@
+"""Readiness stage: the campaign's endpoints through the mock detector, and what follows from it.
+
+Mocked and missing endpoints are kept out of load and chaos (``ctx.blocked``) and become backlog
+gaps with seed 000's priorities: a mock is "mock data" (medium, 1–2 days), a missing endpoint a
+"missing API" (high, 3–5 days). Writes are probed only outside production unless the campaign says
+otherwise. When nothing at all answers, the stage reports an infrastructure failure (exit code 3).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from campaigns.model import Endpoint
+from campaigns.templating import MissingVariable, render
+from campaigns.types import UnresolvedSecret
+from tasks.base import Gate, ProgressEvent, RunContext, StageResult, TargetNotAllowed, now, register
+from tasks.http import AuthFailed, client, ensure_auth
+from tasks.readiness import ProbeTarget, ReadinessVerdict, check_endpoints
+
+BACKLOG_SCOPE = "readiness:"
+GAPS = {
+    "mock": ("mock_data", "medium", "1-2 days", "Replace the mock behind {method} {path} ({name}) with the real implementation"),
+    "missing": ("missing_api", "high", "3-5 days", "Implement {method} {path} ({name})"),
+}
+
+
+def probe_target(ctx: RunContext, ep: Endpoint) -> ProbeTarget:
+    """The detector's view of an endpoint: URL template with placeholders kept, samples, headers."""
+    variables = ctx.variables()
+    path = render(ep.path, variables)
+    url = ctx.check_url(ctx.base_url + path)
+    if ep.query:
+        from urllib.parse import urlencode
+
+        url += ("&" if "?" in url else "?") + urlencode(render(ep.query, variables), doseq=True)
+    return ProbeTarget(name=ep.name, method=ep.method, url=url, params=dict(ep.params),
+                       headers=ctx.headers_for(ep), body=render(ep.body, variables),
+                       expect_status=tuple(ep.expect.status))
+
+
+def backlog_item(ep: Endpoint, verdict: ReadinessVerdict) -> dict[str, Any] | None:
+    gap = GAPS.get(verdict.verdict)
+    if gap is None:
+        return None
+    kind, priority, effort, title = gap
+    return {"key": f"{BACKLOG_SCOPE}{verdict.verdict}:{ep.name}", "kind": kind, "priority": priority,
+            "effort": effort, "endpoint": ep.name,
+            "title": title.format(method=ep.method, path=ep.path, name=ep.name),
+            "evidence": [e.detail for e in verdict.evidence if e.points_to == verdict.verdict][:5]}
+
+
+@register
+class ReadinessStage:
+    name = "readiness"
+
+    async def run(self, ctx: RunContext) -> StageResult:
+        result = StageResult(stage=self.name, status="passed", started_at=now(), backlog_scope=BACKLOG_SCOPE)
+        options = ctx.campaign.readiness
+        allow_writes = options.probe_writes if options.probe_writes is not None else ctx.environment.kind != "production"
+        targets, config_errors = [], {}
+        async with client(options.timeout) as http:
+            try:
+                if any(ep.auth for ep in ctx.campaign.endpoints):
+                    await ensure_auth(ctx, http)
+            except AuthFailed as exc:
+                result.gates.append(Gate(self.name, "auth", False, detail=str(exc)))
+            endpoints = []
+            for ep in ctx.campaign.endpoints:
+                try:
+                    targets.append(probe_target(ctx, ep))
+                    endpoints.append(ep)
+                except (MissingVariable, UnresolvedSecret, TargetNotAllowed) as exc:
+                    config_errors[ep.name] = str(exc)
+
+            def progress(v: ReadinessVerdict) -> None:
+                ctx.emit(ProgressEvent(ctx.env_name, self.name, "item",
+                                       f"{v.name}: {v.verdict} ({v.confidence:.0%})",
+                                       {"endpoint": v.name, "verdict": v.verdict}))
+
+            verdicts = await check_endpoints(targets, client=http, allow_writes=allow_writes,
+                                             samples=options.samples, timeout_s=options.timeout,
+                                             on_result=progress)
+        checked_at = now()
+        rows = []
+        for ep, verdict in zip(endpoints, verdicts, strict=True):
+            ctx.verdicts[ep.name] = verdict.verdict
+            if verdict.verdict in ("mock", "missing"):
+                ctx.blocked[ep.name] = f"{verdict.verdict} ({verdict.confidence:.0%})"
+            item = backlog_item(ep, verdict)
+            if item:
+                result.backlog.append(item)
+            doc = verdict.to_dict()
+            result.endpoints.append(doc)
+            rows.append({"endpoint": ep.name, "method": ep.method, "url": verdict.url, "verdict": verdict.verdict,
+                         "confidence": verdict.confidence, "status_code": verdict.status_code,
+                         "requests": verdict.requests, "evidence": doc["evidence"], "checked_at": checked_at})
+        for name, message in config_errors.items():
+            ctx.verdicts[name] = "error"
+            result.endpoints.append({"name": name, "verdict": "error", "confidence": 1.0,
+                                     "evidence": [{"signal": "campaign-config", "points_to": "error",
+                                                   "weight": 1.0, "detail": message}]})
+            result.gates.append(Gate(self.name, f"config {name}", False, endpoint=name, detail=message))
+        result.rows = {"readiness_checks": rows}
+        counts: dict[str, int] = {}
+        for v in verdicts:
+            counts[v.verdict] = counts.get(v.verdict, 0) + 1
+        result.summary = {"verdicts": counts, "blocked": dict(ctx.blocked), "probe_writes": allow_writes,
+                          "mocked": [v.name for v in verdicts if v.verdict == "mock"],
+                          "missing": [v.name for v in verdicts if v.verdict == "missing"]}
+        if options.fail_on_mock:
+            mocked = result.summary["mocked"]
+            result.gates.append(Gate(self.name, "no mocked endpoints", not mocked, observed=len(mocked), limit=0,
+                                     detail=", ".join(mocked)))
+        if verdicts and all(v.verdict == "unreachable" for v in verdicts):
+            result.infrastructure_failure = True
+            result.error = f"no endpoint of {ctx.base_url} answered"
+        result.status = "error" if result.infrastructure_failure else ("passed" if result.gates_passed else "failed")
+        result.finished_at = now()
+        return result

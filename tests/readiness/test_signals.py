@@ -1,0 +1,277 @@
+"""Signals and the verdict combination, over hand-built observations (no network)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+
+from tasks.readiness import Evidence, ProbeTarget, build_verdict
+from tasks.readiness.probe import Observation, ProbeRecord, ghost_value, limit_param, sample_combos, fill
+from tasks.readiness.signals import (
+    constant_latency, id_mismatch, ignores_path_id, ignores_query, mock_server_signatures, placeholder_content,
+    transport_details, unstable_body, write_persistence,
+)
+from tasks.readiness.signatures import match_fingerprints
+from tasks.readiness.verdict import decide
+
+DATE = ("Date", "Mon, 01 Jan 2024 00:00:00 GMT")
+JSON_CT = ("Content-Type", "application/json")
+
+
+def obs(label: str, body=None, *, status: int = 200, headers=(), url: str = "http://127.0.0.1:9/api/items/1",
+        method: str = "GET", latency: float = 1.0, meta: dict | None = None, std_headers: bool = True) -> Observation:
+    raw = body if isinstance(body, bytes) else (b"" if body is None else json.dumps(body).encode())
+    hdrs = ([DATE, JSON_CT] if std_headers else []) + list(headers)
+    return Observation(label, method, url, status, hdrs, raw, latency, meta=dict(meta or {}))
+
+
+def read_record(observations, host=(), *, varied="id", values=None, url="http://127.0.0.1:9/api/items/{id}"):
+    t = ProbeTarget("t", "GET", url, {"id": [1, 2]} if varied else {})
+    if observations:
+        observations[0].meta["chosen"] = True
+    info = {"kind": "read", "varied": varied, "varied_in": "path" if varied else None,
+            "values": values or ({"id": "1"} if varied else {})}
+    return ProbeRecord(target=t, observations=list(observations), host_observations=list(host), info=info,
+                       requests=len(observations) + len(host))
+
+
+def signals_of(evs: list[Evidence]) -> dict[str, float]:
+    return {e.signal: e.weight for e in evs}
+
+
+# --- URL helpers -----------------------------------------------------------------
+
+def test_url_helpers():
+    t = ProbeTarget("p", "GET", "http://h/api/{shop}/items/{id}?limit=5&q={q}", {"shop": ["a b"], "id": [1, 2],
+                                                                               "q": ["x&y"]})
+    combos = sample_combos(t)
+    assert len(combos) == 2
+    assert fill(t.url, combos[1]) == "http://h/api/a%20b/items/2?limit=5&q=x%26y"
+    assert limit_param(fill(t.url, combos[0])) == ("limit", 5)
+    assert ghost_value(3) == "987654321"
+    assert ghost_value("ord_123") == "ord_999999"
+    g = ghost_value(str(uuid.uuid4()))
+    assert uuid.UUID(g)
+    assert ghost_value("kettle").startswith("zz-nonexistent-")
+
+
+# --- fingerprints ------------------------------------------------------------------
+
+@pytest.mark.parametrize("headers,body,tool", [
+    ([("Matched-Stub-Id", "113b2bae-4adc-4a3e-9305-f8afb259cfce")], {"id": 1}, "WireMock"),
+    ([("x-mockoon-route-uuid", "0f1e")], {"id": 1}, "Mockoon"),
+    ([("x-powered-by", "msw")], {"id": 1}, "MSW"),
+    ([("Hoverfly", "Was-Here")], {"id": 1}, "Hoverfly"),
+    ([], {"type": "https://stoplight.io/prism/errors#NO_PATH_MATCHED_ERROR"}, "Prism"),
+    ([], {"error": {"name": "mockRequestNotFoundError"}}, "Postman mock server"),
+])
+def test_identifying_fingerprints(headers, body, tool):
+    found = match_fingerprints(obs("base", body, headers=headers))
+    assert any(fp.tool == tool and fp.weight >= 4 for fp, _ in found), found
+
+
+def test_tool_relaying_a_backend_is_not_a_mock():
+    prism_cors = [("Access-Control-Allow-Origin", "*"), ("Access-Control-Allow-Headers", "*"),
+                  ("Access-Control-Allow-Credentials", "true"), ("Access-Control-Expose-Headers", "*")]
+    generated = obs("base", {"id": 0}, std_headers=False, headers=prism_cors + [("Content-type", "application/json"),
+                                                                               ("Date", "x")])
+    assert sum(fp.weight for fp, _ in match_fingerprints(generated)) >= 4
+    suppressed: list = []
+    relayed = obs("base", {"id": 1}, std_headers=False,
+                  headers=prism_cors + [("sl-violations", "[]"), ("date", "x"), ("server", "uvicorn"),
+                                        ("content-type", "application/json")])
+    assert match_fingerprints(relayed, suppressed=suppressed) == []
+    assert {fp.id for fp, _ in suppressed} == {"prism-cors-set", "prism-sl-violations"}
+
+
+def test_plain_servers_have_no_fingerprint():
+    for headers in ([("Server", "nginx"), ("X-Powered-By", "Express")],
+                    [("Server", "uvicorn"), ("Access-Control-Allow-Origin", "*")],
+                    [("Server", "gunicorn"), ("Cache-Control", "no-cache"), ("Pragma", "no-cache")]):
+        assert match_fingerprints(obs("base", {"id": 1}, headers=headers)) == []
+
+
+def test_host_fingerprint_is_capped_and_needs_same_server():
+    base = obs("base", {"id": 1, "name": "Kettle"}, headers=[("Server", "nginx")])
+    ctrl_same = obs("control", {"type": "https://stoplight.io/prism/errors#NO_PATH_MATCHED_ERROR"}, status=404,
+                    headers=[("Server", "nginx")], url="http://127.0.0.1:9/__readiness-probe-x")
+    ev = mock_server_signatures(read_record([base], host=[ctrl_same]))
+    assert [e.weight for e in ev] == [3.0]
+    ctrl_other = obs("control", ctrl_same.json, status=404, headers=[("Server", "Caddy")],
+                     url=ctrl_same.url)
+    ev = mock_server_signatures(read_record([base], host=[ctrl_other]))
+    assert [e.weight for e in ev if e.signal == "mock-server-host"] == [1.0]
+
+
+# --- content ------------------------------------------------------------------------------
+
+def test_placeholder_content_grades():
+    prism = {"id": 0, "name": "string", "price": 0, "sku": "string", "inStock": True,
+             "createdAt": "2019-08-24T14:15:22Z"}
+    assert signals_of(placeholder_content(read_record([obs("base", prism)])))["placeholder-content"] >= 3.0
+    real = {"id": 1, "name": "Test User", "email": "test.user@example.com", "role": "qa"}
+    assert placeholder_content(read_record([obs("base", real)])) == []
+
+
+def test_ignores_path_id_identical_and_echo():
+    body = {"id": 1, "name": "Kettle", "price": 29.9}
+    rec = read_record([obs("base", body), obs("alt", body, meta={"value": "2"}),
+                       obs("ghost", body, meta={"value": "987654321"})])
+    assert signals_of(ignores_path_id(rec)) == {"ignores-path-id": 2.5}
+    assert signals_of(id_mismatch(rec)) == {"id-mismatch": 1.0}
+    echo = read_record([obs("base", {"id": "1", "status": "shipped"}),
+                        obs("ghost", {"id": "987654321", "status": "shipped"}, meta={"value": "987654321"})])
+    assert signals_of(ignores_path_id(echo)) == {"ignores-path-id": 1.5}
+    assert id_mismatch(echo) == []
+
+
+def test_real_id_behaviour():
+    rec = read_record([obs("base", {"id": 1, "name": "Kettle"}),
+                       obs("alt", {"id": 2, "name": "Toaster"}, meta={"value": "2"}),
+                       obs("ghost", {"detail": "not found"}, status=404, meta={"value": "987654321"})])
+    assert signals_of(ignores_path_id(rec)) == {"unknown-id-rejected": 1.0, "distinct-by-id": 0.8}
+
+
+def test_username_route_is_not_an_id_mismatch():
+    rec = read_record([obs("base", {"id": 17, "username": "ada"}),
+                       obs("alt", {"id": 18, "username": "grace"}, meta={"value": "grace"})],
+                      values={"id": "ada"})
+    assert id_mismatch(rec) == []
+
+
+def test_unstable_body_random_vs_live():
+    now = datetime.now(timezone.utc).isoformat()
+    random_bodies = [{"id": i * 7919 % 1000, "name": n, "price": p} for i, n, p in
+                     [(1, "elit", 3.5e6), (2, "sed do", -12.0), (3, "magna", 8e7), (4, "irure", 0.4)]]
+    rec = read_record([obs("base", random_bodies[0])] + [obs("repeat", b) for b in random_bodies[1:]])
+    ev = signals_of(unstable_body(rec))
+    assert 2.0 <= ev["unstable-random-body"] <= 2.8
+    live = [{"now": now, "request_id": str(uuid.uuid4()), "served": i, "region": "eu", "items": [3, 1, 2][::s]}
+            for i, s in [(1, 1), (2, -1), (3, 1), (4, -1)]]
+    rec = read_record([obs("base", live[0])] + [obs("repeat", b) for b in live[1:]], varied=None)
+    assert unstable_body(rec) == []
+
+
+def test_ignores_query():
+    lst = [{"id": i} for i in range(4)]
+    base = obs("base", lst, url="http://127.0.0.1:9/api/items?limit=10")
+    ignored = obs("limit", lst, meta={"param": "limit", "value": 1, "base_value": 10})
+    honoured = obs("limit", lst[:1], meta={"param": "limit", "value": 1, "base_value": 10})
+    assert signals_of(ignores_query(read_record([base, ignored], varied=None))) == {"ignores-query": 2.0}
+    assert signals_of(ignores_query(read_record([base, honoured], varied=None))) == {"limit-honoured": 1.0}
+
+
+# --- latency --------------------------------------------------------------------------------
+
+def _latency_record(lat, others=(2.0,)):
+    o = [obs("base", {"ok": 1}, latency=lat[0])] + [obs("repeat", {"ok": 1}, latency=x) for x in lat[1:]]
+    host = [obs("control", {"detail": "nf"}, status=404, latency=x) for x in others]
+    return read_record(o, host=host, varied=None)
+
+
+def test_constant_latency():
+    fixed = _latency_record([130.0, 120.4, 120.9, 121.1, 120.6])
+    assert signals_of(constant_latency(fixed)) == {"constant-latency": 2.0}
+    jittery = _latency_record([90.0, 61.0, 84.0, 72.5, 95.0])
+    assert constant_latency(jittery) == []
+    loopback = _latency_record([1.2, 1.0, 1.0, 1.0, 1.0])
+    assert constant_latency(loopback) == []
+    everything_slow = _latency_record([60.0, 50.1, 50.2, 50.0, 50.1], others=(49.0,))
+    assert signals_of(constant_latency(everything_slow))["constant-latency"] <= 1.0
+
+
+def test_transport_details():
+    p = obs("base", b'{\n  "id": 1\n}', std_headers=False, headers=[("Content-Type", "text/html")])
+    assert set(signals_of(transport_details(read_record([p], varied=None)))) == {
+        "content-type-mismatch", "pretty-printed-json", "no-date-header"}
+
+
+# --- writes ---------------------------------------------------------------------------------
+
+def _write_record(observations, body=None, method="POST"):
+    t = ProbeTarget("w", method, "http://127.0.0.1:9/api/orders", {}, body=body or {"sku": "A-1", "qty": 2})
+    return ProbeRecord(target=t, observations=observations, info={"kind": "write", "writes_allowed": True,
+                                                                  "values": {}})
+
+
+def test_write_not_persisted_via_location():
+    w = obs("write", {"id": 5, "sku": "A-1"}, status=201, method="POST", headers=[("Location", "/api/orders/5")])
+    f = obs("follow", {"detail": "nf"}, status=404, meta={"via": "location", "location": "/api/orders/5"})
+    assert signals_of(write_persistence(_write_record([w, f])))["write-not-persisted"] == 3.0
+
+
+def test_write_same_id_and_conflict_and_async():
+    w1 = obs("write", {"id": 1001, "status": "created"}, status=201, method="POST")
+    w2 = obs("write", {"id": 1001, "status": "created"}, status=201, method="POST")
+    assert signals_of(write_persistence(_write_record([w1, w2])))["write-same-id"] == 2.0
+    conflict = obs("write", {"detail": "exists"}, status=409, method="POST")
+    assert "write-conflict" in signals_of(write_persistence(_write_record([w1, conflict])))
+    accepted = obs("write", {"job": "j-1"}, status=202, method="POST")
+    assert signals_of(write_persistence(_write_record([accepted]))) == {"write-accepted-async": 0.0}
+
+
+def test_write_persisted():
+    w = obs("write", {"id": 5, "sku": "A-1", "qty": 2}, status=201, method="POST")
+    f = obs("follow", {"id": 5, "sku": "A-1", "qty": 2}, meta={"via": "id", "id": "5"})
+    assert signals_of(write_persistence(_write_record([w, f])))["write-persisted"] == 2.0
+
+
+# --- verdict combination ----------------------------------------------------------------------
+
+def _ok_record():
+    return read_record([obs("base", {"id": 1, "name": "Kettle"})])
+
+
+@pytest.mark.parametrize("signal,weight", [
+    ("constant-latency", 2.0), ("ignores-path-id", 2.5), ("unstable-random-body", 2.8), ("ignores-query", 2.0),
+    ("mock-server-header", 3.0), ("placeholder-content", 2.5), ("catch-all-route", 2.0),
+])
+def test_single_weak_signal_never_makes_mock(signal, weight):
+    verdict, conf = decide(_ok_record(), [Evidence(signal, "mock", weight, "x")])
+    assert verdict == "real" and conf < 0.5
+
+
+def test_two_moderate_signals_make_mock():
+    ev = [Evidence("ignores-path-id", "mock", 2.0, "x"), Evidence("constant-latency", "mock", 1.5, "y")]
+    verdict, conf = decide(_ok_record(), ev)
+    assert verdict == "mock" and 0.8 < conf < 0.95
+
+
+def test_identified_tool_beats_realistic_behaviour():
+    ev = [Evidence("mock-server-header", "mock", 4.0, "json-server header set"),
+          Evidence("write-persisted", "real", 2.0, "x"), Evidence("unknown-id-rejected", "real", 1.0, "y")]
+    assert decide(_ok_record(), ev)[0] == "mock"
+
+
+def test_no_evidence_is_real_with_moderate_confidence():
+    verdict, conf = decide(_ok_record(), [])
+    assert verdict == "real" and 0.55 < conf < 0.7
+
+
+def test_writes_not_allowed_never_mock():
+    t = ProbeTarget("w", "POST", "http://127.0.0.1:9/api/orders", {})
+    rec = ProbeRecord(target=t, observations=[obs("options", b"", status=404, method="OPTIONS",
+                                                  headers=[("Matched-Stub-Id", "x")])],
+                      info={"kind": "write", "writes_allowed": False})
+    v = build_verdict(rec)
+    assert v.verdict == "real" and v.confidence <= 0.3
+    assert any(e.signal == "writes-not-probed" for e in v.evidence)
+
+
+def test_not_implemented_needs_a_stub_message():
+    from tasks.readiness.signals import status_evidence
+    stub = read_record([obs("base", {"message": "Not implemented yet"})], varied=None)
+    assert "not-implemented" in signals_of(status_evidence(stub))
+    product = read_record([obs("base", {"id": 3, "name": "Mixer", "note": "coming soon in red"})], varied=None)
+    assert status_evidence(product) == []
+
+
+def test_idempotent_post_is_not_same_id_mock():
+    w1 = obs("write", {"id": 9, "status": "created"}, status=201, method="POST")
+    w2 = obs("write", {"id": 9, "status": "created"}, status=201, method="POST")
+    rec = _write_record([w1, w2])
+    rec.target.headers["Idempotency-Key"] = "k-1"
+    assert signals_of(write_persistence(rec)) == {"write-idempotent": 0.0}
