@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer
@@ -107,17 +108,25 @@ class UnresolvedSecret(LookupError):
     """A ``${env:…}`` or ``${prefect:…}`` reference has no value at run time."""
 
 
-def _lookup(kind: str, name: str) -> str:
-    if kind == "env":
-        if name not in os.environ:
-            raise UnresolvedSecret(f"environment variable {name} is not set (referenced as ${{env:{name}}})")
-        return os.environ[name]
-    try:  # a Prefect Secret block
-        from prefect.blocks.system import Secret
+def _from_environment(name: str) -> str:
+    if name not in os.environ:
+        raise UnresolvedSecret(f"environment variable {name} is not set (referenced as ${{env:{name}}})")
+    return os.environ[name]
 
-        return str(Secret.load(name).get())
-    except Exception as exc:  # noqa: BLE001 - any failure to load means "unresolved"
-        raise UnresolvedSecret(f"Prefect Secret block {name!r} could not be loaded: {exc}") from exc
+
+#: how each kind of reference is resolved; the flow registers ``prefect`` (Secret blocks), so
+#: this module stays free of Prefect
+RESOLVERS: dict[str, Callable[[str], str]] = {"env": _from_environment}
+
+
+def register_resolver(kind: str, resolve: Callable[[str], str]) -> None:
+    RESOLVERS[kind] = resolve
+
+
+def _lookup(kind: str, name: str) -> str:
+    if kind not in RESOLVERS:
+        raise UnresolvedSecret(f"no resolver for ${{{kind}:{name}}}")
+    return RESOLVERS[kind](name)
 
 
 def resolve_refs(value: Any) -> Any:

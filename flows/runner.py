@@ -20,11 +20,25 @@ from typing import Any
 
 from campaigns.loader import LoadedCampaign
 from campaigns.model import STAGE_ORDER
+from campaigns.types import UnresolvedSecret, register_resolver
 from flows.services import ManagedService, ServiceStartError
 from tasks.base import ProgressEvent, RunContext, Stage, StageResult, load_stages, now
 from warehouse.store import Warehouse
 
 TOOL_VERSION = "perfcampaign 0.1.0"
+
+
+def _prefect_secret(name: str) -> str:
+    """``${prefect:NAME}``: the value of a Prefect Secret block."""
+    try:
+        from prefect.blocks.system import Secret
+
+        return str(Secret.load(name).get())
+    except Exception as exc:  # noqa: BLE001 - any failure to load means "unresolved"
+        raise UnresolvedSecret(f"Prefect Secret block {name!r} could not be loaded: {exc}") from exc
+
+
+register_resolver("prefect", _prefect_secret)
 
 EXIT_OK, EXIT_GATE_FAILED, EXIT_BAD_INPUT, EXIT_INFRA = 0, 1, 2, 3
 

@@ -11,6 +11,9 @@ from tests.shop import create_shop
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# The machine has no route out: Prefect's telemetry would only log errors.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
 
 @pytest.fixture(autouse=True)
 def _isolated_state(tmp_path, monkeypatch):

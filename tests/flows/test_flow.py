@@ -6,6 +6,7 @@ import asyncio
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect.client.schemas.sorting import TaskRunSort
 
 from flows.campaign import campaign
 from tests.shop import shop_campaign
@@ -14,7 +15,8 @@ from warehouse.store import Warehouse
 
 async def _task_runs(flow_run_id: str) -> list:
     async with get_client() as client:
-        return await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+        return await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
+                                           sort=TaskRunSort.EXPECTED_START_TIME_ASC, limit=50)
 
 
 def test_flow_runs_stages_as_tasks_and_records_the_flow_run_id(prefect_harness, tmp_path, shop_url):
