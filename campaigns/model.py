@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from campaigns.templating import placeholders
 from campaigns.types import Duration, Slug, check_secret_value
@@ -272,6 +272,7 @@ class Campaign(Strict):
     auth: AuthFlow | None = None
     readiness: ReadinessOptions = Field(default_factory=ReadinessOptions)
     smoke: SmokeOptions = Field(default_factory=SmokeOptions)
+    e2e: _e2e.E2ESpec | None = Field(None, description="API and browser journeys (see campaigns/e2e.py).")
 
     @field_validator("version")
     @classmethod
@@ -289,6 +290,11 @@ class Campaign(Strict):
                 raise ValueError(f"endpoint name {ep.name!r} is used twice")
             seen.add(ep.name)
         return value
+
+    @field_validator("e2e")
+    @classmethod
+    def _e2e_references(cls, value: Any, info: ValidationInfo) -> Any:
+        return _e2e.check_in_campaign(value, info.data)
 
     @model_validator(mode="after")
     def _references(self) -> Campaign:
@@ -311,3 +317,8 @@ class Campaign(Strict):
         if domain is None:
             return None
         return self.environments[env].targets.get(domain) or self.targets.get(domain)
+
+
+# The stage sections build on Strict and Expect above, so they are imported last and as modules:
+# their annotations on Campaign resolve when pydantic first builds it.
+from campaigns import e2e as _e2e  # noqa: E402

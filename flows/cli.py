@@ -123,6 +123,8 @@ def _summary_table(doc: dict[str, Any]) -> Table:
                 continue
             failed = [g for g in gates if not g["passed"]]
             notes = result.get("error") or "; ".join(f"{g['name']}: {g['detail']}" for g in failed[:3])
+            if stage == "e2e" and not notes:
+                notes = ", ".join(f"{n} {t}" for t, n in result["summary"].get("friction", {}).items())
             if stage == "readiness" and not notes:
                 summary = result["summary"]
                 notes = ", ".join(f"{n} {v}" for v, n in summary.get("verdicts", {}).items())
@@ -213,6 +215,11 @@ def runs(warehouse: str | None, limit: int, as_json: bool) -> None:
     for row in frame.iter_rows():
         table.add_row(*("" if v is None else str(v) for v in row))
     Console().print(table)
+
+
+from flows.backlog_cli import backlog  # noqa: E402
+
+cli.add_command(backlog)
 
 
 def _register_optional_commands() -> None:

@@ -1,0 +1,272 @@
+"""``perfcampaign trends``, ``perfcampaign regressions`` and ``perfcampaign exclude``.
+
+Register them in the ``perfcampaign`` group (``flows/cli.py``)::
+
+    from flows.analytics_cli import exclude, regressions, trends
+    for command in (trends, regressions, exclude):
+        cli.add_command(command)
+
+``trends`` computes from the nights in the warehouse (nothing is written); ``regressions`` lists the
+change points the last analysis stored (``--refresh`` analyses first and stores the result);
+``exclude`` marks a run untrustworthy with a reason, so no later analysis uses it. Tables go to
+stdout with rich; ``--json`` prints one JSON document instead. Exit codes: 0, 2 for bad input
+(an unknown metric, an unreadable ``--since``), 3 when the warehouse cannot be read.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import click
+import polars as pl
+from rich.console import Console
+from rich.table import Table
+
+from warehouse.analytics.metrics import METRICS
+from warehouse.store import Warehouse, WarehouseError, default_path
+
+EXIT_BAD_INPUT, EXIT_INFRA = 2, 3
+_SINCE = re.compile(r"^(\d+)\s*([hdw])$")
+
+
+class Failure(click.ClickException):
+    def __init__(self, message: str, code: int):
+        super().__init__(message)
+        self.exit_code = code
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"perfcampaign: {self.message}", err=True)
+
+
+def parse_since(text: str | None, now: datetime | None = None) -> datetime | None:
+    """``30d``, ``12h``, ``2w`` (before now) or a date ``2025-01-31``; empty or ``all`` means no bound."""
+    if not text or text.strip().lower() == "all":
+        return None
+    now = now or datetime.now(UTC)
+    match = _SINCE.match(text.strip().lower())
+    if match:
+        n, unit = int(match.group(1)), match.group(2)
+        return now - {"h": timedelta(hours=n), "d": timedelta(days=n), "w": timedelta(weeks=n)}[unit]
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise Failure(f"--since {text!r}: use e.g. 30d, 12h, 2w, a date like 2025-01-31, or 'all'",
+                      EXIT_BAD_INPUT) from None
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _check_metric(metric: str | None) -> None:
+    if metric is not None and metric not in METRICS:
+        raise Failure(f"--metric {metric!r}: one of {', '.join(METRICS)}", EXIT_BAD_INPUT)
+
+
+def _store(path: str | None) -> Warehouse:
+    target = default_path(path)
+    if not target.exists():
+        raise Failure(f"no warehouse at {target} (run a campaign first, or pass --warehouse)", EXIT_INFRA)
+    try:
+        return Warehouse(target)
+    except WarehouseError as exc:
+        raise Failure(str(exc), EXIT_INFRA) from None
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _emit_json(doc: dict[str, Any]) -> None:
+    click.echo(json.dumps(_clean(doc), indent=2, allow_nan=False))
+
+
+def console() -> Console:
+    """stdout; 160 columns when it is not a terminal (a pipe, CI logs) instead of rich's 80."""
+    import os
+    import sys
+
+    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
+    return Console(highlight=False, width=width)
+
+
+def fmt(metric: str, value: Any) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if metric == "error_rate":
+        return f"{value * 100:.2f}%"
+    if metric == "rps":
+        return f"{value:.1f}"
+    return f"{value:.1f}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+def pct(value: Any) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    return f"{value * 100:+.1f}%"
+
+
+def _filters(frame: pl.DataFrame, endpoint: str | None, metric: str | None) -> pl.DataFrame:
+    if endpoint is not None:
+        frame = frame.filter(pl.col("endpoint") == endpoint)
+    if metric is not None:
+        frame = frame.filter(pl.col("metric") == metric)
+    return frame
+
+
+_common = [
+    click.option("--campaign", help="Campaign slug (default: all)."),
+    click.option("--env", "environment", help="Environment name (default: all)."),
+    click.option("--endpoint", help="Endpoint name ('_overall' for the whole run)."),
+    click.option("--metric", help=f"One of {', '.join(METRICS)}."),
+    click.option("--since", default="30d", show_default=True, help="Nights since: 30d, 12h, 2w, a date, or 'all'."),
+    click.option("--warehouse", type=click.Path(dir_okay=False), help="DuckDB file (default $PERFCAMPAIGN_WAREHOUSE "
+                 "or .perfcampaign/warehouse.duckdb)."),
+    click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table."),
+]
+
+
+def common(func: Any) -> Any:
+    for option in reversed(_common):
+        func = option(func)
+    return func
+
+
+def trends_table(rows: list[dict[str, Any]], title: str) -> Table:
+    table = Table(title=title)
+    for col, justify in (("env", "left"), ("endpoint", "left"), ("metric", "left"), ("nights", "right"),
+                         ("latest", "right"), ("median 7", "right"), ("Δ 7", "right"), ("Δ 30", "right"),
+                         ("slope/night", "right"), ("limit", "right"), ("crosses in", "right")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for r in rows:
+        m = r["metric"]
+        nights_to = r.get("nights_to_threshold")
+        crossing = ("–" if nights_to is None else "past it" if nights_to == 0
+                    else f"{nights_to:.0f} nights")
+        slope = r.get("slope_per_night")
+        table.add_row(r["environment"], r["endpoint"], METRICS[m].label if m in METRICS else m, str(r["nights"]),
+                      fmt(m, r["value"]), fmt(m, r["median_7"]), pct(r.get("change_7")), pct(r.get("change_30")),
+                      "–" if slope is None else f"{slope:+.3g}", fmt(m, r.get("threshold")), crossing)
+    return table
+
+
+@click.command()
+@common
+def trends(campaign: str | None, environment: str | None, endpoint: str | None, metric: str | None, since: str,
+           warehouse: str | None, as_json: bool) -> None:
+    """Trends per campaign / environment / endpoint / metric: rolling medians, change against the last
+    7 and 30 nights, and when the SLO threshold will be crossed at the current slope."""
+    from warehouse.analytics.service import SEED_LIMITS, read_nightly
+    from warehouse.analytics.trends import compute_trends, limits_frame
+
+    _check_metric(metric)
+    bound = parse_since(since)
+    store = _store(warehouse)
+    try:
+        nightly = read_nightly(store, campaign, environment, since=bound)
+    except WarehouseError as exc:
+        raise Failure(str(exc), EXIT_INFRA) from None
+    nightly = _filters(nightly, endpoint, metric)
+    frame = compute_trends(nightly, limits_frame(SEED_LIMITS)) if not nightly.is_empty() else pl.DataFrame()
+    rows = frame.sort("campaign", "environment", "test_type", "endpoint", "metric").to_dicts() \
+        if not frame.is_empty() else []
+    doc = {"warehouse": str(store.path), "since": bound, "campaign": campaign, "environment": environment,
+           "endpoint": endpoint, "metric": metric, "trends": rows}
+    if as_json:
+        _emit_json(doc)
+        return
+    if not rows:
+        click.echo("no nights in the warehouse for these filters")
+        return
+    by_campaign: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_campaign.setdefault(f"{r['campaign']} ({r['test_type']})", []).append(r)
+    out = console()
+    for title, part in by_campaign.items():
+        out.print(trends_table(part, f"trends: {title}"))
+
+
+def regressions_table(rows: list[dict[str, Any]], title: str) -> Table:
+    table = Table(title=title)
+    for col in ("env", "endpoint", "metric", "since", "run", "direction", "before", "after", "change", "p", "nights"):
+        table.add_column(col, justify="right" if col in ("before", "after", "change", "p", "nights") else "left")
+    for r in rows:
+        m = r["metric"]
+        style = "red" if r["direction"] == "regression" else "green"
+        table.add_row(r["environment"], r["endpoint"], METRICS[m].label if m in METRICS else m,
+                      f"{r['night']:%Y-%m-%d}", r["run_id"][:8], f"[{style}]{r['direction']}[/{style}]",
+                      fmt(m, r["before_value"]), fmt(m, r["after_value"]), pct(r.get("rel_change")),
+                      "–" if r.get("p_value") is None else f"{r['p_value']:.1g}", str(r.get("nights_after") or "–"))
+    return table
+
+
+@click.command()
+@common
+@click.option("--improvements", is_flag=True, help="List improvements too.")
+@click.option("--refresh", is_flag=True, help="Analyse the warehouse first (stores change points, baselines, trends).")
+def regressions(campaign: str | None, environment: str | None, endpoint: str | None, metric: str | None, since: str,
+                warehouse: str | None, as_json: bool, improvements: bool, refresh: bool) -> None:
+    """Change points the analysis found (open ones, newest first): direction by the metric's good
+    direction, magnitude, significance and the run where each began."""
+    _check_metric(metric)
+    bound = parse_since(since)
+    store = _store(warehouse)
+    try:
+        if refresh:
+            from warehouse.analytics.service import analyze
+
+            analyze(store, campaign, environment)
+        clauses, params = ["status = 'open'"], []
+        for column, value in (("campaign", campaign), ("environment", environment), ("endpoint", endpoint),
+                              ("metric", metric)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if bound is not None:
+            clauses.append("night >= ?")
+            params.append(bound)
+        if not improvements:
+            clauses.append("direction = 'regression'")
+        frame = store.query(f"SELECT * FROM change_points WHERE {' AND '.join(clauses)} "
+                            "ORDER BY night DESC, campaign, environment, endpoint, metric", params)
+        excluded = store.query("SELECT run_id, campaign, environment, started_at, exclude_reason FROM runs "
+                               "WHERE exclude_from_analysis ORDER BY started_at DESC LIMIT 20")
+    except WarehouseError as exc:
+        raise Failure(str(exc), EXIT_INFRA) from None
+    rows = frame.to_dicts()
+    doc = {"warehouse": str(store.path), "since": bound, "campaign": campaign, "environment": environment,
+           "endpoint": endpoint, "metric": metric, "change_points": rows, "excluded_runs": excluded.to_dicts()}
+    if as_json:
+        _emit_json(doc)
+        return
+    if not rows:
+        click.echo("no regressions" + (" or improvements" if improvements else "") + " found"
+                   + ("" if refresh else " (has the analysis run? try --refresh)"))
+        return
+    console().print(regressions_table(rows, "change points" if improvements else "regressions"))
+
+
+@click.command()
+@click.argument("run_id")
+@click.option("--reason", required=True, help="Why this run's numbers are not to be trusted.")
+@click.option("--warehouse", type=click.Path(dir_okay=False))
+def exclude(run_id: str, reason: str, warehouse: str | None) -> None:
+    """Leave RUN_ID out of trends, baselines and change points, with the reason kept beside it."""
+    if not reason.strip():
+        raise Failure("--reason cannot be empty", EXIT_BAD_INPUT)
+    store = _store(warehouse)
+    try:
+        store.exclude_run(run_id, reason.strip())
+    except WarehouseError as exc:
+        code = EXIT_BAD_INPUT if "no run" in str(exc) else EXIT_INFRA
+        raise Failure(str(exc), code) from None
+    click.echo(f"excluded run {run_id}: {reason.strip()}")

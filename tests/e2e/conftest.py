@@ -1,0 +1,64 @@
+"""Fixtures for the e2e stage: the pages app on loopback, one Chromium per module, campaign files.
+
+Until ``Campaign`` carries the ``e2e`` field itself, the loader is pointed at a subclass that adds
+it with the same reference check the lead adds to the model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from pydantic import ValidationInfo, field_validator
+
+from campaigns import loader, model
+from campaigns.e2e import E2ESpec, check_in_campaign
+from tasks.base import RunContext
+from tasks.e2e.browser import BrowserPool
+from tests.e2e.pages import create_pages_app
+from tests.loopback import serve
+
+if "e2e" in model.Campaign.model_fields:
+    CampaignWithE2E = model.Campaign
+else:
+    class CampaignWithE2E(model.Campaign):  # type: ignore[no-redef]
+        e2e: E2ESpec | None = None
+
+        @field_validator("e2e")
+        @classmethod
+        def _e2e_references(cls, value: E2ESpec | None, info: ValidationInfo) -> E2ESpec | None:
+            return check_in_campaign(value, info.data)
+
+
+@pytest.fixture(autouse=True)
+def campaign_with_e2e(monkeypatch):
+    monkeypatch.setattr(loader, "Campaign", CampaignWithE2E)
+
+
+@pytest.fixture(scope="module")
+def pages():
+    """(base URL, app) of the pages app."""
+    app = create_pages_app()
+    with serve(app) as url:
+        yield url, app
+
+
+@pytest.fixture(scope="module")
+def pages_url(pages):
+    return pages[0]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def browser():
+    """One Chromium for every test of a module."""
+    from campaigns.e2e import E2EOptions
+
+    async with BrowserPool(E2EOptions()) as b:
+        yield b
+
+
+def make_context(tmp_path: Path, text: str, env: str = "dev") -> RunContext:
+    path = tmp_path / "campaign.yaml"
+    path.write_text(text)
+    return RunContext(loaded=loader.load_campaign(path), env_name=env, run_id="run-1", out_dir=tmp_path / "out")
