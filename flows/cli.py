@@ -107,7 +107,7 @@ class Progress:
             ok = event.data.get("passed", event.data.get("verdict") == "real")
             style = "" if ok else "yellow"
         prefix = f"[{event.env}] {event.stage:<9}"
-        err.print(f"{prefix} {event.message}", style=style, markup=False)
+        err.print(f"{prefix} {event.message}", style=style, markup=False, soft_wrap=True)
 
 
 def _summary_table(doc: dict[str, Any]) -> Table:
