@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from campaigns.analytics import AnalyticsOptions, MetricsSource, PrometheusExport
 from campaigns.templating import placeholders
 from campaigns.types import Duration, Slug, check_secret_value
 
@@ -217,6 +218,7 @@ class Environment(Strict):
     targets: dict[str, Target] = Field(default_factory=dict, description="Per-domain overrides.")
     slack_channel: str | None = None
     schedule: Schedule | None = None
+    metrics: MetricsSource | None = Field(None, description="The target's Prometheus /metrics, scraped during load.")
 
     _headers = field_validator("headers")(classmethod(lambda cls, v: _check_headers(v)))
 
@@ -273,6 +275,9 @@ class Campaign(Strict):
     readiness: ReadinessOptions = Field(default_factory=ReadinessOptions)
     smoke: SmokeOptions = Field(default_factory=SmokeOptions)
     e2e: _e2e.E2ESpec | None = Field(None, description="API and browser journeys (see campaigns/e2e.py).")
+    analytics: AnalyticsOptions = Field(default_factory=AnalyticsOptions,
+                                        description="Trends, baselines and change-point regressions.")
+    prometheus: PrometheusExport | None = Field(None, description="Push each run's results to a Pushgateway.")
 
     @field_validator("version")
     @classmethod

@@ -217,9 +217,11 @@ def runs(warehouse: str | None, limit: int, as_json: bool) -> None:
     Console().print(table)
 
 
+from flows.analytics_cli import exclude, regressions, trends  # noqa: E402
 from flows.backlog_cli import backlog  # noqa: E402
 
-cli.add_command(backlog)
+for _command in (backlog, trends, regressions, exclude):
+    cli.add_command(_command)
 
 
 def _register_optional_commands() -> None:

@@ -131,6 +131,8 @@ class EnvironmentReport:
                 stages[step.stage] = self.results[step.stage].to_dict()
             else:
                 stages[step.stage] = {"stage": step.stage, "status": step.action, "reason": step.reason}
+        for name, result in self.results.items():  # steps outside the plan, e.g. the analysis
+            stages.setdefault(name, result.to_dict())
         endpoints: dict[str, dict[str, Any]] = {}
         for name, result in self.results.items():
             for doc in result.endpoints:
@@ -227,6 +229,12 @@ async def run_environment(loaded: LoadedCampaign, env_name: str, plan: list[Stag
             emit(ProgressEvent(env_name, step.stage, "stage-end", f"{step.stage} {result.status}",
                                {"status": result.status, "gates": len(result.gates),
                                 "failed": sum(not g.passed for g in result.gates)}))
+        if "load" in report.results and not report.infrastructure_failure:
+            analysis = _analyze(store, run_id, loaded, env_name)
+            report.results["analysis"] = analysis
+            store.record_stage(run_id, analysis)
+            emit(ProgressEvent(env_name, "analysis", "stage-end", f"analysis {analysis.status}",
+                               {"status": analysis.status}))
         final = "error" if report.infrastructure_failure else ("passed" if report.gates_passed else "failed")
     except ServiceStartError as exc:
         report.infrastructure_failure = True
@@ -239,7 +247,37 @@ async def run_environment(loaded: LoadedCampaign, env_name: str, plan: list[Stag
         service.stop()
         report.status = final
         store.finish_run(run_id, final, now())
+    if campaign.prometheus is not None:
+        _push(store, run_id, campaign.prometheus, final, env_name, emit)
     return report
+
+
+def _analyze(store: Warehouse, run_id: str, loaded: LoadedCampaign, env_name: str) -> StageResult:
+    """Trends, baselines and change points for this run's series; fresh regressions gate the run."""
+    from warehouse.analytics.service import analyze_run, evaluate_gates, settings_from
+
+    campaign = loaded.campaign
+    started = now()
+    targets = {ep.name: t for ep in campaign.endpoints if (t := campaign.target_for(env_name, ep.domain))}
+    try:
+        result = analyze_run(store, run_id, settings=settings_from(campaign.analytics, campaign.thresholds, targets))
+    except Exception as exc:  # noqa: BLE001 - analysis trouble is reported, never loses the run
+        return StageResult("analysis", "error", started_at=started, finished_at=now(),
+                           error=f"{type(exc).__name__}: {exc}", summary={"traceback": traceback.format_exc(limit=8)})
+    gates = evaluate_gates(result)
+    return StageResult("analysis", "passed" if all(g.passed for g in gates) else "failed", started_at=started,
+                       finished_at=now(), summary=result.summary(), gates=gates)
+
+
+def _push(store: Warehouse, run_id: str, settings: Any, verdict: str, env_name: str,
+          emit: Callable[[ProgressEvent], None]) -> None:
+    """Push the run's results to the Pushgateway; a gateway failure is a warning, not a lost run."""
+    from warehouse.prometheus import push_run_from_store
+
+    try:
+        push_run_from_store(store, run_id, settings.pushgateway, verdict, job=settings.job, timeout=settings.timeout)
+    except Exception as exc:  # noqa: BLE001
+        emit(ProgressEvent(env_name, "prometheus", "warning", f"push to {settings.pushgateway} failed: {exc}"))
 
 
 async def _run_stage(stage: Stage, ctx: RunContext, execute: StageExecutor) -> StageResult:
