@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import uuid
 from datetime import datetime, timezone
 from typing import Any
 
@@ -252,8 +253,43 @@ def item_ids(items: list) -> list[Any]:
     return out
 
 
-def find_id(obj: Any) -> Any:
-    """The identifier of a created resource in a write response, if any."""
+def _singular(word: str) -> str:
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("sses", "xes", "ches", "shes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        return word[:-1]
+    return word
+
+
+def _flat_word(s: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", s.lower())
+
+
+def names_collection(key: str, path: str) -> bool:
+    """Does a ``*_id`` key name the resource of the URL path's last literal
+    segment?  ``order_id`` for ``/api/orders``, ``registration_id`` for
+    ``/api/course-registrations`` — but not ``user_id`` for ``/auth/sign-in``
+    (there it refers to an existing user, not to something just created)."""
+    stem = _flat_word(re.sub(r"(_id|Id|ID|_uuid|Uuid|UUID)$", "", key.strip()))
+    segs = [sg for sg in path.split("?")[0].split("/") if sg and "{" not in sg]
+    if not stem or not segs:
+        return False
+    last = _singular(_flat_word(segs[-1]))
+    if len(stem) < 3 or len(last) < 3:
+        return stem == last
+    return last == stem or last.endswith(stem) or stem.endswith(last)
+
+
+def find_id(obj: Any, path: str | None = None) -> Any:
+    """The identifier of a created resource in a write response, if any.
+
+    ``id``/``_id``/``uuid``/``guid``/``key`` (also inside a ``data``/``item``/...
+    wrapper) always count.  A lone ``*_id`` field counts too — but when the
+    request *path* is given, only if it names the collection posted to
+    (:func:`names_collection`): ``{"token": ..., "user_id": 7}`` from
+    ``POST /auth/sign-in`` refers to an existing user, it creates nothing."""
     if isinstance(obj, dict):
         for k in ("id", "_id", "uuid", "guid", "key"):
             v = obj.get(k)
@@ -261,14 +297,155 @@ def find_id(obj: Any) -> Any:
                 return v
         for k in ("data", "item", "result", "resource", "object"):
             if isinstance(obj.get(k), dict):
-                v = find_id(obj[k])
+                v = find_id(obj[k], path)
                 if v is not None:
                     return v
-        ids = [v for k, v in obj.items() if is_id_key(str(k)) and isinstance(v, (str, int))
+        ids = [(k, v) for k, v in obj.items() if is_id_key(str(k)) and isinstance(v, (str, int))
                and not isinstance(v, bool)]
-        if len(ids) == 1:
-            return ids[0]
+        if len(ids) == 1 and (path is None or names_collection(str(ids[0][0]), path)):
+            return ids[0][1]
     return None
+
+
+# --------------------------------------------------------------------------
+# Request identifiers (RPC-style POSTs)
+# --------------------------------------------------------------------------
+
+#: Body keys that name *which* thing a request is about, besides ``*_id``.
+IDENTIFIER_KEYS = {"id", "sku", "code", "email", "slug", "username", "login", "handle", "symbol", "ticker",
+                   "isbn", "ean", "upc", "gtin", "barcode", "account", "reference", "ref", "name"}
+_SECRET_KEY_RE = re.compile(r"pass|secret|token|otp|pin$|cvv|cvc|card|captcha|nonce|signature", re.IGNORECASE)
+_PREFIXED_NUM_RE = re.compile(r"^([A-Za-z][A-Za-z0-9]*?[-_.:/#]?)(\d+)$")
+EMAIL_RE = re.compile(r"^([^@\s]+)@([^@\s]+\.[^@\s]+)$")
+
+
+def is_identifier_key(key: str) -> bool:
+    """``sku``, ``email``, ``customer_id``... but never a secret (password, token)."""
+    k = key.strip()
+    if not k or _SECRET_KEY_RE.search(k):
+        return False
+    low = k.lower()
+    return is_id_key(k) or low in IDENTIFIER_KEYS or low.endswith(("_sku", "_code", "_email", "_slug")) or bool(
+        re.search(r"(Sku|Code|Email|Slug)$", k))
+
+
+def id_shape(value: Any) -> str | None:
+    """The *shape* of an identifier value, or None when it does not look like
+    one: ``"int"`` (int or digit string), ``"uuid"``, ``"email"``, or the
+    value with its digits masked (``"SKU-#####"``; prefix compared without
+    case).  Free text (``"Kettle"``) has no id shape."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return "int"
+    if not isinstance(value, str):
+        return None
+    s = value.strip()
+    if not s or len(s) > 80:
+        return None
+    if s.isdigit():
+        return "int"
+    if UUID_RE.match(s):
+        return "uuid"
+    if EMAIL_RE.match(s):
+        return "email"
+    m = _PREFIXED_NUM_RE.match(s)
+    if m:
+        return m.group(1).upper() + "#" * len(m.group(2))
+    return None
+
+
+def same_identifier(a: Any, b: Any) -> bool:
+    """Equal as identifiers: ``"1"`` and ``1``, ``"Ada@X.com"`` and
+    ``"ada@x.com"``, ``"kt-100"`` and ``"KT100"``."""
+    if str(a).strip().isdigit() and str(b).strip().isdigit():
+        return int(str(a).strip()) == int(str(b).strip())
+    return _flat_word(str(a)) == _flat_word(str(b)) and _flat_word(str(a)) != ""
+
+
+def _next_identifier(value: Any) -> Any:
+    """Another value of the same shape: the next number (``SKU-00001`` →
+    ``SKU-00002``, ``41`` → ``42``), the email's local part changed, a new
+    UUID; None when there is no sensible neighbour."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value + 1 if value >= 0 else None
+    s = value.strip()
+    if s.isdigit():
+        return str(int(s) + 1).zfill(len(s))
+    if UUID_RE.match(s):
+        g = str(uuid.uuid4())
+        return g.upper() if s.isupper() else g
+    m = EMAIL_RE.match(s)
+    if m:
+        local, domain = m.groups()
+        d = re.search(r"(\d+)$", local)
+        local = local[: d.start()] + str(int(d.group(1)) + 1).zfill(len(d.group(1))) if d else local + "2"
+        return f"{local}@{domain}"
+    m = _PREFIXED_NUM_RE.match(s)
+    if m:
+        return m.group(1) + str(int(m.group(2)) + 1).zfill(len(m.group(2)))
+    return None
+
+
+def vary_identifier(body: Any) -> tuple[tuple[str, ...], Any, Any] | None:
+    """Pick one identifier-like scalar of a JSON request body and a neighbour
+    value for it: ``(path of keys, old, new)``.  Identifier-named keys
+    (``sku``, ``customer_id``, ``email``...) come first, then any id-shaped
+    string (``"SKU-00001"``, an email).  Numbers under other keys (``qty``,
+    ``amount``) and secrets are never touched.  Lists are not entered."""
+    found: list[tuple[int, int, tuple[str, ...], Any, Any]] = []
+
+    def walk(o: Any, path: tuple[str, ...]) -> None:
+        if not isinstance(o, dict) or len(path) > 3:
+            return
+        for k, v in o.items():
+            key = str(k)
+            if isinstance(v, dict):
+                walk(v, path + (key,))
+                continue
+            if _SECRET_KEY_RE.search(key) or not isinstance(v, (str, int)) or isinstance(v, bool):
+                continue
+            shape = id_shape(v)
+            if shape is None:
+                continue
+            if is_identifier_key(key):
+                rank = 0
+            elif isinstance(v, str) and shape != "int":
+                rank = 1
+            else:
+                continue
+            new = _next_identifier(v)
+            if new is not None and new != v:
+                found.append((rank, len(found), path + (key,), v, new))
+
+    walk(body, ())
+    if not found:
+        return None
+    _, _, path, old, new = min(found, key=lambda f: (f[0], len(f[2]), f[1]))
+    return path, old, new
+
+
+def with_value(body: Any, path: tuple[str, ...], value: Any) -> Any:
+    """A deep copy of *body* with the scalar at *path* replaced."""
+    out = json.loads(json.dumps(body))
+    o = out
+    for k in path[:-1]:
+        o = o[k]
+    o[path[-1]] = value
+    return out
+
+
+def is_round_time(value: Any) -> bool:
+    """A hand-typed-looking timestamp: a date, or a date at exactly midnight
+    (``"2024-01-01T00:00:00Z"``)."""
+    if not isinstance(value, str):
+        return False
+    dt = parse_datetime(value)
+    if dt is None:
+        return False
+    return dt.hour == 0 and dt.minute == 0 and dt.second == 0 and dt.microsecond == 0
 
 
 # --------------------------------------------------------------------------
@@ -368,15 +545,15 @@ _LOREM_AMBIGUOUS = {"do", "ad", "in", "id", "est", "et", "ex", "ea", "eu", "non"
 _WORD_RE = re.compile(r"[A-Za-zÀ-ÿ]+")
 
 
-def lorem_score(text: str) -> float:
+def lorem_score(text: str, *, phrase: bool = True) -> float:
     """How much *text* looks like Lorem ipsum, 0..1.
 
     1.0 for text whose words are (almost) all lorem vocabulary with at least
-    two distinctive words or an explicit "lorem ipsum"; 0.5 for one
-    distinctive lorem word on its own (e.g. ``"Excepteur"``); else 0.
+    two distinctive words or (with *phrase*) an explicit "lorem ipsum"; 0.5
+    for one distinctive lorem word on its own (e.g. ``"Excepteur"``); else 0.
     """
     low = text.lower()
-    if "lorem ipsum" in low:
+    if phrase and "lorem ipsum" in low:
         return 1.0
     words = [w.lower() for w in _WORD_RE.findall(text)]
     if not words:

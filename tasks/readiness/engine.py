@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 def _latencies(rec: ProbeRecord) -> list[float]:
     if rec.info.get("kind") == "write":
-        obs = rec.labeled("write") or rec.labeled("options")
+        obs = rec.labeled("write", "resend") or rec.labeled("options")
     else:
         obs = rec.same_request()
     return [round(o.latency_ms, 3) for o in obs if o.ok]
@@ -51,7 +51,7 @@ async def check_one(target: ProbeTarget, client: httpx.AsyncClient, hosts: HostP
     prober = Prober(client, timeout_s, MAX_REQUESTS)
     try:
         if target.method.upper() in WRITE_METHODS:
-            rec = await probe_write(target, prober, hosts, allow_writes)
+            rec = await probe_write(target, prober, hosts, allow_writes, max(1, samples))
         else:
             rec = await probe_read(target, prober, hosts, max(1, samples))
         return build_verdict(rec)

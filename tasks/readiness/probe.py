@@ -23,9 +23,15 @@ Read plan (GET/HEAD/OPTIONS), in order:
 Write plan (only with ``allow_writes``): POST is sent twice, then the created
 resource is looked up (``Location`` header, else ``{collection}/{id}``, and
 when that 404s — after one re-read half a second later — the collection
-list and one listed item, to prove the item route exists).  PUT/PATCH: write,
-read back the same URL; PATCH also patches a ghost id (a PUT there could
-create it).
+list and one listed item, to prove the item route exists).  A POST that
+creates nothing (RPC/query style: 2xx other than 201/202, JSON, no
+``Location``, no id of a new resource — see :func:`is_non_create`) gets
+instead: ``resend`` — ``max(RESENDS, samples - 1)`` more identical sends,
+only when the handler takes ≥ 15 ms (latency samples) — and ``vary`` — the
+body with one identifier-like scalar changed to a neighbour value
+(``SKU-00001`` → ``SKU-00002``), to see whether the answer depends on its
+input.  PUT/PATCH: write, read back the same URL; PATCH also patches a
+ghost id (a PUT there could create it).
 DELETE: read, delete, read again (on the *last* sample value; deletes run
 after every other endpoint).  Without ``allow_writes`` only an ``OPTIONS``
 request is sent.
@@ -45,7 +51,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsp
 
 import httpx
 
-from .content import NOT_JSON, UUID_RE, extract_list, find_id, item_ids, parse_json
+from .content import NOT_JSON, UUID_RE, extract_list, find_id, item_ids, parse_json, vary_identifier, with_value
 from .models import ProbeTarget
 
 MAX_REQUESTS = 12
@@ -54,6 +60,8 @@ PLACEHOLDER_RE = re.compile(r"\{([^{}/?&=#]+)\}")
 GHOST_INT = "987654321"
 USER_AGENT = "perfcampaign-readiness/0.1"
 FOLLOW_RETRY_S = 0.5
+RESENDS = 4                 # extra identical sends of a slow non-create POST (latency samples)
+RESEND_MIN_MS = 15.0        # ...only when the second send took at least this long
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 AUTH_HEADER_RE = re.compile(r"^(authorization|proxy-authorization|cookie|x-api-key|api-key|apikey|"
                             r"x-auth-token|x-access-token|x-token|token|x-session-token)$|auth|token|api[-_]?key",
@@ -154,8 +162,26 @@ class ProbeRecord:
         out = [base] if base is not None else []
         return out + self.labeled("repeat")
 
+    def timed_same(self) -> list[Observation]:
+        """Identical requests whose latencies can be compared: base + repeats
+        for a read; the POSTs + their resends for a non-create POST (a POST
+        that creates something changes state: its timings are not samples of
+        one handler path)."""
+        if self.info.get("kind") == "write":
+            return self.labeled("write", "resend") if self.info.get("non_create") else []
+        return self.same_request()
+
     def all(self) -> list[Observation]:
         return self.observations + self.host_observations
+
+
+def is_non_create(obs: Observation) -> bool:
+    """A POST answer that creates nothing one could read back (RPC/query
+    style: a forecast, a quote, a search): 2xx but not 201/202, JSON, no
+    ``Location`` header and no id of a new resource."""
+    return (obs.method == "POST" and obs.is_2xx and obs.status not in (201, 202)
+            and not obs.header("location") and obs.is_json
+            and find_id(obs.json, urlsplit(obs.url).path) is None)
 
 
 def is_success(obs: Observation, expect: tuple[int, ...]) -> bool:
@@ -465,7 +491,8 @@ async def probe_read(target: ProbeTarget, prober: Prober, hosts: HostProbes, sam
     return _finish(rec, prober)
 
 
-async def probe_write(target: ProbeTarget, prober: Prober, hosts: HostProbes, allow_writes: bool) -> ProbeRecord:
+async def probe_write(target: ProbeTarget, prober: Prober, hosts: HostProbes, allow_writes: bool,
+                      samples: int = 5) -> ProbeRecord:
     rec = ProbeRecord(target=target, info={"kind": "write", "writes_allowed": allow_writes})
     method = target.method.upper()
     headers = dict(target.headers)
@@ -505,7 +532,11 @@ async def probe_write(target: ProbeTarget, prober: Prober, hosts: HostProbes, al
         w2 = await prober.send("write", method, url, headers, target.body, meta={"n": 2})
         if w2 is not None:
             rec.observations.append(w2)
-        await _follow_created(rec, prober, url, headers, w1)
+        if is_non_create(w1):
+            rec.info["non_create"] = True
+            await _probe_non_create(rec, prober, target, url, headers, w2, samples)
+        else:
+            await _follow_created(rec, prober, url, headers, w1)
     elif method in ("PUT", "PATCH"):
         follow = await prober.send("follow", "GET", url, headers, meta={"via": "same-url"})
         if follow is not None:
@@ -526,11 +557,32 @@ async def probe_write(target: ProbeTarget, prober: Prober, hosts: HostProbes, al
     return _finish(rec, prober)
 
 
+async def _probe_non_create(rec: ProbeRecord, prober: Prober, target: ProbeTarget, url: str,
+                            headers: dict[str, str], w2: Observation | None, samples: int) -> None:
+    """A POST that creates nothing: resend it a few times when it is slow
+    enough for its latency to say something, then vary one identifier."""
+    if w2 is not None and w2.is_2xx and w2.latency_ms >= RESEND_MIN_MS:
+        for _ in range(max(RESENDS, samples - 1)):
+            if prober.left <= 3:  # keep room for the vary probe and the host probes
+                break
+            obs = await prober.send("resend", "POST", url, headers, target.body)
+            if obs is None:
+                break
+            rec.observations.append(obs)
+    cand = vary_identifier(target.body)
+    if cand is not None:
+        path, old, new = cand
+        obs = await prober.send("vary", "POST", url, headers, with_value(target.body, path, new),
+                                meta={"field": ".".join(path), "from": old, "to": new})
+        if obs is not None:
+            rec.observations.append(obs)
+
+
 async def _follow_created(rec: ProbeRecord, prober: Prober, url: str, headers: dict[str, str],
                           w1: Observation) -> None:
     """Look for the resource the first POST says it created."""
     location = w1.header("location")
-    created = find_id(w1.json) if w1.is_json else None
+    created = find_id(w1.json, urlsplit(url).path) if w1.is_json else None
     rec.info["created_id"] = None if created is None else str(created)
     collection = strip_query(url).rstrip("/")
     if w1.status == 202:

@@ -10,7 +10,11 @@ mock-server-header     mock       1-5     a known mock tool's header (see signat
 mock-server-body       mock       5       a known mock tool's body (error page, sampler UUID)
 mock-server-host       mock       ≤3      a tool fingerprint on the host's other pages
 dev-http-server        mock       1       served by Python's BaseHTTP
-placeholder-content    mock       1-3.5   many fields hold example values ("string", 0, lorem)
+placeholder-content    mock       1-3.5   many fields hold example values ("string", 0, "test"...),
+                                          weighed by their share; any Lorem ipsum text weighs 2-2.5
+                                          on its own, whatever the share
+uniform-items          mock       1-2     list items identical apart from their id, or all with the
+                                          same midnight timestamp (+ the same free text)
 ignores-path-id        mock       1.5-2.5 other and nonexistent ids give the same 2xx body
 phantom-resource       mock       1       a nonexistent id answers 2xx with a full body
 id-mismatch            mock       1       /items/2 answers a body whose id is 1 and never says 2
@@ -21,7 +25,13 @@ write-not-persisted    mock       0.5-3   the created/updated/deleted state is n
                                           404 is re-read once after 0.5 s; 202 Accepted is not judged)
 write-same-id          mock       2       two POSTs return the same new id
 write-not-reflected    mock       1.5     the read-back does not contain what was written
-constant-latency       mock       0.5-2   fixed-sleep latency (>20 ms, CV < 3 %)
+ignores-input          mock       0.8-2   a non-create POST with one identifier varied (sku SKU-00001
+                                          → SKU-00002) gets the same informative answer (0.8 when only
+                                          the echoed value differs)
+input-not-reflected    mock       1-1.5   a non-create POST's answer names another identifier of the
+                                          same shape as the one sent (sku SKU-00001 → "SKU-00042")
+constant-latency       mock       0.5-2   fixed-sleep latency (>20 ms, CV < 3 %) over the identical
+                                          reads, or the identical sends of a non-create POST
 catch-all-route        mock       2       a random path answers 2xx JSON
 ignores-auth           mock       0.7     same 200 body without the auth headers
 content-type-mismatch  mock       0.8     JSON body served as text/html, text/plain or untyped
@@ -33,6 +43,7 @@ limit-honoured         real       1       limit=1 really returns ≤1 item
 write-persisted        real       1.5-2   created/updated/deleted state is visible after
 write-conflict         real       1       the repeated POST was refused with 409
 write-new-id           real       0.5     two POSTs got different ids
+depends-on-input       real       0.5-0.8 the varied identifier got another answer (0.5: a 4xx)
 auth-enforced          real       1       401/403 without the auth headers
 not-found              missing    3       404/410 for every sample tried
 method-not-allowed     missing    3       405
@@ -56,10 +67,12 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 from .content import (
-    NOT_JSON, canonical, cv, extract_list, find_id, flatten, is_id_key, is_recent_time, is_volatile_key,
-    last_key, leaves, normalize_for_compare, parse_datetime, placeholder_profile,
+    NOT_JSON, canonical, cv, extract_list, find_id, flatten, id_shape, is_id_key, is_identifier_key,
+    is_recent_time, is_round_time, is_volatile_key, last_key, leaves, lorem_score, normalize_for_compare,
+    parse_datetime, placeholder_profile, same_identifier,
 )
 from .models import Evidence
 from .probe import Observation, ProbeRecord, is_success
@@ -318,7 +331,17 @@ def placeholder_content(rec: ProbeRecord) -> list[Evidence]:
             w = 1.5
         if strong_hits >= 3 and frac >= 0.3:
             w = max(w, 2.5)
-    if w > 0:
+    # Lorem ipsum is placeholder text by definition: real data (almost)
+    # never holds it, so it weighs on its own, whatever share of the fields
+    # it fills.  Not ≥ 3 though: a dev database seeded with faker sentences
+    # is real, so it still needs a second, independent signal.
+    sent = {v.strip() for _, v in leaves(rec.target.body) if isinstance(v, str)}
+    lorem_w, lorem_why = lorem_weight(p.json, exclude=sent)
+    if lorem_w > w:
+        share = f"{score:.1f} of {n} fields look like example values ({frac:.0%})"
+        ev.append(Evidence("placeholder-content", "mock", lorem_w,
+                           f"{lorem_why}; {share}: " + "; ".join(prof["reasons"] + extra)))
+    elif w > 0:
         ev.append(Evidence("placeholder-content", "mock", w,
                            f"{score:.1f} of {n} fields look like example values ({frac:.0%}): "
                            + "; ".join(prof["reasons"] + extra)))
@@ -326,6 +349,78 @@ def placeholder_content(rec: ProbeRecord) -> list[Evidence]:
         ev.append(Evidence("placeholder-content", "mock", 1.0,
                            f"every one of the {prof['strings']} string fields is empty"))
     return ev
+
+
+def lorem_weight(obj: Any, exclude: set[str] = frozenset()) -> tuple[float, str]:
+    """Weight of the Lorem ipsum text in a body, independent of field share:
+    2.5 for text opening with the classic "Lorem ipsum" (typed by hand into a
+    mock), 2.0 for sentences of lorem vocabulary (json-schema-faker,
+    faker.lorem; at least four words: a two-word product name never counts),
+    else 0 — an article that merely *mentions* "lorem ipsum" is not one.
+    Text in *exclude* (what the request itself sent, echoed back) never counts."""
+    phrase: list[tuple[str, str]] = []
+    sentences: list[tuple[str, str]] = []
+    for key, v in leaves(obj):
+        if not isinstance(v, str) or v.strip() in exclude:
+            continue
+        if v.strip().lower().startswith("lorem ipsum"):
+            phrase.append((key, v))
+        elif len(re.findall(r"[A-Za-zÀ-ÿ]+", v)) >= 4 and lorem_score(v, phrase=False) >= 1.0:
+            sentences.append((key, v))
+    found = phrase or sentences
+    if not found:
+        return 0.0, ""
+    w = 2.5 if phrase else 2.0
+    key, v = found[0]
+    more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+    return w, f"lorem ipsum placeholder text in {key}={_q(v, 48)!r}{more}"
+
+
+def uniform_items(rec: ProbeRecord) -> list[Evidence]:
+    """List items stamped out of one template: identical apart from their id,
+    and/or all carrying the very same hand-typed timestamp (a date at
+    midnight, ``"2024-01-01T00:00:00Z"``) with the same free text.  Real
+    lists can share a category or a batch timestamp, so this stays modest
+    (≤ 2) and never decides alone."""
+    p = rec.primary
+    if p is None or not p.is_2xx or not p.is_json:
+        return []
+    items = extract_list(p.json)
+    if not items or len(items) < 3 or not all(isinstance(it, dict) for it in items):
+        return []
+    items = items[:25]
+    common = set(items[0]).intersection(*items[1:])
+    non_id = [k for k in common if not is_id_key(str(k))]
+    reasons: list[str] = []
+    w = 0.0
+    stripped = {canonical({k: v for k, v in it.items() if not is_id_key(str(k))}) for it in items}
+    # Clones only count with some free text among the shared fields: rows of
+    # identical seats ({"status": "available", "capacity": 4}) are real.
+    texty = any(isinstance(items[0].get(k), str) and len(items[0][k].split()) >= 2
+                and parse_datetime(items[0][k]) is None for k in non_id)
+    clones = len(stripped) == 1 and len(non_id) >= 2 and texty
+    if clones:
+        w = 1.5
+        reasons.append(f"all {len(items)} items are identical apart from their id")
+    same_round_ts = [k for k in sorted(non_id)
+                     if all(it.get(k) == items[0].get(k) for it in items) and is_round_time(items[0].get(k))]
+    same_text = [k for k in sorted(non_id)
+                 if isinstance(items[0].get(k), str) and len(items[0][k].split()) >= 2
+                 and all(it.get(k) == items[0][k] for it in items)]
+    if same_round_ts:
+        k = same_round_ts[0]
+        reasons.append(f"every item has {k}={items[0][k]!r}")
+        if clones:
+            w = 2.0
+        elif same_text:
+            w = 1.5
+            reasons.append(f"and {same_text[0]}={_q(items[0][same_text[0]], 40)!r}")
+        else:
+            w = 1.0
+    if w == 0:
+        return []
+    return [Evidence("uniform-items", "mock", w, f"{len(items)} list items look stamped from one template: "
+                     + "; ".join(reasons))]
 
 
 def ignores_path_id(rec: ProbeRecord) -> list[Evidence]:
@@ -579,8 +674,9 @@ def write_persistence(rec: ProbeRecord) -> list[Evidence]:
     if method == "POST":
         if len(writes) > 1:
             w2 = writes[1]
-            i1 = find_id(w1.json) if w1.is_json else None
-            i2 = find_id(w2.json) if w2.is_2xx and w2.is_json else None
+            path = urlsplit(w1.url).path
+            i1 = find_id(w1.json, path) if w1.is_json else None
+            i2 = find_id(w2.json, path) if w2.is_2xx and w2.is_json else None
             if w2.status == 409:
                 ev.append(Evidence("write-conflict", "real", 1.0,
                                    f"the repeated POST was refused with 409: {_q(w2.text)}"))
@@ -595,7 +691,8 @@ def write_persistence(rec: ProbeRecord) -> list[Evidence]:
                 else:
                     ev.append(Evidence("write-new-id", "real", 0.5, f"two POSTs answered id={i1!r} and id={i2!r}"))
         if follow is None:
-            if w1.header("location") is None and (find_id(w1.json) if w1.is_json else None) is None:
+            if w1.header("location") is None and (
+                    find_id(w1.json, urlsplit(w1.url).path) if w1.is_json else None) is None:
                 ev.append(Evidence("write-unverifiable", "real", 0.0,
                                    "the POST response has neither a Location header nor an id to read back"))
             return ev
@@ -661,27 +758,149 @@ def write_persistence(rec: ProbeRecord) -> list[Evidence]:
 
 
 # ---------------------------------------------------------------------------
+# POSTs that create nothing (RPC/query style)
+# ---------------------------------------------------------------------------
+
+_ERROR_KEYS = {"error", "errors", "detail", "message", "valid", "is_valid", "isvalid", "success", "ok", "fault",
+               "problem", "violations", "reason"}
+#: A non-create answer must carry at least this many informative fields before
+#: "same answer for another input" means anything: ``{"valid": false}`` for
+#: two invalid coupons, ``{"status": "subscribed"}`` for two emails are real.
+INFORMATIVE_LEAVES = 5
+
+
+def _informative(obj: Any) -> bool:
+    """A body rich enough that two inputs sharing it is suspicious: enough
+    non-volatile, non-empty fields, and not a verdict/error envelope."""
+    if isinstance(obj, dict) and {str(k).lower() for k in obj} & _ERROR_KEYS:
+        return False
+    norm = normalize_for_compare(obj)
+    vals = [v for _, v in leaves(norm) if v not in (None, "", "<NOW>") and not isinstance(v, bool)]
+    return len(vals) >= INFORMATIVE_LEAVES
+
+
+def _non_create_writes(rec: ProbeRecord) -> list[Observation]:
+    if rec.info.get("kind") != "write" or not rec.info.get("writes_allowed") or not rec.info.get("non_create"):
+        return []
+    return [o for o in rec.labeled("write", "resend") if o.is_2xx and o.is_json]
+
+
+def ignores_input(rec: ProbeRecord) -> list[Evidence]:
+    """The POST analogue of ``ignores-path-id``: the same request with one
+    identifier changed (``sku`` SKU-00001 → SKU-00002) gets the very same
+    answer, volatile fields aside.  Only for POSTs that create nothing, only
+    for informative answers, only when identical sends agree with each other."""
+    same = _non_create_writes(rec)
+    vary = rec.first("vary")
+    if not same or vary is None or not vary.ok:
+        return []
+    w1 = same[0]
+    field_, old, new = vary.meta.get("field"), vary.meta.get("from"), vary.meta.get("to")
+    first = _norm(w1)
+    if any(_norm(o) != first for o in same[1:]):
+        return []  # the answer changes on its own: comparing inputs means nothing
+    if not vary.is_2xx:
+        if vary.status is not None and 400 <= vary.status < 500:
+            return [Evidence("depends-on-input", "real", 0.5,
+                             f"{field_}={new!r} instead of {old!r} answered {vary.status}: the input is checked")]
+        return []
+    if not vary.is_json:
+        return []
+    if _norm(vary) == first:
+        if not _informative(w1.json):
+            return []
+        return [Evidence("ignores-input", "mock", 2.0,
+                         f"{field_}={new!r} instead of {old!r} got the same answer: {_q(w1.text)}")]
+    if _norm(vary, {str(new)}) == _norm(w1, {str(old)}):
+        if not _informative(w1.json):
+            return []
+        return [Evidence("ignores-input", "mock", 0.8,
+                         f"{field_}={new!r} instead of {old!r} got the same answer except the echoed value: "
+                         f"{_q(vary.text)}")]
+    if not _is_empty_body(vary) or not _is_empty_body(w1):
+        return [Evidence("depends-on-input", "real", 0.8,
+                         f"{field_}={new!r} instead of {old!r} got a different answer")]
+    return []
+
+
+def _scalar_fields(obj: Any) -> dict[str, Any]:
+    """Top-level scalar fields of an answer, and those of a single-object
+    wrapper (``data``/``result``/``item``...).  Never inside lists: a list of
+    related items legitimately carries other skus."""
+    out: dict[str, Any] = {}
+    if not isinstance(obj, dict):
+        return out
+    for wrap in ("data", "result", "item", "resource", "object"):
+        if isinstance(obj.get(wrap), dict):
+            out.update({str(k): v for k, v in obj[wrap].items() if not isinstance(v, (dict, list))})
+    out.update({str(k): v for k, v in obj.items() if not isinstance(v, (dict, list))})
+    return out
+
+
+def input_not_reflected(rec: ProbeRecord) -> list[Evidence]:
+    """The answer names a *different* thing than the request asked about:
+    ``{"sku": "SKU-00001"}`` in, ``{"sku": "SKU-00042", ...}`` out — a canned
+    response.  Only identifier-like keys (sku, *_id, code, email, slug...),
+    only when the value has the same id shape on both sides (same prefix,
+    same number of digits: an error ``"code": "COUPON_NOT_FOUND"`` or a
+    normalised ``"kt-100"`` → ``"KT-100"`` never count), only top-level fields."""
+    same = _non_create_writes(rec)
+    body = rec.target.body
+    if not same or not isinstance(body, dict) or not isinstance(same[0].json, dict):
+        return []
+    w1 = same[0]
+    if {str(k).lower() for k in w1.json} & {"error", "errors", "fault", "problem"}:
+        return []
+    got = _scalar_fields(w1.json)
+    vary = rec.first("vary")
+    vgot = _scalar_fields(vary.json) if vary is not None and vary.is_2xx and vary.is_json else {}
+    misses: list[str] = []
+    for key, sent in body.items():
+        key = str(key)
+        if not is_identifier_key(key) or key not in got:
+            continue
+        shape = id_shape(sent)
+        if shape is None or id_shape(got[key]) != shape or same_identifier(sent, got[key]):
+            continue
+        if isinstance(got[key], str) and re.search(r"[*•…]|x{3,}|X{3,}", got[key]):
+            continue  # masked on purpose ("a***@x.com")
+        note = ""
+        if vary is not None and vary.meta.get("field") == key and key in vgot and vgot[key] == got[key]:
+            note = f", and {vary.meta.get('to')!r} got {got[key]!r} too"
+        misses.append(f"sent {key}={sent!r}, the answer says {key}={got[key]!r}{note}")
+    if not misses:
+        return []
+    return [Evidence("input-not-reflected", "mock", 1.0 if len(misses) == 1 else 1.5,
+                     "the answer is about something else than the request: " + "; ".join(misses))]
+
+
+# ---------------------------------------------------------------------------
 # Timing and transport details
 # ---------------------------------------------------------------------------
 
 def constant_latency(rec: ProbeRecord) -> list[Evidence]:
     """A handler that sleeps a fixed time: mean > 20 ms, CV < 3 %, while the
-    same server answers other requests much faster."""
-    same = [o for o in rec.same_request() if o.ok]
+    same server answers other requests much faster.  Samples: the identical
+    reads (base + repeats), or the identical sends of a POST that creates
+    nothing (see :meth:`ProbeRecord.timed_same`)."""
+    same = [o for o in rec.timed_same() if o.ok]
     lat = [o.latency_ms for o in same[1:]]  # first one pays for the connection
     if len(lat) < 4:
         return []
-    # One scheduler hiccup must not hide a fixed sleep: drop the sample
-    # farthest from the median, judge the rest (still ≥ 3 samples).
+    # Scheduler hiccups on a busy host must not hide a fixed sleep: drop the
+    # sample farthest from the median (a third of them from 6 samples on),
+    # judge the rest (still ≥ 3 samples).
     med = sorted(lat)[len(lat) // 2]
-    outlier = max(lat, key=lambda x: abs(x - med))
-    kept = list(lat)
-    kept.remove(outlier)
+    n_drop = 1 if len(lat) < 6 else len(lat) // 3
+    by_distance = sorted(range(len(lat)), key=lambda i: abs(lat[i] - med))
+    dropped = sorted(lat[i] for i in by_distance[len(lat) - n_drop:])
+    kept = [lat[i] for i in sorted(by_distance[: len(lat) - n_drop])]
     mean = sum(kept) / len(kept)
     c = cv(kept)
     if mean <= 20.0 or c >= 0.03:
         return []
-    others = [o.latency_ms for o in rec.all() if o.ok and o.label not in ("base", "repeat")]
+    same_path = ("base", "repeat", "write", "resend", "vary")
+    others = [o.latency_ms for o in rec.all() if o.ok and o.label not in same_path]
     fast = min(others) if others else None
     if fast is not None and fast < 0.5 * mean:
         w = 2.0 if c < 0.01 else 1.5
@@ -691,7 +910,7 @@ def constant_latency(rec: ProbeRecord) -> list[Evidence]:
         ctx = "; the server's other responses are slow too" if fast is not None else ""
     return [Evidence("constant-latency", "mock", w,
                      f"{len(lat)} samples {_ms(lat)}: mean {mean:.1f} ms, CV {c:.2%} without the farthest "
-                     f"({outlier:.1f} ms){ctx}")]
+                     f"({', '.join(f'{x:.1f}' for x in dropped)} ms){ctx}")]
 
 
 def catch_all_route(rec: ProbeRecord) -> list[Evidence]:
@@ -750,11 +969,14 @@ SIGNALS: tuple[Signal, ...] = (
     status_evidence,
     mock_server_signatures,
     placeholder_content,
+    uniform_items,
     ignores_path_id,
     id_mismatch,
     unstable_body,
     ignores_query,
     write_persistence,
+    ignores_input,
+    input_not_reflected,
     constant_latency,
     catch_all_route,
     auth_ignored,

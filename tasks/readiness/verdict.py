@@ -25,7 +25,11 @@ For an endpoint that answers, evidence is summed like log-odds:
   placeholder-content when ≥ 60 % of the fields hold sampler values, and a
   201 whose ``Location`` still 404s half a second later.  Every other signal
   is < 3, so a single weak signal never makes "mock", and a partial tool
-  fingerprint (S < 4) needs corroboration.
+  fingerprint (S < 4) needs corroboration.  Lorem ipsum text (2–2.5) stays
+  below 3 on purpose: a dev database seeded with faker sentences is real.
+  So does ``ignores-input`` (2): a cold-start default or a flat rate is the
+  same answer for two customers; with ``input-not-reflected`` (1) — the
+  answer names another sku than the one asked about — it reaches 3.
 * Otherwise → ``real`` with confidence ``σ(0.5 − L)``, clamped to
   [0.05, 0.99]: ≈0.62 with no evidence at all, ≥0.95 with solid real
   evidence, low when suspicious-but-not-enough evidence remains.

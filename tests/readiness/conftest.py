@@ -96,6 +96,21 @@ def real_targets(s: Servers) -> list[ProbeTarget]:
         ProbeTarget("real-via-mockoon-proxy", "GET", f"{s.mockoon_proxy}/api/users/{{id}}", {"id": [2, 3]}),
         ProbeTarget("real-via-mockoon-proxy-create", "POST", f"{s.mockoon_proxy}/api/products", {},
                     body={"name": "Kettle XL", "price": 44.0}),
+        # RPC-style POSTs that create nothing
+        ProbeTarget("real-quote-by-id", "POST", f"{r}/api/quotes", {}, body={"product_id": 1, "qty": 2}),
+        ProbeTarget("real-quote-by-sku", "POST", f"{r}/api/quotes", {}, body={"sku": "kt-100", "qty": 3}),
+        ProbeTarget("real-search-post", "POST", f"{r}/api/products/search", {},
+                    body={"query": "Toast", "limit": 5, "session_id": "s-0001"}),
+        ProbeTarget("real-recommendations-cold-start", "POST", f"{r}/api/recommendations", {},
+                    body={"customer_id": 42, "limit": 3}),
+        ProbeTarget("real-validate-coupon", "POST", f"{r}/api/coupons/validate", {},
+                    body={"code": "SAVE-0010", "basket_total": 80}),
+        ProbeTarget("real-login", "POST", f"{r}/api/login", {},
+                    body={"email": "ada@analytical.engine", "password": "correct horse"}),
+        # seed data with "sample"/"test" in it, and a migration's identical midnight timestamps
+        ProbeTarget("real-blog-post", "GET", f"{r}/api/posts/{{id}}", {"id": [1, 3]}),
+        ProbeTarget("real-blog-list", "GET", f"{r}/api/posts?limit=10", {}),
+        ProbeTarget("real-categories", "GET", f"{r}/api/categories", {}, headers=auth),
     ]
 
 
@@ -129,6 +144,10 @@ def mock_targets(s: Servers) -> list[ProbeTarget]:
         ProbeTarget("handmade-faker", "GET", f"{h}/api/customers/{{id}}", {"id": [31, 32]}),
         ProbeTarget("basehttp-catchall", "GET", f"{s.basehttp}/api/products/{{id}}", {"id": [1, 2]}),
         ProbeTarget("postman-pet", "GET", f"{s.postman}/pet/{{id}}", {"id": [1, 2]}),
+        ProbeTarget("handmade-canned-forecast", "POST", f"{h}/api/forecast", {},
+                    body={"sku": "SKU-00001", "horizon_days": 7}),
+        ProbeTarget("handmade-placeholder-inbox", "GET", f"{h}/api/inbox", {},
+                    headers={"Authorization": "Bearer t0k3n"}),
     ]
 
 

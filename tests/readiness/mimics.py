@@ -254,6 +254,28 @@ def make_handmade_app() -> Starlette:
     async def todo(request: Request) -> Response:
         return JSONResponse({"message": "Not implemented yet"})
 
+    forecast = {"sku": "SKU-00042", "horizon_days": 7, "model_version": "2.3.1",
+                "generated_at": "2024-03-01T06:00:00Z", "confidence": 0.92,
+                "forecast": [{"date": f"2024-03-{d:02d}", "units": u}
+                             for d, u in zip(range(1, 8), (120, 118, 125, 131, 140, 152, 149))],
+                "total_units": 935}
+
+    async def canned_forecast(request: Request) -> Response:
+        # RPC-style POST: the same canned forecast whatever the sku, after a "realistic" sleep
+        await request.body()
+        await asyncio.sleep(0.12)
+        return JSONResponse(forecast)
+
+    inbox = [{"id": i, "title": "Sample notification", "type": t, "read": r, "body": b,
+              "created_at": "2024-01-01T00:00:00Z"}
+             for i, t, r, b in ((1, "info", False, "Lorem ipsum dolor sit amet, consectetur adipiscing elit."),
+                                (2, "info", False, "Lorem ipsum dolor sit amet, sed do eiusmod tempor."),
+                                (3, "warning", True, "Lorem ipsum dolor sit amet."))]
+
+    async def canned_inbox(request: Request) -> Response:
+        # one fixed placeholder list for every caller, the bearer token is never looked at
+        return JSONResponse(inbox)
+
     return Starlette(routes=[
         Route("/api/products", canned_list), Route("/api/products/{id}", canned_product),
         Route("/api/products/{id}", patch_product, methods=["PATCH"]),
@@ -262,7 +284,29 @@ def make_handmade_app() -> Starlette:
         Route("/api/orders/{id}", get_order),
         Route("/api/articles/{id}", article), Route("/api/customers/{id}", faker_customer),
         Route("/api/refunds", todo, methods=["GET", "POST"]),
+        Route("/api/forecast", canned_forecast, methods=["POST"]),
+        Route("/api/inbox", canned_inbox),
     ])
+
+
+def make_fixed_sleep_app(sleep_s: float = 0.2) -> Starlette:
+    """A hand-made mock whose two routes sleep a fixed time while everything
+    else on the host answers at once: a canned report for any id (GET) and a
+    canned price quote for any sku (POST, creates nothing)."""
+    quote = {"currency": "EUR", "subtotal": 49.9, "vat": 9.98, "total": 59.88,
+             "lines": [{"label": "Wireless Mouse", "qty": 2, "amount": 49.9}], "valid_until": "2024-06-30"}
+
+    async def report(request: Request) -> Response:
+        await asyncio.sleep(sleep_s)
+        return JSONResponse({"report_id": 1, "rows": 42, "status": "ready", "title": "Weekly sales"})
+
+    async def price_quote(request: Request) -> Response:
+        await request.body()
+        await asyncio.sleep(sleep_s)
+        return JSONResponse(quote)
+
+    return Starlette(routes=[Route("/api/reports/{id}", report),
+                             Route("/api/quote", price_quote, methods=["POST"])])
 
 
 class BaseHttpMock(BaseHTTPRequestHandler):

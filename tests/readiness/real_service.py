@@ -166,6 +166,95 @@ def make_real_app() -> FastAPI:
     def search(q: str):
         return {"results": store.query("SELECT id, name FROM products WHERE name LIKE ?", (f"%{q}%",))}
 
+    # --- RPC-style POSTs that create nothing (quotes, search, validation) ---------------
+
+    def _quote(product: dict, qty: int) -> dict:
+        subtotal = round(product["price"] * qty, 2)
+        return {"product_id": product["id"], "sku": product["sku"], "name": product["name"], "qty": qty,
+                "unit_price": product["price"], "subtotal": subtotal, "vat": round(subtotal * 0.2, 2),
+                "total": round(subtotal * 1.2, 2), "currency": "EUR"}
+
+    @app.post("/api/quotes")
+    async def price_quote(request: Request):
+        # computes from its input; looked up by id or by sku (case-insensitive), echoes what it found
+        data = await request.json()
+        qty = int(data.get("qty", 1))
+        if "product_id" in data:
+            rows = store.query("SELECT * FROM products WHERE id = ?", (int(data["product_id"]),))
+        else:
+            rows = store.query("SELECT * FROM products WHERE upper(sku) = upper(?)", (str(data.get("sku")),))
+        if not rows:
+            raise HTTPException(404, "unknown product")
+        return _quote(rows[0], qty)
+
+    @app.post("/api/products/search")
+    async def search_post(request: Request):
+        # the session id is for analytics only: two sessions get the very same results (legitimately)
+        data = await request.json()
+        rows = store.query("SELECT id, name, sku, price FROM products WHERE name LIKE ? ORDER BY id LIMIT ?",
+                           (f"%{data.get('query', '')}%", int(data.get("limit", 10))))
+        return {"query": data.get("query", ""), "results": rows, "total": len(rows)}
+
+    @app.post("/api/recommendations")
+    async def recommendations(request: Request):
+        # cold start: customers without history all get the same best sellers
+        data = await request.json()
+        history = {1: [2, 3], 2: [1]}.get(int(data.get("customer_id", 0)))
+        if history:
+            rows = store.query(f"SELECT id, name, price FROM products WHERE id IN (1, 2, 3) AND id NOT IN "
+                               f"({','.join('?' * len(history))}) ORDER BY id", tuple(history))
+        else:
+            rows = store.query("SELECT id, name, price FROM products WHERE id IN (1, 2, 3) ORDER BY id")
+        return {"strategy": "personal" if history else "best-sellers", "items": rows}
+
+    @app.post("/api/coupons/validate")
+    async def validate_coupon(request: Request):
+        # the same small verdict for every unknown coupon; "code" here is an error code, not the coupon
+        data = await request.json()
+        if data.get("code") == "WELCOME-2024":
+            return {"valid": True, "discount_pct": 10}
+        return {"valid": False, "code": "COUPON_NOT_FOUND", "message": "no such coupon"}
+
+    @app.post("/api/login")
+    async def login(request: Request):
+        # 200 with the *existing* user's id and a fresh token: nothing is created at /api/login/{id}
+        data = await request.json()
+        rows = store.query("SELECT id FROM users WHERE email = ?", (str(data.get("email", "")).lower(),))
+        if not rows or data.get("password") != "correct horse":
+            return JSONResponse({"detail": "invalid email or password"}, status_code=401)
+        return {"token": uuid.uuid4().hex, "token_type": "Bearer", "user_id": rows[0]["id"], "expires_in": 3600}
+
+    # --- seed data that looks a little like placeholders, but is real ------------------
+
+    posts = [
+        {"id": 1, "title": "A sample of Provençal recipes", "author": "Ada Lovelace",
+         "body": "Three sample menus for a summer week, tested in our kitchen.", "tags": ["cooking"],
+         "published_at": "2024-02-03T08:15:00Z"},
+        {"id": 2, "title": "Load testing 101", "author": "Grace Hopper",
+         "body": "How we test the checkout before every sale.", "tags": ["engineering"],
+         "published_at": "2024-02-10T17:40:00Z"},
+        {"id": 3, "title": "Free samples at the Lyon store", "author": "Ada Lovelace",
+         "body": "Come and taste the new espresso blend this Saturday.", "tags": ["news"],
+         "published_at": "2024-02-21T09:05:00Z"},
+    ]
+
+    @app.get("/api/posts")
+    def list_posts(limit: int = 10):
+        return {"items": posts[:limit], "total": len(posts)}
+
+    @app.get("/api/posts/{pid}")
+    def get_post(pid: int):
+        for post in posts:
+            if post["id"] == pid:
+                return post
+        raise HTTPException(404, "post not found")
+
+    @app.get("/api/categories")
+    def categories():
+        # seeded by a migration: every row has the same midnight timestamp
+        return [{"id": i, "name": n, "slug": n.lower().replace(" ", "-"), "created_at": "2024-01-01T00:00:00Z"}
+                for i, n in enumerate(["Kitchen", "Coffee", "Small appliances", "Spare parts"], start=1)]
+
     @app.get("/api/boom")
     def boom():
         return JSONResponse({"error": "database unavailable"}, status_code=503)

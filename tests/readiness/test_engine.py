@@ -11,18 +11,22 @@ import pytest
 from tasks.readiness import ProbeTarget, check_endpoints
 
 from .conftest import mock_targets, real_targets
+from .mimics import make_fixed_sleep_app
+from .servers import serve_asgi
 
 REAL = ["real-product", "real-product-swagger-record", "real-product-bad-first-id", "real-list", "real-random",
         "real-user-test-user", "real-user-only-test-user", "real-config", "real-time", "real-report-jittery",
         "real-tenant-settings", "real-me", "real-quote", "real-search", "real-create", "real-create-unique-sku",
         "real-patch", "real-delete", "expected-401", "real-via-prism-proxy", "real-via-prism-proxy-config",
-        "real-via-mockoon-proxy", "real-via-mockoon-proxy-create"]
+        "real-via-mockoon-proxy", "real-via-mockoon-proxy-create",
+        "real-quote-by-id", "real-quote-by-sku", "real-search-post", "real-recommendations-cold-start",
+        "real-validate-coupon", "real-login", "real-blog-post", "real-blog-list", "real-categories"]
 
 MOCK = ["prism-product", "prism-user", "prism-create", "prism-dyn-product", "prism-dyn-list",
         "json-server-product", "json-server-list", "json-server-create", "wiremock-product", "wiremock-list",
         "wiremock-create", "wiremock-slow", "mockoon-order", "handmade-canned",
         "handmade-nonpersisting-write", "handmade-patch", "handmade-lorem", "handmade-faker",
-        "basehttp-catchall", "postman-pet"]
+        "basehttp-catchall", "postman-pet", "handmade-canned-forecast", "handmade-placeholder-inbox"]
 
 OTHER = {
     "missing-route": "missing", "missing-all-ids": "missing", "method-not-allowed": "missing",
@@ -72,9 +76,40 @@ def _signals(v) -> set[str]:
     ("real-patch", "write-persisted"), ("real-delete", "write-persisted"), ("real-me", "auth-enforced"),
     ("real-product-bad-first-id", "bad-sample"), ("missing-all-ids", "collection-route-ok"),
     ("real-via-prism-proxy", "mock-tool-proxy"), ("real-via-mockoon-proxy", "mock-tool-proxy"),
+    # RPC-style POSTs: the canned forecast ignores its sku and names another one
+    ("handmade-canned-forecast", "ignores-input"), ("handmade-canned-forecast", "input-not-reflected"),
+    ("handmade-placeholder-inbox", "placeholder-content"), ("handmade-placeholder-inbox", "uniform-items"),
+    ("handmade-placeholder-inbox", "ignores-auth"),
+    ("real-quote-by-id", "depends-on-input"), ("real-quote-by-sku", "depends-on-input"),
+    ("real-login", "depends-on-input"),
+    # legitimately the same answer for another input: the signal fires, one signal is not enough
+    ("real-search-post", "ignores-input"), ("real-recommendations-cold-start", "ignores-input"),
+    ("real-categories", "uniform-items"),
 ])
 def test_expected_evidence(verdicts, name, signal):
     assert signal in _signals(verdicts[name]), verdicts[name].to_dict()
+
+
+@pytest.mark.parametrize("name", ["real-quote-by-sku", "real-validate-coupon", "real-login", "real-blog-post",
+                                  "real-blog-list", "real-quote-by-id"])
+def test_real_traps_get_no_mock_evidence(verdicts, name):
+    """A normalised sku echo, an error "code", a sign-in's user_id, seed data
+    saying "sample"/"test": none of them is evidence of a mock."""
+    v = verdicts[name]
+    assert not [e for e in v.evidence if e.points_to == "mock"], v.to_dict()
+
+
+def test_rpc_posts_send_a_bounded_number_of_requests(verdicts):
+    # a non-create POST is resent for latency samples only when its second send took ≥ 15 ms:
+    # 2 sends (+ 4 resends) + the vary probe (+ host probes when first on their origin)
+    for name in ("real-quote-by-id", "real-search-post", "real-validate-coupon", "real-login"):
+        v = verdicts[name]
+        sends = 2 if v.latencies_ms[1] < 15.0 else 6
+        assert len(v.latencies_ms) == sends and v.requests <= sends + 3, v.to_dict()
+    v = verdicts["handmade-canned-forecast"]                  # 120 ms: always resent
+    assert len(v.latencies_ms) == 6 and v.requests <= 9, v.to_dict()
+    # creating POSTs are never resent
+    assert len(verdicts["real-create"].latencies_ms) == 2
 
 
 def test_evidence_details_quote_observations(verdicts):
@@ -82,27 +117,98 @@ def test_evidence_details_quote_observations(verdicts):
     assert "Matched-Stub-Id: 3c0e7a52-1f1e-4e5e-9b0a-6a1f1d1c2b3a" in d["mock-server-header"]
 
 
-@pytest.mark.parametrize("which", ["handmade", "wiremock"])
-async def test_fixed_sleep_mocks(servers, which):
-    """A 120 ms fixed sleep is caught — when this host is quiet enough to
-    resolve it.  Loopback latencies on a loaded machine jitter by more than
-    3 %: the detector then rightly abstains, and after three tries the test
-    skips rather than fails."""
-    target = {"handmade": ProbeTarget("handmade-fixed-sleep", "GET", f"{servers.handmade}/api/reports/{{id}}",
-                                      {"id": [5, 6]}),
-              "wiremock": ProbeTarget("wiremock-slow", "GET", f"{servers.wiremock}/api/slow", {})}[which]
-    seen = []
-    for _ in range(3):
-        [v] = await check_endpoints([target])
+class _VirtualClock:
+    """Stands in for ``time`` in the probe module: each request advances it by
+    exactly what the fake server "spent", so latencies are deterministic."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+
+def _fixed_sleep_transport(clock: _VirtualClock, hiccups: dict[int, float]) -> httpx.MockTransport:
+    """A hand-made mock on a virtual clock: GET /api/reports/{id} and POST
+    /api/quote answer canned bodies after 200 ms (+ < 1.5 ms of jitter, + the
+    given hiccups by call number); every other path answers 404 in 1 ms."""
+    calls = {"n": 0}
+    jitter = [0.0004, 0.0011, 0.0007, 0.0002, 0.0009, 0.0013, 0.0005]
+    quote = {"currency": "EUR", "subtotal": 49.9, "vat": 9.98, "total": 59.88,
+             "lines": [{"label": "Wireless Mouse", "qty": 2, "amount": 49.9}], "valid_until": "2024-06-30"}
+    headers = {"date": "Mon, 01 Jan 2024 00:00:00 GMT", "server": "uvicorn"}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.startswith("/api/reports/") or (path == "/api/quote" and request.method == "POST"):
+            calls["n"] += 1
+            clock.now += 0.2 + jitter[calls["n"] % len(jitter)] + hiccups.get(calls["n"], 0.0)
+            body = quote if path == "/api/quote" else {"report_id": 1, "rows": 42, "status": "ready"}
+            return httpx.Response(200, json=body, headers=headers)
+        clock.now += 0.001
+        return httpx.Response(404, json={"detail": "Not Found"}, headers=headers)
+
+    return httpx.MockTransport(handler)
+
+
+@pytest.mark.parametrize("hiccups", [{}, {3: 0.018, 6: 0.025}], ids=["quiet", "two-hiccups"])
+async def test_fixed_sleep_is_caught_deterministically(monkeypatch, hiccups):
+    """The whole engine (probe plan, signals, verdict) over a fixed 200 ms
+    sleep on a virtual clock: reads and non-create POSTs alike, with or
+    without scheduler hiccups in the samples.  No timing noise, no skip."""
+    from tasks.readiness import probe as probe_module
+
+    clock = _VirtualClock()
+    monkeypatch.setattr(probe_module, "time", clock)
+    u = "http://127.0.0.1:9"
+    targets = [ProbeTarget("fixed-sleep-get", "GET", f"{u}/api/reports/{{id}}", {"id": [5, 6]}),
+               ProbeTarget("fixed-sleep-post", "POST", f"{u}/api/quote", {}, body={"sku": "MOUSE-0001", "qty": 2})]
+    async with httpx.AsyncClient(transport=_fixed_sleep_transport(clock, hiccups)) as client:
+        get, post = await check_endpoints(targets, client=client, samples=8, concurrency=1)
+    for v in (get, post):
         lat = [e for e in v.evidence if e.signal == "constant-latency"]
-        if lat:
-            break
-        seen.append(v.latencies_ms)
-    else:
-        pytest.skip(f"host too noisy to resolve a fixed 120 ms sleep: {seen}")
-    assert v.verdict == "mock", v.to_dict()
-    assert "ms" in lat[0].detail and "CV" in lat[0].detail
-    assert all(115 <= x <= 250 for x in v.latencies_ms)
+        assert lat and lat[0].weight == 2.0, v.to_dict()     # CV < 1 %, the host's 404s took 1 ms
+        assert v.verdict == "mock" and v.confidence >= 0.9, v.to_dict()
+        assert all(x >= 200.0 for x in v.latencies_ms)
+    assert len(get.latencies_ms) == 8                        # base + 7 repeats
+    assert len(post.latencies_ms) == 9 and post.requests <= 12   # 2 POSTs + 7 resends
+    assert "ignores-path-id" in _signals(get)
+    assert "ignores-input" in _signals(post) and "input-not-reflected" not in _signals(post)
+
+
+@pytest.fixture(scope="module")
+def fixed_sleep_mock(servers):
+    """A hand-made mock sleeping a fixed 300 ms on two routes (a GET and a
+    non-create POST) while the rest of its host answers at once.  Depends on
+    ``servers`` for its quiet thread switching."""
+    srv = serve_asgi(make_fixed_sleep_app(0.3))
+    try:
+        yield srv.url
+    finally:
+        srv.stop()
+
+
+async def test_fixed_sleep_is_caught_over_loopback(fixed_sleep_mock):
+    """The same over real sockets and a real ``asyncio.sleep``.  Never
+    skipped: a long sleep (300 ms) and 8 samples (the third farthest from the
+    median dropped) resolve it on a busy host; a host so loaded that one probe
+    still cannot (the detector rightly abstains on noisy samples) gets two
+    more tries, and the test fails — it does not skip — if none resolves it."""
+    u = fixed_sleep_mock
+    targets = [ProbeTarget("fixed-sleep-get", "GET", f"{u}/api/reports/{{id}}", {"id": [5, 6]}),
+               ProbeTarget("fixed-sleep-post", "POST", f"{u}/api/quote", {}, body={"sku": "MOUSE-0001", "qty": 2})]
+    for target in targets:
+        seen = []
+        for _ in range(3):
+            [v] = await check_endpoints([target], samples=8)
+            lat = [e for e in v.evidence if e.signal == "constant-latency"]
+            if lat:
+                break
+            seen.append(v.latencies_ms)
+        assert lat, f"{target.name}: a fixed 300 ms sleep was not resolved in 3 probes: {seen}"
+        assert lat[0].weight >= 1.5                          # the host's other pages answered fast
+        assert v.verdict == "mock", v.to_dict()
+        assert all(x >= 299.0 for x in v.latencies_ms), v.latencies_ms
 
 
 def test_real_confidence_and_missing_confidence(verdicts):
