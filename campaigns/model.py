@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from campaigns.analytics import AnalyticsOptions, MetricsSource, PrometheusExport
+from campaigns.load import LoadSpec
 from campaigns.templating import placeholders
 from campaigns.types import Duration, Slug, check_secret_value
 
@@ -275,6 +276,8 @@ class Campaign(Strict):
     readiness: ReadinessOptions = Field(default_factory=ReadinessOptions)
     smoke: SmokeOptions = Field(default_factory=SmokeOptions)
     e2e: _e2e.E2ESpec | None = Field(None, description="API and browser journeys (see campaigns/e2e.py).")
+    load: LoadSpec | None = Field(None, description="Load stage: workload model, scenarios, thresholds "
+                                                    "(see campaigns/load.py).")
     analytics: AnalyticsOptions = Field(default_factory=AnalyticsOptions,
                                         description="Trends, baselines and change-point regressions.")
     prometheus: PrometheusExport | None = Field(None, description="Push each run's results to a Pushgateway.")
@@ -294,6 +297,15 @@ class Campaign(Strict):
             if ep.name in seen:
                 raise ValueError(f"endpoint name {ep.name!r} is used twice")
             seen.add(ep.name)
+        return value
+
+    @field_validator("load")
+    @classmethod
+    def _load_references(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is not None and "endpoints" in info.data:
+            problems = value.reference_errors([e.name for e in info.data["endpoints"]])
+            if problems:
+                raise ValueError("; ".join(problems))
         return value
 
     @field_validator("e2e")

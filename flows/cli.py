@@ -123,6 +123,12 @@ def _summary_table(doc: dict[str, Any]) -> Table:
                 continue
             failed = [g for g in gates if not g["passed"]]
             notes = result.get("error") or "; ".join(f"{g['name']}: {g['detail']}" for g in failed[:3])
+            if stage == "load" and not notes and result["summary"].get("requests") is not None:
+                summary = result["summary"]
+                notes = (f"{summary['requests']} requests, {summary['rps']} req/s, "
+                         f"p95 {summary['latency_ms']['p95']} ms, {summary['error_rate']:.2%} errors")
+                if not summary.get("trustworthy", True):
+                    notes += " — NOT trustworthy: " + "; ".join(summary.get("reasons", []))
             if stage == "e2e" and not notes:
                 notes = ", ".join(f"{n} {t}" for t, n in result["summary"].get("friction", {}).items())
             if stage == "readiness" and not notes:
@@ -145,9 +151,14 @@ def _summary_table(doc: dict[str, Any]) -> Table:
 @click.option("--no-prefect", is_flag=True, help="Run without Prefect (no flow run, no server).")
 @click.option("--no-start", is_flag=True, help="Never start the service under test.")
 @click.option("--trigger", default="cli", show_default=True, help="Recorded with the run (cli, schedule, ci, …).")
+@click.option("--duration-scale", type=click.FloatRange(min=0.001, max=100), help="Scale every load phase's "
+              "duration (0.1 = a tenth), e.g. for a quick rehearsal.")
+@click.option("--load-shards", help="Load generator processes (a number, or 'auto' for one per core).")
+@click.option("--dask-address", help="Run the load shards on this Dask scheduler (as Prefect tasks).")
 @click.option("-q", "--quiet", is_flag=True, help="No live progress.")
 def run(file: str, environments: tuple[str, ...], stages: str | None, test_type: str | None, warehouse: str | None,
-        as_json: bool, no_prefect: bool, no_start: bool, trigger: str, quiet: bool) -> None:
+        as_json: bool, no_prefect: bool, no_start: bool, trigger: str, duration_scale: float | None,
+        load_shards: str | None, dask_address: str | None, quiet: bool) -> None:
     """Run campaign FILE: readiness → smoke → e2e → load → chaos per environment."""
     loaded = _load(file)
     stage_list = [s.strip() for s in stages.split(",") if s.strip()] if stages else None
@@ -155,6 +166,15 @@ def run(file: str, environments: tuple[str, ...], stages: str | None, test_type:
         plan_campaign(loaded, list(environments) or None, stage_list)
     except BadInput as exc:
         raise Failure(str(exc), EXIT_BAD_INPUT) from None
+    stage_options: dict[str, Any] = {}
+    if duration_scale is not None:
+        stage_options["duration_scale"] = duration_scale
+    if load_shards is not None:
+        if load_shards != "auto" and not (load_shards.isdigit() and int(load_shards) > 0):
+            raise Failure(f"--load-shards takes a positive number or 'auto', not {load_shards!r}", EXIT_BAD_INPUT)
+        stage_options["shards"] = load_shards if load_shards == "auto" else int(load_shards)
+    if dask_address:
+        stage_options["dask_address"] = dask_address
     progress = Progress(quiet)
     try:
         if no_prefect:
@@ -162,11 +182,11 @@ def run(file: str, environments: tuple[str, ...], stages: str | None, test_type:
 
             store = Warehouse(warehouse)
             options = RunOptions(environments=list(environments) or None, stages=stage_list, trigger=trigger,
-                                 test_type=test_type, start_services=not no_start)
+                                 test_type=test_type, start_services=not no_start, stage_options=stage_options)
             doc = asyncio.run(run_campaign(loaded, store, options, progress)).to_dict()
         else:
             doc = _run_with_prefect(file, environments, stage_list, test_type, warehouse, trigger,
-                                    not no_start, progress)
+                                    not no_start, progress, stage_options)
     except WarehouseError as exc:
         raise Failure(str(exc), EXIT_INFRA) from None
     if not quiet:
@@ -179,7 +199,7 @@ def run(file: str, environments: tuple[str, ...], stages: str | None, test_type:
     raise SystemExit(doc["exit_code"])
 
 
-def _run_with_prefect(file, environments, stages, test_type, warehouse, trigger, start, progress):
+def _run_with_prefect(file, environments, stages, test_type, warehouse, trigger, start, progress, stage_options):
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry from a closed network
     from flows import campaign as campaign_flow
@@ -188,7 +208,8 @@ def _run_with_prefect(file, environments, stages, test_type, warehouse, trigger,
     try:
         doc = asyncio.run(campaign_flow.campaign(
             campaign_file=file, environments=list(environments) or None, stages=stages, test_type=test_type,
-            warehouse=str(default_path(warehouse)), trigger=trigger, start_services=start))
+            warehouse=str(default_path(warehouse)), trigger=trigger, start_services=start,
+            stage_options=stage_options))
     finally:
         campaign_flow.PROGRESS_LISTENERS.remove(progress)
     return doc

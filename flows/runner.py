@@ -195,7 +195,7 @@ async def run_environment(loaded: LoadedCampaign, env_name: str, plan: list[Stag
         "stages": [p.stage for p in plan], "test_type": options.test_type, "base_url": env.base_url,
         "tool_version": TOOL_VERSION, "host": platform.node()})
     ctx = RunContext(loaded=loaded, env_name=env_name, run_id=run_id, out_dir=out_dir, test_type=options.test_type,
-                     options=dict(options.stage_options), emit=emit, write_rows=store.write_rows)
+                     options=_stage_options(options.stage_options), emit=emit, write_rows=store.write_rows)
     service = ManagedService(campaign.campaign, env_name, env, loaded.base_dir, store.path.parent)
     final = "error"
     try:
@@ -278,6 +278,17 @@ def _push(store: Warehouse, run_id: str, settings: Any, verdict: str, env_name: 
         push_run_from_store(store, run_id, settings.pushgateway, verdict, job=settings.job, timeout=settings.timeout)
     except Exception as exc:  # noqa: BLE001
         emit(ProgressEvent(env_name, "prometheus", "warning", f"push to {settings.pushgateway} failed: {exc}"))
+
+
+def _stage_options(given: dict[str, Any]) -> dict[str, Any]:
+    """JSON-able options (flow parameters) → what stages read; a Dask address becomes a load runner."""
+    options = dict(given)
+    address = options.pop("dask_address", None)
+    if address:
+        from flows.distributed import dask_runner
+
+        options["load_runner"] = dask_runner(address)
+    return options
 
 
 async def _run_stage(stage: Stage, ctx: RunContext, execute: StageExecutor) -> StageResult:

@@ -1,8 +1,4 @@
-"""Fixtures for the e2e stage: the pages app on loopback, one Chromium per module, campaign files.
-
-Until ``Campaign`` carries the ``e2e`` field itself, the loader is pointed at a subclass that adds
-it with the same reference check the lead adds to the model.
-"""
+"""Fixtures for the e2e stage: the pages app on loopback, one Chromium per module, campaign files."""
 
 from __future__ import annotations
 
@@ -10,31 +6,12 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from pydantic import ValidationInfo, field_validator
 
-from campaigns import loader, model
-from campaigns.e2e import E2ESpec, check_in_campaign
+from campaigns import loader
 from tasks.base import RunContext
 from tasks.e2e.browser import BrowserPool
 from tests.e2e.pages import create_pages_app
 from tests.loopback import serve
-
-if "e2e" in model.Campaign.model_fields:
-    CampaignWithE2E = model.Campaign
-else:
-    class CampaignWithE2E(model.Campaign):  # type: ignore[no-redef]
-        e2e: E2ESpec | None = None
-
-        @field_validator("e2e")
-        @classmethod
-        def _e2e_references(cls, value: E2ESpec | None, info: ValidationInfo) -> E2ESpec | None:
-            return check_in_campaign(value, info.data)
-
-
-@pytest.fixture(autouse=True)
-def campaign_with_e2e(monkeypatch):
-    monkeypatch.setattr(loader, "Campaign", CampaignWithE2E)
-
 
 @pytest.fixture(scope="module")
 def pages():

@@ -35,15 +35,7 @@ def nights(pages, tmp_path_factory):
     url, app = pages
     tmp = tmp_path_factory.mktemp("nights")
     (tmp / "c.yaml").write_text(pages_campaign(url, E2E))
-    from campaigns import loader
-
-    from tests.e2e.conftest import CampaignWithE2E
-
-    original, loader.Campaign = loader.Campaign, CampaignWithE2E
-    try:
-        loaded = load_campaign(tmp / "c.yaml")
-    finally:
-        loader.Campaign = original
+    loaded = load_campaign(tmp / "c.yaml")
     store = Warehouse(tmp / "warehouse.duckdb")
     store.sync_backlog("pages", "dev", "r0", now(), [{
         "key": "readiness:mock:notes", "kind": "mock_data", "title": "Replace the mock", "priority": "medium",

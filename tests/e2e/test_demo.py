@@ -39,16 +39,8 @@ def demo_run(tmp_path_factory):
     with running(tmp / "demo.sqlite3") as url:
         campaign = demo_campaign(tmp, url)
         store = tmp / "state" / "warehouse.duckdb"
-        from campaigns import loader
-
-        from tests.e2e.conftest import CampaignWithE2E
-
-        original, loader.Campaign = loader.Campaign, CampaignWithE2E
-        try:
-            result = CliRunner().invoke(cli, ["run", str(campaign), "--env", "dev", "--stages", "readiness,e2e",
-                                              "--no-prefect", "--no-start", "--json", "-q", "--warehouse", str(store)])
-        finally:
-            loader.Campaign = original
+        result = CliRunner().invoke(cli, ["run", str(campaign), "--env", "dev", "--stages", "readiness,e2e",
+                                          "--no-prefect", "--no-start", "--json", "-q", "--warehouse", str(store)])
     assert result.exit_code in (0, 1), result.output
     return json.loads(result.stdout), Warehouse(store)
 

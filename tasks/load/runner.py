@@ -1,0 +1,135 @@
+"""Shards in local worker processes (spawn), started together and merged exactly.
+
+Each worker imports the engine, says it is ready, waits for the common start instant, runs its
+shard and sends back a :class:`ShardResult` (as a dict). Results are handed to ``on_result`` as
+they arrive, so a caller can store each shard in its own transaction; a worker that dies yields a
+result with ``error`` set and the others are kept. A shared stop event lets any shard (an
+abort-on-fail threshold, a breakpoint) or the caller stop them all.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import queue as queue_mod
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from tasks.load.plan import Plan
+from tasks.load.result import ShardResult
+
+START_MARGIN = 0.3      # seconds between "all ready" and the first send
+READY_TIMEOUT = 60.0
+
+
+def _child(plan: Plan, shard: int, n_shards: int, stop: Any, go: Any, start_at: Any, out: Any,
+           ticks: bool) -> None:
+    try:
+        from tasks.load.engine import Control, run_shard  # imported in the child: the slow part
+
+        out.put(("ready", shard, None))
+        go.wait(READY_TIMEOUT)
+
+        def on_tick(data: dict[str, Any]) -> None:
+            out.put(("tick", shard, [r for r in data["rows"] if r["endpoint"] == "_overall"]))
+
+        result = run_shard(plan, shard, n_shards, Control(stop=stop, start_at=start_at.value,
+                                                           on_tick=on_tick if ticks else None))
+        out.put(("result", shard, result.to_dict()))
+    except BaseException as exc:  # noqa: BLE001 - report, never hang the parent
+        out.put(("error", shard, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"))
+
+
+def run_local(plan: Plan, n_shards: int, on_result: Callable[[ShardResult], None] | None = None,
+              on_tick: Callable[[int, list[dict[str, Any]]], None] | None = None, stop: Any = None,
+              margin: float = 60.0) -> list[ShardResult]:
+    """Run ``n_shards`` shards of ``plan`` in worker processes; return their results by shard."""
+    ctx = mp.get_context("spawn")
+    stop = stop if stop is not None else ctx.Event()
+    go = ctx.Event()
+    start_at = ctx.Value("d", 0.0)
+    out: Any = ctx.Queue()
+    procs = [ctx.Process(target=_child, args=(plan, k, n_shards, stop, go, start_at, out, on_tick is not None),
+                         name=f"perfcampaign-load-shard-{k}", daemon=True) for k in range(n_shards)]
+    results: dict[int, ShardResult] = {}
+    ready: set[int] = set()
+
+    def finish(k: int, result: ShardResult) -> None:
+        results[k] = result
+        if on_result is not None:
+            on_result(result)
+
+    for p in procs:
+        p.start()
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while len(ready) + len(results) < n_shards and time.monotonic() < deadline:
+            try:
+                kind, k, data = out.get(timeout=0.2)
+            except queue_mod.Empty:
+                for k, p in enumerate(procs):
+                    if not p.is_alive() and k not in ready and k not in results:
+                        finish(k, _failed(plan, k, n_shards, f"worker exited with code {p.exitcode} before start"))
+                continue
+            if kind == "ready":
+                ready.add(k)
+            elif kind == "error":
+                finish(k, _failed(plan, k, n_shards, data))
+        start_at.value = time.time() + START_MARGIN
+        go.set()
+        deadline = time.monotonic() + START_MARGIN + plan.duration + plan.graceful_stop + margin
+        while len(results) < n_shards and time.monotonic() < deadline:
+            try:
+                kind, k, data = out.get(timeout=0.2)
+            except queue_mod.Empty:
+                for k, p in enumerate(procs):
+                    if k not in results and not p.is_alive():
+                        # the result may still be in the pipe: drain once more before declaring it dead
+                        time.sleep(0.2)
+                        _drain(out, results, finish, plan, n_shards, on_tick)
+                        if k not in results:
+                            finish(k, _failed(plan, k, n_shards, f"worker process died (exit code {p.exitcode})"))
+                continue
+            _handle(kind, k, data, finish, plan, n_shards, on_tick)
+        for k in range(n_shards):
+            if k not in results:
+                finish(k, _failed(plan, k, n_shards, "no result before the deadline"))
+    finally:
+        stop.set()
+        go.set()
+        for p in procs:
+            p.join(5)
+            if p.is_alive():
+                p.terminate()
+                p.join(2)
+        out.close()
+    return [results[k] for k in range(n_shards)]
+
+
+def _handle(kind: str, k: int, data: Any, finish: Callable[[int, ShardResult], None], plan: Plan, n: int,
+            on_tick: Callable[[int, list[dict[str, Any]]], None] | None) -> None:
+    if kind == "result":
+        finish(k, ShardResult.from_dict(data))
+    elif kind == "error":
+        finish(k, _failed(plan, k, n, data))
+    elif kind == "tick" and on_tick is not None:
+        try:
+            on_tick(k, data)
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def _drain(out: Any, results: dict[int, ShardResult], finish: Callable[[int, ShardResult], None], plan: Plan,
+           n: int, on_tick: Callable[[int, list[dict[str, Any]]], None] | None) -> None:
+    while True:
+        try:
+            kind, k, data = out.get_nowait()
+        except queue_mod.Empty:
+            return
+        _handle(kind, k, data, finish, plan, n, on_tick)
+
+
+def _failed(plan: Plan, shard: int, n_shards: int, error: str) -> ShardResult:
+    return ShardResult(shard=shard, n_shards=n_shards, model=plan.model, test_type=plan.test_type,
+                       planned_duration=plan.duration, error=error, trustworthy=False, reasons=[error])
