@@ -306,8 +306,7 @@ class ChaosSpec(Strict):
                 for name in probe.endpoints:
                     if name not in known:
                         out.append(f"{where}.steady_state.probes[{j}].endpoints: unknown endpoint {name!r} {hint}")
-            load = self.load_of(exp)
-            for name in load.endpoints or []:
+            for name in (exp.load.endpoints if exp.load is not None else None) or []:
                 if name not in known:
                     out.append(f"{where}.load.endpoints: unknown endpoint {name!r} {hint}")
             if environments is not None:

@@ -278,6 +278,7 @@ class Campaign(Strict):
     e2e: _e2e.E2ESpec | None = Field(None, description="API and browser journeys (see campaigns/e2e.py).")
     load: LoadSpec | None = Field(None, description="Load stage: workload model, scenarios, thresholds "
                                                     "(see campaigns/load.py).")
+    chaos: _chaos.ChaosSpec | None = Field(None, description="Fault-injection experiments (see campaigns/chaos.py).")
     analytics: AnalyticsOptions = Field(default_factory=AnalyticsOptions,
                                         description="Trends, baselines and change-point regressions.")
     prometheus: PrometheusExport | None = Field(None, description="Push each run's results to a Pushgateway.")
@@ -304,6 +305,15 @@ class Campaign(Strict):
     def _load_references(cls, value: Any, info: ValidationInfo) -> Any:
         if value is not None and "endpoints" in info.data:
             problems = value.reference_errors([e.name for e in info.data["endpoints"]])
+            if problems:
+                raise ValueError("; ".join(problems))
+        return value
+
+    @field_validator("chaos")
+    @classmethod
+    def _chaos_references(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is not None and "endpoints" in info.data:
+            problems = value.reference_errors([e.name for e in info.data["endpoints"]], info.data.get("environments"))
             if problems:
                 raise ValueError("; ".join(problems))
         return value
@@ -338,4 +348,5 @@ class Campaign(Strict):
 
 # The stage sections build on Strict and Expect above, so they are imported last and as modules:
 # their annotations on Campaign resolve when pydantic first builds it.
+from campaigns import chaos as _chaos  # noqa: E402
 from campaigns import e2e as _e2e  # noqa: E402
