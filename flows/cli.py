@@ -129,6 +129,10 @@ def _summary_table(doc: dict[str, Any]) -> Table:
                          f"p95 {summary['latency_ms']['p95']} ms, {summary['error_rate']:.2%} errors")
                 if not summary.get("trustworthy", True):
                     notes += " — NOT trustworthy: " + "; ".join(summary.get("reasons", []))
+            if stage == "chaos" and not notes and result["summary"].get("experiments"):
+                notes = "; ".join(
+                    f"{e['name']}: score {e.get('score')}, detected {e.get('time_to_detect_s')} s, "
+                    f"recovered {e.get('recovery_time_s')} s" for e in result["summary"]["experiments"])
             if stage == "e2e" and not notes:
                 notes = ", ".join(f"{n} {t}" for t, n in result["summary"].get("friction", {}).items())
             if stage == "readiness" and not notes:
