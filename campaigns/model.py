@@ -279,6 +279,8 @@ class Campaign(Strict):
     load: LoadSpec | None = Field(None, description="Load stage: workload model, scenarios, thresholds "
                                                     "(see campaigns/load.py).")
     chaos: _chaos.ChaosSpec | None = Field(None, description="Fault-injection experiments (see campaigns/chaos.py).")
+    notify: _notify.NotifySettings = Field(default_factory=lambda: _notify.NotifySettings(),
+                                           description="When and how runs are announced in Slack.")
     analytics: AnalyticsOptions = Field(default_factory=AnalyticsOptions,
                                         description="Trends, baselines and change-point regressions.")
     prometheus: PrometheusExport | None = Field(None, description="Push each run's results to a Pushgateway.")
@@ -350,3 +352,4 @@ class Campaign(Strict):
 # their annotations on Campaign resolve when pydantic first builds it.
 from campaigns import chaos as _chaos  # noqa: E402
 from campaigns import e2e as _e2e  # noqa: E402
+from campaigns import notify as _notify  # noqa: E402

@@ -67,7 +67,8 @@ def summary_markdown(doc: dict[str, Any], report: dict[str, Any] | None = None, 
     left_out = [(e.name, st, status, why) for e in s.environments for st, status, why in e.not_run]
     if left_out:
         lines += ["", "## Not run", ""]
-        lines += [f"- {_md(env)} · {st}: {status}" + (f" — {_md(why)}" if why else "") for env, st, status, why in left_out]
+        lines += [f"- {_md(env)} · {st}: {status}" + (f" — {_md(why)}" if why else "")
+                  for env, st, status, why in left_out]
     link = report_link(report, report_url)
     if link:
         lines += ["", f"Report: [{Path(str((report or {}).get('html') or link)).name}]({link})"]

@@ -8,6 +8,7 @@ JSON document the CLI prints with ``--json``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -16,6 +17,9 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from campaigns.loader import load_campaign
+from flows.artifacts import publish_artifacts
+from flows.concurrency import environment_slot
+from flows.report_cli import publish_run
 from flows.runner import RunOptions, run_campaign
 from tasks.base import ProgressEvent, RunContext, Stage, StageResult
 from warehouse.store import Warehouse
@@ -63,7 +67,12 @@ async def campaign(
     options = RunOptions(environments=environments or None, stages=list(stages) if stages else None,
                          trigger=trigger, test_type=test_type, start_services=start_services,
                          flow_run_id=str(flow_run.id) if flow_run.id else None,
-                         stage_options=stage_options or {})
+                         stage_options=stage_options or {},
+                         env_guard=lambda env: environment_slot(loaded.campaign.campaign, env))
     report = await run_campaign(loaded, store, options, emit, _as_task)
-    logger.info("campaign %s: %s (exit code %s)", loaded.campaign.campaign, report.status, report.exit_code)
-    return report.to_dict()
+    doc = report.to_dict()
+    # the executive summary, the Slack message (once per run) and the flow run's artifacts
+    doc.update(await asyncio.to_thread(publish_run, doc, store=store, campaign=loaded.campaign, trigger=trigger))
+    await publish_artifacts(doc, doc.get("report"))
+    logger.info("campaign %s: %s (exit code %s)", loaded.campaign.campaign, doc["status"], doc["exit_code"])
+    return doc

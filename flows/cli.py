@@ -159,10 +159,12 @@ def _summary_table(doc: dict[str, Any]) -> Table:
               "duration (0.1 = a tenth), e.g. for a quick rehearsal.")
 @click.option("--load-shards", help="Load generator processes (a number, or 'auto' for one per core).")
 @click.option("--dask-address", help="Run the load shards on this Dask scheduler (as Prefect tasks).")
+@click.option("--junit", "junit_file", type=click.Path(dir_okay=False),
+              help="Also write the gates as JUnit XML (one test case per gate).")
 @click.option("-q", "--quiet", is_flag=True, help="No live progress.")
 def run(file: str, environments: tuple[str, ...], stages: str | None, test_type: str | None, warehouse: str | None,
         as_json: bool, no_prefect: bool, no_start: bool, trigger: str, duration_scale: float | None,
-        load_shards: str | None, dask_address: str | None, quiet: bool) -> None:
+        load_shards: str | None, dask_address: str | None, junit_file: str | None, quiet: bool) -> None:
     """Run campaign FILE: readiness → smoke → e2e → load → chaos per environment."""
     loaded = _load(file)
     stage_list = [s.strip() for s in stages.split(",") if s.strip()] if stages else None
@@ -188,13 +190,23 @@ def run(file: str, environments: tuple[str, ...], stages: str | None, test_type:
             options = RunOptions(environments=list(environments) or None, stages=stage_list, trigger=trigger,
                                  test_type=test_type, start_services=not no_start, stage_options=stage_options)
             doc = asyncio.run(run_campaign(loaded, store, options, progress)).to_dict()
+            from flows.report_cli import publish_run
+
+            doc.update(publish_run(doc, store=store, campaign=loaded.campaign, trigger=trigger))
         else:
             doc = _run_with_prefect(file, environments, stage_list, test_type, warehouse, trigger,
                                     not no_start, progress, stage_options)
     except WarehouseError as exc:
         raise Failure(str(exc), EXIT_INFRA) from None
+    if junit_file:
+        from flows.junit import write_junit
+
+        write_junit(doc, junit_file)
     if not quiet:
         (err if as_json else Console(highlight=False)).print(_summary_table(doc))
+        from flows.report_cli import print_outputs
+
+        print_outputs(doc, err)
     if as_json:
         click.echo(json.dumps(doc, indent=2, default=str))
     elif not quiet:
@@ -244,8 +256,9 @@ def runs(warehouse: str | None, limit: int, as_json: bool) -> None:
 
 from flows.analytics_cli import exclude, regressions, trends  # noqa: E402
 from flows.backlog_cli import backlog  # noqa: E402
+from flows.report_cli import notify, report  # noqa: E402
 
-for _command in (backlog, trends, regressions, exclude):
+for _command in (backlog, trends, regressions, exclude, report, notify):
     cli.add_command(_command)
 
 

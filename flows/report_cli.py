@@ -115,6 +115,21 @@ def publish_run(doc: dict[str, Any], *, store: Any = None, campaign: Any = None,
     return out
 
 
+def print_outputs(doc: dict[str, Any], console: Any) -> None:
+    """After the run's summary table: where the report went and what Slack said (a rich Console)."""
+    report_info = doc.get("report") or {}
+    if report_info.get("html"):
+        chart = f"   chart: {report_info['summary_png']}" if report_info.get("summary_png") else ""
+        console.print(f"report: {report_info['html']}{chart}   ({report_info.get('seconds', 0):.1f} s)",
+                      markup=False, highlight=False)
+    elif report_info.get("error"):
+        console.print(f"report failed: {report_info['error']} (rebuild: {report_info.get('rebuild')})",
+                      style="yellow", markup=False, highlight=False)
+    for note in doc.get("notifications") or []:
+        console.print(f"slack {note.get('channel') or 'webhook'}: {note.get('status')}"
+                      + (f" ({note['error']})" if note.get("error") else ""), markup=False, highlight=False)
+
+
 def _link(paths: Any, campaign: Any, doc: dict[str, Any]) -> str:
     """The report's link for Slack and the Prefect artifact: under ``notify.report_url`` when the
     reports folder is served, else a ``file://`` URL."""

@@ -10,6 +10,7 @@ warehouse in its own transaction as soon as it exists, so a failure later loses 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import platform
 import traceback
 import uuid
@@ -70,6 +71,9 @@ class RunOptions:
     out_dir: Path | None = None
     flow_run_id: str | None = None
     stage_options: dict[str, Any] = field(default_factory=dict)
+    #: wraps each environment's run, e.g. a Prefect global concurrency slot so two runs never load
+    #: the same environment at once (``flows.concurrency.environment_slot``)
+    env_guard: Callable[[str], contextlib.AbstractAsyncContextManager[Any]] | None = None
 
 
 def plan_campaign(loaded: LoadedCampaign, environments: list[str] | None,
@@ -311,5 +315,8 @@ async def run_campaign(loaded: LoadedCampaign, store: Warehouse, options: RunOpt
         report.refused = [f"{env}: {p.stage}: {p.reason}" for env, plan in plans.items() for p in plan
                           if p.action == "refused"]
     for env_name, plan in plans.items():
-        report.environments[env_name] = await run_environment(loaded, env_name, plan, store, options, emit, execute)
+        guard = options.env_guard(env_name) if options.env_guard else contextlib.nullcontext()
+        async with guard:
+            report.environments[env_name] = await run_environment(loaded, env_name, plan, store, options, emit,
+                                                                  execute)
     return report
