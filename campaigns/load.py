@@ -398,7 +398,9 @@ def _closed(duration: float, vus: float, vus_to: float | None = None, name: str 
 class LoadSpec(_Strict):
     """The ``load:`` section of a campaign file."""
 
-    engine: Literal["builtin"] = Field("builtin", description="builtin (a later issue adds k6).")
+    engine: Literal["builtin", "k6"] = Field(
+        "builtin", description="builtin, or k6: the same scenarios, phases and thresholds run by the k6 binary "
+                               "(see tasks/k6/); results land in the same tables.")
     test_type: TestType = "load"
     # open model
     rate: float | None = Field(None, gt=0, description="Nominal arrival rate (iterations/s) for presets.")

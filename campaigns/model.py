@@ -112,6 +112,11 @@ class Endpoint(Strict):
     domain: str | None = Field(None, description="Key of the campaign's targets this endpoint answers to.")
     auth: bool = Field(False, description="Send the token obtained by the campaign's auth flow.")
     tags: list[str] = Field(default_factory=list)
+    response_schema: str | dict[str, Any] | None = Field(
+        None, description="JSON Schema of the endpoint's 2xx bodies, checked by readiness and smoke: inline, or "
+                          "'FILE#/json/pointer' relative to the campaign file (a schema file, or the OpenAPI spec "
+                          "itself, e.g. 'openapi.yaml#/paths/~1api~1products/get/responses/200'). Default: "
+                          "endpoints.<name> in <campaign>.schemas.json beside the campaign file, when present.")
 
     @field_validator("method", mode="before")
     @classmethod

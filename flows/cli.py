@@ -266,7 +266,8 @@ def _register_optional_commands() -> None:
     """Commands that later stages contribute (e.g. ``perfcampaign load`` from the load engine)."""
     import importlib
 
-    for module, attr in (("tasks.load.quick", "load"),):
+    for module, attr in (("tasks.load.quick", "load"), ("flows.import_cli", "init"),
+                         ("flows.import_cli", "import_group"), ("flows.import_cli", "export_group")):
         try:
             command = getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError):

@@ -113,6 +113,10 @@ class SmokeStage:
         latency = elapsed_ms(start)
         check = check_response(ep.expect, response.status_code, response.headers, response.content, latency,
                                ctx.campaign.smoke.max_latency_ms)
+        mismatches = _contract_failures(ctx, ep, response.status_code, response.content)
+        if mismatches:
+            check.failures.extend(mismatches)
+            check.passed = False
         out.update(status_code=response.status_code, latency_ms=round(latency, 3), passed=check.passed,
                    failures=check.failures,
                    error_kind=None if response.status_code < 400 else f"status_{response.status_code // 100}xx")
@@ -121,3 +125,11 @@ class SmokeStage:
                                f"{ep.name}: {response.status_code} in {latency:.1f} ms {mark}",
                                {"endpoint": ep.name, "passed": check.passed, "gating": gating}))
         return out
+
+
+def _contract_failures(ctx: RunContext, ep: Endpoint, status: int, body: bytes) -> list[str]:
+    """A 2xx body that does not match the endpoint's documented response schema is a failure."""
+    from campaigns.importers.contract import contract_for
+
+    contract = contract_for(ctx.loaded.path, ep)
+    return contract.check(status, body) if contract is not None else []

@@ -41,6 +41,10 @@ class LoadStage:
         if spec is None:
             return StageResult("load", "skipped", started_at=started, finished_at=now(),
                                summary={"reason": "the campaign has no load: section"})
+        if getattr(spec, "engine", "builtin") == "k6":  # the same plan, run by k6 (tasks/k6/)
+            from tasks.k6.stage import run_k6_load
+
+            return await run_k6_load(self, ctx, started)
         try:
             ctx.check_url(ctx.base_url)
             from campaigns.types import UnresolvedSecret
@@ -125,7 +129,7 @@ class LoadStage:
         return self._result(ctx, planned, results, started, finished, write_errors)
 
     def _result(self, ctx: RunContext, planned: Any, results: list[ShardResult], started: Any, finished: Any,
-                write_errors: list[str]) -> StageResult:
+                write_errors: list[str], engine: str = "builtin") -> StageResult:
         plan = planned.plan
         merged = merge_shards(results)
         table = endpoint_table(merged)
@@ -148,7 +152,7 @@ class LoadStage:
             k in CONNECT_KINDS for k in kinds)
         failed_shards = [r for r in results if r.error]
         summary = {
-            "test_type": plan.test_type, "model": plan.model, "engine": "builtin", "shards": len(results),
+            "test_type": plan.test_type, "model": plan.model, "engine": engine, "shards": len(results),
             "profile": [{"executor": p.executor, "duration_s": p.duration, "rate": p.rate, "rate_to": p.rate_to,
                          "vus": p.vus, "vus_to": p.vus_to, "name": p.name} for p in plan.phases],
             "profile_source": planned.profile.source,
@@ -176,7 +180,7 @@ class LoadStage:
                                              "max_ms")} for r in table],
         }
         rows = final_rows(ctx.run_id, merged, table, methods=methods_of(plan), test_type=plan.test_type,
-                          engine="builtin", started_at=started, finished_at=finished, outcomes=outcomes,
+                          engine=engine, started_at=started, finished_at=finished, outcomes=outcomes,
                           extra={"caps": planned.caps, "excluded": planned.excluded, "notes": planned.notes})
         if not merged.trustworthy:
             ctx.emit(ProgressEvent(ctx.env_name, "load", "warning",

@@ -16,6 +16,7 @@ from campaigns.types import UnresolvedSecret
 from tasks.base import Gate, ProgressEvent, RunContext, StageResult, TargetNotAllowed, now, register
 from tasks.http import AuthFailed, client, ensure_auth
 from tasks.readiness import ProbeTarget, ReadinessVerdict, check_endpoints
+from tasks.readiness.models import Evidence
 
 BACKLOG_SCOPE = "readiness:"
 GAPS = {
@@ -80,9 +81,13 @@ class ReadinessStage:
             verdicts = await check_endpoints(targets, client=http, allow_writes=allow_writes,
                                              samples=options.samples, timeout_s=options.timeout,
                                              on_result=progress)
+            mismatches = await _contract_mismatches(ctx, http, endpoints, verdicts)
         checked_at = now()
         rows = []
         for ep, verdict in zip(endpoints, verdicts, strict=True):
+            if ep.name in mismatches:
+                verdict.evidence.extend(mismatches[ep.name])
+                result.backlog.append(contract_item(ep, mismatches[ep.name]))
             ctx.verdicts[ep.name] = verdict.verdict
             if verdict.verdict in ("mock", "missing"):
                 ctx.blocked[ep.name] = f"{verdict.verdict} ({verdict.confidence:.0%})"
@@ -106,7 +111,8 @@ class ReadinessStage:
             counts[v.verdict] = counts.get(v.verdict, 0) + 1
         result.summary = {"verdicts": counts, "blocked": dict(ctx.blocked), "probe_writes": allow_writes,
                           "mocked": [v.name for v in verdicts if v.verdict == "mock"],
-                          "missing": [v.name for v in verdicts if v.verdict == "missing"]}
+                          "missing": [v.name for v in verdicts if v.verdict == "missing"],
+                          "schema_mismatches": {name: [e.detail for e in ev] for name, ev in mismatches.items()}}
         if options.fail_on_mock:
             mocked = result.summary["mocked"]
             result.gates.append(Gate(self.name, "no mocked endpoints", not mocked, observed=len(mocked), limit=0,
@@ -117,3 +123,33 @@ class ReadinessStage:
         result.status = "error" if result.infrastructure_failure else ("passed" if result.gates_passed else "failed")
         result.finished_at = now()
         return result
+
+
+def contract_item(ep: Endpoint, evidence: list[Evidence]) -> dict[str, Any]:
+    return {"key": f"{BACKLOG_SCOPE}schema:{ep.name}", "kind": "api_contract", "priority": "medium",
+            "effort": "0.5-1 day", "endpoint": ep.name,
+            "title": f"Make {ep.method} {ep.path} ({ep.name}) answer what its API description documents",
+            "evidence": [e.detail for e in evidence][:5]}
+
+
+async def _contract_mismatches(ctx: RunContext, http: Any, endpoints: list[Endpoint],
+                               verdicts: list[ReadinessVerdict]) -> dict[str, list[Evidence]]:
+    """One more GET per read endpoint that has a documented response schema and answered: a body
+    that does not match the schema is evidence (it does not change the verdict) and a backlog gap."""
+    from campaigns.importers.contract import contract_for
+
+    out: dict[str, list[Evidence]] = {}
+    for ep, verdict in zip(endpoints, verdicts, strict=True):
+        if ep.method != "GET" or verdict.verdict in ("missing", "unreachable"):
+            continue
+        contract = contract_for(ctx.loaded.path, ep)
+        if contract is None:
+            continue
+        try:
+            response = await http.get(ctx.url_for(ep, 0), headers=ctx.headers_for(ep))
+        except Exception:  # noqa: BLE001 - the probes already judged reachability
+            continue
+        problems = contract.check(response.status_code, response.content)
+        if problems:
+            out[ep.name] = [Evidence("schema-mismatch", "error", 0.0, p) for p in problems]
+    return out

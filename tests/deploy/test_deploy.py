@@ -26,76 +26,17 @@ from tests.shop import create_shop, shop_campaign
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
-# (file, marker meaning "already integrated", [(old, new), …])
-INTEGRATION = [
-    ("flows/runner.py", "env_guard", [
-        ("import asyncio\n", "import asyncio\nimport contextlib\n"),
-        ("    stage_options: dict[str, Any] = field(default_factory=dict)\n",
-         "    stage_options: dict[str, Any] = field(default_factory=dict)\n"
-         "    #: held around each environment's run (the Prefect flow passes its concurrency slot)\n"
-         "    env_guard: Callable[[str], contextlib.AbstractAsyncContextManager[Any]] | None = None\n"),
-        ("    for env_name, plan in plans.items():\n"
-         "        report.environments[env_name] = await run_environment(loaded, env_name, plan, store, options, emit, execute)\n",
-         "    for env_name, plan in plans.items():\n"
-         "        guard = options.env_guard(env_name) if options.env_guard else contextlib.nullcontext()\n"
-         "        async with guard:\n"
-         "            report.environments[env_name] = await run_environment(loaded, env_name, plan, store, options, emit,\n"
-         "                                                                  execute)\n"),
-    ]),
-    ("flows/campaign.py", "publish_artifacts", [
-        ("from __future__ import annotations\n\n", "from __future__ import annotations\n\nimport asyncio\n"),
-        ("from flows.runner import RunOptions, run_campaign\n",
-         "from flows.artifacts import publish_artifacts\nfrom flows.concurrency import environment_slot\n"
-         "from flows.report_cli import publish_run\nfrom flows.runner import RunOptions, run_campaign\n"),
-        ("                         stage_options=stage_options or {})\n",
-         "                         stage_options=stage_options or {},\n"
-         "                         env_guard=lambda env: environment_slot(loaded.campaign.campaign, env))\n"),
-        ("    logger.info(\"campaign %s: %s (exit code %s)\", loaded.campaign.campaign, report.status, report.exit_code)\n"
-         "    return report.to_dict()\n",
-         "    doc = report.to_dict()\n"
-         "    doc.update(await asyncio.to_thread(publish_run, doc, store=store, campaign=loaded.campaign, trigger=trigger))\n"
-         "    await publish_artifacts(doc, doc.get(\"report\"))\n"
-         "    logger.info(\"campaign %s: %s (exit code %s)\", loaded.campaign.campaign, report.status, report.exit_code)\n"
-         "    return doc\n"),
-    ]),
-]
-
-
-def integrate(project: Path) -> list[str]:
-    """Apply the proposed integration lines to the copy; returns the files changed."""
-    changed = []
-    for name, marker, edits in INTEGRATION:
-        path = project / name
-        text = path.read_text()
-        if marker in text:
-            continue
-        for old, new in edits:
-            assert old in text, f"{name} changed: cannot find {old!r} (update INTEGRATION in this test)"
-            text = text.replace(old, new, 1)
-        path.write_text(text)
-        changed.append(name)
-    return changed
-
-
 def copy_project(target: Path) -> Path:
     shutil.copytree(ROOT, target, ignore=shutil.ignore_patterns(
         ".venv", ".git", ".perfcampaign", "__pycache__", ".pytest_cache", "*.duckdb*", "results"))
     return target
 
 
-def deploy(server, project: Path, env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], bool]:
-    """``prefect deploy --all``; through tests/deploy/prefect_compat.py when the plain CLI hits the
-    known Prefect 3.8.8 + FastAPI 0.154 error (see that module)."""
-    plain = server.run("deploy", "--all", "--no-prompt", cwd=project, check=False, timeout=180, **env)
-    if plain.returncode == 0:
-        return plain, False
-    from tests.deploy.prefect_compat import KNOWN_ERROR
-
-    assert KNOWN_ERROR in plain.stdout + plain.stderr, f"prefect deploy failed:\n{plain.stdout}\n{plain.stderr}"
-    patched = subprocess.run([sys.executable, "-m", "tests.deploy.prefect_compat", "deploy", "--all", "--no-prompt"],
-                             cwd=project, env=server.env(**env), capture_output=True, text=True, timeout=180)
-    assert patched.returncode == 0, f"{patched.stdout}\n{patched.stderr}"
-    return patched, True
+def deploy(server, project: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``prefect deploy --all``, exactly as the README tells a user to run it."""
+    done = server.run("deploy", "--all", "--no-prompt", cwd=project, check=False, timeout=180, **env)
+    assert done.returncode == 0, f"prefect deploy failed:\n{done.stdout}\n{done.stderr}"
+    return done
 
 
 def api(server, method: str, path: str, **kwargs) -> httpx.Response:
@@ -107,14 +48,13 @@ def api(server, method: str, path: str, **kwargs) -> httpx.Response:
 def test_deploy_run_through_a_worker_and_read_the_artifacts(prefect_server, tmp_path):
     started = time.monotonic()
     project = copy_project(tmp_path / "project")
-    integrate(project)
     warehouse = tmp_path / "state" / "warehouse.duckdb"
     env = {"PERFCAMPAIGN_HOME": str(project), "PYTHONPATH": str(project), "PERFCAMPAIGN_WAREHOUSE": str(warehouse),
            "PREFECT_LOGGING_LEVEL": "INFO"}
 
     pool = prefect_server.run("work-pool", "create", "perfcampaign", "--type", "process", check=False, **env)
     assert pool.returncode == 0 or "already exists" in pool.stdout + pool.stderr, pool.stdout + pool.stderr
-    result, patched = deploy(prefect_server, project, env)
+    result = deploy(prefect_server, project, env)
     names = set(re.findall(r"Deployment 'campaign/([a-z0-9-]+)' successfully", result.stdout.replace("\n", " ")))
     assert names >= {"demo-dev-nightly", "demo-staging-nightly", "demo-production-nightly", "campaign-adhoc"}, \
         result.stdout
@@ -167,5 +107,4 @@ def test_deploy_run_through_a_worker_and_read_the_artifacts(prefect_server, tmp_
     assert rows == [("dev", "passed", "test", flow_run_id)]
     limit = api(prefect_server, "GET", "/v2/concurrency_limits/perfcampaign-env-shop-api-dev").json()
     assert limit["limit"] == 1 and limit["active_slots"] == 0          # taken by the run, given back
-    print(f"\ndeploy → worker → artifacts in {time.monotonic() - started:.0f} s"
-          + (" (prefect deploy through tests/deploy/prefect_compat.py)" if patched else ""))
+    print(f"\ndeploy → worker → artifacts in {time.monotonic() - started:.0f} s")

@@ -1,0 +1,293 @@
+"""OpenAPI 3.0 / 3.1 → a campaign: ``perfcampaign init --openapi SPEC``.
+
+One endpoint per operation, named after its ``operationId`` (kebab-case) or its method and path:
+
+    path parameters      params, one sample each (example, default, enum, or from the schema)
+    query parameters     query: the required ones, and optional ones that document an example
+    header parameters    headers: the required ones (secret-looking ones as ${env:NAME})
+    security             headers with ${env:NAME} references (bearer, basic, apiKey in a header)
+    request body (JSON)  json: the example, else a value generated from the schema
+    responses            expect.status: the documented 2xx/3xx codes; content_type when only JSON
+    response schemas     a side file ``<campaign>.schemas.json`` (draft 2020-12, 3.0 converted)
+                         that readiness and smoke validate 2xx bodies against (``contract.py``)
+
+Servers become environments (``--base-url`` gives one ``dev`` environment instead); a load
+section runs the GET operations at 5 iterations/s for a minute. What has no equivalent (cookie
+parameters, form bodies, API keys in the query…) is listed in the notes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import PurePosixPath
+from typing import Any
+
+from campaigns.importers.result import ImportResult, scalarish, slug, unique, var_name
+from campaigns.importers.samples import explicit, parameter_value, sample
+from campaigns.importers.spec import Spec, load_spec, pointer
+from campaigns.types import is_secret_key
+
+SCHEMA_SUFFIX = ".schemas.json"
+_SKIP_HEADERS = {"accept", "content-type", "authorization", "user-agent", "content-length"}
+
+
+def schemas_file_for(campaign_file: str) -> str:
+    """The response-schema side file of a campaign file: ``shop.yaml`` → ``shop.schemas.json``."""
+    path = PurePosixPath(campaign_file.replace("\\", "/"))
+    return path.stem + SCHEMA_SUFFIX
+
+
+def _json_media(content: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    if not isinstance(content, dict):
+        return None
+    for media, obj in content.items():
+        if media.split(";")[0].strip() == "application/json":
+            return media, obj or {}
+    for media, obj in content.items():
+        base = media.split(";")[0].strip()
+        if base.endswith("+json") or base.endswith("/json") or base == "*/*":
+            return media, obj or {}
+    return None
+
+
+def _env_name(*parts: str) -> str:
+    return var_name("_".join(slug(p).replace("-", "_") for p in parts if p)).upper()
+
+
+class _Importer:
+    def __init__(self, spec: Spec, file: str):
+        self.spec = spec
+        self.file = file
+        self.notes: list[str] = []
+        self.envs_used: dict[str, str] = {}    # env var → what it holds
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    # -- pieces of an endpoint --------------------------------------------------------------------
+    def security_headers(self, op: dict[str, Any], where: str) -> dict[str, str]:
+        requirements = op.get("security", self.spec.doc.get("security"))
+        if not requirements:
+            return {}
+        first = next((r for r in requirements if r), None)
+        if first is None:  # an empty requirement: authentication is optional
+            return {}
+        schemes = ((self.spec.doc.get("components") or {}).get("securitySchemes") or {})
+        headers: dict[str, str] = {}
+        for name in first:
+            scheme = self.spec.deref(schemes.get(name) or {})
+            kind = scheme.get("type")
+            if kind == "http" and str(scheme.get("scheme", "")).lower() == "basic":
+                env = _env_name(name, "credentials")
+                headers["Authorization"] = "Basic ${env:" + env + "}"
+                self.envs_used[env] = f"base64 of user:password for {name}"
+            elif kind in ("http", "oauth2", "openIdConnect"):
+                env = _env_name(name, "token")
+                headers["Authorization"] = "Bearer ${env:" + env + "}"
+                self.envs_used[env] = f"a bearer token for {name}"
+            elif kind == "apiKey" and scheme.get("in") == "header":
+                env = _env_name(name)
+                headers[str(scheme.get("name", "X-API-Key"))] = "${env:" + env + "}"
+                self.envs_used[env] = f"the API key {name}"
+            else:
+                self.note(f"{where}: security scheme {name} ({kind} in {scheme.get('in', '?')}) has no "
+                          f"equivalent: send its credential in a header with an ${{env:NAME}} reference")
+        return headers
+
+    def body(self, op: dict[str, Any], where: str) -> tuple[bool, Any]:
+        raw = op.get("requestBody")
+        if raw is None:
+            return False, None
+        body = self.spec.deref(raw)
+        media = _json_media(body.get("content") or {})
+        if media is None:
+            kinds = ", ".join(body.get("content") or {}) or "no content"
+            self.note(f"{where}/requestBody: only JSON bodies are generated ({kinds}): sent without a body")
+            return False, None
+        found, value = explicit(media[1])
+        if not found:
+            found, value = explicit(self.spec.deref(media[1].get("schema") or {}))
+        if not found:
+            value = sample(self.spec, media[1].get("schema") or {})
+        return True, value
+
+    def responses(self, op: dict[str, Any]) -> tuple[list[int], str | None, Any]:
+        """(documented success codes, content type to expect, response schema or None)."""
+        responses = op.get("responses") or {}
+        codes, ranged, schemas, medias = [], False, [], set()
+        for code, raw in responses.items():
+            text = str(code).upper()
+            if text == "2XX":
+                ranged = True
+            elif text.isdigit() and 200 <= int(text) < 400:
+                codes.append(int(text))
+            else:
+                continue
+            if not (text == "2XX" or 200 <= int(text) < 300):
+                continue
+            resp = self.spec.deref(raw)
+            content = resp.get("content") or {}
+            medias |= {m.split(";")[0].strip() for m in content}
+            media = _json_media(content)
+            if media and "schema" in media[1]:
+                converted = self.spec.to_json_schema(media[1]["schema"])
+                if converted not in schemas:
+                    schemas.append(converted)
+        status = [] if ranged else sorted(codes)
+        content_type = "application/json" if medias == {"application/json"} else None
+        schema = schemas[0] if len(schemas) == 1 else ({"anyOf": schemas} if schemas else None)
+        return status, content_type, schema
+
+    def endpoint(self, path: str, method: str, op: dict[str, Any], params: list[dict[str, Any]],
+                 taken: set[str]) -> tuple[dict[str, Any], Any]:
+        where = pointer("paths", path, method)
+        op_id = op.get("operationId")
+        name = unique(slug(op_id) if op_id else slug(f"{method}-{path.replace('{', '').replace('}', '')}"), taken)
+        renames = {}
+        ep_params: dict[str, list[Any]] = {}
+        query: dict[str, Any] = {}
+        headers: dict[str, str] = {}
+        for p in params:
+            pname, where_in = str(p.get("name")), p.get("in")
+            if where_in == "path":
+                key = var_name(pname)
+                renames[pname] = key
+                value = scalarish(parameter_value(self.spec, p))
+                ep_params[key] = [value if not isinstance(value, list) else scalarish(value[0] if value else "")]
+            elif where_in == "query":
+                schema = self.spec.deref(p.get("schema") or {})
+                has_example = any(k in p or k in schema for k in ("example", "examples"))
+                if p.get("required") or has_example:
+                    value = parameter_value(self.spec, p)
+                    if schema.get("type") == "array" and not isinstance(value, list):
+                        value = [value]
+                    query[pname] = scalarish(value)
+            elif where_in == "header":
+                if pname.lower() in _SKIP_HEADERS or not p.get("required"):
+                    continue
+                if is_secret_key(pname):
+                    env = _env_name(pname)
+                    headers[pname] = "${env:" + env + "}"
+                    self.envs_used[env] = f"the {pname} header"
+                else:
+                    headers[pname] = str(parameter_value(self.spec, p))
+            elif where_in == "cookie" and p.get("required"):
+                self.note(f"{where}: cookie parameter {pname} has no equivalent (not sent)")
+        our_path = re.sub(r"\{([^}]+)\}", lambda m: "{" + renames.get(m.group(1), var_name(m.group(1))) + "}", path)
+        ep: dict[str, Any] = {"name": name}
+        if method != "get":
+            ep["method"] = method.upper()
+        ep["path"] = our_path
+        if ep_params:
+            ep["params"] = ep_params
+        if query:
+            ep["query"] = query
+        headers.update(self.security_headers(op, where))
+        if headers:
+            ep["headers"] = headers
+        has_body, body = self.body(op, where)
+        if has_body:
+            ep["json"] = body
+        status, content_type, schema = self.responses(op)
+        expect: dict[str, Any] = {}
+        if status:
+            expect["status"] = status
+        if content_type:
+            expect["content_type"] = content_type
+        if expect:
+            ep["expect"] = expect
+        tags = [slug(t) for t in op.get("tags") or [] if isinstance(t, str)]
+        if tags:
+            ep["tags"] = tags
+        return ep, schema
+
+    # -- environments --------------------------------------------------------------------------------
+    def environments(self, base_url: str | None) -> dict[str, Any]:
+        if base_url:
+            return {"dev": {"kind": "dev", "base_url": base_url.rstrip("/")}}
+        envs: dict[str, Any] = {}
+        taken: set[str] = set()
+        for i, server in enumerate(self.spec.doc.get("servers") or []):
+            if not isinstance(server, dict) or not server.get("url"):
+                continue
+            url = str(server["url"])
+            for var, spec in (server.get("variables") or {}).items():
+                url = url.replace("{" + var + "}", str((spec or {}).get("default", "")))
+            if not re.match(r"^https?://", url):
+                self.note(f"{pointer('servers', i, 'url')}: {server['url']} is relative: "
+                          f"base_url set to http://127.0.0.1:8080{url if url.startswith('/') else ''} (use --base-url)")
+                url = "http://127.0.0.1:8080" + (url if url.startswith("/") else "")
+            label = f"{server.get('description', '')} {url}".lower()
+            kind = ("production" if "prod" in label else "staging" if "stag" in label else "dev")
+            name = unique(slug(server.get("description") or kind, kind)[:40].strip("-") or kind, taken)
+            env: dict[str, Any] = {"kind": kind, "base_url": url.rstrip("/")}
+            if kind == "production":
+                env["caps"] = {"max_rps": 10, "max_vus": 5, "max_duration": "1m"}
+                self.note(f"environment {name}: production, given conservative caps (max_rps 10, max_vus 5, "
+                          f"max_duration 1m)")
+            envs[name] = env
+        if not envs:
+            envs["dev"] = {"kind": "dev", "base_url": "http://127.0.0.1:8080"}
+            self.note("the spec names no server: base_url set to http://127.0.0.1:8080 (use --base-url)")
+        return envs
+
+
+def import_openapi(text: str, file: str = "openapi.yaml", *, base_url: str | None = None,
+                   campaign: str | None = None, team: str | None = None,
+                   output: str | None = None) -> ImportResult:
+    """A campaign from an OpenAPI 3.0/3.1 document; :class:`SourceError` (every problem, with its
+    JSON pointer) when the spec is broken. ``output`` names the campaign file the result will be
+    written to (it names the response-schema side file)."""
+    spec = load_spec(text, file)
+    imp = _Importer(spec, file)
+    info = spec.doc.get("info") or {}
+    name = campaign or slug(info.get("title") or PurePosixPath(file).stem, "api")
+    output = output or f"{name}.yaml"
+    endpoints, schemas, taken = [], {}, set()
+    for path, method, op, params in spec.operations():
+        if method == "trace":
+            imp.note(f"{pointer('paths', path, method)}: TRACE has no equivalent (left out)")
+            continue
+        ep, schema = imp.endpoint(path, method, op, params, taken)
+        endpoints.append(ep)
+        if schema is not None:
+            schemas[ep["name"]] = schema
+    out: dict[str, Any] = {"version": 1, "campaign": name, "team": team or "unassigned"}
+    title = " ".join(str(x) for x in (info.get("title"), info.get("version")) if x)
+    out["description"] = f"Imported from OpenAPI {spec.version} ({PurePosixPath(file).name}): {title}".rstrip(": ")
+    out["environments"] = imp.environments(base_url)
+    out["endpoints"] = endpoints
+    reads = [ep["name"] for ep in endpoints if ep.get("method", "GET") == "GET"]
+    if reads:
+        out["load"] = {"test_type": "load", "rate": 5, "duration": "1m",
+                       "scenarios": [{"name": n, "weight": 1, "steps": [{"endpoint": n}]} for n in reads]}
+        writes = [ep["name"] for ep in endpoints if ep.get("method", "GET") != "GET"]
+        if writes:
+            imp.note(f"load: writes ({', '.join(writes)}) are left out of the load scenarios; add them where "
+                     f"the environment can take the data")
+    if not team:
+        imp.note("team: set to 'unassigned' (use --team)")
+    if imp.envs_used:
+        imp.note("set before running: " + "; ".join(f"{k} ({v})" for k, v in sorted(imp.envs_used.items())))
+    files = {}
+    if schemas:
+        side = schemas_file_for(output)
+        from campaigns.model import Endpoint
+
+        if "response_schema" in Endpoint.model_fields:  # say it in the file once the model has the field
+            for ep in endpoints:
+                if ep["name"] in schemas:
+                    ep["response_schema"] = f"{side}#/endpoints/{ep['name']}"
+        doc = {"$comment": f"Response schemas of the 2xx responses documented in {PurePosixPath(file).name} "
+                           f"(JSON Schema 2020-12), written by perfcampaign init. Readiness and smoke validate "
+                           f"bodies against endpoints.<name>.",
+               "source": PurePosixPath(file).name, "openapi": spec.version,
+               "endpoints": schemas, "components": spec.components_as_json_schema()}
+        files[side] = json.dumps(doc, indent=2, sort_keys=False, default=str) + "\n"
+        imp.note(f"response schemas: {len(schemas)} endpoint(s) in {side}; readiness and smoke report a body "
+                 f"that does not match them")
+    origins = {ep["name"]: (ep.get("method", "GET"), ep["path"]) for ep in endpoints}
+    return ImportResult(campaign=out, notes=imp.notes, files=files, source=PurePosixPath(file).name,
+                        origins=origins)

@@ -1,0 +1,215 @@
+"""OpenAPI → campaign: samples, bodies, expectations and schemas from a spec of the demo's routes
+(fixtures/demo-openapi.yaml, 3.0), a 3.1 spec, broken specs, and init → readiness + smoke."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from campaigns.importers import SourceError
+from campaigns.importers.openapi import import_openapi
+from campaigns.loader import load_campaign, parse_campaign
+from flows.import_cli import init
+from tests.importers.conftest import FIXTURES
+
+SPEC = FIXTURES / "demo-openapi.yaml"
+
+
+def demo_import(**kw):
+    return import_openapi(SPEC.read_text(), "demo-openapi.yaml", output="demo-api.yaml", **kw)
+
+
+def test_an_endpoint_per_operation_with_samples_bodies_and_expectations():
+    result = demo_import()
+    c = parse_campaign(result.yaml())
+    assert c.campaign == "demo-shop-api"
+    assert c.environments["local-dev"].base_url == "http://127.0.0.1:8101"
+    assert [e.name for e in c.endpoints] == ["get-health", "sign-in", "list-products", "get-product", "create-order",
+                                             "wallet-balance", "inventory-item"]
+    # path parameter: a $ref'd, path-level parameter and its example
+    product = c.endpoint("get-product")
+    assert product.path == "/api/products/{id}" and product.params == {"id": [2]}
+    assert product.expect.status == [200] and product.expect.content_type == "application/json"
+    assert product.tags == ["shop"]
+    # query: the required one (its default), not the optional ones without an example
+    assert c.endpoint("list-products").query == {"limit": 20}
+    assert c.endpoint("inventory-item").params == {"sku": ["SKU-00001"]}
+    # bodies: property examples, a minimum, the example of a $ref'd schema
+    assert c.endpoint("sign-in").body == {"email": "test1@example.com", "password": "TestPassword123!"}
+    assert c.endpoint("create-order").body == {"product_id": 7, "qty": 1}
+    assert c.endpoint("create-order").expect.status == [201]
+    # security: a reference to an environment variable, never a literal
+    assert c.endpoint("wallet-balance").headers == {"Authorization": "Bearer ${env:BEARER_AUTH_TOKEN}"}
+    assert any("BEARER_AUTH_TOKEN" in n for n in result.notes)
+    # load: the reads
+    assert [s.name for s in c.load.scenarios] == ["get-health", "list-products", "get-product", "wallet-balance",
+                                                  "inventory-item"]
+
+
+def test_response_schemas_are_converted_to_json_schema():
+    doc = json.loads(demo_import().files["demo-api.schemas.json"])
+    assert doc["endpoints"]["list-products"] == {"$ref": "#/components/schemas/ProductList"}
+    product = doc["components"]["schemas"]["Product"]["allOf"][1]
+    assert product["properties"]["category"]["type"] == ["string", "null"]   # 3.0 nullable
+    assert "sign-in" in doc["endpoints"] and "get-health" in doc["endpoints"]
+
+
+SPEC_31 = """
+openapi: 3.1.0
+info: {title: Items, version: "2"}
+servers: [{url: "https://{region}.example.com/api", variables: {region: {default: eu}}, description: Production}]
+security: [{apiKey: []}]
+components:
+  securitySchemes:
+    apiKey: {type: apiKey, in: header, name: X-API-Key}
+    session: {type: apiKey, in: cookie, name: sid}
+  schemas:
+    Item:
+      type: object
+      required: [id, kind, created, owner, price]
+      properties:
+        id: {type: string, format: uuid}
+        kind: {const: widget}
+        created: {type: string, format: date-time}
+        owner: {oneOf: [{type: string, format: email}, {type: integer}]}
+        price: {type: [number, "null"], exclusiveMinimum: 0}
+        big: {type: integer, format: int64}
+        note: {type: string, readOnly: true}
+paths:
+  /items/{item-id}:
+    parameters:
+      - {name: item-id, in: path, required: true, schema: {type: string, format: uuid}}
+    get:
+      operationId: get_item_by_id
+      parameters:
+        - {name: fields, in: query, schema: {type: array, items: {type: string}}, example: [id, kind]}
+        - {name: X-Request-Token, in: header, required: true, schema: {type: string}}
+      responses:
+        "2XX": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/Item"}}}}
+    delete:
+      security: [{session: []}]
+      responses: {"204": {description: gone}}
+  /items:
+    post:
+      security: []
+      requestBody:
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Item"}
+      responses:
+        "201": {description: created, content: {application/json: {schema: {$ref: "#/components/schemas/Item"}}}}
+    put:
+      requestBody: {content: {multipart/form-data: {schema: {type: object}}}}
+      responses: {default: {description: whatever}}
+"""
+
+
+def test_openapi_31_formats_security_and_odd_corners():
+    result = import_openapi(SPEC_31, "items.yaml", team="catalog")
+    c = parse_campaign(result.yaml())
+    notes = "\n".join(result.notes)
+    env = c.environments["production"]
+    assert env.kind == "production" and env.base_url == "https://eu.example.com/api" and env.caps.max_rps == 10
+    get = c.endpoint("get-item-by-id")
+    assert get.path == "/items/{item_id}" and get.params == {"item_id": ["3fa85f64-5717-4562-b3fc-2c963f66afa6"]}
+    assert get.query == {"fields": ["id", "kind"]}
+    assert get.headers == {"X-Request-Token": "${env:X_REQUEST_TOKEN}", "X-API-Key": "${env:API_KEY}"}
+    assert get.expect.status == []      # 2XX: any 2xx
+    post = c.endpoint("post-items")
+    assert not post.headers            # security: [] switches it off
+    assert post.body == {"id": "3fa85f64-5717-4562-b3fc-2c963f66afa6", "kind": "widget",
+                         "created": "2024-01-01T00:00:00Z", "owner": "user@example.com", "price": 1}
+    assert "security scheme session (apiKey in cookie) has no equivalent" in notes
+    assert "only JSON bodies are generated (multipart/form-data)" in notes
+    assert c.endpoint("delete-items-item-id").method == "DELETE"
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("swagger: '2.0'\ninfo: {title: x}\npaths: {}", "x.yaml: #/swagger: Swagger 2.0 is not supported"),
+    ("openapi: 2.5.0\ninfo: {title: x, version: '1'}\npaths: {/a: {get: {responses: {}}}}",
+     "x.yaml: #/openapi: 2.5.0: this importer reads OpenAPI 3.0 and 3.1"),
+    ("openapi: 3.0.0\ninfo: {title: x, version: '1'}\npaths: {}", "x.yaml: #/paths: no paths"),
+    ("openapi: 3.0.0\ninfo: {title: x\n", "x.yaml:"),
+])
+def test_a_broken_spec_is_refused_naming_the_file_and_the_place(text, expected):
+    with pytest.raises(SourceError) as exc:
+        import_openapi(text, "x.yaml")
+    assert any(p.startswith(expected) for p in exc.value.problems), exc.value.problems
+
+
+def test_every_problem_of_a_broken_spec_at_once_with_json_pointers():
+    text = """
+openapi: 3.0.3
+info: {title: x, version: "1"}
+paths:
+  /items/{id}:
+    get:
+      responses:
+        "200":
+          description: ok
+          content: {application/json: {schema: {$ref: "#/components/schemas/Nope"}}}
+  /other:
+    post:
+      parameters: [{name: q}]
+      requestBody: {$ref: "other.yaml#/Body"}
+      responses: {}
+"""
+    with pytest.raises(SourceError) as exc:
+        import_openapi(text, "spec.yaml")
+    problems = exc.value.problems
+    assert ("spec.yaml: #/paths/~1items~1{id}/get/responses/200/content/application~1json/schema/$ref: "
+            "unresolved reference '#/components/schemas/Nope'") in problems
+    assert "spec.yaml: #/paths/~1items~1{id}/get/parameters: path parameter {id} is not declared" in problems
+    assert "spec.yaml: #/paths/~1other/post/parameters/0: a parameter needs 'name' and 'in'" in problems
+    assert any(p.startswith("spec.yaml: #/paths/~1other/post/requestBody/$ref: external reference") for p in problems)
+
+
+def test_init_then_readiness_and_smoke_against_the_demo(tmp_path, demo_url, demo_token, monkeypatch):
+    """The imported campaign validates and runs; a body that breaks its documented schema is a
+    smoke failure and readiness evidence (the demo answers needs_reorder as a boolean, the spec
+    says string)."""
+    from flows.runner import RunOptions, run_campaign
+    from warehouse.store import Warehouse
+
+    out = tmp_path / "demo-api.yaml"
+    result = CliRunner().invoke(init, ["--openapi", str(SPEC), "--base-url", demo_url, "-o", str(out),
+                                       "--team", "shop"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "demo-api.schemas.json").exists()
+    monkeypatch.setenv("BEARER_AUTH_TOKEN", demo_token)
+    loaded = load_campaign(out)
+    store = Warehouse(tmp_path / "wh.duckdb")
+    store.migrate()
+    report = asyncio.run(run_campaign(loaded, store, RunOptions(stages=["readiness", "smoke"], trigger="test",
+                                                                start_services=False)))
+    env = report.environments["dev"]
+    smoke = {e["name"]: e for e in env.results["smoke"].endpoints}
+    assert smoke["inventory-item"]["passed"] is False
+    assert smoke["inventory-item"]["failures"] == [
+        "body does not match the documented schema: $.needs_reorder: True is not of type 'string'"]
+    for name in ("get-health", "sign-in", "list-products", "get-product", "create-order", "wallet-balance"):
+        assert smoke[name]["passed"], (name, smoke[name]["failures"])
+    readiness = env.results["readiness"]
+    assert list(readiness.summary["schema_mismatches"]) == ["inventory-item"]
+    evidence = next(e for e in readiness.endpoints if e["name"] == "inventory-item")["evidence"]
+    assert {"signal": "schema-mismatch", "points_to": "error", "weight": 0.0,
+            "detail": "body does not match the documented schema: $.needs_reorder: True is not of type 'string'"} \
+        in evidence
+    assert any(b["key"] == "readiness:schema:inventory-item" for b in readiness.backlog)
+    rows = store.fetchall("SELECT passed, failures FROM smoke_checks WHERE run_id = ? AND endpoint = 'inventory-item'",
+                          [env.run_id])
+    assert rows[0][0] is False and "documented schema" in rows[0][1]
+    assert store.fetchall("SELECT kind FROM backlog_items WHERE key = 'readiness:schema:inventory-item'") == \
+        [("api_contract",)]
+
+
+def test_init_refuses_a_broken_spec_with_exit_2(tmp_path):
+    spec = tmp_path / "bad.yaml"
+    spec.write_text("openapi: 3.0.0\ninfo: {title: x, version: '1'}\npaths: {\"/a/{b}\": {get: {responses: {}}}}\n")
+    result = CliRunner().invoke(init, ["--openapi", str(spec), "-o", str(tmp_path / "c.yaml")])
+    assert result.exit_code == 2
+    assert "bad.yaml: #/paths/~1a~1{b}/get/parameters: path parameter {b} is not declared" in result.output
+    assert not (tmp_path / "c.yaml").exists()
