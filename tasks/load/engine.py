@@ -106,6 +106,7 @@ class ShardEngine:
         self.rec = Recorder(self.names, keep_second_histograms=n_shards > 1, window=window)
         self.late_after = plan.late_after
         self.limiter = _Limiter(plan.max_rps / n_shards) if plan.max_rps else None
+        self.throttled = 0
         self.clock = perf_counter
         # state
         self.active = 0
@@ -182,8 +183,8 @@ class ShardEngine:
                 self.dropped += 1
                 return
             if wait > 0:
+                self._hold(it, wait)
                 self.issued += 1
-                self.loop.call_later(wait, self.pool.submit, it)
                 return
         if not self.pool.submit(it, droppable=True):
             self.active -= 1
@@ -228,9 +229,17 @@ class ShardEngine:
         if self.limiter is not None:
             wait = self.limiter.delay(perf_counter())
             if wait > 0:
-                self.loop.call_later(wait, self.pool.submit, it)
+                self._hold(it, wait)
                 return
         self.pool.submit(it)
+
+    def _hold(self, it: Iteration, wait: float) -> None:
+        """The environment's max_rps holds this send for ``wait`` s: it is re-planned to its slot, so
+        the target is offered the capped schedule and the hold is not counted as the target's
+        latency (it is counted in ``throttled``)."""
+        self.throttled += 1
+        it.t_intended += wait
+        self.loop.call_later(wait, self.pool.submit, it)
 
     def iteration_done(self, it: Iteration, now: float, failed: bool, connect_error: bool = False,
                        backoff: bool = False) -> None:
@@ -463,7 +472,8 @@ class ShardEngine:
         return ShardResult(
             shard=self.shard, n_shards=self.n_shards, model=plan.model, test_type=plan.test_type,
             started_at=started_wall, elapsed=round(elapsed, 6), planned_duration=plan.duration, planned=planned,
-            issued=self.issued, dropped=dropped, late=rec.late, interrupted=max(interrupted, 0),
+            issued=self.issued, dropped=dropped, late=rec.late, throttled=self.throttled,
+            interrupted=max(interrupted, 0),
             iterations=self.iterations, target_rate=target_rate, achieved_rate=achieved,
             connections_opened=self.pool.opened, vus_max=self.vus_max, health=health, sched_lag=H.encode(self.sched_hist),
             endpoints=endpoints, series=rec.series, aborted=self.aborted, breakpoint=breakpoint,

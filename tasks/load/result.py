@@ -40,6 +40,7 @@ class ShardResult:
     issued: int = 0                  # iterations started
     dropped: int = 0                 # arrivals never sent (queue full, or still queued at the end)
     late: int = 0                    # requests sent more than late_after past their intended time
+    throttled: int = 0               # sends the environment's max_rps held back (re-planned to their slot)
     interrupted: int = 0             # iterations still in flight when the shard stopped
     iterations: int = 0              # iterations completed
     target_rate: float | None = None     # this shard's planned arrivals / planned duration
@@ -88,6 +89,7 @@ class Merged:
     issued: int
     dropped: int
     late: int
+    throttled: int
     interrupted: int
     target_rate: float | None
     achieved_rate: float | None
@@ -173,6 +175,7 @@ def merge_shards(shards: list[ShardResult], target_rate: float | None = None) ->
     return Merged(shards=shards, model=model, elapsed=elapsed, planned_duration=planned_duration,
                   endpoints=by_name, series=merge_series([s.series for s in ok], len(shards)), planned=planned,
                   issued=issued, dropped=dropped, late=sum(s.late for s in ok),
+                  throttled=sum(s.throttled for s in ok),
                   interrupted=sum(s.interrupted for s in ok), target_rate=target_rate, achieved_rate=achieved,
                   health=health, trustworthy=trustworthy, reasons=reasons, aborted=aborted, breakpoint=breakpoint,
                   connections_opened=sum(s.connections_opened for s in ok), sched_lag_hist=sched)

@@ -165,7 +165,7 @@ class LoadStage:
             "latency_ms": {k: overall[f"{k}_ms"] for k in ("mean", "p50", "p90", "p95", "p99", "max")},
             "service_ms": overall["service_ms"],
             "planned_arrivals": merged.planned, "issued": merged.issued, "dropped": merged.dropped,
-            "late": merged.late, "interrupted": merged.interrupted,
+            "late": merged.late, "throttled": merged.throttled, "interrupted": merged.interrupted,
             "trustworthy": merged.trustworthy and not write_errors, "reasons": merged.reasons + write_errors,
             "generator": {"cpu_mean": merged.health.cpu_mean, "cpu_max": merged.health.cpu_max,
                           "loop_lag_max_ms": round(merged.health.loop_lag_max_s * 1000, 3),

@@ -141,6 +141,19 @@ async def test_caps_are_enforced_by_clamping(server, tmp_path):
     assert result.summary["requests"] == server.hits["/ok"]
 
 
+async def test_a_send_held_by_the_rate_cap_is_not_the_targets_latency(server, tmp_path):
+    """Two-step scenarios at 30 iterations/s ask ~60 req/s of a 40 req/s cap: the cap holds sends
+    back, and the held time is counted as throttling, never as the target's latency."""
+    load = {"rate": 30, "duration": "2s", "scenarios": [
+        {"name": "h", "steps": [{"endpoint": "health"}, {"endpoint": "health"}]}]}
+    ctx, _ = context(campaign(server.url, load, caps={"max_rps": 40}), tmp_path, options={"load_runner": in_process})
+    result = await LoadStage().run(ctx)
+    s = result.summary
+    assert s["throttled"] > 0 and s["rps"] <= 40 * 1.1
+    # latency from the (capped) intended send stays close to the service time
+    assert s["latency_ms"]["p50"] - s["service_ms"]["p50"] < 5, (s["latency_ms"], s["service_ms"])
+
+
 async def test_abort_on_fail_waits_for_the_grace_period(server, tmp_path):
     load = {"rate": 50, "duration": "8s", "scenarios": [{"name": "h", "steps": [{"endpoint": "health"}]}],
             "thresholds": [{"threshold": "p(50)<0.001", "abortOnFail": True, "delayAbortEval": "1s"}]}
