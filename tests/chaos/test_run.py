@@ -85,7 +85,9 @@ async def test_recovery_time_of_a_dependency_outage_behind_a_circuit_breaker(tmp
     assert out.status == "passed", out.summary()
     assert out.target == "dependency" and out.upstream == dependency.address
     fault = out.phases["fault"]
-    assert fault.error_rate > 0.9 and fault.errors_by_kind.get("status_5xx", 0) == fault.errors
+    # the breaker answers 503 at once; a request already waiting on the dependency when the outage
+    # began may time out instead
+    assert fault.error_rate > 0.9 and fault.errors_by_kind.get("status_5xx", 0) >= 0.9 * fault.errors
     assert out.degradation == "graceful"  # the service answers 503 at once, never hangs
     assert out.time_to_detect_s is not None and out.time_to_detect_s <= 1.5
     assert out.recovered and 0 < out.recovery_time_s <= 3.0  # the breaker stays open 1.5 s
