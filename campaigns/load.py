@@ -239,6 +239,9 @@ class Step(_Strict):
     capture: dict[str, str] = Field(default_factory=dict, description="variable → JSON path, e.g. '$.token'.")
     expect: StepExpect | None = Field(None, description="Default: the endpoint's own expect.")
     think: Duration = Field(0.0, description="Pause after this step, before the next.")
+    if_: str | None = Field(None, alias="if", pattern=r"^[A-Za-z_]\w*$",
+                            description="Send this step only when this variable is set and truthy "
+                                        "(Artillery's ifTrue); otherwise the flow goes on without it.")
 
     @field_validator("capture", mode="before")
     @classmethod

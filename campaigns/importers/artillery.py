@@ -20,15 +20,15 @@ What converts (Artillery → campaign):
     expect: statusCode / contentType /
       hasProperty                        expect.status / content_type / fields
     think                                the previous step's think time
-    ifTrue: VAR                          see below
+    ifTrue: VAR                          if: VAR (see below)
     {{ $randomString() }} {{ $uuid }}
       {{ $randomNumber(a, b) }}          {{ $randomString() }} {{ $uuid() }} {{ $randomInt(a, b) }}
     {{ $env.NAME }} in headers           ${env:NAME}
 
-``ifTrue`` has no equivalent in a load scenario: the step always runs. When the variable is
-captured earlier in the flow (Artillery's usual ``ifTrue: authToken``), a failed capture already
-ends the iteration, so the guarded step is skipped as Artillery would skip it — but the failed
-capture counts as an error. Each such step is listed in the notes.
+``ifTrue: VAR`` becomes the step's ``if: VAR``: the step is sent only when the variable is set and
+truthy. One difference remains: a capture that finds nothing is an error here (the iteration
+ends, counted as a ``capture`` error), where Artillery leaves the variable unset and goes on. An
+``ifTrue`` expression (not a plain variable name) has no equivalent and is listed in the notes.
 
 Everything else (processor functions, plugins, loops over data, ``before`` flows, WebSocket and
 Socket.IO engines, captures by header/regexp/xpath, ``equals`` expectations…) is listed in the
@@ -343,13 +343,9 @@ def convert_artillery(text: str, file: str = "artillery.yml", *, base_url: str |
         raise SourceError([f"{file}: scenarios: no request could be converted (see the notes)"] + cx.notes)
 
     for cond, wheres in cx.conditions.items():
-        steps_text = f"{len(wheres)} step(s): {', '.join(wheres)}"
-        if cond in cx.captured:
-            cx.note(f"ifTrue '{cond}' ({steps_text}) has no equivalent in a load scenario: the step always runs; "
-                    f"a failed capture of {cond} ends the iteration before it, so it is skipped as in Artillery, "
-                    f"but that capture counts as a 'capture' error")
-        else:
-            cx.note(f"ifTrue '{cond}' ({steps_text}) has no equivalent in a load scenario: the step always runs")
+        if not re.fullmatch(r"[A-Za-z_]\w*", cond):  # an expression, not a variable name
+            cx.note(f"ifTrue '{cond}' ({len(wheres)} step(s): {', '.join(wheres)}) is an expression; `if:` takes a "
+                    f"variable name, so the step always runs")
     defined = set(cx.scalars) | set(cx.lists) | set(cx.payload_fields) | cx.captured | cx.feeders | {"vars"}
     for var, used_in in sorted(cx.used.items()):
         if var not in defined:

@@ -329,6 +329,10 @@ def _request(method: str, spec: dict[str, Any], cx: Context, where: str) -> dict
         step["capture"] = capture
     if expect is not None and expect != ep.get("expect"):
         step["expect"] = expect
+    if "ifTrue" in spec:
+        cond = str(spec["ifTrue"]).strip()
+        if re.fullmatch(r"[A-Za-z_]\w*", cond):
+            step["if"] = cond
     return step
 
 

@@ -250,6 +250,7 @@ export default function (data) {
   const sc = pick();
   const vars = newVariables();
   for (const s of sc.steps) {
+    if (s.condition && !vars[s.condition]) continue;   // Artillery ifTrue: skip, send nothing
     if (!step(vars, s)) break;
   }
   if (ITERATION_THINK > 0) sleep(ITERATION_THINK);

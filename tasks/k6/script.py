@@ -220,6 +220,8 @@ def _step(step: StepPlan, sid: str) -> dict[str, Any]:
         out["expect"] = expect
     if step.think:
         out["think"] = step.think
+    if step.condition:
+        out["condition"] = step.condition
     if step.needs_body:
         out["needs_body"] = True
     return out

@@ -173,6 +173,9 @@ class ShardEngine:
     def arrive(self, t_intended: float) -> None:
         it = Iteration(self, self.workload.pick(), t_intended)
         self.active += 1
+        if it.step is None:  # every step's `if` unmet: nothing to send
+            self.iteration_done(it, t_intended, failed=False)
+            return
         if not it.prepare():
             self.iteration_done(it, t_intended, failed=True)
             return
@@ -223,6 +226,9 @@ class ShardEngine:
 
     # -- shared by both models -----------------------------------------------------------------
     def send(self, it: Iteration) -> None:
+        if it.step is None:  # every step's `if` unmet: pause like an error so a VU cannot spin
+            self.iteration_done(it, perf_counter(), failed=False, backoff=True)
+            return
         if not it.prepare():
             self.iteration_done(it, perf_counter(), failed=True, backoff=True)
             return

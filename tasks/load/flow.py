@@ -48,7 +48,7 @@ def json_path(document: Any, path: str) -> Any:
 
 class CompiledStep:
     __slots__ = ("index", "plan", "name", "variants", "n_variants", "counter", "templated", "want_body",
-                 "simple", "ok_status", "think", "capture", "expect", "host", "base_path")
+                 "simple", "ok_status", "think", "capture", "expect", "host", "base_path", "condition")
 
     def __init__(self, index: int, step: StepPlan, host: str, base_path: str):
         self.index = index
@@ -59,6 +59,7 @@ class CompiledStep:
         self.want_body = step.needs_body
         self.ok_status = frozenset(step.expect.status) if step.expect.status else None
         self.think = step.think
+        self.condition = step.condition
         self.capture = step.capture
         self.expect = step.expect
         self.simple = not (step.capture or step.expect.needs_body or step.expect.content_type
@@ -89,7 +90,7 @@ class CompiledScenario:
     def __init__(self, plan: ScenarioPlan, steps: list[CompiledStep]):
         self.name = plan.name
         self.steps = steps
-        self.needs_vars = any(s.templated or s.capture for s in steps)
+        self.needs_vars = any(s.templated or s.capture or s.condition for s in steps)
 
 
 class Feeders:
@@ -149,9 +150,10 @@ class Iteration:
     def __init__(self, engine: ShardEngine, scenario: CompiledScenario, t_intended: float, vu: Any = None):
         self.engine = engine
         self.scenario = scenario
-        self.k = 0
-        self.step = scenario.steps[0]
         self.vars = engine.workload.new_variables() if scenario.needs_vars else None
+        self.k = self._next_met(0)
+        # None when every step's condition is unmet: the iteration ends without a request
+        self.step = scenario.steps[self.k] if self.k < len(scenario.steps) else None
         self.t_intended = t_intended
         self.data = b""
         self.want_body = False
@@ -245,9 +247,17 @@ class Iteration:
             self.engine.rec.fail(step.index, kind)
         self.engine.iteration_done(self, now, failed=True, connect_error=kind in CONNECT_KINDS)
 
+    def _next_met(self, k: int) -> int:
+        """The first step from ``k`` whose ``if`` condition holds (Artillery ifTrue): a skipped step
+        sends nothing and counts nothing."""
+        steps = self.scenario.steps
+        while k < len(steps) and steps[k].condition is not None and not (self.vars or {}).get(steps[k].condition):
+            k += 1
+        return k
+
     def advance(self, now: float) -> None:
         scenario = self.scenario
-        self.k += 1
+        self.k = self._next_met(self.k + 1)
         if self.k >= len(scenario.steps):
             self.engine.iteration_done(self, now, failed=False)
             return

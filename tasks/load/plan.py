@@ -46,6 +46,7 @@ class StepPlan:
     capture: tuple[tuple[str, str], ...] = ()   # (variable, "$.json.path")
     expect: Expectation = field(default_factory=Expectation)
     think: float = 0.0
+    condition: str | None = None                # send only when this variable is truthy (Artillery ifTrue)
 
     @property
     def templated(self) -> bool:

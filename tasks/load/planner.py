@@ -256,10 +256,11 @@ def _step(st: Step, campaign: Any, env_headers: dict[str, str], auth_headers: di
         return StepPlan(name=ep.name, method=ep.method, path=ep.path if not params else "",
                         query=tuple(ep.query.items()), headers=tuple(headers.items()), body=body,
                         path_values=_path_values(ep.path, params), capture=tuple(st.capture.items()),
-                        expect=_expectation(expect), think=st.think)
+                        expect=_expectation(expect), think=st.think, condition=st.if_)
     req = st.request
     assert req is not None and st.name is not None
     headers = {**env_headers, **resolve_refs(dict(req.headers)), **resolve_refs(dict(st.headers))}
     return StepPlan(name=st.name, method=req.method, path=req.path, query=tuple(req.query.items()),
                     headers=tuple(headers.items()), body=st.body if st.body is not None else req.body,
-                    capture=tuple(st.capture.items()), expect=_expectation(st.expect), think=st.think)
+                    capture=tuple(st.capture.items()), expect=_expectation(st.expect), think=st.think,
+                    condition=st.if_)

@@ -141,6 +141,23 @@ async def test_caps_are_enforced_by_clamping(server, tmp_path):
     assert result.summary["requests"] == server.hits["/ok"]
 
 
+async def test_if_sends_a_step_only_when_its_variable_is_set(server, tmp_path):
+    """Artillery's ifTrue: a guarded step after a capture runs; one whose variable is never set
+    sends nothing and counts neither a request nor an error."""
+    load = {"rate": 20, "duration": "1s", "scenarios": [{"name": "account", "steps": [
+        {"name": "sign-in", "request": {"method": "POST", "path": "/auth/sign-in", "json": {"email": "a@b.c"}},
+         "capture": {"token": "$.token"}},
+        {"endpoint": "me", "if": "token", "headers": {"Authorization": "Bearer {{ token }}"}},
+        {"endpoint": "items", "if": "never_captured"},
+        {"endpoint": "health"}]}]}
+    ctx, _ = context(campaign(server.url, load), tmp_path, options={"load_runner": in_process})
+    result = await LoadStage().run(ctx)
+    by_name = {e["name"]: e for e in result.summary["endpoints"]}
+    assert by_name["me"]["requests"] == by_name["sign-in"]["requests"] == by_name["health"]["requests"] > 0
+    assert "items" not in by_name or by_name["items"]["requests"] == 0
+    assert server.hits["/chunked"] == 0 and result.summary["errors"] == 0
+
+
 async def test_a_send_held_by_the_rate_cap_is_not_the_targets_latency(server, tmp_path):
     """Two-step scenarios at 30 iterations/s ask ~60 req/s of a 40 req/s cap: the cap holds sends
     back, and the held time is counted as throttling, never as the target's latency."""
