@@ -34,11 +34,3 @@ def cli_env(tmp_path):
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     return env
 
-
-@pytest.fixture(scope="session")
-def prefect_harness():
-    """One real, temporary Prefect server for the whole session (seconds to start)."""
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
