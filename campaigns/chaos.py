@@ -43,13 +43,12 @@ call ``listen``), and the load goes to ``base_url`` directly.
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from campaigns.model import Strict
-from campaigns.types import Duration, Slug
+from campaigns.types import Duration, Slug, is_loopback
 
 PLACEHOLDERS = ("python", "base_url", "host", "port", "proxy_url", "env", "experiment", "out_dir")
 
@@ -69,14 +68,6 @@ def _address(value: str, what: str) -> str:
         raise ValueError(f"{what} {value!r} is not host:port")
     return value
 
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class Tolerances(Strict):
@@ -213,7 +204,7 @@ class DependencyTarget(Strict):
     @classmethod
     def _listen(cls, value: str) -> str:
         _address(value, "listen")
-        if not _loopback(value.rpartition(":")[0]):
+        if not is_loopback(value.rpartition(":")[0]):
             raise ValueError(f"the chaos proxy listens on loopback only, not {value!r}")
         return value
 

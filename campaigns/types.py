@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Callable
@@ -74,6 +75,16 @@ def _check_slug(value: str) -> str:
 
 
 Slug = Annotated[str, AfterValidator(_check_slug)]
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is ``localhost`` or an address in 127.0.0.0/8 or ::1."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
 
 # ---------------------------------------------------------------------------------------------
 # Secrets

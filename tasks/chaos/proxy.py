@@ -24,25 +24,17 @@ fault undoes what it holds (a ``timeout`` fault's silent connections are aborted
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import random
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+from campaigns.types import is_loopback
 from tasks.chaos.errors import ChaosError, refuse_production
 from tasks.chaos.faults.base import Fault
 from tasks.chaos.link import Link, _ClientSide
 
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def parse_address(text: str | tuple[str, int]) -> tuple[str, int]:

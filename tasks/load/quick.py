@@ -12,7 +12,6 @@ answer arrives). ``--json`` prints one JSON document last. Only loopback targets
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import socket
 import sys
@@ -21,18 +20,10 @@ from urllib.parse import urlsplit
 
 import click
 
-from campaigns.types import parse_duration
+from campaigns.types import is_loopback, parse_duration
 
 EXIT_OK, EXIT_THRESHOLD, EXIT_INPUT, EXIT_UNREACHABLE = 0, 1, 2, 3
 
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def reachable(host: str, port: int, timeout: float = 2.0) -> str | None:
