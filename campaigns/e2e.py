@@ -42,8 +42,8 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from campaigns.model import Expect, Method, Strict, _check_headers
-from campaigns.types import Duration, Slug
+from campaigns.model import Expect, Method, Strict
+from campaigns.types import Duration, Slug, check_headers
 
 _VAR = re.compile(r"^!?\s*[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*|\[\d+\])*$")
 
@@ -92,7 +92,7 @@ class ApiStep(Strict):
             raise ValueError(f"'if' takes a variable name such as 'token' or '!token', not {value!r}")
         return value
 
-    _headers = field_validator("headers")(classmethod(lambda cls, v: _check_headers(v)))
+    _headers = field_validator("headers")(classmethod(lambda cls, v: check_headers(v)))
 
     @model_validator(mode="after")
     def _kind(self) -> ApiStep:

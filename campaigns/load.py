@@ -59,7 +59,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from campaigns.types import Duration, Slug, check_secret_value
+from campaigns.types import Duration, Slug, check_headers, check_path, upper_method
 
 TestType = Literal["load", "stress", "spike", "soak", "breakpoint"]
 TEST_TYPES: tuple[str, ...] = ("load", "stress", "spike", "soak", "breakpoint")
@@ -207,24 +207,9 @@ class InlineRequest(_Strict):
     headers: dict[str, str] = Field(default_factory=dict)
     body: Any = Field(None, alias="json")
 
-    @field_validator("method", mode="before")
-    @classmethod
-    def _upper(cls, value: Any) -> Any:
-        return value.upper() if isinstance(value, str) else value
-
-    @field_validator("path")
-    @classmethod
-    def _path(cls, value: str) -> str:
-        if not value.startswith("/"):
-            raise ValueError("a path starts with '/' (the base URL comes from the environment)")
-        return value
-
-    @field_validator("headers")
-    @classmethod
-    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
-        for k, v in value.items():
-            check_secret_value(k, v)
-        return value
+    _upper = field_validator("method", mode="before")(classmethod(lambda cls, v: upper_method(v)))
+    _path = field_validator("path")(classmethod(lambda cls, v: check_path(v)))
+    _headers = field_validator("headers")(classmethod(lambda cls, v: check_headers(v)))
 
 
 class Step(_Strict):
@@ -268,12 +253,7 @@ class Step(_Strict):
                 raise ValueError(f"capture {var!r}: {path!r} is not a JSON path such as '$.token'")
         return value
 
-    @field_validator("headers")
-    @classmethod
-    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
-        for k, v in value.items():
-            check_secret_value(k, v)
-        return value
+    _headers = field_validator("headers")(classmethod(lambda cls, v: check_headers(v)))
 
     @model_validator(mode="after")
     def _one_target(self) -> Step:

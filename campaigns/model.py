@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from campaigns.analytics import AnalyticsOptions, MetricsSource, PrometheusExport
 from campaigns.load import LoadSpec
 from campaigns.templating import placeholders
-from campaigns.types import Duration, Slug, check_secret_value
+from campaigns.types import Duration, Slug, check_headers, check_path, upper_method
 
 SCHEMA_VERSION = 1
 
@@ -40,12 +40,6 @@ DEFAULT_STAGES: dict[str, tuple[str, ...]] = {
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-def _check_headers(headers: dict[str, str]) -> dict[str, str]:
-    for key, value in headers.items():
-        check_secret_value(key, value)
-    return headers
 
 
 class Caps(Strict):
@@ -118,19 +112,9 @@ class Endpoint(Strict):
                           "itself, e.g. 'openapi.yaml#/paths/~1api~1products/get/responses/200'). Default: "
                           "endpoints.<name> in <campaign>.schemas.json beside the campaign file, when present.")
 
-    @field_validator("method", mode="before")
-    @classmethod
-    def _upper(cls, value: Any) -> Any:
-        return value.upper() if isinstance(value, str) else value
-
-    @field_validator("path")
-    @classmethod
-    def _path(cls, value: str) -> str:
-        if not value.startswith("/"):
-            raise ValueError("a path starts with '/' (the base URL comes from the environment)")
-        return value
-
-    _headers = field_validator("headers")(classmethod(lambda cls, v: _check_headers(v)))
+    _upper = field_validator("method", mode="before")(classmethod(lambda cls, v: upper_method(v)))
+    _path = field_validator("path")(classmethod(lambda cls, v: check_path(v)))
+    _headers = field_validator("headers")(classmethod(lambda cls, v: check_headers(v)))
 
     @model_validator(mode="after")
     def _placeholders(self) -> Endpoint:
@@ -159,7 +143,7 @@ class RequestSpec(Strict):
     headers: dict[str, str] = Field(default_factory=dict)
     body: Any = Field(None, alias="json")
 
-    _headers = field_validator("headers")(classmethod(lambda cls, v: _check_headers(v)))
+    _headers = field_validator("headers")(classmethod(lambda cls, v: check_headers(v)))
 
 
 class AuthFlow(Strict):
@@ -226,7 +210,7 @@ class Environment(Strict):
     schedule: Schedule | None = None
     metrics: MetricsSource | None = Field(None, description="The target's Prometheus /metrics, scraped during load.")
 
-    _headers = field_validator("headers")(classmethod(lambda cls, v: _check_headers(v)))
+    _headers = field_validator("headers")(classmethod(lambda cls, v: check_headers(v)))
 
     @field_validator("base_url")
     @classmethod

@@ -97,6 +97,25 @@ _SECRET_KEY = re.compile(r"(authorization|token|secret|password|passwd|api[-_]?k
 _SCHEME_PREFIX = re.compile(r"^(bearer|basic|token|apikey|digest)\s+", re.IGNORECASE)
 
 
+def upper_method(value: Any) -> Any:
+    """HTTP methods are written in any case in campaign files: ``get`` → ``GET``."""
+    return value.upper() if isinstance(value, str) else value
+
+
+def check_path(value: str) -> str:
+    """A request path is relative to the environment's base URL, so it starts with '/'."""
+    if not value.startswith("/"):
+        raise ValueError("a path starts with '/' (the base URL comes from the environment)")
+    return value
+
+
+def check_headers(headers: dict[str, str]) -> dict[str, str]:
+    """Every header whose name says it is secret holds a reference, not a literal."""
+    for key, value in headers.items():
+        check_secret_value(key, value)
+    return headers
+
+
 def is_secret_key(key: str) -> bool:
     """Whether a header or setting named ``key`` carries a secret by nature."""
     return bool(_SECRET_KEY.search(key))
