@@ -72,8 +72,26 @@ class KeyNumbers:
         return out
 
 
+class _Verdict:
+    """Label, colour and emoji of a ``verdict`` attribute, from :data:`VERDICTS`."""
+
+    verdict: str
+
+    @property
+    def label(self) -> str:
+        return VERDICTS[self.verdict][1]
+
+    @property
+    def colour(self) -> str:
+        return VERDICTS[self.verdict][2]
+
+    @property
+    def emoji(self) -> str:
+        return VERDICTS[self.verdict][3]
+
+
 @dataclass
-class EnvSummary:
+class EnvSummary(_Verdict):
     name: str
     kind: str
     run_id: str | None
@@ -89,18 +107,6 @@ class EnvSummary:
     stages: dict[str, str]                        # stage → status
     gates_total: int = 0
     error: str | None = None
-
-    @property
-    def label(self) -> str:
-        return VERDICTS[self.verdict][1]
-
-    @property
-    def colour(self) -> str:
-        return VERDICTS[self.verdict][2]
-
-    @property
-    def emoji(self) -> str:
-        return VERDICTS[self.verdict][3]
 
     @property
     def brief(self) -> str:
@@ -120,7 +126,7 @@ class EnvSummary:
 
 
 @dataclass
-class RunSummary:
+class RunSummary(_Verdict):
     campaign: str
     team: str | None
     verdict: str
@@ -128,18 +134,6 @@ class RunSummary:
     refused: list[str]
     exit_code: int | None
     flow_run_id: str | None
-
-    @property
-    def label(self) -> str:
-        return VERDICTS[self.verdict][1]
-
-    @property
-    def colour(self) -> str:
-        return VERDICTS[self.verdict][2]
-
-    @property
-    def emoji(self) -> str:
-        return VERDICTS[self.verdict][3]
 
     @property
     def headline(self) -> str:
