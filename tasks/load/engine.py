@@ -77,6 +77,8 @@ class Control:
     on_tick: Callable[[dict[str, Any]], None] | None = None
     on_batch: Callable[[dict[str, Any]], None] | None = None
     batch_every: float = 2.0
+    #: seconds per row of the series (1; shorter only to time-compress a soak benchmark)
+    tick: float = 1.0
 
 
 class _Limiter:
@@ -117,7 +119,8 @@ class ShardEngine:
         window = int(plan.breakpoint.window) if plan.breakpoint else 0
         # streaming: rows leave every few seconds (with per-second histograms, for exact merges)
         self.on_batch: Callable[[dict[str, Any]], None] | None = getattr(self.control, "on_batch", None)
-        self.batch_every = max(1, round(getattr(self.control, "batch_every", 2.0)))
+        self.tick = float(getattr(self.control, "tick", 1.0) or 1.0)
+        self.batch_every = max(1, round(getattr(self.control, "batch_every", 2.0) / self.tick))
         self.unsent: list[dict[str, Any]] = []
         self.batches = 0
         self.rec = Recorder(self.names, keep_second_histograms=n_shards > 1 or self.on_batch is not None,
@@ -323,8 +326,8 @@ class ShardEngine:
             except Exception:  # noqa: BLE001 - progress must never break the load
                 pass
         if not self.stopping:
-            self._tick_handle = self.loop.call_later(max(0.0, self.t0 + self._second + 1 - perf_counter()),
-                                                     self._tick)
+            self._tick_handle = self.loop.call_later(
+                max(0.0, self.t0 + (self._second + 1) * self.tick - perf_counter()), self._tick)
 
     def _send_batch(self) -> None:
         rows, self.unsent = self.unsent, []
@@ -448,7 +451,7 @@ class ShardEngine:
         else:
             self._control_vus()
         self._fast_handle = loop.call_later(0.1, self._fast_tick)
-        self._tick_handle = loop.call_later(1.0, self._tick)
+        self._tick_handle = loop.call_later(self.tick, self._tick)
         try:
             await self.done
             if self.timer is not None:

@@ -29,7 +29,7 @@ READY_TIMEOUT = 60.0
 
 
 def _child(plan: Plan, shard: int, n_shards: int, stop: Any, go: Any, start_at: Any, out: Any,
-           stream: bool, batch_every: float) -> None:
+           stream: bool, batch_every: float, tick: float) -> None:
     try:
         from tasks.load.engine import Control, run_shard  # imported in the child: the slow part
 
@@ -41,7 +41,7 @@ def _child(plan: Plan, shard: int, n_shards: int, stop: Any, go: Any, start_at: 
 
         result = run_shard(plan, shard, n_shards, Control(stop=stop, start_at=start_at.value,
                                                            on_batch=on_batch if stream else None,
-                                                           batch_every=batch_every))
+                                                           batch_every=batch_every, tick=tick))
         out.put(("result", shard, result.to_dict()))
     except BaseException as exc:  # noqa: BLE001 - report, never hang the parent
         out.put(("error", shard, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"))
@@ -52,7 +52,7 @@ OnBatch = Callable[[int, dict[str, Any]], None]
 
 def run_local(plan: Plan, n_shards: int, on_result: Callable[[ShardResult], None] | None = None,
               on_batch: OnBatch | None = None, stop: Any = None, margin: float = 60.0,
-              batch_every: float = 2.0) -> list[ShardResult]:
+              batch_every: float = 2.0, tick: float = 1.0) -> list[ShardResult]:
     """Run ``n_shards`` shards of ``plan`` in worker processes; return their results by shard."""
     ctx = mp.get_context("spawn")
     stop = stop if stop is not None else ctx.Event()
@@ -60,7 +60,7 @@ def run_local(plan: Plan, n_shards: int, on_result: Callable[[ShardResult], None
     start_at = ctx.Value("d", 0.0)
     out: Any = ctx.Queue()
     procs = [ctx.Process(target=_child, args=(plan, k, n_shards, stop, go, start_at, out, on_batch is not None,
-                                              batch_every),
+                                              batch_every, tick),
                          name=f"perfcampaign-load-shard-{k}", daemon=True) for k in range(n_shards)]
     results: dict[int, ShardResult] = {}
     ready: set[int] = set()

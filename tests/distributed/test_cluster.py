@@ -152,3 +152,39 @@ load:
     assert load["summary"]["requests"] == 1000 == server.hits["/ok"]
     assert load["summary"]["cluster"]["address"] == cluster.address
     assert len(set(load["summary"]["cluster"]["workers"].values())) == 2
+
+
+def test_abort_on_fail_in_one_shard_stops_the_other(cluster, server):
+    """Shard 1 alone meets a slow endpoint (feeder rows interleave across shards); its abort-on-fail
+    threshold stops shard 0 too, through the run's stop event on the scheduler."""
+    from tasks.load.plan import PhasePlan, Plan, RulePlan, ScenarioPlan, StepPlan
+
+    plan = Plan(base_url=server.url, scenarios=(ScenarioPlan("s", 1, (StepPlan("ep", "GET", "/{{ f.p }}"),)),),
+                phases=(PhasePlan("constant-arrival-rate", 20.0, rate=100),),
+                feeders={"f": [{"p": "ok"}, {"p": "slow?ms=200"}]}, feeder_order={"f": "sequential"},
+                rules=(RulePlan("p(50)", "<", 50, abort_on_fail=True, grace=1.0, source="p(50)<50"),))
+    t0 = time.monotonic()
+    results = run_on_dask(cluster.address, plan, 2)
+    assert time.monotonic() - t0 < 15  # not the planned 20 s
+    assert results[1].aborted.startswith("threshold p(50)<50 failed")
+    assert results[0].aborted.startswith("stopped"), results[0].aborted
+    assert server.hits["/ok"] < 100 * 5 and server.hits["/slow"] > 0
+
+
+def test_a_shard_stops_when_its_coordinator_goes_silent(cluster, server):
+    """The coordinator's heartbeat stops (its process died): the shard stops loading the target."""
+    from distributed import Variable
+
+    from tasks.load import cluster as cl
+
+    plan = simple_plan(server.url, rate=50, duration=60.0)
+    job = cl.ShardJob(plan, 0, 1, "perfcampaign-load-test-heartbeat", heartbeat_timeout=3.0)
+    with cl.connect(cluster.address) as client:
+        Variable(f"{job.prefix}-alive", client=client).set(time.time())
+        Variable(f"{job.prefix}-start", client=client).set(time.time() + 0.5)
+        t0 = time.monotonic()
+        result = client.submit(cl.run_cluster_shard, job, pure=False).result(timeout=60)
+        for name in ("alive", "start", "claim-0"):
+            Variable(f"{job.prefix}-{name}", client=client).delete()
+    assert time.monotonic() - t0 < 15
+    assert "heartbeat" in result["aborted"], result["aborted"]
