@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from campaigns.analytics import AnalyticsOptions, MetricsSource, PrometheusExport
 from campaigns.load import LoadSpec
 from campaigns.templating import placeholders
-from campaigns.types import Duration, Slug, check_headers, check_path, upper_method
+from campaigns.types import (MAX_RATE, MAX_VUS, Duration, Slug, StrictModel, check_headers, check_path,
+                             upper_method)
 
 SCHEMA_VERSION = 1
 
@@ -38,29 +39,29 @@ DEFAULT_STAGES: dict[str, tuple[str, ...]] = {
 }
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+class Strict(StrictModel):
+    """Every section of the file: unknown keys are errors; numbers are finite and bounded."""
 
 
 class Caps(Strict):
     """Hard limits for an environment: load and chaos never go past them."""
 
-    max_rps: float | None = Field(None, gt=0, description="Highest arrival rate, requests per second.")
-    max_vus: int | None = Field(None, gt=0, description="Most virtual users / connections at once.")
+    max_rps: float | None = Field(None, gt=0, le=MAX_RATE, description="Highest arrival rate, requests per second.")
+    max_vus: int | None = Field(None, gt=0, le=MAX_VUS, description="Most virtual users / connections at once.")
     max_duration: Duration | None = Field(None, gt=0, description="Longest load phase sum, e.g. '5m'.")
 
 
 class Target(Strict):
     """A domain's service-level targets (seed 000): what load and gates hold it to."""
 
-    concurrent_users: int | None = Field(None, gt=0)
-    peak_users: int | None = Field(None, gt=0)
+    concurrent_users: int | None = Field(None, gt=0, le=MAX_VUS)
+    peak_users: int | None = Field(None, gt=0, le=MAX_VUS)
     p50_ms: float | None = Field(None, gt=0)
     p95_ms: float | None = Field(None, gt=0)
     p99_ms: float | None = Field(None, gt=0)
     mean_ms: float | None = Field(None, gt=0)
     error_rate: float | None = Field(None, ge=0, le=1, description="Fraction, e.g. 0.01 for 1 %.")
-    min_rps: float | None = Field(None, gt=0)
+    min_rps: float | None = Field(None, gt=0, le=MAX_RATE)
 
 
 class Thresholds(Strict):
@@ -69,7 +70,7 @@ class Thresholds(Strict):
     max_mean_ms: float = Field(1500, gt=0)
     max_p95_ms: float = Field(3000, gt=0)
     max_error_rate: float = Field(0.01, ge=0, le=1)
-    min_rps: float = Field(50, ge=0)
+    min_rps: float = Field(50, ge=0, le=MAX_RATE)
 
 
 class Expect(Strict):
