@@ -20,7 +20,7 @@ from campaigns.analytics import AnalyticsOptions, MetricsSource, PrometheusExpor
 from campaigns.load import LoadSpec
 from campaigns.templating import placeholders
 from campaigns.types import (MAX_RATE, MAX_VUS, Duration, Slug, StrictModel, check_headers, check_path,
-                             upper_method)
+                             check_path_value, upper_method)
 
 SCHEMA_VERSION = 1
 
@@ -116,6 +116,8 @@ class Endpoint(Strict):
     _upper = field_validator("method", mode="before")(classmethod(lambda cls, v: upper_method(v)))
     _path = field_validator("path")(classmethod(lambda cls, v: check_path(v)))
     _headers = field_validator("headers")(classmethod(lambda cls, v: check_headers(v)))
+    _params = field_validator("params")(classmethod(
+        lambda cls, v: {k: [check_path_value(x) for x in values] for k, values in v.items()}))
 
     @model_validator(mode="after")
     def _placeholders(self) -> Endpoint:
@@ -144,6 +146,8 @@ class RequestSpec(Strict):
     headers: dict[str, str] = Field(default_factory=dict)
     body: Any = Field(None, alias="json")
 
+    _upper = field_validator("method", mode="before")(classmethod(lambda cls, v: upper_method(v)))
+    _path = field_validator("path")(classmethod(lambda cls, v: check_path(v)))
     _headers = field_validator("headers")(classmethod(lambda cls, v: check_headers(v)))
 
 

@@ -16,6 +16,7 @@ import os
 import re
 from collections.abc import Callable
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, PlainSerializer, field_validator
 
@@ -141,16 +142,53 @@ def upper_method(value: Any) -> Any:
     return value.upper() if isinstance(value, str) else value
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def no_control_characters(value: str, what: str) -> str:
+    """Refuse line breaks, NUL and other control characters: on the wire they would split or end the
+    request line or a header (request smuggling into the target)."""
+    found = _CONTROL.search(value)
+    if found:
+        raise ValueError(f"{what} holds the control character U+{ord(found.group()):04X} "
+                         f"(line breaks and control characters cannot be sent)")
+    return value
+
+
+def percent_encode_non_ascii(value: str) -> str:
+    """``/café`` → ``/caf%C3%A9``: what every HTTP client sends for a non-ASCII path (RFC 3986)."""
+    return _NON_ASCII.sub(lambda m: quote(m.group(), safe=""), value)
+
+
 def check_path(value: str) -> str:
-    """A request path is relative to the environment's base URL, so it starts with '/'."""
+    """A request path is relative to the environment's base URL, so it starts with '/'; control
+    characters are refused and non-ASCII characters percent-encoded."""
     if not value.startswith("/"):
         raise ValueError("a path starts with '/' (the base URL comes from the environment)")
+    return percent_encode_non_ascii(no_control_characters(value, "the path"))
+
+
+def check_path_value(value: Any) -> Any:
+    """A value filled into a path placeholder: as :func:`check_path`, for strings."""
+    if isinstance(value, str):
+        return percent_encode_non_ascii(no_control_characters(value, "a path parameter"))
     return value
 
 
 def check_headers(headers: dict[str, str]) -> dict[str, str]:
-    """Every header whose name says it is secret holds a reference, not a literal."""
+    """Header names are HTTP tokens; values hold no line break and fit in ISO-8859-1 (what HTTP/1.1
+    carries); every header whose name says it is secret holds a reference, not a literal."""
     for key, value in headers.items():
+        if not _TOKEN.match(key):
+            raise ValueError(f"header name {key[:60]!r} is not an HTTP token (letters, digits and !#$%&'*+.^_`|~-)")
+        no_control_characters(str(value).replace("\t", " "), f"header {key!r}")
+        try:
+            str(value).encode("latin-1")
+        except UnicodeEncodeError:
+            raise ValueError(f"header {key!r} holds characters HTTP headers cannot carry "
+                             f"(only ISO-8859-1; percent-encode or base64 the value)") from None
         check_secret_value(key, value)
     return headers
 
