@@ -25,11 +25,13 @@ import httpx
 from campaigns import jsonpath
 from campaigns.e2e import ApiJourney, ApiStep
 from campaigns.model import WRITE_METHODS, Expect
+from campaigns.redact import redact_text, redact_url
 from campaigns.templating import MissingVariable, fill_path, has_template, lookup, render
 from campaigns.types import UnresolvedSecret, resolve_refs
 from tasks.base import ProgressEvent, RunContext, TargetNotAllowed, now
 from tasks.e2e.friction import EndpointMatcher
 from tasks.e2e.session import NetworkCall, Session, StepRecord
+from tasks.bounded import DEFAULT_DEADLINE_S, bounded_request
 from tasks.http import AuthFailed, check_response, classify_error, elapsed_ms, ensure_auth
 
 MAX_BODY = 512_000
@@ -160,8 +162,8 @@ async def _send(ctx: RunContext, http: httpx.AsyncClient, step: ApiStep, record:
     except (MissingVariable, UnresolvedSecret, TargetNotAllowed, KeyError) as exc:
         record.outcome, record.failures = "failed", [str(exc).strip('"')]
         return
-    record.method, record.url, record.endpoint = request.method, request.url, request.endpoint
-    record.target = f"{request.method} {request.template or request.url.removeprefix(ctx.base_url)}"
+    record.method, record.url, record.endpoint = request.method, redact_url(request.url), request.endpoint
+    record.target = f"{request.method} {request.template or redact_url(request.url.removeprefix(ctx.base_url))}"
     if request.endpoint in ctx.blocked:
         record.gating = False
     if production and request.method in WRITE_METHODS:
@@ -174,19 +176,20 @@ async def _send(ctx: RunContext, http: httpx.AsyncClient, step: ApiStep, record:
         except AuthFailed as exc:
             record.outcome, record.failures = "failed", [str(exc)]
             return
-    call = NetworkCall(seq=len(session.calls) + 1, method=request.method, url=request.url, resource_type="api",
+    call = NetworkCall(seq=len(session.calls) + 1, method=request.method, url=redact_url(request.url), resource_type="api",
                        started_at=now(), step_index=record.index, endpoint=request.endpoint,
                        template=request.template, expected_status=tuple(request.expect.status))
     session.calls.append(call)
     record.started_at = call.started_at
     start = time.perf_counter()
-    try:
-        response = await http.request(request.method, request.url, headers=headers, json=request.body)
-    except httpx.HTTPError as exc:
-        kind = classify_error(exc)
+    try:  # a whole-request deadline and a body cap: a trickling or endless target cannot stretch the journey
+        response = await bounded_request(http, request.method, request.url, headers=headers, json=request.body,
+                                         allow=ctx.check_url, deadline_s=http.timeout.read or DEFAULT_DEADLINE_S)
+    except (httpx.HTTPError, TargetNotAllowed) as exc:
+        kind = "blocked" if isinstance(exc, TargetNotAllowed) else classify_error(exc)
         call.duration_ms = record.duration_ms = round(elapsed_ms(start), 3)
-        call.failure = kind
-        record.outcome, record.failures = "failed", [f"{kind}: {exc or type(exc).__name__}"]
+        call.failure, call.blocked = kind, kind == "blocked"
+        record.outcome, record.failures = "failed", [redact_text(f"{kind}: {exc or type(exc).__name__}")]
         return
     latency = elapsed_ms(start)
     content = response.content
@@ -196,9 +199,12 @@ async def _send(ctx: RunContext, http: httpx.AsyncClient, step: ApiStep, record:
     if len(content) <= MAX_BODY:
         call.body = content
     check = check_response(request.expect, response.status_code, response.headers, content, latency)
-    captured, missing = _capture(step, response, variables)
+    captured, missing = _capture(step, response, variables)  # type: ignore[arg-type]
     record.captured = captured
-    failures = list(check.failures)
+    failures = [redact_text(f) for f in check.failures]
+    reads_body = request.expect.fields or request.expect.values or request.expect.body_contains or step.capture
+    if response.truncated and reads_body:
+        failures.append(f"body larger than {len(content):,} bytes: the rest was not read, so it was not checked")
     if missing and 200 <= response.status_code < 300:
         failures += missing
     record.failures = failures

@@ -111,8 +111,9 @@ async def run_browser_journey(browser: Any, ctx: RunContext, journey: BrowserJou
         for index, step in steps:
             capture.step_index = index
             action = "start" if index == 0 else step.action
-            record = StepRecord(index=index, name=step.name or f"{action} {selector_of(step)}".strip(),
-                                action=action, target=selector_of(step), started_at=now(), value=typed_value(step))
+            target = redact_text(selector_of(step))  # a goto's URL may carry ?token=…
+            record = StepRecord(index=index, name=redact_text(step.name or f"{action} {target}".strip()),
+                                action=action, target=target, started_at=now(), value=typed_value(step))
             session.steps.append(record)
             if stopped:
                 record.outcome, record.reason = "skipped", stopped

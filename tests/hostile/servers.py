@@ -21,6 +21,7 @@ path                   behaviour
 ``/redirect-out``      302 to ``redirect_to`` (another host, e.g. the :class:`Recorder` on 127.0.0.2)
 ``/redirect-loop``     302 to itself
 ``/page-redirect-out`` an HTML page whose image, fetch and link go to ``/redirect-out``
+``/page-js-out``       an HTML page whose script sets ``location`` to ``redirect_to``
 =====================  ==============================================================================
 
 Any path may carry a query (``/endless?x=1``); ``/ok`` also answers POST/PUT/PATCH/DELETE. Every
@@ -149,9 +150,9 @@ class _Handler(socketserver.StreamRequestHandler):
 
     def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None,
               reason: str = "OK") -> None:
-        lines = [f"HTTP/1.1 {status} {reason}", f"Content-Length: {len(body)}",
-                 "Content-Type: application/json"]
-        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        headers = {"Content-Type": "application/json", **(headers or {})}
+        lines = [f"HTTP/1.1 {status} {reason}", f"Content-Length: {len(body)}"]
+        lines += [f"{k}: {v}" for k, v in headers.items()]
         self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
         self.wfile.flush()
 
@@ -281,6 +282,13 @@ class HostileServer:
 
     def do_redirect_loop(self, h: _Handler, method: str, target: str, *_: Any) -> bool:
         h._send(302, b"", {"Location": target})
+        return False
+
+    def do_page_js_out(self, h: _Handler, *_: Any) -> bool:
+        """A page whose script sends the browser to ``redirect_to`` directly (no redirect involved)."""
+        body = (b"<!doctype html><html><body><h1 id='ready'>ready</h1><script>setTimeout(() => { location = '"
+                + self.redirect_to.encode() + b"'; }, 50)</script></body></html>")
+        h._send(200, body, {"Content-Type": "text/html"})
         return False
 
     def do_page_redirect_out(self, h: _Handler, *_: Any) -> bool:
