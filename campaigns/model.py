@@ -214,6 +214,10 @@ class Environment(Strict):
     slack_channel: str | None = None
     schedule: Schedule | None = None
     metrics: MetricsSource | None = Field(None, description="The target's Prometheus /metrics, scraped during load.")
+    allow_writes: bool | None = Field(
+        None, description="May requests that write (POST/PUT/PATCH/DELETE, unless the endpoint is marked safe) be "
+                          "sent here: write probes, smoke, e2e API steps and load. Default: false for production, "
+                          "true otherwise. Shown in every stage's summary.")
 
     _headers = field_validator("headers")(classmethod(lambda cls, v: check_headers(v)))
 
@@ -236,6 +240,8 @@ class Environment(Strict):
             raise ValueError(f"base_url host {host!r} is not in allow_hosts {self.allow_hosts}")
         if self.kind == "production" and self.stages and "chaos" in self.stages:
             raise ValueError("chaos never runs in a production environment: remove it from stages")
+        if self.allow_writes is None:
+            self.allow_writes = self.kind != "production"
         return self
 
     @property
@@ -246,6 +252,10 @@ class Environment(Strict):
     def port(self) -> int:
         parts = urlsplit(self.base_url)
         return parts.port or (443 if parts.scheme == "https" else 80)
+
+    def target(self) -> tuple[str, int]:
+        """(host, port) this environment's requests go to."""
+        return self.host.lower().rstrip("."), self.port
 
     def allowed_stages(self) -> tuple[str, ...]:
         chosen = self.stages if self.stages is not None else DEFAULT_STAGES[self.kind]
@@ -329,6 +339,21 @@ class Campaign(Strict):
             if ep.auth and self.auth is None:
                 raise ValueError(f"endpoint {ep.name!r} sets auth: true but the campaign has no auth flow")
         return self
+
+    def writes_left_out(self, env: str) -> dict[str, str]:
+        """Endpoints that write, by name, with why they are left out, when environment ``env`` does not
+        allow writes (``allow_writes: false``, the default in production); an endpoint marked
+        ``safe`` (a read sent as POST) is not a write."""
+        environment = self.environments[env]
+        if environment.allow_writes:
+            return {}
+        why = (f"writes are not sent to environment {env!r} (allow_writes: false"
+               f"{', the default in production' if environment.kind == 'production' else ''})")
+        return {ep.name: why for ep in self.endpoints if ep.is_write and not getattr(ep, "safe", False)}
+
+    def production_targets(self) -> dict[tuple[str, int], str]:
+        """(host, port) → name of every production environment of the campaign."""
+        return {env.target(): name for name, env in self.environments.items() if env.kind == "production"}
 
     def endpoint(self, name: str) -> Endpoint:
         for ep in self.endpoints:

@@ -7,9 +7,9 @@ not), as Artillery's ``ifTrue`` does. A capture that finds nothing leaves the va
 fails the step only when the response was a 2xx (a 401 to a sign-in is allowed to carry no token).
 
 A step that names an ``auth: true`` endpoint and sends no ``Authorization`` header of its own gets
-the campaign's auth flow token (obtained once per run). Writes are never sent to a production
-environment (the step is skipped, as smoke does). After the first failed step the rest are skipped,
-unless the journey sets ``continue_on_failure``; a failure on an endpoint readiness found mocked or
+the campaign's auth flow token (obtained once per run). Writes are never sent to an environment
+whose ``allow_writes`` is false, the default in production (the step is skipped). After the first
+failed step the rest are skipped, unless the journey sets ``continue_on_failure``; a failure on an endpoint readiness found mocked or
 missing is recorded but does not fail the journey (a known gap, not a regression).
 """
 
@@ -94,6 +94,13 @@ def build_request(ctx: RunContext, step: ApiStep, variables: dict[str, Any], mat
                     expect, name, template, needs_auth and not has_auth)
 
 
+def _endpoint(ctx: RunContext, name: str) -> Any:
+    try:
+        return ctx.campaign.endpoint(name)
+    except KeyError:
+        return None
+
+
 def _capture(step: ApiStep, response: httpx.Response, variables: dict[str, Any]) -> tuple[list[str], list[str]]:
     """Set the captured variables; returns (names captured, what could not be captured)."""
     captured, missing = [], []
@@ -128,7 +135,7 @@ async def run_api_journey(ctx: RunContext, http: httpx.AsyncClient, journey: Api
     session = Session(journey.name, "api", now())
     variables: dict[str, Any] = dict(ctx.variables())
     stopped: str | None = None
-    production = ctx.environment.kind == "production"
+    production = not ctx.environment.allow_writes  # allow_writes: false (the default in production)
     for index, step in enumerate(journey.steps, start=1):
         label = step.name or step.endpoint or (f"{step.method or 'GET'} {step.path}" if step.path else "think")
         record = StepRecord(index=index, name=label, action="think" if step.is_pause else "request",
@@ -166,8 +173,10 @@ async def _send(ctx: RunContext, http: httpx.AsyncClient, step: ApiStep, record:
     record.target = f"{request.method} {request.template or redact_url(request.url.removeprefix(ctx.base_url))}"
     if request.endpoint in ctx.blocked:
         record.gating = False
-    if production and request.method in WRITE_METHODS:
-        record.outcome, record.reason = "skipped", "writes are never sent to a production environment"
+    safe = request.endpoint is not None and getattr(_endpoint(ctx, request.endpoint), "safe", False)
+    if production and request.method in WRITE_METHODS and not safe:
+        record.outcome, record.reason = "skipped", (f"writes are not sent to environment {ctx.env_name!r} "
+                                                    f"(allow_writes: false)")
         return
     headers = dict(request.headers)
     if request.needs_auth:

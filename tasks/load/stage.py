@@ -172,7 +172,7 @@ class LoadStage:
                           "sched_lag_p50_ms": round(merged.health.sched_lag_p50_s * 1000, 3),
                           "sched_lag_p99_ms": round(merged.health.sched_lag_p99_s * 1000, 3)},
             "aborted": merged.aborted, "breakpoint": merged.breakpoint,
-            "excluded": planned.excluded, "caps": planned.caps, "notes": planned.notes,
+            "excluded": planned.excluded, "caps": planned.caps, "notes": planned.notes, "writes": planned.writes,
             "thresholds_skipped": planned.skipped_rules,
             "thresholds": [{"threshold": o.rule.source or o.label, "passed": o.passed, "observed": o.observed,
                             "detail": o.detail} for o in outcomes],
