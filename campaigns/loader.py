@@ -301,14 +301,27 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
+def _model_names() -> frozenset[str]:
+    """Names of the campaign's models: pydantic puts them in an error's location for union members."""
+    from campaigns.types import StrictModel
+
+    names, todo = set(), [StrictModel]
+    while todo:
+        cls = todo.pop()
+        names.add(cls.__name__)
+        todo += cls.__subclasses__()
+    return frozenset(names)
+
+
 def _field_path(loc: tuple[Any, ...]) -> str:
     out = ""
+    models = _model_names()
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
         elif part == "[key]":
             continue
-        elif "[" in str(part) or str(part).startswith(("function-", "literal[")):
+        elif "[" in str(part) or str(part).startswith(("function-", "literal[")) or part in models:
             continue  # union branch names are pydantic's, not the user's
         else:
             out += f".{part}" if out else str(part)
