@@ -37,10 +37,10 @@ Methods, and the nights each needs (``MethodStatus`` lists them per run, with wh
   it takes over the verdict of a series from then on (``SeriesVerdict.judged_by``), and the
   night-against-night tests keep raising the alarm on the first night of the next step.
 
-A run the load generator could not vouch for (``load_runs.trustworthy`` false) or that was
-excluded by hand is **marked**, never dropped: ``RunComparison.trusted`` is false with the
-reasons, its comparisons are computed and shown, but it fails no gate and, by default, later runs
-do not use it as a reference (``excluded_nights`` lists the ones skipped, with why).
+A run the load generator could not vouch for (``load_runs.trustworthy`` false) is **marked**, never
+dropped: ``RunComparison.trusted`` is false with the reasons; it is judged on the seconds the
+generator vouched for (its lagged seconds left out, see :mod:`.nightly`), and by default later runs
+do not use it as a reference (``excluded_nights`` lists the nights skipped, with why).
 
 :meth:`RunComparison.gates` turns the verdict into ``tasks.base.Gate`` rows (stage ``analysis``):
 one failing gate per significant regression (vs last night and/or vs baseline, one gate per
@@ -106,6 +106,8 @@ class Comparison(_Model):
     reference_nights: int = Field(0, description="Nights the reference is made of (1 for last night).")
     abs_change: float | None = None
     rel_change: float | None = Field(None, description="value / reference − 1.")
+    shift: float | None = Field(None, description="The same change seen in the per-second samples "
+                                                  "(Hodges–Lehmann shift, relative).")
     p_value: float | None = Field(None, description="The largest p-value of the tests that judged.")
     p_within: float | None = Field(None, description="Within-run test (per-second blocks, Mann–Whitney U).")
     p_between: float | None = Field(None, description="The night against the spread between earlier nights.")
@@ -180,10 +182,12 @@ class SeriesVerdict(_Model):
         """``dev list-products p95 36.6 ms: +490% vs last night (p=…), +250% vs baseline (…)``."""
         value = "n/a" if self.value is None else _fmt(self.metric, self.value, self.unit)
         parts = [self.vs_previous.describe(self.unit), self.vs_baseline.describe(self.unit)]
-        if self.change_point is not None:
+        if self.change_point is not None and self.change_point.fresh:
             cp = self.change_point
-            rel = "" if cp.rel_change is None else f" {cp.rel_change * 100:+.0f}%"
-            parts.append(f"change point{rel} since {cp.night:%Y-%m-%d} ({cp.nights_after} nights)")
+            rel = "" if cp.rel_change is None else f" {cp.rel_change * 100:+.1f}%"
+            p = "" if cp.p_value is None else f", p={_p(cp.p_value)}"
+            parts.append(f"{cp.direction}{rel} since {cp.night:%Y-%m-%d} (run {cp.run_id[:8]}, "
+                         f"{cp.nights_after} nights{p}, change-point)")
         return f"{self.endpoint} {_label(self.metric)} {value}: " + "; ".join(parts)
 
 
@@ -215,9 +219,8 @@ class RunComparison(_Model):
 
     @property
     def regressions(self) -> list[SeriesVerdict]:
-        """Gating series with a significant regression (none when the run is untrustworthy)."""
-        if not self.trusted:
-            return []
+        """Gating series with a significant regression. An untrustworthy run's are judged on the
+        seconds the generator vouched for (unless the campaign says not to judge it at all)."""
         return [s for s in self.series if s.gating and s.regression]
 
     @property
@@ -229,23 +232,20 @@ class RunComparison(_Model):
 
     def headline(self) -> str:
         """One line for a headline: the worst regression, or how the run stands and what judged it."""
-        if not self.trusted:
-            return "not judged for regressions: " + ("; ".join(self.untrusted_reasons) or "untrustworthy run")
+        caveat = "" if self.trusted else " [untrustworthy run: " + ("; ".join(self.untrusted_reasons) or "?") + "]"
         found = self.regressions
         if found:
             worst = max(found, key=lambda s: abs(_worst_change(s)))
             more = f" (+{len(found) - 1} more)" if len(found) > 1 else ""
-            return worst.describe() + more
+            return worst.describe() + more + caveat
         if self.nights <= 1:
-            return "first night: nothing to compare with yet"
+            return "first night: nothing to compare with yet" + caveat
         ready = [m.method.value for m in self.methods if m.ready]
-        return f"no significant regression vs last night or baseline ({', '.join(ready) or 'no method ready'})"
+        return (f"no significant regression vs last night or baseline ({', '.join(ready) or 'no method ready'})"
+                + caveat)
 
     def gates(self) -> list[Gate]:
         """Failing gates for significant regressions (one per series), or one passing gate."""
-        if not self.trusted:
-            return [Gate(STAGE, "regressions not judged", True, endpoint=None,
-                         detail="untrustworthy run: " + ("; ".join(self.untrusted_reasons) or "no reason given"))]
         found = self.regressions
         if not found:
             return [Gate(STAGE, "no regression vs last night or baseline", True, observed=0, limit=0,
@@ -254,8 +254,9 @@ class RunComparison(_Model):
         for s in sorted(found, key=lambda s: (s.endpoint, s.metric)):
             which = [c for c in (s.vs_previous, s.vs_baseline) if c.regression]
             ref = which[0] if which else s.vs_baseline
+            caveat = "" if self.trusted else " (untrustworthy run, judged on the seconds the generator vouched for)"
             gates.append(Gate(STAGE, f"regression {_label(s.metric)}", False, observed=s.value,
-                              limit=ref.reference_value, endpoint=s.endpoint, detail=s.describe()))
+                              limit=ref.reference_value, endpoint=s.endpoint, detail=s.describe() + caveat))
         return gates
 
 
