@@ -12,8 +12,9 @@ References
 * **The baseline** is the earlier trusted nights since the current stored baseline began (its
   ``first_run_id``), at most ``reference_nights`` of them, **without** the nights that were
   themselves judged a regression against it (``flags``): a regression on night 3 does not become
-  the norm of night 4. A regression the baseline later accepted (a new baseline version, see
-  :mod:`.baselines`) is the norm again: only flags newer than the current version count.
+  the norm of night 4. A regression the baseline policy later accepted (a version whose reason is
+  "regression … accepted", see :mod:`.baselines`) is the norm again: flags older than that
+  version no longer count.
 
 Tests and thresholds
 --------------------
@@ -109,6 +110,7 @@ class BaselineRef:
     first_run_id: str | None
     valid_from: datetime
     center: float | None = None
+    accepted_regression: bool = False   #: learned from a regression the policy accepted
 
 
 @dataclass(frozen=True)
@@ -181,7 +183,8 @@ def plan_references(run: RunInfo, history: pl.DataFrame, *, flags: Mapping[tuple
             if start is not None and n < start:
                 continue
             flagged = flags.get((r, *key))
-            if flagged is not None and (base is None or flagged >= base.valid_from):
+            if flagged is not None and not (base is not None and base.accepted_regression
+                                            and flagged < base.valid_from):
                 continue
             pool.append((r, n, v))
         per[key] = SeriesRefs(previous, pool[-settings.reference_nights:], len(ids))

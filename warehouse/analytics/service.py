@@ -399,8 +399,9 @@ def compare_with_history(store: Any, run: RunInfo, history: pl.DataFrame, change
     refs_base = {}
     if not baselines.is_empty():
         for row in baselines.filter(same & pl.col("valid_to").is_null()).to_dicts():
-            refs_base[(row["endpoint"], row["metric"])] = BaselineRef(row["first_run_id"], row["valid_from"],
-                                                                      row["center"])
+            refs_base[(row["endpoint"], row["metric"])] = BaselineRef(
+                row["first_run_id"], row["valid_from"], row["center"],
+                accepted_regression=str(row.get("reason") or "").startswith("regression"))
     refs = plan_references(run, hist, flags=flags, baselines=refs_base, settings=settings.compare)
     seconds = reads.seconds(store, refs.run_ids(settings.compare))
     seconds = seconds.select(list(SECONDS_SCHEMA)).cast(SECONDS_SCHEMA) if not seconds.is_empty() \
