@@ -18,7 +18,8 @@ import the warehouse). ``warehouse.analytics.service.settings_from`` turns an
       compare:                          # each night against last night and the baseline
         alpha: 0.01
         first_min_change: 50%           # … with only one earlier night to go by
-        prior_spread: 15%               # how far apart nights are assumed to fall, until nights tell
+        prior_spread: {p95_ms: 30%}     # how far apart nights fall, until the nights tell
+        untrusted: skip                 # untrustworthy runs: shown, not judged (or: judge)
       baseline: {nights: 30, min_nights: 5, accept_regression_after: 14}
       limits: {p99_ms: 5000}            # forecast limits beyond the campaign's gates (on _overall)
 
@@ -102,18 +103,25 @@ class CompareOptions(Strict):
     alpha: float = Field(0.01, gt=0, lt=0.5, description="Significance of each test.")
     first_min_change: float = Field(0.50, ge=0, description="Smallest change judged significant with only one "
                                                             "earlier night, e.g. 50%.")
-    prior_spread: float = Field(0.15, gt=0, description="Spread between nights assumed until the nights tell "
-                                                        "(relative, e.g. 15%).")
-    prior_nights: float = Field(2.0, ge=0, description="How many nights that assumption is worth.")
+    prior_spread: dict[MetricName, float] = Field(
+        default_factory=dict, description="Spread between nights assumed per metric until the nights tell "
+        "(relative, e.g. {p95_ms: 30%}; error_rate absolute). Defaults: p50 15%, p95 50%, p99 60%, mean 30%, "
+        "rps 10%, error rate 0.5 points.")
+    prior_nights: float = Field(6.0, ge=0, description="How many nights that assumption is worth.")
     reference_nights: int = Field(30, ge=2, description="Baseline nights compared with at most.")
     untrusted: Literal["judge", "skip"] = Field(
-        "judge", description="An untrustworthy run: judge it on the seconds the generator vouched for, or skip it.")
+        "skip", description="An untrustworthy run: compare and show it but do not judge it (skip), or judge it "
+                            "on the seconds the generator vouched for (judge).")
     untrusted_reference: bool = Field(False, description="Let untrustworthy nights be last night or the baseline.")
     max_generator_lag_ms: float = Field(25.0, gt=0, description="Seconds in which the generator lagged more are "
                                                                 "not samples.")
 
-    _pct = field_validator("first_min_change", "prior_spread", mode="before")(
-        classmethod(lambda cls, v: _fraction(v)))
+    _pct = field_validator("first_min_change", mode="before")(classmethod(lambda cls, v: _fraction(v)))
+
+    @field_validator("prior_spread", mode="before")
+    @classmethod
+    def _spreads(cls, value: Any) -> Any:
+        return {k: _fraction(v) for k, v in value.items()} if isinstance(value, dict) else value
 
 
 class AnalyticsOptions(Strict):

@@ -86,11 +86,13 @@ def test_untrustworthy_runs_are_marked_not_learned_from_nor_compared_with(store,
     result = analyze_run(store, spikes[1], now=night(50))
     assert result.excluded == "excluded by hand: load generator swapped mid-run" and result.comparison is None
     assert [(g.name, g.passed) for g in evaluate_gates(result)] == [("run left out of the analysis", True)]
-    # an untrustworthy run is judged (on what the generator vouched for) and marked, never a reference
+    # an untrustworthy run is compared and marked, not judged (by default), never a reference
     untrusted = analyze_run(store, spikes[0], now=night(50))
     assert untrusted.comparison is not None and not untrusted.comparison.trusted
     assert untrusted.comparison.untrusted_reasons == ["generator CPU saturated"]
     assert "untrustworthy run" in untrusted.comparison.headline()
+    p95 = untrusted.comparison.series_for("_overall", "p95_ms").vs_baseline
+    assert p95.rel_change > 1.5 and not p95.significant and "not judged" in p95.note
     after = analyze_run(store, ids[-1], now=night(50)).comparison
     assert after.previous_run_id == ids[-2]
     latest = analyze_run(store, nights.run_ids[-1], now=night(50)).comparison

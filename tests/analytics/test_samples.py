@@ -91,12 +91,25 @@ def test_too_few_seconds_abstain_and_partial_seconds_are_not_samples():
 
 
 def test_two_nights_that_agree_do_not_make_a_third_look_wildly_different():
-    # the prior spread (15 %) worth two nights keeps a +20 % third night from significance…
-    close = between_nights(math.log(1.2), [0.0, 0.0], previous=0.0, prior_spread=0.15, prior_nights=2)
-    assert close.p_reference > 0.05 and close.df == 3
+    # the prior spread (15 %) worth six nights keeps a +20 % third night from significance…
+    close = between_nights(math.log(1.2), [0.0, 0.004], previous=0.004, prior_spread=0.15, prior_nights=6)
+    assert close.p_reference > 0.05 and close.df == 7 and close.spread > 0.1
     # …while thirty tight nights make it significant, and a 3× night is significant either way
     tight = between_nights(math.log(1.2), list(np.random.default_rng(1).normal(0, 0.02, 30)), previous=0.0,
-                           prior_spread=0.15, prior_nights=2)
-    assert tight.p_reference < 1e-3 and tight.df == 31
-    big = between_nights(math.log(3), [0.0, 0.05], previous=0.05, prior_spread=0.15, prior_nights=2)
+                           prior_spread=0.15, prior_nights=6)
+    assert tight.p_reference < 1e-3 and tight.df == 35 and tight.spread < 0.05
+    big = between_nights(math.log(3), [0.0, 0.05], previous=0.05, prior_spread=0.15, prior_nights=6)
     assert big.p_previous < 0.01 and big.p_reference < 0.01
+
+
+def test_a_generous_prior_does_not_outweigh_a_month_of_tight_nights():
+    nights = list(np.random.default_rng(2).normal(0, 0.02, 30))
+    out = between_nights(math.log(1.5), nights, previous=nights[-1], prior_spread=0.5, prior_nights=6)
+    assert out.spread < 0.06 and out.p_reference < 1e-6
+
+
+def test_one_earlier_night_leaves_the_prior_alone_to_judge():
+    out = between_nights(math.log(3), [0.0], previous=0.0, prior_spread=0.15, prior_nights=6)
+    assert out.spread == pytest.approx(0.15) and out.df == 6
+    assert out.p_previous == pytest.approx(student_t_sf2(math.log(3) / (0.15 * math.sqrt(2)), 6))
+    assert between_nights(math.log(3), [0.0], previous=0.0, prior_spread=0.5, prior_nights=6).p_previous > 0.05

@@ -38,9 +38,15 @@ by more than their within-run noise says (a different process layout, a busier n
 the earlier nights' values (log scale), a new night is tested with the **prediction** t statistic
 ``(x − x̄) / (s·√(1 + 1/k))`` against their mean (``vs baseline``), or ``(x − x_prev) / (s·√2)``
 against the night before (``vs previous``). With few nights, ``s`` is shrunk towards a prior spread
-``s0`` worth ``ν0`` nights (the scaled-inverse-χ² prior of a normal variance): ``s² = (ν0·s0² +
-(k−1)·s_k²)/(ν0 + k − 1)`` with ``ν0 + k − 1`` degrees of freedom, so two nights that happen to
-agree do not make a third look wildly significant.
+``s0`` worth ``ν0`` nights, as a weighted mean of **log variances**:
+``log s² = (ν0·log s0² + (k−1)·log s_k²) / (ν0 + k − 1)``, with ``ν0 + k − 1`` degrees of freedom,
+``log s_k²`` corrected for its bias (``E log s_k² = log σ² + ψ(ν/2) + log(2/ν)``, ν = k − 1: a
+chance agreement of two nights must not pull the spread to nothing) and the spread floored at
+``s0/20`` (no two nights of a real service agree closer than that).
+(The conjugate mean of the variances themselves would let a generous prior outweigh thirty tight
+nights for months: a prior of 50 % against nights 2 % apart still gives 21 % after 30 nights; the
+log mean gives 3.5 %.) Two nights that happen to agree do not make a third look wildly
+significant, and a quiet host's own nights soon replace the prior.
 
 :func:`student_t_sf2` is the two-sided Student t tail for integer degrees of freedom, in closed form
 (Abramowitz & Stegun 26.7.3–4), so this module needs no scipy.
@@ -62,6 +68,8 @@ MAX_BLOCKS = 12
 #: a second is used when it has at least this many requests and this share of the run's median second
 MIN_REQUESTS = 3
 MIN_SHARE = 0.25
+#: variances below this are taken as this (identical nights; log scale: a 0.1 % spread)
+MIN_VARIANCE = 1e-6
 #: exact Mann–Whitney distribution up to this many pairs (no ties)
 EXACT_PAIRS = 900
 
@@ -263,6 +271,19 @@ def student_t_sf2(t: float, df: int) -> float:
     return float(min(1.0, max(0.0, 1.0 - inside)))
 
 
+def _digamma_half(n2: int) -> float:
+    """ψ(n2/2) for a positive integer n2."""
+    euler = 0.5772156649015329
+    if n2 % 2 == 0:
+        return -euler + sum(1.0 / j for j in range(1, n2 // 2))
+    return -euler - 2 * math.log(2) + sum(2.0 / (2 * j - 1) for j in range(1, (n2 - 1) // 2 + 1))
+
+
+def _log_chi2_bias(nu: int) -> float:
+    """E[log s²] − log σ² for a sample variance on ``nu`` degrees of freedom."""
+    return _digamma_half(nu) + math.log(2.0 / nu)
+
+
 def between_nights(value: float, earlier: Sequence[float], *, previous: float | None = None,
                    prior_spread: float, prior_nights: float) -> BetweenNights:
     """``value`` (this night) against ``earlier`` nights and the one before (``previous``), all on
@@ -270,12 +291,16 @@ def between_nights(value: float, earlier: Sequence[float], *, previous: float | 
     ν0 (see the module docstring)."""
     x = np.asarray([v for v in earlier if v is not None and math.isfinite(v)], dtype=float)
     k = len(x)
-    s2_k = float(x.var(ddof=1)) if k >= 2 else 0.0
-    df_f = prior_nights + max(k - 1, 0)
+    nu = max(k - 1, 0)
+    df_f = prior_nights + nu
     if df_f <= 0:
         return BetweenNights(None, None, float("nan"), 0, float(x.mean()) if k else None, k)
-    s2 = (prior_nights * prior_spread ** 2 + max(k - 1, 0) * s2_k) / df_f
-    s = math.sqrt(s2)
+    s0_2 = max(prior_spread ** 2, MIN_VARIANCE)
+    floor = max(s0_2 / 400, MIN_VARIANCE)
+    log_s2 = prior_nights * math.log(s0_2)
+    if nu:
+        log_s2 += nu * (math.log(max(float(x.var(ddof=1)), floor)) - _log_chi2_bias(nu))
+    s = math.sqrt(max(math.exp(log_s2 / df_f), floor))
     df = max(1, int(math.floor(df_f)))
     center = float(x.mean()) if k else None
     p_ref = None

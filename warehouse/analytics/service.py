@@ -119,7 +119,7 @@ def settings_from(options: Any = None, thresholds: Any = None, targets: dict[str
         cpu_limit_cores=options.cpu_limit_cores, gate_vs_baseline=options.suspect.enabled,
         compare=CompareSettings(
             alpha=c.alpha, first_min_change=c.first_min_change, min_change=options.min_change,
-            prior_spread=c.prior_spread, prior_nights=c.prior_nights, reference_nights=c.reference_nights,
+            prior_spread=dict(c.prior_spread) or None, prior_nights=c.prior_nights, reference_nights=c.reference_nights,
             max_generator_lag_ms=c.max_generator_lag_ms, use_untrusted=c.untrusted_reference,
             judge_untrusted=c.untrusted == "judge", min_segment=options.min_segment, gate_metrics=gate_metrics))
 
