@@ -258,13 +258,12 @@ async def run_environment(loaded: LoadedCampaign, env_name: str, plan: list[Stag
 
 def _analyze(store: Warehouse, run_id: str, loaded: LoadedCampaign, env_name: str) -> StageResult:
     """Trends, baselines and change points for this run's series; fresh regressions gate the run."""
-    from warehouse.analytics.service import analyze_run, evaluate_gates, settings_from
+    from warehouse.analytics.service import analyze_run, evaluate_gates, settings_for
 
     campaign = loaded.campaign
     started = now()
-    targets = {ep.name: t for ep in campaign.endpoints if (t := campaign.target_for(env_name, ep.domain))}
     try:
-        result = analyze_run(store, run_id, settings=settings_from(campaign.analytics, campaign.thresholds, targets))
+        result = analyze_run(store, run_id, settings=settings_for(campaign, env_name))
     except Exception as exc:  # noqa: BLE001 - analysis trouble is reported, never loses the run
         return StageResult("analysis", "error", started_at=started, finished_at=now(),
                            error=f"{type(exc).__name__}: {exc}", summary={"traceback": traceback.format_exc(limit=8)})
