@@ -356,7 +356,8 @@ def convert_artillery(text: str, file: str = "artillery.yml", *, base_url: str |
                 f"server): base_url set to http://127.0.0.1:8080 (use --base-url)")
         target = "http://127.0.0.1:8080"
     url = _base_url(target, cx, "--base-url" if base_url else "config.target") or "http://127.0.0.1:8080"
-    cx.target = url
+    written_target = config.get("target")
+    cx.target = written_target if isinstance(written_target, str) and re.match(r"^https?://", written_target) else url
     if base_url and config.get("target") and base_url.rstrip("/") != str(config["target"]).rstrip("/"):
         cx.note(f"config.target {config['target']} replaced by --base-url {base_url}")
     written = config.get("target")

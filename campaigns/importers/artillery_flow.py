@@ -59,13 +59,13 @@ class Context:
         self.output_dir: Path | None = None            # the campaign file's folder
         self.macros: dict[str, str] = {}               # variables whose value is itself a template
         self.feeder_rows: dict[str, list[dict[str, str]]] = {}  # payload rows read at import time
+        self.redirects = False                         # a request that Artillery lets follow redirects
 
     def rebase(self, path: str) -> str:
         """A path relative to the script, made relative to the campaign file (``-o`` elsewhere)."""
         if self.source_dir is None or self.output_dir is None or os.path.isabs(path):
             return path
         return Path(os.path.relpath((self.source_dir / path).resolve(), self.output_dir.resolve())).as_posix()
-        self.redirects = False                         # a request that Artillery lets follow redirects
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -348,7 +348,7 @@ def _resolve_url(url: str, cx: Context, where: str) -> tuple[str, bool] | None:
     elif root in cx.scalars and root == expr:
         value = cx.scalars[root]
     if isinstance(value, str) and value:
-        return value.rstrip("/") + rest if rest.startswith("/") or not rest else value + rest, False
+        return value + rest, False  # Artillery concatenates the text as it is
     if cx.loops and root in (cx.loops[-1][1], "$loopElement") and not rest.startswith(("http", "//")):
         return url, True  # the item holds the path (a table-driven test)
     cx.note(f"{where}.url {url!r}: it starts with {{{{ {expr} }}}}, a value only the run has; perfcampaign sends "
@@ -561,7 +561,9 @@ def _loop(item: dict[str, Any], cx: Context, here: str, steps: list[dict[str, An
         if items is None:
             steps.extend(_bind_once(inner, cx.loop_fallbacks.get(here)))
             return
-        steps.append({"loop": inner, "over": items})
+        items = _item_urls(inner, items, cx, here)
+        if items:
+            steps.append({"loop": inner, "over": items})
         return
     if count is None:
         cx.note(f"{here}: a loop without count or over repeats until the virtual user is stopped in Artillery; "
@@ -617,6 +619,44 @@ def _over_items(over: Any, cx: Context, here: str) -> list[Any] | None:
             f"equivalent: the loop's steps run once, with {{{{ $loopElement }}}} as {{{{ {name}[0] }}}}")
     cx.loop_fallbacks[here] = name
     return None
+
+
+_ITEM_PATH = re.compile(r"^\{\{ \$loopElement((?:\.[A-Za-z_]\w*)*) \}\}$")
+
+
+def _item_urls(inner: list[dict[str, Any]], items: list[Any], cx: Context, here: str) -> list[Any]:
+    """Items that hold a request's whole URL (a table-driven test): a URL of the target becomes its
+    path, one outside it is left out (traffic stays on the environment's hosts)."""
+    fields = {m.group(1) for st in inner for m in [_ITEM_PATH.match(str((st.get("request") or {}).get("path", "")))]
+              if m}
+    if not fields:
+        return items
+    out = []
+    for n, item in enumerate(items):
+        keep = item
+        for field in fields:
+            keys = [k for k in field.split(".") if k]
+            value: Any = item
+            for k in keys:
+                value = value.get(k) if isinstance(value, dict) else None
+            if not isinstance(value, str):
+                continue
+            path = _path_and_query(value, cx, f"{here}.over[{n}]")
+            if path is None:
+                keep = None
+                break
+            if path != value:
+                keep = json.loads(json.dumps(keep))
+                target = keep
+                for k in keys[:-1]:
+                    target = target[k]
+                if keys:
+                    target[keys[-1]] = path
+                else:
+                    keep = path
+        if keep is not None:
+            out.append(keep)
+    return out
 
 
 def _bind_once(inner: list[dict[str, Any]], element: str | None = None) -> list[dict[str, Any]]:
