@@ -165,6 +165,22 @@ class Feeder(Strict):
 
     file: str = Field(description="Path relative to the campaign file.")
     order: Literal["sequential", "random"] = "sequential"
+    fields: list[str] | None = Field(None, min_length=1, description="Column names for a CSV without a header row "
+                                     "(Artillery's payload fields); absent: the first row names the columns.")
+    skip_header: bool = Field(False, description="With fields: the file has a header row anyway; skip it.")
+    delimiter: str = Field(",", min_length=1, max_length=1)
+
+    @model_validator(mode="after")
+    def _fields(self) -> Feeder:
+        if self.fields is not None:
+            bad = [f for f in self.fields if not f or not f.replace("_", "a").isalnum() or f[0].isdigit()]
+            if bad:
+                raise ValueError(f"fields {bad} are not variable names (letters, digits, '_')")
+            if len(set(self.fields)) != len(self.fields):
+                raise ValueError("fields names a column twice")
+        elif self.skip_header:
+            raise ValueError("skip_header applies with fields (the header row is otherwise the column names)")
+        return self
 
 
 class Service(Strict):

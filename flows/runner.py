@@ -309,6 +309,11 @@ async def run_campaign(loaded: LoadedCampaign, store: Warehouse, options: RunOpt
                        execute: StageExecutor = run_directly) -> CampaignReport:
     """Every environment asked for, one after the other."""
     plans = plan_campaign(loaded, options.environments, options.stages)
+    from campaigns import preflight  # nothing is sent while a reference the run needs is unset
+
+    problems = preflight.problems(loaded, secrets=True, environments=list(plans))
+    if problems:
+        raise BadInput("\n".join(str(p) for p in problems))
     report = CampaignReport(loaded, store.path, options.flow_run_id)
     if options.stages:
         report.refused = [f"{env}: {p.stage}: {p.reason}" for env, plan in plans.items() for p in plan
