@@ -499,6 +499,8 @@ class LoadSpec(_Strict):
     connect_timeout: Duration = Field(5.0, gt=0)
     graceful_stop: Duration = Field(5.0, ge=0, description="How long in-flight requests may finish.")
     shards: int | Literal["auto"] = Field(1, description="Generator processes (auto: one per core).")
+    dask_address: str | None = Field(None, description="Run the shards on this Dask scheduler (tcp://host:8786), "
+                                                       "one per worker thread; --dask-address overrides it.")
     scenarios: list[Scenario] = Field(default_factory=list, description="Default: every endpoint, equal weight.")
     thresholds: list[Threshold] = Field(default_factory=list)
     presets: Presets = Field(default_factory=Presets)
@@ -518,6 +520,13 @@ class LoadSpec(_Strict):
     def _shards(cls, value: int | str) -> int | str:
         if isinstance(value, int) and not 1 <= value <= 256:
             raise ValueError("shards is between 1 and 256, or 'auto'")
+        return value
+
+    @field_validator("dask_address")
+    @classmethod
+    def _dask_address(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"(tcp|tls|ws|wss)://[^\s/:]+(:\d{1,5})?", value):
+            raise ValueError(f"dask_address must look like tcp://host:8786, not {value!r}")
         return value
 
     @model_validator(mode="after")

@@ -284,14 +284,18 @@ def _push(store: Warehouse, run_id: str, settings: Any, verdict: str, env_name: 
 
 
 def _stage_options(given: dict[str, Any]) -> dict[str, Any]:
-    """JSON-able options (flow parameters) → what stages read; a Dask address becomes a load runner."""
+    """JSON-able options (flow parameters) → what stages read. The load stage turns a Dask address
+    (``dask_address`` here or in the campaign) into a runner with this factory: Prefect's Dask task
+    runner inside a flow run, plain Dask otherwise."""
     options = dict(given)
-    address = options.pop("dask_address", None)
-    if address:
-        from flows.distributed import dask_runner
-
-        options["load_runner"] = dask_runner(address)
+    options.setdefault("dask_runner", _dask_runner)
     return options
+
+
+def _dask_runner(address: str) -> Any:
+    from flows.distributed import dask_runner  # imports prefect-dask: only when a cluster is asked for
+
+    return dask_runner(address)
 
 
 async def _run_stage(stage: Stage, ctx: RunContext, execute: StageExecutor) -> StageResult:
