@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from campaigns.errors import UserError
 from campaigns.model import Campaign
 
 
@@ -34,7 +35,7 @@ class Problem:
         return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
 
 
-class CampaignError(Exception):
+class CampaignError(UserError):
     """A campaign file that cannot be used; ``problems`` lists every mistake found."""
 
     def __init__(self, problems: list[Problem]):

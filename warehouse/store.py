@@ -28,13 +28,14 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from campaigns.errors import MachineryError
 from warehouse.migrate import apply_migrations
 
 DEFAULT_PATH = Path(".perfcampaign") / "warehouse.duckdb"
 ENV_VAR = "PERFCAMPAIGN_WAREHOUSE"
 
 
-class WarehouseError(RuntimeError):
+class WarehouseError(MachineryError):
     """The warehouse file cannot be opened or written."""
 
 
