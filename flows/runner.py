@@ -260,7 +260,7 @@ async def run_environment(loaded: LoadedCampaign, env_name: str, plan: list[Stag
         service.stop()
         report.status = final
         report.finished_at = now()
-        store.finish_run(run_id, final, report.finished_at)
+        store.finish_run(run_id, final, report.finished_at, report.error)
     if campaign.prometheus is not None:
         _push(store, run_id, campaign.prometheus, final, env_name, emit)
     return report

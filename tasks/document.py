@@ -12,7 +12,7 @@ never dict keys; ``tests/report/run-document.schema.json`` pins its JSON Schema.
         │   └── StageOutcome[Summary] status, reason, gates, error, summary (a model per stage)
         ├── endpoints: {name: EndpointView}   readiness verdict and what each stage measured
         ├── trust: Trust              can the generator vouch for the numbers? why not?
-        └── comparisons: [Comparison] vs last night / vs baseline (the analysis)
+        └── regression (property)     vs last night / vs baseline: the analysis summary's comparison
     ├── report: ReportInfo            where the report went (filled by the report output)
     ├── notifications: [Delivery]     what Slack said (filled by the Slack output)
     └── outputs: {name: OutputStatus} each output's outcome: an output that failed says so here
@@ -48,6 +48,86 @@ class Summary(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     reason: str | None = Field(None, description="Why the stage did not run, or what stopped it.")
+
+
+# -- the regression verdict (the analysis stage's summary carries it) ---------------------------
+
+class Comparison(BaseModel):
+    """This night's value of one series against a reference: last night, or the baseline
+    (``warehouse.analytics.comparison.Comparison``, read from the analysis summary)."""
+
+    model_config = ConfigDict(extra="allow")
+    reference: Literal["previous", "baseline"] = "previous"
+    method: str = "none"
+    value: float | None = None
+    reference_value: float | None = None
+    reference_night: datetime | None = None
+    rel_change: float | None = Field(None, description="value / reference − 1")
+    p_value: float | None = None
+    significant: bool = False
+    direction: Literal["regression", "improvement", "flat"] = "flat"
+    nights_available: int = 0
+    nights_needed: int = 0
+    note: str = ""
+
+    @property
+    def regression(self) -> bool:
+        return self.significant and self.direction == "regression"
+
+    @property
+    def judged(self) -> bool:
+        return self.method != "none" and self.rel_change is not None
+
+
+class SeriesVerdict(BaseModel):
+    """One series (endpoint × metric) of the run against last night and the baseline."""
+
+    model_config = ConfigDict(extra="allow")
+    endpoint: str = OVERALL
+    metric: str = "p95_ms"
+    unit: str = ""
+    value: float | None = None
+    vs_previous: Comparison = Field(default_factory=Comparison)
+    vs_baseline: Comparison = Field(default_factory=lambda: Comparison(reference="baseline"))
+    change_point: dict[str, Any] | None = None
+    judged_by: str = "none"
+    gating: bool = True
+    detail: str | None = Field(None, description="the analysis's own one-line description")
+
+    @property
+    def regression(self) -> bool:
+        cp = self.change_point or {}
+        fresh_cp = bool(cp.get("fresh")) and cp.get("direction") == "regression"
+        return self.vs_previous.regression or self.vs_baseline.regression or fresh_cp
+
+
+class MethodStatus(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    method: str
+    nights_needed: int
+    nights_available: int
+
+    @property
+    def ready(self) -> bool:
+        return self.nights_available >= self.nights_needed
+
+
+class RegressionVerdict(BaseModel):
+    """The analysis's regression verdict of the run (``warehouse.analytics.comparison.RunComparison``)."""
+
+    model_config = ConfigDict(extra="allow")
+    trusted: bool = True
+    untrusted_reasons: list[str] = Field(default_factory=list)
+    nights: int = 0
+    methods: list[MethodStatus] = Field(default_factory=list)
+    series: list[SeriesVerdict] = Field(default_factory=list)
+    previous_run_id: str | None = None
+    note: str = ""
+    headline: str | None = Field(None, description="the analysis's one line: the worst regression, or why none")
+
+    @property
+    def regressions(self) -> list[SeriesVerdict]:
+        return [s for s in self.series if s.gating and s.regression] if self.trusted else []
 
 
 # -- stage summaries ------------------------------------------------------------------------------
@@ -175,6 +255,7 @@ class ChaosSummary(Summary):
 
 
 class AnalysisSummary(Summary):
+    comparison: RegressionVerdict | None = Field(None, description="vs last night and vs baseline, per series")
     nights: int | None = None
     excluded: str | None = Field(None, description="why this run is left out of the analysis")
     fresh_regressions: list[dict[str, Any]] = Field(default_factory=list)
@@ -303,25 +384,6 @@ class Trust(_Model):
         return "numbers not trustworthy: " + ("; ".join(self.reasons) or "the generator could not vouch for them")
 
 
-class Comparison(BaseModel):
-    """One series of this run against a reference: last night, or the baseline."""
-
-    model_config = ConfigDict(extra="allow")
-    endpoint: str = OVERALL
-    metric: str = "p95_ms"
-    reference: Literal["previous", "baseline", "change_point"] = "previous"
-    current: float | None = None
-    reference_value: float | None = None
-    change: float | None = Field(None, description="relative change, 0.25 = +25 %")
-    p_value: float | None = None
-    significant: bool = False
-    regression: bool = False
-    method: str | None = None
-    nights: int | None = Field(None, description="nights available to this method")
-    nights_needed: int | None = Field(None, description="nights this method needs to judge")
-    detail: str | None = None
-
-
 TRUST_GATE = "trustworthy numbers"
 
 
@@ -376,7 +438,6 @@ class EnvironmentRun(_Model):
     stages: Stages = Field(default_factory=Stages)
     endpoints: dict[str, EndpointView] = Field(default_factory=dict)
     trust: Trust = Field(default_factory=Trust)
-    comparisons: list[Comparison] = Field(default_factory=list)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -386,6 +447,12 @@ class EnvironmentRun(_Model):
     @property
     def gates_passed(self) -> bool:
         return all(g.passed for g in self.gates)
+
+    @property
+    def regression(self) -> RegressionVerdict | None:
+        """vs last night and vs baseline (the analysis stage's verdict), when the analysis ran."""
+        analysis = self.stages.analysis
+        return analysis.summary.comparison if analysis is not None else None
 
     @property
     def infrastructure_failure(self) -> bool:
@@ -499,7 +566,7 @@ def json_schema() -> dict[str, Any]:
     return schema
 
 
-__all__ = ["SCHEMA_VERSION", "AnalysisSummary", "ChaosSummary", "Comparison", "Delivery", "E2ESummary",
+__all__ = ["SCHEMA_VERSION", "AnalysisSummary", "ChaosSummary", "Comparison", "Delivery", "MethodStatus", "RegressionVerdict", "SeriesVerdict", "E2ESummary",
            "EndpointView", "EnvironmentRun", "Experiment", "Friction", "Journey", "LoadSummary", "OutputStatus",
            "ReadinessSummary", "ReportInfo", "RunDocument", "SmokeSummary", "StageOutcome", "Stages", "Summary",
            "TRUST_GATE", "Trust", "json_schema", "merge_endpoints", "stage_outcome", "trust_gate", "trust_of"]

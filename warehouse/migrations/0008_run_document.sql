@@ -6,3 +6,4 @@
 ALTER TABLE runs ADD COLUMN team VARCHAR;
 ALTER TABLE runs ADD COLUMN requested_stages VARCHAR[];
 ALTER TABLE runs ADD COLUMN trust_policy VARCHAR;
+ALTER TABLE runs ADD COLUMN error VARCHAR;                      -- why the run errored (service start, target)
