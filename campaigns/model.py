@@ -21,11 +21,12 @@ from campaigns.load import LoadSpec
 from campaigns.templating import placeholders
 from campaigns.types import (MAX_RATE, MAX_VUS, Duration, Slug, StrictModel, check_headers, check_path,
                              check_path_value, upper_method)
+from campaigns.verdict import VerdictOptions
+from campaigns.vocabulary import STAGE_ORDER
 
 SCHEMA_VERSION = 1
 
 StageName = Literal["readiness", "smoke", "e2e", "load", "chaos"]
-STAGE_ORDER: tuple[str, ...] = ("readiness", "smoke", "e2e", "load", "chaos")
 EnvKind = Literal["dev", "staging", "production"]
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -294,6 +295,8 @@ class Campaign(Strict):
     analytics: AnalyticsOptions = Field(default_factory=AnalyticsOptions,
                                         description="Trends, baselines and change-point regressions.")
     prometheus: PrometheusExport | None = Field(None, description="Push each run's results to a Pushgateway.")
+    verdict: VerdictOptions = Field(default_factory=VerdictOptions,
+                                    description="How the verdict treats numbers the generator cannot vouch for.")
 
     @field_validator("version")
     @classmethod

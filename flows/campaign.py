@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -21,11 +21,10 @@ from flows.artifacts import publish_artifacts
 from flows.concurrency import environment_slot
 from flows.report_cli import publish_run
 from flows.runner import RunOptions, run_campaign
+from campaigns.vocabulary import Stage as StageName
+from campaigns.vocabulary import TestType
 from tasks.base import ProgressEvent, RunContext, Stage, StageResult
 from warehouse.store import Warehouse
-
-StageName = Literal["readiness", "smoke", "e2e", "load", "chaos"]
-TestType = Literal["load", "stress", "spike", "soak", "breakpoint"]
 
 #: in-process listeners for live progress (the CLI's terminal display); not a flow parameter,
 #: since parameters must be JSON for the Prefect API
@@ -76,7 +75,7 @@ async def campaign(
                                                                     if dask_address else {})},
                          env_guard=lambda env: environment_slot(loaded.campaign.campaign, env))
     report = await run_campaign(loaded, store, options, emit, _as_task)
-    doc = report.to_dict()
+    doc = report.to_dict()  # the run document's JSON (a flow's result is JSON for the Prefect API)
     # the executive summary, the Slack message (once per run) and the flow run's artifacts
     doc.update(await asyncio.to_thread(publish_run, doc, store=store, campaign=loaded.campaign, trigger=trigger))
     await publish_artifacts(doc, doc.get("report"))
