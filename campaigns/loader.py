@@ -355,6 +355,11 @@ def parse_campaign(text: str, file: str = "<campaign>") -> Campaign:
         raise CampaignError([Problem(file, 1, "", "the file is empty")])
     if not isinstance(data, dict):
         raise CampaignError([Problem(file, 1, "", "a campaign file is a YAML mapping (campaign:, environments:, …)")])
+    from campaigns.importers.detect import foreign_kind, import_hint
+
+    kind = foreign_kind(data)
+    if kind is not None:
+        raise CampaignError([Problem(file, 1, "", import_hint(kind, file))])
     try:
         return Campaign.model_validate(data)
     except ValidationError as exc:
@@ -419,27 +424,41 @@ def read_bounded(path: str | Path, limit: int, what: str = "file") -> bytes:
         os.close(fd)
 
 
-def load_feeders(campaign: Campaign, base_dir: Path, file: str) -> dict[str, list[dict[str, str]]]:
+def read_feeder(fh: Any, feeder: Any) -> list[dict[str, str]]:
+    """A feeder's rows: the first row names the columns, or ``fields`` does (Artillery's payload)."""
+    if feeder.fields is None:
+        return list(csv.DictReader(fh, delimiter=feeder.delimiter))
+    reader = csv.reader(fh, delimiter=feeder.delimiter)
+    if feeder.skip_header:
+        next(reader, None)
+    return [dict(zip(feeder.fields, row, strict=False)) for row in reader if row]
+
+
+def load_feeders(campaign: Campaign, base_dir: Path, file: str, text: str | None = None) -> dict[
+        str, list[dict[str, str]]]:
     """Read every CSV feeder once; a missing, unreadable or empty file is a campaign error."""
     rows: dict[str, list[dict[str, str]]] = {}
     problems = []
+    node = node_of(text) if text is not None else None
     for name, feeder in campaign.data.items():
         path = (base_dir / feeder.file).resolve()
         where = f"data.{name}.file"
         try:
-            text = read_bounded(path, MAX_FEEDER_BYTES, str(path)).decode("utf-8-sig")
-            rows[name] = list(csv.DictReader(io.StringIO(text, newline="")))
+            content = read_bounded(path, MAX_FEEDER_BYTES, str(path)).decode("utf-8-sig")
+            rows[name] = read_feeder(io.StringIO(content, newline=""), feeder)
         except _Unreadable as exc:
-            problems.append(Problem(file, None, where, str(exc)))
+            problems.append(Problem(file, _line_of(node, ("data", name, "file")), where, str(exc)))
             continue
         except UnicodeDecodeError as exc:
-            problems.append(Problem(file, None, where, f"{path} is not UTF-8 text ({exc.reason})"))
+            problems.append(Problem(file, _line_of(node, ("data", name, "file")), where,
+                                    f"{path} is not UTF-8 text ({exc.reason})"))
             continue
         except csv.Error as exc:
-            problems.append(Problem(file, None, where, f"{path} is not valid CSV: {exc}"))
+            problems.append(Problem(file, _line_of(node, ("data", name, "file")), where,
+                                    f"{path} is not valid CSV: {exc}"))
             continue
         if not rows[name]:
-            problems.append(Problem(file, None, where, f"{path} has no data rows"))
+            problems.append(Problem(file, _line_of(node, ("data", name, "file")), where, f"{path} has no data rows"))
     if problems:
         raise CampaignError(problems)
     return rows
@@ -461,6 +480,27 @@ def load_campaign(path: str | Path) -> LoadedCampaign:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise CampaignError([Problem(str(path), line, "", f"not UTF-8 text ({exc.reason})")]) from None
     campaign = parse_campaign(text, str(path))
-    feeders = load_feeders(campaign, p.parent, str(path))
-    return LoadedCampaign(path=p.resolve(), campaign=campaign, sha256=hashlib.sha256(raw).hexdigest(),
-                          text=text, feeders=feeders)
+    feeders = load_feeders(campaign, p.parent, str(path), text)
+    loaded = LoadedCampaign(path=p.resolve(), campaign=campaign, sha256=hashlib.sha256(raw).hexdigest(),
+                            text=text, feeders=feeders)
+    from campaigns import preflight  # templates, functions, variables, feeder columns (no secrets)
+
+    problems = preflight.problems(loaded, secrets=False)
+    if problems:
+        raise CampaignError(problems)
+    return loaded
+
+
+def node_of(text: str) -> yaml.Node | None:
+    """The YAML node tree of a campaign's text (for line numbers); None when it does not parse."""
+    try:
+        return yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return None
+
+
+line_of = _line_of
+
+
+def field_path(loc: tuple[Any, ...]) -> str:
+    return _field_path(loc)

@@ -21,11 +21,12 @@ from campaigns.load import LoadSpec
 from campaigns.templating import placeholders
 from campaigns.types import (MAX_RATE, MAX_VUS, Duration, Slug, StrictModel, check_headers, check_path,
                              check_path_value, upper_method)
+from campaigns.verdict import VerdictOptions
+from campaigns.vocabulary import STAGE_ORDER
 
 SCHEMA_VERSION = 1
 
 StageName = Literal["readiness", "smoke", "e2e", "load", "chaos"]
-STAGE_ORDER: tuple[str, ...] = ("readiness", "smoke", "e2e", "load", "chaos")
 EnvKind = Literal["dev", "staging", "production"]
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -165,6 +166,22 @@ class Feeder(Strict):
 
     file: str = Field(description="Path relative to the campaign file.")
     order: Literal["sequential", "random"] = "sequential"
+    fields: list[str] | None = Field(None, min_length=1, description="Column names for a CSV without a header row "
+                                     "(Artillery's payload fields); absent: the first row names the columns.")
+    skip_header: bool = Field(False, description="With fields: the file has a header row anyway; skip it.")
+    delimiter: str = Field(",", min_length=1, max_length=1)
+
+    @model_validator(mode="after")
+    def _fields(self) -> Feeder:
+        if self.fields is not None:
+            bad = [f for f in self.fields if not f or not f.replace("_", "a").isalnum() or f[0].isdigit()]
+            if bad:
+                raise ValueError(f"fields {bad} are not variable names (letters, digits, '_')")
+            if len(set(self.fields)) != len(self.fields):
+                raise ValueError("fields names a column twice")
+        elif self.skip_header:
+            raise ValueError("skip_header applies with fields (the header row is otherwise the column names)")
+        return self
 
 
 class Service(Strict):
@@ -288,6 +305,8 @@ class Campaign(Strict):
     analytics: AnalyticsOptions = Field(default_factory=AnalyticsOptions,
                                         description="Trends, baselines and change-point regressions.")
     prometheus: PrometheusExport | None = Field(None, description="Push each run's results to a Pushgateway.")
+    verdict: VerdictOptions = Field(default_factory=VerdictOptions,
+                                    description="How the verdict treats numbers the generator cannot vouch for.")
 
     @field_validator("version")
     @classmethod
