@@ -12,7 +12,9 @@ never a silently ignored option. ``SCHEMA_VERSION`` is the ``version`` this code
 from __future__ import annotations
 
 from typing import Any, Literal
-from urllib.parse import urlsplit
+import re
+import unicodedata
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -20,7 +22,7 @@ from campaigns.analytics import AnalyticsOptions, MetricsSource, PrometheusExpor
 from campaigns.load import LoadSpec
 from campaigns.templating import placeholders
 from campaigns.types import (MAX_RATE, MAX_VUS, Duration, Slug, StrictModel, check_headers, check_path,
-                             check_path_value, upper_method)
+                             check_path_value, no_control_characters, upper_method)
 from campaigns.verdict import VerdictOptions
 from campaigns.vocabulary import STAGE_ORDER
 
@@ -38,6 +40,39 @@ DEFAULT_STAGES: dict[str, tuple[str, ...]] = {
     "staging": STAGE_ORDER,
     "production": ("readiness", "smoke", "e2e", "load"),
 }
+
+
+_HOST = re.compile(r"^[A-Za-z0-9._~-]+$")
+
+
+def check_base_url(value: str) -> str:
+    """An http(s) URL with a host (a name, an IPv4 or a bracketed IPv6 address; an internationalized
+    name becomes its punycode), a valid port, no query, fragment, credentials or control characters."""
+    no_control_characters(value, "base_url")
+    try:
+        parts = urlsplit(value.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http(s) URL with a host")
+    if parts.query or parts.fragment:
+        raise ValueError("base_url takes no query or fragment")
+    if parts.username or parts.password:
+        raise ValueError("base_url takes no user or password: put credentials in headers as ${env:…} references")
+    if port == 0:
+        raise ValueError(f"{value!r}: port 0 is not a port to send to")
+    host = parts.hostname
+    if "[" not in parts.netloc and not _HOST.match(host):
+        if any(unicodedata.category(ch).startswith(("C", "Z")) for ch in host):
+            raise ValueError(f"the host of {value!r} holds invisible or space characters")
+        try:
+            ascii_host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ValueError(f"{host!r} is not a valid host name") from None
+        netloc = ascii_host + (f":{port}" if port is not None else "")
+        value = urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    return value.strip().rstrip("/")
 
 
 class Strict(StrictModel):
@@ -241,12 +276,7 @@ class Environment(Strict):
     @field_validator("base_url")
     @classmethod
     def _url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"{value!r} is not an http(s) URL with a host")
-        if parts.query or parts.fragment:
-            raise ValueError("base_url takes no query or fragment")
-        return value.rstrip("/")
+        return check_base_url(value)
 
     @model_validator(mode="after")
     def _hosts_and_stages(self) -> Environment:
