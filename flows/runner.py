@@ -143,7 +143,7 @@ class EnvironmentReport:
                 entry = endpoints.setdefault(doc["name"], {"name": doc["name"]})
                 if name == "readiness":
                     entry.update(verdict=doc.get("verdict"), confidence=doc.get("confidence"),
-                                 evidence=doc.get("evidence", []))
+                                 reason=doc.get("reason", ""), evidence=doc.get("evidence", []))
                 else:
                     entry[name] = {k: v for k, v in doc.items() if k != "name"}
         return {"run_id": self.run_id, "kind": self.kind, "base_url": self.base_url, "status": self.status,

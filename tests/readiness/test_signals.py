@@ -197,10 +197,42 @@ def _write_record(observations, body=None, method="POST"):
                                                                   "values": {}})
 
 
-def test_write_not_persisted_via_location():
-    w = obs("write", {"id": 5, "sku": "A-1"}, status=201, method="POST", headers=[("Location", "/api/orders/5")])
-    f = obs("follow", {"detail": "nf"}, status=404, meta={"via": "location", "location": "/api/orders/5"})
-    assert signals_of(write_persistence(_write_record([w, f])))["write-not-persisted"] == 3.0
+def test_a_location_that_cannot_be_followed_is_weak_evidence():
+    from tasks.readiness.routing import RouteCheck
+
+    w = obs("write", {"id": 5, "sku": "A-1"}, status=201, method="POST", headers=[("Location", "/api/v1/orders/5")])
+    f = obs("follow", {"detail": "Not Found"}, status=404, meta={"via": "location", "location": "/api/v1/orders/5"})
+    rec = _write_record([w, f])
+    assert signals_of(write_persistence(rec))["write-not-persisted"] == 1.0       # nothing compared: weak
+    rec.info["follow_route"] = RouteCheck(False, "the router's own 404")
+    assert signals_of(write_persistence(rec))["location-unroutable"] == 0.3      # a route the API does not expose
+    rec.info["follow_route"] = RouteCheck(True, "its 404 names the order")
+    assert signals_of(write_persistence(rec))["write-not-persisted"] == 2.5      # the route is there, the id not
+
+
+def test_a_list_that_grew_outweighs_a_location_that_404s():
+    from tasks.readiness.routing import RouteCheck
+
+    w = obs("write", {"id": 5, "product_id": 7}, status=201, method="POST", headers=[("Location", "/api/v1/orders/5")])
+    f = obs("follow", {"detail": "Not Found"}, status=404, meta={"via": "location", "location": "/api/v1/orders/5"})
+    before = [obs("effect-before", [{"id": 4}], meta={"read": "orders"}, url="http://127.0.0.1:9/api/orders"),
+              obs("effect-before", {"balance": 100.0}, meta={"read": "wallet"}, url="http://127.0.0.1:9/api/wallet")]
+    after = [obs("effect-after", [{"id": 5}, {"id": 4}], meta={"read": "orders"}, url="http://127.0.0.1:9/api/orders"),
+             obs("effect-after", {"balance": 70.1}, meta={"read": "wallet"}, url="http://127.0.0.1:9/api/wallet")]
+    rec = _write_record(before + [w, f] + after)
+    rec.info.update(created_id="5", follow_route=RouteCheck(False, "the router's own 404"))
+    sig = signals_of(write_persistence(rec))
+    assert sig["effect-listed"] == 2.0 and "write-not-persisted" not in sig
+    v = build_verdict(rec)
+    assert v.verdict == "real", v.to_dict()
+
+
+def test_a_write_that_changes_nothing_anywhere_is_suspect():
+    w = obs("write", {"id": 1, "status": "registered"}, status=201, method="POST")
+    before = [obs("effect-before", [{"id": 1}], meta={"read": "regs"}, url="http://127.0.0.1:9/api/orders")]
+    after = [obs("effect-after", [{"id": 1}], meta={"read": "regs"}, url="http://127.0.0.1:9/api/orders")]
+    sig = signals_of(write_persistence(_write_record(before + [w] + after)))
+    assert sig["effect-none"] == 1.0
 
 
 def test_write_same_id_and_conflict_and_async():
@@ -230,14 +262,14 @@ def _ok_record():
     ("mock-server-header", 3.0), ("placeholder-content", 2.5), ("catch-all-route", 2.0),
 ])
 def test_single_weak_signal_never_makes_mock(signal, weight):
-    verdict, conf = decide(_ok_record(), [Evidence(signal, "mock", weight, "x")])
+    verdict, conf, _ = decide(_ok_record(), [Evidence(signal, "mock", weight, "x")])
     assert verdict == "real" and conf < 0.5
 
 
 def test_two_moderate_signals_make_mock():
     ev = [Evidence("ignores-path-id", "mock", 2.0, "x"), Evidence("constant-latency", "mock", 1.5, "y")]
-    verdict, conf = decide(_ok_record(), ev)
-    assert verdict == "mock" and 0.8 < conf < 0.95
+    verdict, conf, reason = decide(_ok_record(), ev)
+    assert verdict == "mock" and 0.8 < conf < 0.95 and reason == "x"
 
 
 def test_identified_tool_beats_realistic_behaviour():
@@ -247,17 +279,18 @@ def test_identified_tool_beats_realistic_behaviour():
 
 
 def test_no_evidence_is_real_with_moderate_confidence():
-    verdict, conf = decide(_ok_record(), [])
+    verdict, conf, _ = decide(_ok_record(), [])
     assert verdict == "real" and 0.55 < conf < 0.7
 
 
-def test_writes_not_allowed_never_mock():
+def test_writes_not_allowed_is_unverified_never_mock_nor_real():
     t = ProbeTarget("w", "POST", "http://127.0.0.1:9/api/orders", {})
     rec = ProbeRecord(target=t, observations=[obs("options", b"", status=404, method="OPTIONS",
                                                   headers=[("Matched-Stub-Id", "x")])],
-                      info={"kind": "write", "writes_allowed": False})
+                      info={"kind": "write", "writes_allowed": False, "not_probed": "writes are off here"})
     v = build_verdict(rec)
-    assert v.verdict == "real" and v.confidence <= 0.3
+    assert v.verdict == "unverified" and v.reason.startswith("writes are off here")
+    assert "mock tool" in v.reason                       # the hint is kept, the verdict is not "mock"
     assert any(e.signal == "writes-not-probed" for e in v.evidence)
 
 
