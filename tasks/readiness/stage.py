@@ -140,7 +140,7 @@ class ReadinessStage:
         result.summary = {"verdicts": counts, "blocked": dict(ctx.blocked), "probe_writes": writes_ok,
                           "mocked": [v.name for v in verdicts if v.verdict == "mock"],
                           "missing": [v.name for v in verdicts if v.verdict == "missing"],
-                          "unverified": {v.name: v.reason for v in verdicts if v.verdict == "unverified"},
+                          "unverified": [v.name for v in verdicts if v.verdict == "unverified"],
                           "excluded": [{"endpoint": v.name, "verdict": v.verdict, "reason": v.reason,
                                         "left_out_of_load": v.verdict in BLOCKING_VERDICTS or v.name in ctx.blocked}
                                        for v in verdicts if v.verdict != "real"]
