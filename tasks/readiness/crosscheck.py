@@ -7,6 +7,9 @@ probe has run (the ``cross-endpoint`` signal reports it).
   front of, or beside, a real backend). The side that is blamed is the one without the ``Date``
   header every real origin server sends (RFC 9110 §6.6.1), else the one without the ``Server``
   header its siblings carry, else the smaller group.
+* **Phantom parents.** Two endpoints about the same thing (``/customers/{id}/wallet`` and
+  ``/customers/{id}/loyalty``, or ``?customer_id=``) disagree on whether a nonexistent one exists:
+  the one answering 2xx for it did not look it up.
 * **Lists that do not move.** A POST whose object is confirmed (read back by id, or listed by
   another endpoint) while the list of its own collection answers exactly as before: the list is
   canned (the blame goes to the side that did not change). A list that changed after the writes
@@ -18,33 +21,14 @@ from __future__ import annotations
 from collections import defaultdict
 
 from .content import canonical, extract_list, normalize_for_compare
-from .identifiers import list_collection, strip_url
+from .identifiers import list_collection, noun_of, ref_noun, slots, strip_url
 from .models import Evidence
 from .probe import Observation, ProbeRecord, origin_of
+from .signals.base import transport_print
 from .signals.writes import creation_confirmed
 
-_INFRA = ("date", "server", "x-powered-by", "connection", "keep-alive", "transfer-encoding", "content-length",
-          "content-type", "etag")
 #: a group this small (or smaller) next to a bigger one is the odd one out
 MIN_SIBLINGS = 3
-
-
-def transport_print(obs: Observation) -> tuple:
-    """What the serving software shows of itself on one response, body and app headers aside."""
-    names = [k for k, _ in obs.headers]
-    low = [k.lower() for k in names]
-    if all(k == k.lower() for k in names):
-        casing = "lower"
-    elif all(k[:1].isupper() for k in names):
-        casing = "title"
-    else:
-        casing = "mixed"
-    server = (obs.header("server") or "").split("/")[0].strip().lower()
-    powered = (obs.header("x-powered-by") or "").split("/")[0].strip().lower()
-    framing = "chunked" if "chunked" in (obs.header("transfer-encoding") or "").lower() else (
-        "length" if obs.header("content-length") is not None else "close")
-    order = tuple(k for k in low if k in _INFRA and k not in ("content-length", "transfer-encoding"))
-    return (casing, server, powered, "date" in low, "keep-alive" in low, framing, order)
 
 
 def _describe(p: tuple) -> str:
@@ -163,9 +147,57 @@ def _path(obs: Observation | None) -> str:
     return urlsplit(obs.url).path or "/"
 
 
+def _ghost_noun(rec: ProbeRecord) -> str | None:
+    """The noun of the thing the ghost probe asked for: ``/customers/{id}/wallet`` → customer,
+    ``?customer_id={id}`` → customer."""
+    varied, where = rec.info.get("varied"), rec.info.get("varied_in")
+    if not varied:
+        return None
+    if where == "query":
+        return ref_noun(varied)
+    for sl in slots(rec.target.url):
+        if sl.name == varied:
+            return ref_noun(varied) or noun_of(strip_url(sl.collection).rsplit("/", 1)[-1])
+    return None
+
+
+def phantom_parents(records: list[ProbeRecord]) -> None:
+    """Two endpoints about the same thing disagree on whether it exists: ``GET /customers/987654321/
+    wallet`` says customer 987654321 does not exist (404 from its handler), ``GET /customers/
+    987654321/loyalty`` answers 200 with a full body for it. The second one did not look it up."""
+    by_noun: dict[tuple[str, str], list[ProbeRecord]] = defaultdict(list)
+    for rec in records:
+        noun = _ghost_noun(rec)
+        if noun and rec.first("ghost") is not None and rec.first("ghost").ok:
+            by_noun[(origin_of(rec.first("ghost").url), noun)].append(rec)
+    for (_, noun), recs in by_noun.items():
+        deniers = [r for r in recs if r.first("ghost").status in (404, 410) and r.base is not None and r.base.is_2xx]
+        if not deniers:
+            continue
+        ref = deniers[0].first("ghost")
+        for rec in recs:
+            g = rec.first("ghost")
+            if rec in deniers or not g.is_2xx or _empty(g):
+                continue
+            rec.cross.append(Evidence(
+                "phantom-parent", "mock", 2.0,
+                f"{ref.method} {_path(ref)} says that {noun} does not exist ({ref.status}), yet {g.method} {_path(g)} "
+                f"answered {g.status} with a full body for it"))
+
+
+def _empty(obs: Observation) -> bool:
+    j = obs.json if obs.is_json else None
+    if j in (None, {}, [], ""):
+        return not obs.body.strip() or j is not None
+    items = extract_list(j)
+    return items is not None and len(items) == 0
+
+
 def crosscheck(records: list[ProbeRecord]) -> None:
     """Add cross-endpoint evidence to every record (idempotent per run: clears it first)."""
     for rec in records:
-        rec.cross = [e for e in rec.cross if e.signal not in ("transport-differs", "frozen-list", "list-moves")]
+        rec.cross = [e for e in rec.cross if e.signal not in ("transport-differs", "frozen-list", "list-moves",
+                                                              "phantom-parent")]
     transport_siblings(records)
     frozen_lists(records)
+    phantom_parents(records)

@@ -135,6 +135,20 @@ async def get_following(prober: Prober, label: str, url: str, headers: dict[str,
 # Read plan
 # --------------------------------------------------------------------------------------------
 
+def malformed_value(sample: Any) -> str | None:
+    """A value of the wrong shape for ids like ``sample`` (numbers, UUIDs), or None."""
+    import re
+
+    from .content import UUID_RE
+
+    text = str(sample)
+    if isinstance(sample, int) and not isinstance(sample, bool) or re.fullmatch(r"\d+", text):
+        return "zz-not-a-number"
+    if UUID_RE.match(text):
+        return "zz-not-a-uuid"
+    return None
+
+
 def _real_combos(target: ProbeTarget, pool: IdPool, base: dict[str, Any], *, own_only: bool,
                  limit: int = 2) -> list[tuple[dict[str, Any], str]]:
     """Sample combos whose path placeholders hold values that exist (left to right: a nested
@@ -278,6 +292,12 @@ async def probe_read(target: ProbeTarget, run: Run, *, own_only: bool = False) -
                                 send_body, meta={"value": ghost})
         if obs is not None:
             rec.observations.append(obs)
+        bad = malformed_value(chosen[varied])
+        if bad is not None and obs is not None and obs.is_2xx:  # only worth asking when a ghost got a 2xx
+            o = await prober.send("bad-input", method, fill(target.url, dict(chosen, **{varied: bad})), headers,
+                                  send_body, meta={"value": bad})
+            if o is not None:
+                rec.observations.append(o)
     rec.host_observations = await run.hosts.get(origin, prober, headers)
     lp = limit_param(url)
     if lp is not None and base.is_json:
@@ -462,22 +482,43 @@ async def _probe_post(rec: ProbeRecord, run: Run, prober: Prober, url: str, head
         return
     created1 = _record(rec, run, w1, url)
     await _follow_created(rec, prober, run, url, headers, w1, created1)
-    if not _read_back(rec, w1):
+    confirmed = _read_back(rec, w1)
+    if not confirmed and (_deletable(run, created1) or _echo_share(w1) < 0.5):
         # not confirmed by reading it back: a second object with other values tells a canned answer
-        # (the same id twice) from a real one. A confirmed object needs no twin: one object less to
-        # create, and no pair of objects that could set each other off (automations, webhooks).
+        # (the same id twice) from a real one — sent when the twin can be deleted, or when the
+        # answer echoes little of what was sent (canned: the twin creates nothing). A confirmed
+        # object needs no twin: one object less, and no pair of objects that could set each other
+        # off (automations, webhooks).
         token2 = new_token()
         body2, _ = _body_for(run, base_body, token2)
         w2 = await _send_write(rec, prober, run, "write", "POST", url, headers, body2, {"n": 2, "token": token2})
         if w2 is not None and w2.is_2xx:
             _record(rec, run, w2, url)
-    if isinstance(target.body, (dict, list)) and target.body:
+    if isinstance(target.body, (dict, list)) and target.body and not confirmed:
+        # invalid JSON: a real handler refuses it before doing anything. Not sent once the object
+        # was read back: a permissive store would keep the garbage, with no id to delete it by
         bad = await prober.send("malformed", "POST", url, headers, raw=MALFORMED_BODY)
         if bad is not None:
             rec.observations.append(bad)
             if bad.is_2xx:
                 _record(rec, run, bad, url)
     await _snapshot(rec, run, "effect-after", related)
+
+
+def _deletable(run: Run, entry) -> bool:
+    """The campaign has a DELETE operation for the collection ``entry`` lives in."""
+    from .ledger import item_urls
+
+    return entry is not None and bool(item_urls(run.ledger.deletes, entry.collection,  # type: ignore[union-attr]
+                                                run.ledger.object_of(entry), entry.ref))  # type: ignore[union-attr]
+
+
+def _echo_share(w1: Observation) -> float:
+    """How much of what was sent the answer repeats (1.0 when nothing was sent to compare)."""
+    from .signals.writes import reflects
+
+    r = reflects(w1.sent, w1.json if w1.is_json else None)
+    return 1.0 if r is None else r
 
 
 def _read_back(rec: ProbeRecord, w1: Observation) -> bool:

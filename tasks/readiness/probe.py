@@ -418,7 +418,8 @@ ADMIN_PATHS = ("/__admin/mappings?limit=1", "/mockoon-admin")
 
 class HostProbes:
     """Once-per-origin probes shared by every endpoint of a run: ``control`` (a random path),
-    ``root`` (``/``) and the mock tools' admin paths. Only the endpoint that triggered them counts
+    ``root`` (``/``), a CORS ``preflight`` (``OPTIONS`` with ``Origin``) and the mock tools' admin
+    paths. Only the endpoint that triggered them counts
     their requests."""
 
     def __init__(self) -> None:
@@ -456,6 +457,11 @@ class HostProbes:
         root = await prober.send("root", "GET", f"{origin}/", headers)
         if root is not None:
             out.append(root)
+        prober.budget += 1
+        preflight = await prober.send("preflight", "OPTIONS", control.url if control is not None else f"{origin}/",
+                                      {**headers, "Origin": "http://127.0.0.1", "Access-Control-Request-Method": "GET"})
+        if preflight is not None:
+            out.append(preflight)
         for path in ADMIN_PATHS:
             prober.budget += 1  # shared host probes do not eat the endpoint's own budget
             obs = await prober.send("admin", "GET", f"{origin}{path}", headers, meta={"path": path})

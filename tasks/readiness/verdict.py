@@ -85,6 +85,21 @@ def _mock(sc: dict[str, float], evidence: list[Evidence], identified: bool) -> t
     return "mock", _clamp(sigmoid(sc["L"] - 1.5)), _top(evidence, "mock")
 
 
+def _strict_identification(rec: ProbeRecord) -> str:
+    """A tool fingerprint on the endpoint's own answers that a proxied answer never carries."""
+    from .signatures import match_fingerprints
+
+    total, quote = 0.0, ""
+    for obs in rec.observations:
+        if not obs.ok or obs.label not in ("options", "base", "write"):
+            continue
+        for fp, q in match_fingerprints(obs):
+            if not fp.proxy_sensitive and fp.weight >= 4.0:
+                total = max(total, fp.weight)
+                quote = quote or f"{fp.tool}: {q} ({obs.method} → {obs.status})"
+    return quote if total >= IDENTIFY_AT else ""
+
+
 def decide(rec: ProbeRecord, evidence: list[Evidence]) -> tuple[Verdict, float, str]:
     """The verdict, its confidence and a one-line reason for one probed endpoint."""
     sc = scores(evidence)
@@ -96,8 +111,12 @@ def decide(rec: ProbeRecord, evidence: list[Evidence]) -> tuple[Verdict, float, 
     if rec.info.get("not_probed"):
         if p is not None and p.error and p.error_kind in ("connect", "timeout"):
             return "unreachable", 0.9 if p.error_kind == "connect" else 0.75, p.error or ""
-        # never "mock" without a write: a tool that answers OPTIONS itself may still relay the
-        # write to a real backend (Mockoon, WireMock and Prism in proxy mode)
+        # "mock" without a write only when the endpoint's own answer names the tool in a way no
+        # relayed answer carries (Prism's error body, WireMock's stub id): a tool that answers
+        # OPTIONS with its CORS set may still relay the write to a real backend (proxy mode)
+        strict = _strict_identification(rec)
+        if strict:
+            return "mock", _clamp(sigmoid(sc["S"] - 2.0)), strict
         hint = _top(evidence, "mock", set(SIGNATURE_SIGNALS)) if identified else ""
         return "unverified", 0.5, str(rec.info["not_probed"]) + (f"; the host looks like a mock tool: {hint}"
                                                                   if hint else "")
@@ -134,6 +153,8 @@ def decide(rec: ProbeRecord, evidence: list[Evidence]) -> tuple[Verdict, float, 
     if "method-not-allowed" in signals or "not-implemented" in signals:
         return "missing", 0.95 if identified else 0.9, _top(evidence, "missing")
     if "server-error" in signals:
+        if identified:  # the mock tool itself failed (a template error): still a mock
+            return _mock(sc, evidence, True)
         return "error", 0.9, _top(evidence, "error", {"server-error"})
     if not is_success(p, rec.target.expect_status):
         if identified:

@@ -94,16 +94,38 @@ def test_plain_servers_have_no_fingerprint():
         assert match_fingerprints(obs("base", {"id": 1}, headers=headers)) == []
 
 
-def test_host_fingerprint_is_capped_and_needs_same_server():
+def test_host_tool_counts_only_for_answers_the_tool_itself_wrote():
     base = obs("base", {"id": 1, "name": "Kettle"}, headers=[("Server", "nginx")])
     ctrl_same = obs("control", {"type": "https://stoplight.io/prism/errors#NO_PATH_MATCHED_ERROR"}, status=404,
                     headers=[("Server", "nginx")], url="http://127.0.0.1:9/__readiness-probe-x")
     ev = mock_server_signatures(read_record([base], host=[ctrl_same]))
-    assert [e.weight for e in ev] == [3.0]
+    assert [(e.signal, e.weight) for e in ev] == [("mock-server-host", 4.0)]      # the tool wrote this answer
     ctrl_other = obs("control", ctrl_same.json, status=404, headers=[("Server", "Caddy")],
                      url=ctrl_same.url)
     ev = mock_server_signatures(read_record([base], host=[ctrl_other]))
-    assert [e.weight for e in ev if e.signal == "mock-server-host"] == [1.0]
+    assert [(e.signal, e.weight) for e in ev] == [("mock-tool-proxy", 0.0)]      # relayed from another server
+
+
+def test_admin_apis_name_the_tool():
+    base = obs("base", {"id": 1}, std_headers=False, headers=[("Content-Type", "application/json"),
+                                                              ("Date", "x"), ("Connection", "keep-alive"),
+                                                              ("Keep-Alive", "timeout=5")])
+    control = obs("control", b"Cannot GET", status=404, url="http://127.0.0.1:9/__readiness-probe-x")
+    admin = obs("admin", {"message": "Unauthorized"}, status=401, std_headers=False,
+                headers=base.headers, url="http://127.0.0.1:9/mockoon-admin", meta={"path": "/mockoon-admin"})
+    ev = mock_server_signatures(read_record([base], host=[control, admin]))
+    assert [(e.signal, e.weight) for e in ev] == [("mock-server-host", 4.0)] and "Mockoon" in ev[0].detail
+    wiremock = obs("admin", {"mappings": [], "meta": {"total": 0}}, url="http://127.0.0.1:9/__admin/mappings",
+                   meta={"path": "/__admin/mappings?limit=1"})
+    from tasks.readiness.signatures import admin_fingerprint
+    assert admin_fingerprint(wiremock, control)[0] == "WireMock"
+    real_404 = obs("admin", {"detail": "Not Found"}, status=404, url="http://127.0.0.1:9/mockoon-admin",
+                   meta={"path": "/mockoon-admin"})
+    assert admin_fingerprint(real_404, obs("control", {"detail": "Not Found"}, status=404)) is None
+    # Express echoes the path in its 404 page: naming the path is not naming the tool
+    express_404 = obs("admin", b"<pre>Cannot GET /mockoon-admin</pre>", status=404, url=real_404.url,
+                      meta={"path": "/mockoon-admin"})
+    assert admin_fingerprint(express_404, obs("control", b"<pre>Cannot GET /x</pre>", status=404)) is None
 
 
 # --- content ------------------------------------------------------------------------------
@@ -283,15 +305,21 @@ def test_no_evidence_is_real_with_moderate_confidence():
     assert verdict == "real" and 0.55 < conf < 0.7
 
 
-def test_writes_not_allowed_is_unverified_never_mock_nor_real():
+def test_writes_not_allowed_is_unverified_never_real():
     t = ProbeTarget("w", "POST", "http://127.0.0.1:9/api/orders", {})
-    rec = ProbeRecord(target=t, observations=[obs("options", b"", status=404, method="OPTIONS",
-                                                  headers=[("Matched-Stub-Id", "x")])],
+    mockoon_cors = [("Access-Control-Allow-Methods", "GET,POST,PUT,PATCH,DELETE,HEAD,OPTIONS"),
+                    ("Access-Control-Allow-Headers", "Content-Type, Origin, Accept, Authorization, Content-Length, "
+                                                     "X-Requested-With")]
+    rec = ProbeRecord(target=t, observations=[obs("options", b"", status=204, method="OPTIONS", headers=mockoon_cors)],
                       info={"kind": "write", "writes_allowed": False, "not_probed": "writes are off here"})
     v = build_verdict(rec)
+    # Mockoon answers OPTIONS itself even for the routes it proxies: a hint, not a verdict
     assert v.verdict == "unverified" and v.reason.startswith("writes are off here")
-    assert "mock tool" in v.reason                       # the hint is kept, the verdict is not "mock"
+    assert "mock tool" in v.reason
     assert any(e.signal == "writes-not-probed" for e in v.evidence)
+    # a stub that answered the endpoint itself names the tool: that is a mock, writes or not
+    rec.observations = [obs("options", b"", status=404, method="OPTIONS", headers=[("Matched-Stub-Id", "x")])]
+    assert build_verdict(rec).verdict == "mock"
 
 
 def test_not_implemented_needs_a_stub_message():

@@ -152,6 +152,24 @@ def effects(rec: ProbeRecord) -> list[Evidence]:
     return []
 
 
+def _echo(rec: ProbeRecord, w1: Observation) -> list[Evidence]:
+    """The created object names something else than what was sent: the probe's unique value (its
+    ``name``, ``email``…) is not in the answer, where the answer has that very field."""
+    token = w1.meta.get("token")
+    sent = w1.sent if isinstance(w1.sent, dict) else None
+    if not token or sent is None or not w1.is_json or not isinstance(w1.json, dict):
+        return []
+    got = w1.json
+    for wrap in ("data", "item", "result"):
+        if isinstance(got.get(wrap), dict):
+            got = got[wrap]
+    for k, v in sent.items():
+        if isinstance(v, str) and token in v and isinstance(got.get(k), str) and token not in got[k].lower():
+            return [Evidence("write-not-reflected", "mock", 1.5,
+                             f"POST sent {k}={v!r}; the object it answered has {k}={got[k]!r}")]
+    return []
+
+
 def _creation_time(rec: ProbeRecord, w1: Observation) -> list[Evidence]:
     """A just-created object whose creation time is days away from now is canned."""
     if not w1.is_json or not isinstance(w1.json, dict):
@@ -237,6 +255,7 @@ def _post(rec: ProbeRecord, w1: Observation, writes: list[Observation], follow: 
             else:
                 ev.append(Evidence("write-new-id", "real", 0.5, f"two POSTs answered id={i1!r} and id={i2!r}"))
     ev += _creation_time(rec, w1)
+    ev += _echo(rec, w1)
     bad = rec.first("malformed")
     if bad is not None and bad.ok:
         if bad.is_2xx:
