@@ -8,11 +8,12 @@ Writes follow readiness's rules (:mod:`tasks.readiness.ledger`):
 * never where the environment allows no writes (production by default), never to an endpoint on
   a never-write list, never a destructive operation (bulk deletes, resets, purges…): those are
   skipped with the reason;
-* a POST gets unique values (``name`` → ``name pc3f9a1b``), never the campaign's fixed ones, and
-  what it creates is deleted at the end of the stage (the campaign's own DELETE for the
-  collection, else the ``Location``, else ``{collection}/{id}``); what cannot be deleted is
-  reported in ``summary["harm"]``;
-* a PUT/PATCH on the campaign's sample reads it first and puts the previous values back;
+* a POST gets unique values (``name`` → ``samplepc3f9a1b``), never the campaign's fixed ones, and
+  what it creates is deleted right after its check (the campaign's own DELETE for the collection,
+  else the ``Location``, else ``{collection}/{id}``); what cannot be deleted is reported in
+  ``summary["harm"]``;
+* a PUT/PATCH on the campaign's sample reads it first and puts the previous values back; when the
+  current value cannot be read, it is not sent (it could not be put back, and a PUT might create);
 * a DELETE only removes an object the stage created for it with the collection's POST — never the
   campaign's sample.
 
@@ -157,6 +158,11 @@ class SmokeStage:
                     return out
             elif ep.method in ("PUT", "PATCH"):
                 restore = await self._current(ctx, http, url, headers, ep.method, body)
+                if restore is None:
+                    out.update(outcome="skipped", passed=True,
+                               reason=f"the sample's current value could not be read, so a {ep.method} could not be "
+                                      f"put back (and might create it): not sent")
+                    return out
         out["url"] = url
         start = time.perf_counter()
         try:
@@ -175,7 +181,9 @@ class SmokeStage:
         latency = elapsed_ms(start)
         if ep.is_write and response.is_success:
             if ep.method == "POST":
-                self._record(ledger, ep, url, response)
+                entry = self._record(ledger, ep, url, response)
+                if entry is not None:  # removed at once: no object lives longer than its check
+                    await self._remove(ctx, http, ledger, entry)
             elif ep.method == "DELETE":
                 entry = ledger.find(url)
                 if entry is not None:
@@ -212,12 +220,20 @@ class SmokeStage:
         return None
 
     @staticmethod
-    def _record(ledger: Ledger, ep: Endpoint, url: str, response: Any) -> None:
+    def _record(ledger: Ledger, ep: Endpoint, url: str, response: Any) -> Any:
         try:
             data = response.json() if response.content else None
         except ValueError:
             data = None
-        ledger.record(ep.name, url.partition("?")[0], data, response.headers.get("location"), url)
+        return ledger.record(ep.name, url.partition("?")[0], data, response.headers.get("location"), url)
+
+    async def _remove(self, ctx: RunContext, http: httpx.AsyncClient, ledger: Ledger, entry: Any) -> None:
+        ep = next((e for e in ctx.campaign.endpoints if e.name == entry.endpoint), None)
+        try:
+            headers = ctx.headers_for(ep) if ep is not None else {}
+        except (MissingVariable, UnresolvedSecret):
+            headers = {}
+        await ledger.remove(entry, Prober(http, ctx.campaign.smoke.timeout, 12, allow=ctx.check_url), headers)
 
     async def _own_object(self, ctx: RunContext, http: httpx.AsyncClient, ep: Endpoint, ledger: Ledger,
                           url: str) -> str | None:

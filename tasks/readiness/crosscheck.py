@@ -154,7 +154,7 @@ def _ghost_noun(rec: ProbeRecord) -> str | None:
     if not varied:
         return None
     if where == "query":
-        return ref_noun(varied)
+        return ref_noun(rec.info.get("varied_key") or varied)
     for sl in slots(rec.target.url):
         if sl.name == varied:
             return ref_noun(varied) or noun_of(strip_url(sl.collection).rsplit("/", 1)[-1])

@@ -133,6 +133,9 @@ class Readiness:
         self.on_result = on_result
         self.records: dict[int, ProbeRecord] = {}
         self.pending_reads: set[int] = set()
+        #: collections whose objects overloaded the target: removed before anything else, never made again
+        self.urgent: list[str] = []
+        self.harmful: set[str] = set()
 
     # -- probing one endpoint -------------------------------------------------------------------
     async def probe(self, i: int, *, own_only: bool = False) -> ProbeRecord:
@@ -224,8 +227,11 @@ class Readiness:
             coll = _create_collection(self.targets[i])
             noun = noun_of((coll or "").rsplit("/", 1)[-1])
             keep = noun in later_refs[i]  # later creates refer to these objects: delete them at the end
-            await self.item_group(coll, writes, handled, deferred if keep else None)
-            if not keep:
+            if coll is not None and not self.overloaded(i, coll):
+                await self.item_group(coll, writes, handled, deferred if keep else None)
+            if self.urgent:
+                await self.cleanup(only=self.urgent.pop())   # undo at once what overloads the target
+            elif not keep:
                 await self.cleanup(only=coll)
         rest = [i for i in writes if i not in handled and i not in deferred]
         rest.sort(key=lambda i: (self.targets[i].method.upper() == "DELETE", i))
@@ -242,6 +248,8 @@ class Readiness:
     async def provision(self, collection: str) -> bool:
         """One more object in ``collection`` (a filled URL), created with the campaign's own POST
         there, for an operation that needs one of this run's objects (a second DELETE route)."""
+        if any(strip_url(collection) == h or strip_url(collection).startswith(h + "/") for h in self.harmful):
+            return False
         for template, i in getattr(self, "creators", {}).items():
             target = self.targets[i]
             if strip_url(template) != strip_url(collection):
@@ -264,6 +272,8 @@ class Readiness:
         for i in [i for i in ops if _op_order(self.targets[i], i)[0] == 0]:
             await self.probe(i)
             handled.add(i)
+            if self.overloaded(i, coll):
+                return
         mine = [i for i in self.pending_reads if _item_collection(self.targets[i]) == coll]
         for i in sorted(mine):
             await self.probe(i, own_only=True)
@@ -273,7 +283,21 @@ class Readiness:
                 continue
             await self.probe(i)
             handled.add(i)
+            if self.overloaded(i, coll):
+                return
 
+    def overloaded(self, i: int, coll: str) -> bool:
+        """The target started failing (503/429/5xx) after this run created objects in ``coll``: what
+        was created may be what keeps it busy (a trigger firing on its own events…). Remember to
+        remove those objects first (see :meth:`execute`) and stop working on them."""
+        rec = self.records.get(i)
+        busy = rec is not None and any(o.ok and (o.status in (429, 503) or (o.status or 0) >= 500)
+                                       for o in rec.observations if o.label not in ("effect-before",))
+        if busy and self.run.ledger.own(coll):
+            self.urgent.append(coll)
+            self.harmful.add(coll)
+            return True
+        return False
     async def cleanup(self, only: str | None = None) -> None:
         ledger = self.run.ledger
         by_name = {t.name: t for t in self.targets}

@@ -44,7 +44,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 
-from .content import extract_list, find_id, vary_identifier, with_value
+from .content import extract_list, find_id, is_id_key, vary_identifier, with_value
 from .identifiers import IdPool, list_collection, slots, strip_url
 from .ledger import NAME_FIELDS, Ledger, destructive, new_token, resolve_references, uniquify
 from .models import ProbeTarget
@@ -135,6 +135,18 @@ async def get_following(prober: Prober, label: str, url: str, headers: dict[str,
 # Read plan
 # --------------------------------------------------------------------------------------------
 
+def query_key(template: str, placeholder: str | None) -> str | None:
+    """The query parameter a placeholder fills: ``?customer_id={id}`` → ``customer_id``."""
+    if not placeholder:
+        return None
+    _, _, query = template.partition("?")
+    for part in query.split("&"):
+        key, _, value = part.partition("=")
+        if value == "{" + placeholder + "}":
+            return key
+    return placeholder
+
+
 def malformed_value(sample: Any) -> str | None:
     """A value of the wrong shape for ids like ``sample`` (numbers, UUIDs), or None."""
     import re
@@ -193,7 +205,7 @@ async def probe_read(target: ProbeTarget, run: Run, *, own_only: bool = False) -
     body = target.body if method not in ("GET", "HEAD") else None
     combos = sample_combos(target)
     varied, varied_in = varied_placeholder(target)
-    rec.info.update(varied=varied, varied_in=varied_in)
+    rec.info.update(varied=varied, varied_in=varied_in, varied_key=query_key(target.url, varied))
     missing = [n for n in dict.fromkeys(sum(placeholders(target.url), [])) if not target.params.get(n)]
     if missing:
         rec.info["missing_samples"] = missing
@@ -494,15 +506,21 @@ async def _probe_post(rec: ProbeRecord, run: Run, prober: Prober, url: str, head
         w2 = await _send_write(rec, prober, run, "write", "POST", url, headers, body2, {"n": 2, "token": token2})
         if w2 is not None and w2.is_2xx:
             _record(rec, run, w2, url)
-    if isinstance(target.body, (dict, list)) and target.body and not confirmed:
+    await _snapshot(rec, run, "effect-after", related)
+    if isinstance(target.body, (dict, list)) and target.body and not confirmed and not _listed(rec):
         # invalid JSON: a real handler refuses it before doing anything. Not sent once the object
-        # was read back: a permissive store would keep the garbage, with no id to delete it by
+        # was read back or listed: a permissive store would keep the garbage, with no id to delete
         bad = await prober.send("malformed", "POST", url, headers, raw=MALFORMED_BODY)
         if bad is not None:
             rec.observations.append(bad)
             if bad.is_2xx:
                 _record(rec, run, bad, url)
-    await _snapshot(rec, run, "effect-after", related)
+
+
+def _listed(rec: ProbeRecord) -> bool:
+    from .signals.writes import creation_confirmed
+
+    return creation_confirmed(rec) is not None
 
 
 def _deletable(run: Run, entry) -> bool:
@@ -515,10 +533,14 @@ def _deletable(run: Run, entry) -> bool:
 
 def _echo_share(w1: Observation) -> float:
     """How much of what was sent the answer repeats (1.0 when nothing was sent to compare)."""
-    from .signals.writes import reflects
+    from .content import leaves
 
-    r = reflects(w1.sent, w1.json if w1.is_json else None)
-    return 1.0 if r is None else r
+    sent = [str(v).strip().lower() for _, v in leaves(w1.sent) if isinstance(v, (str, int, float))
+            and not isinstance(v, bool) and len(str(v).strip()) >= 2] if not isinstance(w1.sent, bytes) else []
+    if not sent:
+        return 1.0
+    text = w1.text.lower()
+    return sum(v in text for v in sent) / len(sent)
 
 
 def _read_back(rec: ProbeRecord, w1: Observation) -> bool:
@@ -668,8 +690,8 @@ async def _probe_modify(rec: ProbeRecord, run: Run, prober: Prober, url: str, he
     if own and isinstance(body, dict):
         entry = run.ledger.find(url)  # type: ignore[union-attr]
         current = run.ledger.object_of(entry) if entry is not None else {}  # type: ignore[union-attr]
-        kept = [k for k in body if k in current and str(k).lower() in NAME_FIELDS]
-        body = {**body, **{k: current[k] for k in kept}}  # never rename what the route addresses it by
+        kept = [k for k in body if k in current and (str(k).lower() in NAME_FIELDS or is_id_key(str(k)))]
+        body = {**body, **{k: current[k] for k in kept}}  # never rename (or re-id) what the route addresses
         notes = [n for n in notes if n.split(" ")[0] not in kept] + [f"{k} kept as it is" for k in kept]
     rec.info["body_notes"] = notes
     w1 = await _send_write(rec, prober, run, "write", method, url, headers, body, {"token": token})

@@ -107,10 +107,11 @@ def id_mismatch(rec: ProbeRecord) -> list[Evidence]:
         if where == "path":
             oid = _top_id(o.json, varied)
         else:  # ?customer_id=2 answered {"customer_id": 1, …}: only the echo of the parameter itself
-            oid = o.json.get(varied) if isinstance(o.json, dict) else None
+            key = rec.info.get("varied_key") or varied
+            oid = o.json.get(key) if isinstance(o.json, dict) else None
             oid = oid if isinstance(oid, (str, int)) and not isinstance(oid, bool) else None
         if oid is not None and str(oid) != req and not _mentions(o.json, req):
-            what = "an object with id" if where == "path" else f"{varied}"
+            what = "an object with id" if where == "path" else f"{rec.info.get('varied_key') or varied}"
             return [Evidence("id-mismatch", "mock", 1.0 if where == "path" else 1.5,
                              f"GET {_path(o)} answered {what}={oid!r} and never mentions {req!r}")]
     return []
