@@ -24,7 +24,11 @@ from tests.realbed.runner import Outcome, run_pass
 pytestmark = pytest.mark.slow
 
 HAND_WRITTEN = ("json-server-shop", "mockoon-helpdesk", "wiremock-payments", "mockoon-proxy-shop", "shop-canned",
-                "express-lms")
+                "shop-production", "express-lms")
+#: configurations that reuse another one's campaign and truth
+TRUTH_OF = {"shop-production": "shop-canned"}
+#: the shop's endpoints that write (search-products is a POST that only reads)
+SHOP_WRITES = ("create-product", "update-product", "create-order", "subscribe")
 ENGINE = "engine on main (issue 11)"
 KNOWN: dict[str, dict[str, str]] = {
     "mockoon-helpdesk": {n: f"{ENGINE}: Mockoon CRUD over data buckets and templated routes called real"
@@ -36,6 +40,8 @@ KNOWN: dict[str, dict[str, str]] = {
                            for n in ("create-order", "recommendations", "wallet")},
     "shop-canned": {n: f"{ENGINE}: a canned handler inside a real app is called real"
                     for n in ("loyalty", "recommendations", "shipping-quote", "subscribe")},
+    "shop-production": {n: f"{ENGINE}: a canned handler inside a real app is called real"
+                        for n in ("loyalty", "recommendations", "shipping-quote", "subscribe")},
     "express-lms": {n: f"{ENGINE}: a hand-rolled Express mock is called real"
                     for n in ("attendance", "course", "enroll", "enrollments", "grade", "list-courses",
                               "progress")},
@@ -63,7 +69,7 @@ def outcomes(bed):
 def _cases() -> list:
     cases = []
     for name in HAND_WRITTEN:
-        for endpoint, label in read_truth(CONFIGS / name).items():
+        for endpoint, label in read_truth(CONFIGS / TRUTH_OF.get(name, name)).items():
             reason = KNOWN.get(name, {}).get(endpoint)
             marks = [pytest.mark.xfail(strict=False, reason=reason)] if reason else []
             cases.append(pytest.param(name, endpoint, label, id=f"{name}:{endpoint}", marks=marks))
@@ -88,3 +94,18 @@ def test_nothing_left_behind(outcomes, config):
         pytest.skip(f"{config} keeps no state a probe could leave behind")
     assert outcome.left == {}, f"{config}: readiness + smoke left behind {outcome.left}"
     assert outcome.health is None, outcome.health
+
+
+@pytest.mark.parametrize("endpoint", [
+    pytest.param(n, marks=pytest.mark.xfail(strict=False, reason=f"{ENGINE}: with write probes off a write "
+                                                                 f"endpoint is called real")) for n in SHOP_WRITES])
+def test_production_write_not_probed_is_not_called_real(outcomes, endpoint):
+    """Production gets no write probes, so readiness cannot know a write is real: the honest
+    verdict is "unverified" (or "mock" from other evidence), never "real"."""
+    verdict = outcomes("shop-production").verdicts.get(endpoint)
+    assert verdict in ("unverified", "mock"), f"{endpoint}: {verdict}"
+
+
+def test_production_gets_no_writes(outcomes):
+    outcome = outcomes("shop-production")
+    assert outcome.left == {} and outcome.residue == {}, (outcome.left, outcome.residue)

@@ -115,6 +115,19 @@ def shop_canned(bed: Bed) -> Target:
                   health=no_5xx([shop.url + "/api/health", shop.url + "/api/products"]))
 
 
+def shop_production(bed: Bed) -> Target:
+    """The same real shop with canned handlers, as a production-kind environment: no write probes,
+    so a write endpoint can only be judged honestly "unverified" (or mock), never "real"."""
+    src = CONFIGS / "shop-canned"
+    shop = start_shop(bed, "shop-production")
+    doc = yaml.safe_load((src / "campaign.yaml").read_text())
+    doc["environments"] = {"production": {"kind": "production", "base_url": shop.url}}
+    return Target(CONFIG["shop-production"], shop.url,
+                  write_campaign(doc, bed.folder("shop-production") / "run.yaml", shop.url), read_truth(src),
+                  count=shop_counter(bed.work / "shop-production" / "shop.sqlite3"),
+                  health=no_5xx([shop.url + "/api/health", shop.url + "/api/products"]))
+
+
 def express_lms(bed: Bed) -> Target:
     src, work = _copy_config(bed, "express-lms")
     launch.node_tool("express", "package.json")  # installed?
@@ -271,6 +284,8 @@ CONFIG: dict[str, Config] = {c.name: c for c in [
     Config("mockoon-proxy-shop", "calibration", "Mockoon CLI", "proxy to the real shop, 4 routes stubbed",
            mockoon_proxy_shop),
     Config("shop-canned", "calibration", "real app", "real shop with 5 canned handlers", shop_canned),
+    Config("shop-production", "calibration", "real app", "the canned shop as a production environment (no writes)",
+           shop_production),
     Config("express-lms", "calibration", "Express", "hand-rolled mock", express_lms),
     Config("prefect-server", "calibration", "real app", "Prefect server, campaign from its own spec", prefect_real),
     Config("prism-dynamic-shop", "heldout", "Prism", "dynamic (-d) mock of the shop's spec", prism_dynamic_shop),
