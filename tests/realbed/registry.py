@@ -128,6 +128,38 @@ def shop_production(bed: Bed) -> Target:
                   health=no_5xx([shop.url + "/api/health", shop.url + "/api/products"]))
 
 
+def shop_truth(endpoints: list[dict[str, str]]) -> dict[str, str]:
+    """The shop's ground truth for a campaign ``init`` wrote from its spec: canned handlers are mocks."""
+    from tests.realbed.apps.shop import CANNED
+
+    return {ep["name"]: "mock" if f"{ep['method']} {ep['path']}" in CANNED else "real" for ep in endpoints}
+
+
+def shop_openapi(bed: Bed) -> Target:
+    """The real shop probed from the campaign ``init --openapi`` writes from its own spec."""
+    shop = start_shop(bed, "shop-openapi")
+    campaign, endpoints = init_campaign(shop_spec(bed), bed.folder("shop-openapi"), shop.url, "shop-openapi")
+    return Target(CONFIG["shop-openapi"], shop.url, campaign, shop_truth(endpoints),
+                  count=shop_counter(bed.work / "shop-openapi" / "shop.sqlite3"),
+                  health=no_5xx([shop.url + "/api/health", shop.url + "/api/products"]))
+
+
+def prism_proxy_shop(bed: Bed) -> Target:
+    """Prism in proxy mode (validating traffic against the spec) in front of the real shop: every
+    request reaches the real service, so only its canned handlers are mocks."""
+    spec = shop_spec(bed)
+    shop = start_shop(bed, "shop-behind-prism")
+    work = bed.folder("prism-proxy-shop")
+    proc = launch.start(bed.stack, "prism-proxy",
+                        launch.node_tool("@stoplight/prism-cli", "dist/index.js") +
+                        ["proxy", "-h", "127.0.0.1", "-p", "{port}", str(spec), shop.url], work,
+                        ready_path="/api/health")
+    campaign, endpoints = init_campaign(spec, work, proc.url, "shop-via-prism")
+    return Target(CONFIG["prism-proxy-shop"], proc.url, campaign, shop_truth(endpoints),
+                  count=shop_counter(bed.work / "shop-behind-prism" / "shop.sqlite3"),
+                  health=no_5xx([shop.url + "/api/health", shop.url + "/api/products"]))
+
+
 def express_lms(bed: Bed) -> Target:
     src, work = _copy_config(bed, "express-lms")
     launch.node_tool("express", "package.json")  # installed?
@@ -286,6 +318,9 @@ CONFIG: dict[str, Config] = {c.name: c for c in [
     Config("shop-canned", "calibration", "real app", "real shop with 5 canned handlers", shop_canned),
     Config("shop-production", "calibration", "real app", "the canned shop as a production environment (no writes)",
            shop_production),
+    Config("shop-openapi", "calibration", "real app", "the shop probed from init --openapi on its own spec",
+           shop_openapi),
+    Config("prism-proxy-shop", "calibration", "Prism", "proxy mode in front of the real shop", prism_proxy_shop),
     Config("express-lms", "calibration", "Express", "hand-rolled mock", express_lms),
     Config("prefect-server", "calibration", "real app", "Prefect server, campaign from its own spec", prefect_real),
     Config("prism-dynamic-shop", "heldout", "Prism", "dynamic (-d) mock of the shop's spec", prism_dynamic_shop),
