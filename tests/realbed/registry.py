@@ -2,7 +2,8 @@
 
 Calibration: json-server 0.17, Mockoon CRUD + templating, WireMock templated + priorities +
 scenarios, Prism static on Prefect's spec, Mockoon proxy in front of the real shop, the real shop
-with canned handlers, a hand-rolled Express mock, the real Prefect server.
+with canned handlers (as dev, as production, and from its own spec directly and behind Prism's
+proxy), a hand-rolled Express mock, the real Prefect server.
 Held out: Prism dynamic on the shop's spec, json-server 1.x, WireMock proxy in front of the real
 shop, a hand-rolled FastAPI mock, Mockoon started from an OpenAPI spec, the real Kinto.
 """
