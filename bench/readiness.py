@@ -109,6 +109,13 @@ def main(argv: list[str] | None = None) -> int:
     for o in outcomes:
         print(row(o.target.config.name, o.target.config.group, o.score))
     print()
+    tools: dict[str, Score] = {}
+    for o in outcomes:
+        if o.target.config.group == "calibration":
+            tools.setdefault(o.target.config.tool, Score()).add(o.score)
+    for tool, s in sorted(tools.items()):
+        print(row(f"tool {tool}"[:24], "calibration", s))
+    print()
     for g in (*GROUPS, "all"):
         if totals[g].mocks + totals[g].real + totals[g].missing:
             print(row(f"TOTAL {g}", "", totals[g]))
