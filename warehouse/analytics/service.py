@@ -262,6 +262,7 @@ def analyze(store: Any, campaign: str | None = None, environment: str | None = N
                                   groups=[], skipped=skipped)
     else:
         where = reads.scope(campaign, environment, alias="t")
+        fingerprints = reads.fingerprints(store, reads.scope(campaign, environment))
     history = read_history(store, campaign, environment, since=since, metrics=settings.metrics, groups=groups)
     nightly = history.filter(pl.col("trusted")).select(list(NIGHTLY_SCHEMA))
     config_for = (lambda metric: detector_for(metric, settings.detector))
@@ -281,7 +282,7 @@ def analyze(store: Any, campaign: str | None = None, environment: str | None = N
                                                                         "untrusted_nights": pl.UInt32}))
         trends = (trends.join(left_out, on=KEYS, how="left")
                   .with_columns(pl.col("untrusted_nights").fill_null(0).cast(pl.Int32)))
-    seen = _groups(history) if groups is None else groups
+    seen = sorted(fingerprints) if groups is None else groups
     state = [{"campaign": c, "environment": e, "fingerprint": fingerprints[(c, e)], "analysed_at": now}
              for c, e in seen if (c, e) in fingerprints]
     store.upsert_rows({"change_points": cp_rows, "baselines": _records(pl.concat([closed, new])),
