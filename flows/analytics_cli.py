@@ -165,18 +165,15 @@ def trends(campaign: str | None, environment: str | None, endpoint: str | None, 
            warehouse: str | None, as_json: bool) -> None:
     """Trends per campaign / environment / endpoint / metric: rolling medians, change against the last
     7 and 30 nights, and when the SLO threshold will be crossed at the current slope."""
-    from warehouse.analytics.service import SEED_LIMITS, read_nightly
-    from warehouse.analytics.trends import compute_trends, limits_frame
+    from warehouse.analytics.service import current_trends
 
     _check_metric(metric)
     bound = parse_since(since)
     store = _store(warehouse)
-    try:
-        nightly = read_nightly(store, campaign, environment, since=bound)
+    try:  # forecasts against each series' own gate (stored by its campaign's last analysis)
+        frame = current_trends(store, campaign, environment, since=bound, endpoint=endpoint, metric=metric)
     except WarehouseError as exc:
         raise Failure(str(exc), EXIT_INFRA) from None
-    nightly = _filters(nightly, endpoint, metric)
-    frame = compute_trends(nightly, limits_frame(SEED_LIMITS)) if not nightly.is_empty() else pl.DataFrame()
     rows = frame.sort("campaign", "environment", "test_type", "endpoint", "metric").to_dicts() \
         if not frame.is_empty() else []
     doc = {"warehouse": str(store.path), "since": bound, "campaign": campaign, "environment": environment,

@@ -294,6 +294,27 @@ def analyze(store: Any, campaign: str | None = None, environment: str | None = N
     return AnalysisOutput(nightly, found, trends, baselines, new, comparison, history, seen, skipped)
 
 
+def current_trends(store: Any, campaign: str | None = None, environment: str | None = None, *,
+                   since: datetime | None = None, endpoint: str | None = None, metric: str | None = None,
+                   settings: AnalyticsSettings = AnalyticsSettings()) -> pl.DataFrame:
+    """Trends of the trusted nights in scope (nothing stored), each series forecast against the
+    limit its campaign's last analysis stored (the campaign's own gates; none when it has none), with
+    ``untrusted_nights``: the nights left out, never silently. What ``perfcampaign trends`` shows."""
+    history = read_history(store, campaign, environment, since=since, metrics=settings.metrics)
+    if endpoint is not None:
+        history = history.filter(pl.col("endpoint") == endpoint)
+    if metric is not None:
+        history = history.filter(pl.col("metric") == metric)
+    nightly = history.filter(pl.col("trusted")).select(list(NIGHTLY_SCHEMA))
+    if nightly.is_empty():
+        return pl.DataFrame()
+    limits = _limits(store, reads.scope(campaign, environment, alias="t"), settings)
+    trends = compute_trends(nightly, limits, slope_window=settings.slope_window)
+    left_out = history.filter(~pl.col("trusted")).group_by(KEYS).agg(untrusted_nights=pl.len())
+    return (trends.join(left_out, on=KEYS, how="left")
+            .with_columns(pl.col("untrusted_nights").fill_null(0).cast(pl.Int32)))
+
+
 def _groups(frame: pl.DataFrame) -> list[tuple[str, str]]:
     if frame.is_empty():
         return []
@@ -484,5 +505,5 @@ def with_detector(settings: AnalyticsSettings, **changes: Any) -> AnalyticsSetti
 
 
 __all__ = ["AnalysisOutput", "AnalysisResult", "AnalyticsSettings", "analyze", "analyze_run", "changed_groups",
-           "compare_with_history", "evaluate_gates", "excluded_runs", "read_history", "read_nightly",
+           "compare_with_history", "current_trends", "evaluate_gates", "excluded_runs", "read_history", "read_nightly",
            "settings_for", "settings_from", "NIGHTLY_SCHEMA"]
