@@ -175,7 +175,8 @@ def load_recorded(path: Path = DEFAULT_OUT) -> list[dict[str, Any]]:
     return json.loads(gzip.decompress(path.read_bytes()))
 
 
-def main(argv: list[str] | None = None) -> None:
+def record_main(argv: list[str] | None = None) -> None:
+    """Not ``main``: ``python -m bench`` runs every module's ``main``, and this one records for minutes."""
     parser = argparse.ArgumentParser(prog="python -m bench.recorded", description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=12)
     parser.add_argument("--knobs", default="0", help="added latency per run, cycled (ms), e.g. 0,3,10")
@@ -192,4 +193,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    record_main()

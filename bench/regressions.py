@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--record", action="store_true", help="record the runs first (python -m bench.recorded)")
     args = parser.parse_args(argv)
     if args.record:
-        from bench.recorded import main as record
+        from bench.recorded import record_main as record
 
         record(["--runs", "56", "--knobs", "0,0,0.7,0,1.5,0,3", "--duration", "15", "--burn", "2",
                 "--burn-every", "3", "--out", str(args.data)])
