@@ -135,14 +135,21 @@ def seconds(store: Any, run_ids: Sequence[str]) -> pl.DataFrame:
         f"WHERE t.run_id IN ({marks}) AND t.shard = -1", list(run_ids))
 
 
-def regression_flags(store: Any, campaign: str, environment: str, test_type: str) -> pl.DataFrame:
-    """Nights of the group judged a significant regression against their baseline, with when."""
+def regression_flags(store: Any, campaign: str, environment: str, test_type: str,
+                     since: datetime | None = None) -> pl.DataFrame:
+    """Nights of the group (since ``since``) judged a significant regression against their baseline,
+    with when."""
     if not has_table(store, "night_comparisons"):
         return pl.DataFrame(schema={"run_id": pl.String, "endpoint": pl.String, "metric": pl.String,
                                     "computed_at": pl.Datetime("us", "UTC")})
+    params: list[Any] = [campaign, environment, test_type]
+    bound = ""
+    if since is not None:
+        bound = " AND night >= ?"
+        params.append(since)
     return store.query("SELECT run_id, endpoint, metric, computed_at FROM night_comparisons WHERE campaign = ? "
                        "AND environment = ? AND test_type = ? AND reference = 'baseline' AND significant "
-                       "AND direction = 'regression'", [campaign, environment, test_type])
+                       f"AND direction = 'regression'{bound}", params)
 
 
 def overall_timeseries(store: Any, run_id: str, overall: str) -> pl.DataFrame:

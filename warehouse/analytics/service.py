@@ -415,7 +415,10 @@ def compare_with_history(store: Any, run: RunInfo, history: pl.DataFrame, change
     same = (pl.col("test_type") == run.test_type)
     hist = history.filter(same & (pl.col("night") <= run.night)).select(list(HISTORY_SCHEMA)) \
         if not history.is_empty() else pl.DataFrame(schema=HISTORY_SCHEMA)
-    flags_frame = reads.regression_flags(store, run.campaign, run.environment, run.test_type)
+    trusted_nights = hist.filter(pl.col("trusted")).select("night").unique().sort("night")["night"]
+    window = 3 * settings.compare.reference_nights  # the pool reaches this far back only past many flagged nights
+    since = trusted_nights[-window] if len(trusted_nights) >= window else None
+    flags_frame = reads.regression_flags(store, run.campaign, run.environment, run.test_type, since)
     flags = {(r, e, m): (t if t.tzinfo else t.replace(tzinfo=UTC)) for r, e, m, t in flags_frame.iter_rows()
              if r != run.run_id}
     refs_base = {}
