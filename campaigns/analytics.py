@@ -35,14 +35,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from campaigns.types import Duration
+from campaigns.types import Duration, StrictModel
 
 MetricName = Literal["p50_ms", "p95_ms", "p99_ms", "mean_ms", "error_rate", "rps"]
 ALL_METRICS: tuple[str, ...] = ("p50_ms", "p95_ms", "p99_ms", "mean_ms", "error_rate", "rps")
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+class Strict(StrictModel):
+    """Unknown keys are errors; numbers are finite and bounded (campaigns.types.StrictModel)."""
 
 
 def _fraction(value: Any) -> Any:

@@ -348,9 +348,15 @@ class AnalysisResult:
 
     def summary(self) -> dict[str, Any]:
         """A compact document for ``stage_results.summary`` and the run report."""
+        comparison = None
+        if self.comparison is not None:
+            comparison = self.comparison.model_dump(mode="json")
+            comparison["headline"] = self.comparison.headline()
+            for doc, s in zip(comparison["series"], self.comparison.series, strict=True):
+                doc["detail"] = s.describe()
         return _jsonable({
             "run_id": self.run_id, "test_type": self.test_type, "excluded": self.excluded, "nights": self.nights,
-            "comparison": self.comparison.model_dump(mode="json") if self.comparison else None,
+            "comparison": comparison,
             "headline": self.comparison.headline() if self.comparison else self.excluded,
             "fresh_regressions": self.fresh_regressions,
             "open_change_points": len(self.change_points),
