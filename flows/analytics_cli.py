@@ -21,7 +21,6 @@ from datetime import datetime
 from typing import Any
 
 import click
-import polars as pl
 from rich.console import Console
 from rich.table import Table
 
