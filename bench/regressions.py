@@ -32,7 +32,7 @@ import argparse
 import math
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -186,11 +186,14 @@ def cp_verdicts(seq: Sequence, detector: Any, metric: str) -> list[bool]:
 class Tally:
     nights: int = 0
     alarms: int = 0
+    trusted_nights: int = 0           # nights the generator vouched for (the ones a verdict judges)
+    trusted_alarms: int = 0
     steps: int = 0
     morning: int = 0
     within3: int = 0
+    trusted_steps: int = 0            # step nights the generator vouched for
+    trusted_morning: int = 0
     seconds: float = 0.0
-    effect: dict[str, float] = field(default_factory=dict)
 
 
 def score(seqs: list[Sequence], verdicts_of: Any) -> dict[Any, Tally]:
@@ -199,18 +202,23 @@ def score(seqs: list[Sequence], verdicts_of: Any) -> dict[Any, Tally]:
         t0 = time.perf_counter()
         verdicts = verdicts_of(seq)
         elapsed = time.perf_counter() - t0
-        if seq.step is None:
-            t = tallies["noise"]
-            t.nights += len(verdicts) - 1           # the first night is never judged
-            t.alarms += sum(verdicts[1:])
-        else:
+        trusted = [r.trusted for r in seq.nights]
+        noise_nights = range(1, len(verdicts)) if seq.step is None else range(1, seq.step)
+        noise = tallies["noise" if seq.step is None else "noise-before-step"]
+        for i in noise_nights:                      # the first night is never judged
+            noise.nights += 1
+            noise.alarms += verdicts[i]
+            noise.trusted_nights += trusted[i]
+            noise.trusted_alarms += verdicts[i] and trusted[i]
+        if seq.step is not None:
             t = tallies[(seq.knob, seq.step)]
             t.steps += 1
             t.morning += verdicts[seq.step]
             t.within3 += any(verdicts[seq.step: seq.step + 3])
-            noise = tallies["noise-before-step"]
-            noise.nights += seq.step - 1
-            noise.alarms += sum(verdicts[1: seq.step])
+            t.trusted_steps += trusted[seq.step]
+            t.trusted_morning += verdicts[seq.step] and trusted[seq.step]
+        else:
+            t = noise
         t.seconds += elapsed
     return tallies
 
@@ -224,7 +232,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="20 sequences per cell")
     parser.add_argument("--no-otava", action="store_true")
-    parser.add_argument("--untrusted", choices=("judge", "skip"), default="judge")
+    parser.add_argument("--untrusted", choices=("judge", "skip"), default="skip")
     parser.add_argument("--record", action="store_true", help="record the runs first (python -m bench.recorded)")
     args = parser.parse_args(argv)
     if args.record:
@@ -260,24 +268,30 @@ def main(argv: list[str] | None = None) -> None:
         detectors["otava p95"] = lambda seq: cp_verdicts(seq, otava, "p95_ms")
     results = {name: score(seqs, fn) for name, fn in detectors.items()}
     names = list(results)
-    width = max(len(n) for n in names) + 2
+    width = max(max(len(n) for n in names) + 2, 24)
     print()
-    print(f"{'false alarms':<28}" + "".join(f"{n:>{width}}" for n in names))
-    for key, label in (("noise", f"unchanged service ({args.nights}-night runs)"),
-                       ("noise-before-step", "nights before a step")):
+    print("false alarms: nights of the unchanged service flagged (all nights | nights the generator vouched for)")
+    print(f"{'':<28}" + "".join(f"{n:>{width}}" for n in names))
+    for key, label in (("noise", f"{args.nights}-night sequences"), ("noise-before-step", "nights before a step")):
         row = f"{label:<28}"
         for n in names:
             t = results[n].get(key, Tally())
-            row += f"{(t.alarms / t.nights if t.nights else 0):>{width - 12}.1%} ({t.alarms:3d}/{t.nights:4d})"
+            cell = (f"{t.alarms}/{t.nights} | {t.trusted_alarms}/{t.trusted_nights}")
+            row += f"{cell:>{width}}"
         print(row)
+    total = {n: (sum(results[n].get(k, Tally()).alarms for k in ("noise", "noise-before-step")),
+                 sum(results[n].get(k, Tally()).nights for k in ("noise", "noise-before-step"))) for n in names}
+    print(f"{'per 100 nights':<28}" + "".join(f"{100 * a / max(b, 1):>{width}.2f}" for a, b in total.values()))
     print()
-    print(f"{'detected: morning / ≤3 nights':<28}" + "".join(f"{n:>{width}}" for n in names))
+    print("detected: that morning / within 3 nights (all step nights) | that morning, step nights vouched for")
+    print(f"{'':<28}" + "".join(f"{n:>{width}}" for n in names))
     for key in sorted(k for k in results[names[0]] if isinstance(k, tuple)):
         knob, step = key
         row = f"{f'+{knob:.1f} ms, night {step + 1}':<28}"
         for n in names:
             t = results[n][key]
-            row += f"{f'{t.morning / t.steps:.0%} / {t.within3 / t.steps:.0%}':>{width}}"
+            trusted = f"{t.trusted_morning / t.trusted_steps:.0%}" if t.trusted_steps else "–"
+            row += f"{f'{t.morning / t.steps:.0%} / {t.within3 / t.steps:.0%} | {trusted}':>{width}}"
         print(row)
     print()
     row = f"{'ms per sequence':<28}"

@@ -29,7 +29,7 @@ Methods, and the nights each needs (``MethodStatus`` lists them per run, with wh
 * :attr:`Method.WITHIN_RUN` (2 nights: this one and one before): the run's per-second samples
   against the reference run's, in blocks as long as their autocorrelation asks, Mann–Whitney U on
   the block means; **and** the night against the spread nights of an unchanged service are assumed
-  to have (a per-metric prior: p50 15 %, p95 50 %, p99 60 % on our CI machine); and a change of at
+  to have (a per-metric prior: p50 15 %, p95 70 %, p99 80 % on our CI machine); and a change of at
   least ``first_min_change`` (50 %).
 * :attr:`Method.BETWEEN_NIGHTS` (3 nights: from the third night on): the same two tests, the spread
   between nights now learned from the baseline nights (shrunk towards the prior while they are
