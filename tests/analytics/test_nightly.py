@@ -169,3 +169,25 @@ def test_the_result_round_trips_as_json(store, nights, rng):
     again = RunComparison.model_validate(doc)
     assert again == result.comparison and again.regressions
     assert result.summary()["comparison"]["series"][0]["vs_previous"]["reference"] == "previous"
+
+
+def test_the_regressions_command_shows_the_latest_night_vs_last_night_and_baseline(store, nights, rng):
+    import json
+
+    from click.testing import CliRunner
+
+    from flows.analytics_cli import regressions
+
+    for d in range(2):
+        analyze_run(store, add(nights, rng, 10.0, day=d), now=night(d + 1))
+    slow = add(nights, rng, 10.0, scale=3.0, day=2)
+    analyze_run(store, slow, now=night(3))
+    runner = CliRunner()
+    out = runner.invoke(regressions, ["--warehouse", str(store.path), "--since", "all"], terminal_width=160)
+    assert out.exit_code == 0, out.output
+    assert "the latest night vs last night / vs baseline" in out.output and "last night" in out.output
+    assert "no regressions" not in out.output
+    doc = json.loads(runner.invoke(regressions, ["--warehouse", str(store.path), "--since", "all", "--json",
+                                                 "--metric", "p50_ms", "--endpoint", "_overall"]).output)
+    assert {(r["reference"], r["run_id"], r["direction"]) for r in doc["latest_night"]} == {
+        ("previous", slow, "regression"), ("baseline", slow, "regression")}

@@ -186,3 +186,27 @@ def analysis_state(store: Any) -> dict[tuple[str, str], str]:
     if not has_table(store, "analysis_state"):
         return {}
     return {(c, e): f for c, e, f in store.fetchall("SELECT campaign, environment, fingerprint FROM analysis_state")}
+
+
+def latest_night_comparisons(store: Any, where: tuple[str, list[Any]], *, since: datetime | None = None,
+                             significant_only: bool = True, directions: Sequence[str] = ("regression",)
+                             ) -> pl.DataFrame:
+    """The newest judged night of each campaign × environment × test type (alias ``n``): its
+    comparisons vs last night and vs baseline (the significant ones in ``directions`` by default)."""
+    if not has_table(store, "night_comparisons"):
+        return pl.DataFrame()
+    clause, params = where
+    params = list(params)
+    extra = ""
+    if since is not None:
+        extra += " AND n.night >= ?"
+        params.append(since)
+    if significant_only:
+        extra += " AND n.significant"
+    if directions:
+        extra += f" AND n.direction IN ({', '.join('?' for _ in directions)})"
+        params += list(directions)
+    return store.query(
+        "SELECT n.* FROM night_comparisons n WHERE n.run_id IN (SELECT arg_max(run_id, night) FROM night_comparisons "
+        f"GROUP BY campaign, environment, test_type) AND {clause}{extra} "
+        "ORDER BY n.campaign, n.environment, n.endpoint, n.metric, n.reference DESC", params)

@@ -315,6 +315,23 @@ def current_trends(store: Any, campaign: str | None = None, environment: str | N
             .with_columns(pl.col("untrusted_nights").fill_null(0).cast(pl.Int32)))
 
 
+def latest_night_regressions(store: Any, campaign: str | None = None, environment: str | None = None, *,
+                             since: datetime | None = None, endpoint: str | None = None, metric: str | None = None,
+                             improvements: bool = False) -> pl.DataFrame:
+    """The newest judged night of each campaign × environment: its significant regressions (and
+    improvements) vs last night and vs baseline, one row per series and reference."""
+    frame = reads.latest_night_comparisons(store, reads.scope(campaign, environment, alias="n"), since=since,
+                                           directions=("regression", "improvement") if improvements
+                                           else ("regression",))
+    if frame.is_empty():
+        return frame
+    if endpoint is not None:
+        frame = frame.filter(pl.col("endpoint") == endpoint)
+    if metric is not None:
+        frame = frame.filter(pl.col("metric") == metric)
+    return frame.with_columns(pl.col("night").dt.convert_time_zone("UTC"))
+
+
 def _groups(frame: pl.DataFrame) -> list[tuple[str, str]]:
     if frame.is_empty():
         return []
@@ -514,5 +531,5 @@ def with_detector(settings: AnalyticsSettings, **changes: Any) -> AnalyticsSetti
 
 
 __all__ = ["AnalysisOutput", "AnalysisResult", "AnalyticsSettings", "analyze", "analyze_run", "changed_groups",
-           "compare_with_history", "current_trends", "evaluate_gates", "excluded_runs", "read_history", "read_nightly",
+           "compare_with_history", "current_trends", "evaluate_gates", "latest_night_regressions", "excluded_runs", "read_history", "read_nightly",
            "settings_for", "settings_from", "NIGHTLY_SCHEMA"]
