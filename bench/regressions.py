@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from bench.analytics_changepoints import otava_detector
 from bench.recorded import DEFAULT_OUT, load_recorded
 from warehouse.analytics.changepoints import change_points
 from warehouse.analytics.metrics import DEFAULT_METRICS
@@ -155,18 +156,6 @@ def judge(seq: Sequence, settings: CompareSettings, upto: int) -> list[bool]:
                 flags[(run_id, s.endpoint, s.metric)] = info.night
         verdicts.append(bool(result.regressions))
     return verdicts
-
-
-def otava_detector() -> Any:
-    try:
-        from otava.analysis import compute_change_points
-    except ImportError:
-        return None
-
-    def run(values: list[float]) -> list[int]:
-        cps, _ = compute_change_points([float(v) for v in values], window_len=50, max_pvalue=0.001)
-        return sorted(int(c.index) for c in cps)
-    return run
 
 
 def cp_verdicts(seq: Sequence, detector: Any, metric: str) -> list[bool]:
