@@ -191,3 +191,17 @@ def test_the_regressions_command_shows_the_latest_night_vs_last_night_and_baseli
                                                  "--metric", "p50_ms", "--endpoint", "_overall"]).output)
     assert {(r["reference"], r["run_id"], r["direction"]) for r in doc["latest_night"]} == {
         ("previous", slow, "regression"), ("baseline", slow, "regression")}
+
+
+def test_a_lasting_regression_becomes_the_norm_after_the_policys_nights(store, nights, rng):
+    settings = AnalyticsSettings(compare=CompareSettings(accept_regression_after=4))
+    for d in range(2):
+        add(nights, rng, 10.0, day=d)
+    flagged = []
+    for d in range(2, 10):
+        run_id = add(nights, rng, 10.0, scale=3.0, day=d)
+        s = p50(analyze_run(store, run_id, now=night(d + 1), settings=settings))
+        flagged.append(s.vs_baseline.regression)
+    # too few nights before the step for a change point; the comparisons keep flagging it until it
+    # has lasted four nights, then it is the baseline
+    assert flagged == [True, True, True, True, False, False, False, False]

@@ -14,7 +14,9 @@ References
   themselves judged a regression against it (``flags``): a regression on night 3 does not become
   the norm of night 4. A regression the baseline policy later accepted (a version whose reason is
   "regression … accepted", see :mod:`.baselines`) is the norm again: flags older than that
-  version no longer count.
+  version no longer count. So is one whose flagged nights have run ``accept_regression_after``
+  nights in a row (14, the baseline policy's), even when too few nights came before it for a
+  change point to confirm it: the baseline is then those nights.
 
 Tests and thresholds
 --------------------
@@ -114,6 +116,7 @@ class CompareSettings:
     within_reference_runs: int = 5         #: baseline runs whose seconds are pooled for the within-run test
     min_blocks: int = 4                    #: blocks each side for a within-run test
     max_generator_lag_ms: float = 25.0     #: seconds the generator lagged more are not samples
+    accept_regression_after: int | None = 14  #: nights after which a lasting regression is the norm (None: never)
     use_untrusted: bool = False            #: untrustworthy nights may be references
     judge_untrusted: bool = False          #: an untrustworthy run is judged on its clean seconds
 
@@ -209,17 +212,30 @@ def plan_references(run: RunInfo, history: pl.DataFrame, *, flags: Mapping[tuple
         previous = (ids[-1], stamps[-1], vals[-1])
         base = baselines.get(key)
         start = run_nights.get(base.first_run_id) if base and base.first_run_id else None
-        pool = []
-        for r, n, v in zip(ids, stamps, vals):
-            if start is not None and n < start:
-                continue
-            flagged = flags.get((r, *key))
-            if flagged is not None and not (base is not None and base.accepted_regression
-                                            and flagged < base.valid_from):
-                continue
-            pool.append((r, n, v))
+        in_force = [flags.get((r, *key)) is not None and not (
+            base is not None and base.accepted_regression and flags[(r, *key)] < base.valid_from) for r in ids]
+        accepted = _accepted_from(in_force, settings.accept_regression_after)
+        if accepted is not None:   # a regression that lasted is the norm now: its nights and later ones
+            pool = [(r, n, v) for i, (r, n, v, flagged) in enumerate(zip(ids, stamps, vals, in_force))
+                    if i >= accepted and (not flagged or i < accepted + settings.accept_regression_after)]
+        else:
+            pool = [(r, n, v) for r, n, v, flagged in zip(ids, stamps, vals, in_force)
+                    if not flagged and (start is None or n >= start)]
         per[key] = SeriesRefs(previous, pool[-settings.reference_nights:], len(ids))
     return References(run, values, per, excluded, nights, previous_run)
+
+
+def _accepted_from(flagged: list[bool], after: int | None) -> int | None:
+    """Where the newest run of ``after`` flagged nights in a row begins (None: no such run)."""
+    if after is None:
+        return None
+    run = 0
+    start = None
+    for i, f in enumerate(flagged):
+        run = run + 1 if f else 0
+        if run == after:
+            start = i - after + 1
+    return start
 
 
 def _per_second(seconds: pl.DataFrame, settings: CompareSettings) -> dict[tuple[str, str], dict[str, np.ndarray]]:

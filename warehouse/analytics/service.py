@@ -121,7 +121,8 @@ def settings_from(options: Any = None, thresholds: Any = None, targets: dict[str
             alpha=c.alpha, first_min_change=c.first_min_change, min_change=options.min_change,
             prior_spread=dict(c.prior_spread) or None, prior_nights=c.prior_nights, reference_nights=c.reference_nights,
             max_generator_lag_ms=c.max_generator_lag_ms, use_untrusted=c.untrusted_reference,
-            judge_untrusted=c.untrusted == "judge", min_segment=options.min_segment, gate_metrics=gate_metrics))
+            judge_untrusted=c.untrusted == "judge", min_segment=options.min_segment, gate_metrics=gate_metrics,
+            accept_regression_after=b.accept_regression_after))
 
 
 def settings_for(campaign: Any, environment: str) -> AnalyticsSettings:
