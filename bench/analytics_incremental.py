@@ -45,7 +45,8 @@ def build(path: Path, campaigns: int, envs: int, endpoints: int, nights: int) ->
     store = Warehouse(path)
     env_names = ["dev", "staging", "production"][:envs] + [f"env-{i}" for i in range(3, envs)]
     with store.transaction() as con:
-        con.execute("CREATE TEMP TABLE groups AS SELECT c.i AS ci, e.i AS ei, 'campaign-' || lpad(c.i::VARCHAR, 3, '0') "
+        con.execute("CREATE TEMP TABLE groups AS SELECT c.i AS ci, e.i AS ei, "
+                    "'campaign-' || lpad(c.i::VARCHAR, 3, '0') "
                     "AS campaign, (?::VARCHAR[])[e.i + 1] AS environment FROM range(?) c(i), range(?) e(i)",
                     [env_names, campaigns, envs])
         con.execute("CREATE TEMP TABLE gen_runs AS SELECT g.*, d.i AS day, uuid()::VARCHAR AS run_id, "
@@ -61,8 +62,8 @@ def build(path: Path, campaigns: int, envs: int, endpoints: int, nights: int) ->
                     "FROM gen_runs JOIN runs r USING (run_id)")
         # endpoint levels 20–600 ms; noise 3 %; a +15 % step in one endpoint of ten at a group's own night
         con.execute(
-            "INSERT INTO endpoint_metrics (run_id, stage, endpoint, method, requests, errors, error_rate, rps, mean_ms, "
-            "p50_ms, p95_ms, p99_ms, max_ms) "
+            "INSERT INTO endpoint_metrics (run_id, stage, endpoint, method, requests, errors, error_rate, rps, "
+            "mean_ms, p50_ms, p95_ms, p99_ms, max_ms) "
             "SELECT run_id, 'load', CASE WHEN i = 0 THEN '_overall' ELSE 'endpoint-' || lpad(i::VARCHAR, 3, '0') END, "
             "'GET', 2000, err, err / 2000.0, 40 * (1 + 0.02 * z2), v * 0.6, v * 0.5, v, v * 1.4, v * 2 FROM ("
             "  SELECT run_id, i, z2, CAST(floor(random() * 9) AS INTEGER) AS err, "
@@ -82,8 +83,9 @@ def new_night(store: Warehouse, campaign: str, environment: str, endpoints: int,
     rng = np.random.default_rng(seed)
     run_id = str(uuid.uuid4())
     started = START + timedelta(days=day)
-    last = store.query("SELECT m.endpoint, median(m.p95_ms) AS level FROM endpoint_metrics m JOIN runs r USING (run_id) "
-                       "WHERE r.campaign = ? AND r.environment = ? AND r.started_at > ? GROUP BY 1",
+    last = store.query("SELECT m.endpoint, median(m.p95_ms) AS level FROM endpoint_metrics m "
+                       "JOIN runs r USING (run_id) WHERE r.campaign = ? AND r.environment = ? AND r.started_at > ? "
+                       "GROUP BY 1",
                        [campaign, environment, started - timedelta(days=10)])
     levels = {e: float(v) * slow for e, v in last.iter_rows()}
     names = sorted(levels)
@@ -133,7 +135,8 @@ def main(argv: list[str] | None = None) -> None:
         groups = args.campaigns * args.envs
         series = groups * (args.endpoints + 1) * len(settings.metrics)
         print(f"built {counts['runs']:,} runs, {counts['endpoint_metrics']:,} endpoint_metrics rows: {args.campaigns} "
-              f"campaigns × {args.envs} environments × {args.endpoints} endpoints (+ _overall) × {args.nights} nights, "
+              f"campaigns × {args.envs} environments × {args.endpoints} endpoints (+ _overall) × {args.nights} "
+              "nights, "
               f"{series:,} series ({wall:.1f} s)")
         store = Warehouse(path)
         now = START + timedelta(days=args.nights + 1)

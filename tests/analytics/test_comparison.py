@@ -66,8 +66,9 @@ def test_a_quiet_night_and_a_fresh_change_point():
     [gate] = run.gates()
     assert not gate.passed and "regression +30.0% since 2026-03-04 (run abcdef12, 4 nights, p=<0.0001, " \
                                "change-point)" in gate.detail
+    base = quiet.model_copy(update={"reference": "baseline"})
     calm = RunComparison(campaign="demo", environment="dev", test_type="load", run_id="r9", nights=9,
-                         methods=run.methods, series=[verdict(quiet, quiet.model_copy(update={"reference": "baseline"}))])
+                         methods=run.methods, series=[verdict(quiet, base)])
     assert calm.headline() == ("no significant regression vs last night or baseline "
                                "(within-run, between-nights, change-point)")
     assert [g.passed for g in calm.gates()] == [True]

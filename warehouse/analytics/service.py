@@ -532,5 +532,6 @@ def with_detector(settings: AnalyticsSettings, **changes: Any) -> AnalyticsSetti
 
 
 __all__ = ["AnalysisOutput", "AnalysisResult", "AnalyticsSettings", "analyze", "analyze_run", "changed_groups",
-           "compare_with_history", "current_trends", "evaluate_gates", "latest_night_regressions", "excluded_runs", "read_history", "read_nightly",
+           "compare_with_history", "current_trends", "evaluate_gates", "latest_night_regressions", "excluded_runs",
+           "read_history", "read_nightly",
            "settings_for", "settings_from", "NIGHTLY_SCHEMA"]
