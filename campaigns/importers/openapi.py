@@ -106,11 +106,23 @@ class _Importer:
             kinds = ", ".join(body.get("content") or {}) or "no content"
             self.note(f"{where}/requestBody: only JSON bodies are generated ({kinds}): sent without a body")
             return False, None
+        schema = media[1].get("schema") or {}
         found, value = explicit(media[1])
+        if found and isinstance(value, str) and value.strip()[:1] in ("{", "["):
+            try:  # an example written as JSON text
+                value = json.loads(value)
+            except ValueError:
+                pass
+        if found and schema and not self.spec.validates(schema, value):
+            self.note(f"{where}/requestBody: the documented example does not match the body's schema "
+                      f"({'; '.join(self.spec.schema_problems(schema, value, 1))}): a generated body is sent instead")
+            found = False
         if not found:
-            found, value = explicit(self.spec.deref(media[1].get("schema") or {}))
-        if not found:
-            value = sample(self.spec, media[1].get("schema") or {})
+            value = sample(self.spec, schema)
+        problems = self.spec.schema_problems(schema, value) if schema else []
+        if problems:
+            self.note(f"{where}/requestBody: no body that matches the schema could be generated "
+                      f"({'; '.join(problems[:2])}): edit the endpoint's json")
         return True, value
 
     def responses(self, op: dict[str, Any]) -> tuple[list[int], str | None, Any]:

@@ -143,8 +143,43 @@ class Spec:
         return out
 
     def components_as_json_schema(self) -> dict[str, Any]:
-        schemas = ((self.doc.get("components") or {}).get("schemas") or {})
-        return {"schemas": {name: self.to_json_schema(s) for name, s in schemas.items()}}
+        cached = self.__dict__.get("_components")
+        if cached is None:
+            schemas = ((self.doc.get("components") or {}).get("schemas") or {})
+            cached = {"schemas": {name: self.to_json_schema(s) for name, s in schemas.items()}}
+            self.__dict__["_components"] = cached
+        return cached
+
+    def validator(self, schema: Any) -> Any:
+        """A JSON Schema (2020-12) validator for an OpenAPI schema of this document (components
+        references resolve inside it)."""
+        from jsonschema import Draft202012Validator
+
+        converted = self.to_json_schema(schema)
+        if isinstance(converted, bool):
+            return Draft202012Validator(converted)
+        return Draft202012Validator({**converted, "components": self.components_as_json_schema()})
+
+    def validates(self, schema: Any, value: Any) -> bool:
+        try:
+            return self.validator(schema).is_valid(value)
+        except Exception:  # noqa: BLE001 - a schema jsonschema cannot use says nothing about the value
+            return True
+
+    def schema_problems(self, schema: Any, value: Any, limit: int = 3) -> list[str]:
+        """Why ``value`` does not match ``schema`` (empty when it does), as ``$.path: message``."""
+        from jsonschema.exceptions import relevance
+
+        try:
+            errors = sorted(self.validator(schema).iter_errors(value), key=relevance)
+        except Exception:  # noqa: BLE001
+            return []
+        out = []
+        for err in errors[:limit]:
+            best = min(err.context, key=relevance) if err.context else err
+            where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in best.absolute_path)
+            out.append(f"{where}: {best.message[:160]}")
+        return out
 
 
 def _walk_refs(node: Any, path: tuple[str, ...], out: list[tuple[tuple[str, ...], str]]) -> None:
