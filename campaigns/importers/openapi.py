@@ -254,6 +254,8 @@ def import_openapi(text: str, file: str = "openapi.yaml", *, base_url: str | Non
     written to (it names the response-schema side file)."""
     spec = load_spec(text, file)
     imp = _Importer(spec, file)
+    for note in spec.notes:
+        imp.note(note)
     info = spec.doc.get("info") or {}
     name = campaign or slug(info.get("title") or PurePosixPath(file).stem, "api")
     output = output or f"{name}.yaml"
