@@ -59,7 +59,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
-from campaigns.types import Duration, Slug, check_headers, check_path, upper_method
+from campaigns.types import (MAX_RATE, MAX_VUS, Duration, Slug, StrictModel, check_headers, check_path,
+                             upper_method)
 
 TestType = Literal["load", "stress", "spike", "soak", "breakpoint"]
 TEST_TYPES: tuple[str, ...] = ("load", "stress", "spike", "soak", "breakpoint")
@@ -67,10 +68,10 @@ Scalar = str | int | float | bool
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
-class _Strict(BaseModel):
-    # The same configuration as campaigns.model.Strict. This module does not import
+class _Strict(StrictModel):
+    # The same base as campaigns.model.Strict. This module does not import
     # campaigns.model so that campaigns.model can import LoadSpec without an import cycle.
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    pass
 
 
 # ---------------------------------------------------------------------------------------------
@@ -384,8 +385,8 @@ class Phase(_Strict):
 
     name: str | None = None
     duration: Duration = Field(gt=0)
-    arrival_rate: float = Field(ge=0, alias="arrivalRate", description="Iterations per second at the start.")
-    ramp_to: float | None = Field(None, ge=0, alias="rampTo", description="Rate at the end (linear ramp).")
+    arrival_rate: float = Field(ge=0, le=MAX_RATE, alias="arrivalRate", description="Iterations per second at the start.")
+    ramp_to: float | None = Field(None, ge=0, le=MAX_RATE, alias="rampTo", description="Rate at the end (linear ramp).")
 
     @property
     def peak(self) -> float:
@@ -397,16 +398,16 @@ class VuStage(_Strict):
 
     name: str | None = None
     duration: Duration = Field(gt=0)
-    target: int = Field(ge=0, alias="vus")
+    target: int = Field(ge=0, le=MAX_VUS, alias="vus")
 
 
 class StressPreset(_Strict):
-    factor: float = Field(3.0, gt=1, description="Peak = factor × nominal rate.")
+    factor: float = Field(3.0, gt=1, le=100, description="Peak = factor × nominal rate.")
     steps: int = Field(3, ge=1, le=20)
 
 
 class SpikePreset(_Strict):
-    factor: float = Field(10.0, gt=1, description="Spike = factor × nominal rate.")
+    factor: float = Field(10.0, gt=1, le=100, description="Spike = factor × nominal rate.")
     spike: float = Field(0.2, gt=0, lt=1, description="Share of the duration at the spike.")
 
 
@@ -416,8 +417,8 @@ class SoakPreset(_Strict):
 
 
 class BreakpointPreset(_Strict):
-    start: float | None = Field(None, ge=0, description="Starting rate (default: nominal / 10).")
-    max: float | None = Field(None, gt=0, description="Highest rate tried (default: 10 × nominal).")
+    start: float | None = Field(None, ge=0, le=MAX_RATE, description="Starting rate (default: nominal / 10).")
+    max: float | None = Field(None, gt=0, le=MAX_RATE, description="Highest rate tried (default: 10 × nominal).")
     duration: Duration | None = Field(None, gt=0, description="Ramp length (default: the nominal duration).")
     stop_when: list[Threshold] = Field(
         default_factory=lambda: [Threshold(threshold="p(95)<1000"), Threshold(threshold="error_rate<0.05")],
@@ -484,12 +485,12 @@ class LoadSpec(_Strict):
                                "(see tasks/k6/); results land in the same tables.")
     test_type: TestType = "load"
     # open model
-    rate: float | None = Field(None, gt=0, description="Nominal arrival rate (iterations/s) for presets.")
+    rate: float | None = Field(None, gt=0, le=MAX_RATE, description="Nominal arrival rate (iterations/s) for presets.")
     phases: list[Phase] = Field(default_factory=list)
-    max_vus: int = Field(1000, gt=0, alias="max_connections",
+    max_vus: int = Field(1000, gt=0, le=MAX_VUS, alias="max_connections",
                          description="Open model: most connections (requests in flight) at once.")
     # closed model
-    vus: int | None = Field(None, gt=0, description="Closed model: virtual users (one connection each).")
+    vus: int | None = Field(None, gt=0, le=MAX_VUS, description="Closed model: virtual users (one connection each).")
     stages: list[VuStage] = Field(default_factory=list)
     think: Duration = Field(0.0, description="Closed model: pause between a VU's iterations.")
     # both
@@ -498,6 +499,8 @@ class LoadSpec(_Strict):
     connect_timeout: Duration = Field(5.0, gt=0)
     graceful_stop: Duration = Field(5.0, ge=0, description="How long in-flight requests may finish.")
     shards: int | Literal["auto"] = Field(1, description="Generator processes (auto: one per core).")
+    dask_address: str | None = Field(None, description="Run the shards on this Dask scheduler (tcp://host:8786), "
+                                                       "one per worker thread; --dask-address overrides it.")
     scenarios: list[Scenario] = Field(default_factory=list, description="Default: every endpoint, equal weight.")
     thresholds: list[Threshold] = Field(default_factory=list)
     presets: Presets = Field(default_factory=Presets)
@@ -517,6 +520,13 @@ class LoadSpec(_Strict):
     def _shards(cls, value: int | str) -> int | str:
         if isinstance(value, int) and not 1 <= value <= 256:
             raise ValueError("shards is between 1 and 256, or 'auto'")
+        return value
+
+    @field_validator("dask_address")
+    @classmethod
+    def _dask_address(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"(tcp|tls|ws|wss)://[^\s/:]+(:\d{1,5})?", value):
+            raise ValueError(f"dask_address must look like tcp://host:8786, not {value!r}")
         return value
 
     @model_validator(mode="after")

@@ -19,12 +19,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from campaigns.analytics import AnalyticsOptions, MetricsSource, PrometheusExport
 from campaigns.load import LoadSpec
 from campaigns.templating import placeholders
-from campaigns.types import Duration, Slug, check_headers, check_path, upper_method
+from campaigns.types import (MAX_RATE, MAX_VUS, Duration, Slug, StrictModel, check_headers, check_path,
+                             check_path_value, upper_method)
+from campaigns.verdict import VerdictOptions
+from campaigns.vocabulary import STAGE_ORDER
 
 SCHEMA_VERSION = 1
 
 StageName = Literal["readiness", "smoke", "e2e", "load", "chaos"]
-STAGE_ORDER: tuple[str, ...] = ("readiness", "smoke", "e2e", "load", "chaos")
 EnvKind = Literal["dev", "staging", "production"]
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -38,29 +40,29 @@ DEFAULT_STAGES: dict[str, tuple[str, ...]] = {
 }
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+class Strict(StrictModel):
+    """Every section of the file: unknown keys are errors; numbers are finite and bounded."""
 
 
 class Caps(Strict):
     """Hard limits for an environment: load and chaos never go past them."""
 
-    max_rps: float | None = Field(None, gt=0, description="Highest arrival rate, requests per second.")
-    max_vus: int | None = Field(None, gt=0, description="Most virtual users / connections at once.")
+    max_rps: float | None = Field(None, gt=0, le=MAX_RATE, description="Highest arrival rate, requests per second.")
+    max_vus: int | None = Field(None, gt=0, le=MAX_VUS, description="Most virtual users / connections at once.")
     max_duration: Duration | None = Field(None, gt=0, description="Longest load phase sum, e.g. '5m'.")
 
 
 class Target(Strict):
     """A domain's service-level targets (seed 000): what load and gates hold it to."""
 
-    concurrent_users: int | None = Field(None, gt=0)
-    peak_users: int | None = Field(None, gt=0)
+    concurrent_users: int | None = Field(None, gt=0, le=MAX_VUS)
+    peak_users: int | None = Field(None, gt=0, le=MAX_VUS)
     p50_ms: float | None = Field(None, gt=0)
     p95_ms: float | None = Field(None, gt=0)
     p99_ms: float | None = Field(None, gt=0)
     mean_ms: float | None = Field(None, gt=0)
     error_rate: float | None = Field(None, ge=0, le=1, description="Fraction, e.g. 0.01 for 1 %.")
-    min_rps: float | None = Field(None, gt=0)
+    min_rps: float | None = Field(None, gt=0, le=MAX_RATE)
 
 
 class Thresholds(Strict):
@@ -69,7 +71,7 @@ class Thresholds(Strict):
     max_mean_ms: float = Field(1500, gt=0)
     max_p95_ms: float = Field(3000, gt=0)
     max_error_rate: float = Field(0.01, ge=0, le=1)
-    min_rps: float = Field(50, ge=0)
+    min_rps: float = Field(50, ge=0, le=MAX_RATE)
 
 
 class Expect(Strict):
@@ -115,6 +117,8 @@ class Endpoint(Strict):
     _upper = field_validator("method", mode="before")(classmethod(lambda cls, v: upper_method(v)))
     _path = field_validator("path")(classmethod(lambda cls, v: check_path(v)))
     _headers = field_validator("headers")(classmethod(lambda cls, v: check_headers(v)))
+    _params = field_validator("params")(classmethod(
+        lambda cls, v: {k: [check_path_value(x) for x in values] for k, values in v.items()}))
 
     @model_validator(mode="after")
     def _placeholders(self) -> Endpoint:
@@ -143,6 +147,8 @@ class RequestSpec(Strict):
     headers: dict[str, str] = Field(default_factory=dict)
     body: Any = Field(None, alias="json")
 
+    _upper = field_validator("method", mode="before")(classmethod(lambda cls, v: upper_method(v)))
+    _path = field_validator("path")(classmethod(lambda cls, v: check_path(v)))
     _headers = field_validator("headers")(classmethod(lambda cls, v: check_headers(v)))
 
 
@@ -289,6 +295,8 @@ class Campaign(Strict):
     analytics: AnalyticsOptions = Field(default_factory=AnalyticsOptions,
                                         description="Trends, baselines and change-point regressions.")
     prometheus: PrometheusExport | None = Field(None, description="Push each run's results to a Pushgateway.")
+    verdict: VerdictOptions = Field(default_factory=VerdictOptions,
+                                    description="How the verdict treats numbers the generator cannot vouch for.")
 
     @field_validator("version")
     @classmethod

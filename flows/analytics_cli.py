@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import json
 import math
-import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import click
@@ -26,52 +25,21 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
+from campaigns.vocabulary import ExitCode
+from flows.console import Failure, open_store, parse_since
 from warehouse.analytics.metrics import METRICS
-from warehouse.store import Warehouse, WarehouseError, default_path
+from warehouse.store import Warehouse, WarehouseError
 
-EXIT_BAD_INPUT, EXIT_INFRA = 2, 3
-_SINCE = re.compile(r"^(\d+)\s*([hdw])$")
-
-
-class Failure(click.ClickException):
-    def __init__(self, message: str, code: int):
-        super().__init__(message)
-        self.exit_code = code
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"perfcampaign: {self.message}", err=True)
-
-
-def parse_since(text: str | None, now: datetime | None = None) -> datetime | None:
-    """``30d``, ``12h``, ``2w`` (before now) or a date ``2025-01-31``; empty or ``all`` means no bound."""
-    if not text or text.strip().lower() == "all":
-        return None
-    now = now or datetime.now(UTC)
-    match = _SINCE.match(text.strip().lower())
-    if match:
-        n, unit = int(match.group(1)), match.group(2)
-        return now - {"h": timedelta(hours=n), "d": timedelta(days=n), "w": timedelta(weeks=n)}[unit]
-    try:
-        day = date.fromisoformat(text.strip())
-    except ValueError:
-        raise Failure(f"--since {text!r}: use e.g. 30d, 12h, 2w, a date like 2025-01-31, or 'all'",
-                      EXIT_BAD_INPUT) from None
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+__all__ = ["exclude", "parse_since", "regressions", "trends", "trends_table"]
 
 
 def _check_metric(metric: str | None) -> None:
     if metric is not None and metric not in METRICS:
-        raise Failure(f"--metric {metric!r}: one of {', '.join(METRICS)}", EXIT_BAD_INPUT)
+        raise Failure(f"--metric {metric!r}: one of {', '.join(METRICS)}", ExitCode.BAD_INPUT)
 
 
 def _store(path: str | None) -> Warehouse:
-    target = default_path(path)
-    if not target.exists():
-        raise Failure(f"no warehouse at {target} (run a campaign first, or pass --warehouse)", EXIT_INFRA)
-    try:
-        return Warehouse(target)
-    except WarehouseError as exc:
-        raise Failure(str(exc), EXIT_INFRA) from None
+    return open_store(path)
 
 
 def _clean(value: Any) -> Any:
@@ -174,7 +142,7 @@ def trends(campaign: str | None, environment: str | None, endpoint: str | None, 
     try:
         nightly = read_nightly(store, campaign, environment, since=bound)
     except WarehouseError as exc:
-        raise Failure(str(exc), EXIT_INFRA) from None
+        raise Failure.of(exc) from None
     nightly = _filters(nightly, endpoint, metric)
     frame = compute_trends(nightly, limits_frame(SEED_LIMITS)) if not nightly.is_empty() else pl.DataFrame()
     rows = frame.sort("campaign", "environment", "test_type", "endpoint", "metric").to_dicts() \
@@ -241,7 +209,7 @@ def regressions(campaign: str | None, environment: str | None, endpoint: str | N
         excluded = store.query("SELECT run_id, campaign, environment, started_at, exclude_reason FROM runs "
                                "WHERE exclude_from_analysis ORDER BY started_at DESC LIMIT 20")
     except WarehouseError as exc:
-        raise Failure(str(exc), EXIT_INFRA) from None
+        raise Failure.of(exc) from None
     rows = frame.to_dicts()
     doc = {"warehouse": str(store.path), "since": bound, "campaign": campaign, "environment": environment,
            "endpoint": endpoint, "metric": metric, "change_points": rows, "excluded_runs": excluded.to_dicts()}
@@ -262,11 +230,11 @@ def regressions(campaign: str | None, environment: str | None, endpoint: str | N
 def exclude(run_id: str, reason: str, warehouse: str | None) -> None:
     """Leave RUN_ID out of trends, baselines and change points, with the reason kept beside it."""
     if not reason.strip():
-        raise Failure("--reason cannot be empty", EXIT_BAD_INPUT)
+        raise Failure("--reason cannot be empty", ExitCode.BAD_INPUT)
     store = _store(warehouse)
     try:
         store.exclude_run(run_id, reason.strip())
     except WarehouseError as exc:
-        code = EXIT_BAD_INPUT if "no run" in str(exc) else EXIT_INFRA
+        code = ExitCode.BAD_INPUT if "no run" in str(exc) else ExitCode.INFRA
         raise Failure(str(exc), code) from None
     click.echo(f"excluded run {run_id}: {reason.strip()}")

@@ -18,18 +18,11 @@ from typing import Any
 
 import click
 
+from campaigns.vocabulary import ExitCode
+from flows.console import Failure
 from warehouse.store import Warehouse, default_path
-
-EXIT_BAD_INPUT = 2
 COLUMNS = ("priority", "kind", "title", "effort", "endpoint", "status", "first_seen", "last_seen", "times_seen",
            "campaign", "environment", "key")
-
-
-class _Failure(click.ClickException):
-    exit_code = EXIT_BAD_INPUT
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"perfcampaign: {self.message}", err=True)
 
 
 def load_items(path: str | None, campaign: str | None, env: str | None, status: str) -> list[dict[str, Any]]:
@@ -107,6 +100,6 @@ def backlog(campaign: str | None, env: str | None, status: str, fmt: str, wareho
     """Export the backlog gaps (missing APIs, slow APIs, mock data, UI blockers, …)."""
     path = default_path(warehouse)
     if not path.exists():
-        raise _Failure(f"no warehouse at {path} (run a campaign first, or pass --warehouse)")
+        raise Failure(f"no warehouse at {path} (run a campaign first, or pass --warehouse)", ExitCode.BAD_INPUT)
     items = load_items(str(path), campaign, env, status)
     click.echo({"markdown": to_markdown, "csv": to_csv, "json": to_json}[fmt](items), nl=False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -21,11 +21,10 @@ from flows.artifacts import publish_artifacts
 from flows.concurrency import environment_slot
 from flows.report_cli import publish_run
 from flows.runner import RunOptions, run_campaign
+from campaigns.vocabulary import Stage as StageName
+from campaigns.vocabulary import TestType
 from tasks.base import ProgressEvent, RunContext, Stage, StageResult
 from warehouse.store import Warehouse
-
-StageName = Literal["readiness", "smoke", "e2e", "load", "chaos"]
-TestType = Literal["load", "stress", "spike", "soak", "breakpoint"]
 
 #: in-process listeners for live progress (the CLI's terminal display); not a flow parameter,
 #: since parameters must be JSON for the Prefect API
@@ -52,8 +51,13 @@ async def campaign(
     trigger: str = "manual",
     start_services: bool = True,
     stage_options: dict[str, Any] | None = None,
+    dask_address: str | None = None,
 ) -> dict[str, Any]:
-    """Run a performance campaign and store every result in the warehouse."""
+    """Run a performance campaign and store every result in the warehouse.
+
+    ``dask_address`` (e.g. ``tcp://scheduler:8786``) runs the load shards as tasks on that Dask
+    cluster, through Prefect's Dask task runner (it overrides the campaign's ``load.dask_address``).
+    """
     logger = get_run_logger()
     loaded = load_campaign(campaign_file)
     store = Warehouse(warehouse)
@@ -67,10 +71,11 @@ async def campaign(
     options = RunOptions(environments=environments or None, stages=list(stages) if stages else None,
                          trigger=trigger, test_type=test_type, start_services=start_services,
                          flow_run_id=str(flow_run.id) if flow_run.id else None,
-                         stage_options=stage_options or {},
+                         stage_options={**(stage_options or {}), **({"dask_address": dask_address}
+                                                                    if dask_address else {})},
                          env_guard=lambda env: environment_slot(loaded.campaign.campaign, env))
     report = await run_campaign(loaded, store, options, emit, _as_task)
-    doc = report.to_dict()
+    doc = report.to_dict()  # the run document's JSON (a flow's result is JSON for the Prefect API)
     # the executive summary, the Slack message (once per run) and the flow run's artifacts
     doc.update(await asyncio.to_thread(publish_run, doc, store=store, campaign=loaded.campaign, trigger=trigger))
     await publish_artifacts(doc, doc.get("report"))

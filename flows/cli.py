@@ -25,24 +25,17 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from campaigns.errors import PerfcampaignError
 from campaigns.loader import CampaignError, load_campaign
-from campaigns.model import STAGE_ORDER, Campaign
-from flows.runner import EXIT_BAD_INPUT, EXIT_INFRA, BadInput, RunOptions, plan_campaign
+from campaigns.model import Campaign
+from campaigns.vocabulary import STAGE_ORDER, TEST_TYPES, ExitCode
+from flows.console import Failure, console, open_store
+from flows.runner import BadInput, RunOptions, plan_campaign
 from tasks.base import ProgressEvent
+from tasks.document import RunDocument
 from warehouse.store import Warehouse, WarehouseError, default_path
 
 err = Console(stderr=True, highlight=False)
-
-
-class Failure(click.ClickException):
-    """A handled failure: message on stderr, a chosen exit code."""
-
-    def __init__(self, message: str, code: int):
-        super().__init__(message)
-        self.exit_code = code
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"perfcampaign: {self.message}", err=True)
 
 
 def _load(file: str):
@@ -51,7 +44,7 @@ def _load(file: str):
     except CampaignError as exc:
         for problem in exc.problems:
             click.echo(f"error: {problem}", err=True)
-        raise SystemExit(EXIT_BAD_INPUT) from None
+        raise SystemExit(ExitCode.BAD_INPUT) from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -94,7 +87,7 @@ def validate(files: tuple[str, ...], environments: tuple[str, ...]) -> None:
         click.echo(f"ok: {file}: campaign {c.campaign} (team {c.team}), {len(c.environments)} environments, "
                    f"{len(c.endpoints)} endpoints")
     if bad:
-        raise SystemExit(EXIT_BAD_INPUT)
+        raise SystemExit(ExitCode.BAD_INPUT)
 
 
 @cli.command()
@@ -127,37 +120,45 @@ class Progress:
         err.print(f"{prefix} {event.message}", style=style, markup=False, soft_wrap=True)
 
 
-def _summary_table(doc: dict[str, Any]) -> Table:
-    """The end-of-run table, drawn from the same JSON document ``--json`` prints."""
-    table = Table(title=f"campaign {doc['campaign']}: {doc['status']}")
+def _stage_notes(name: str, outcome: Any) -> str:
+    """One line on what a stage found, for the summary table."""
+    failed = [g for g in outcome.gates if not g.passed]
+    if outcome.error or failed:
+        return outcome.error or "; ".join(f"{g.name}: {g.detail}" for g in failed[:3])
+    summary = outcome.summary
+    if name == "load" and summary.requests is not None:
+        latency = summary.latency_ms
+        p95 = f"p95 {latency.p95} ms, " if latency and latency.p95 is not None else ""
+        notes = f"{summary.requests} requests, {summary.rps} req/s, {p95}{(summary.error_rate or 0):.2%} errors"
+        if not summary.trustworthy:
+            notes += " — NOT trustworthy: " + "; ".join(summary.reasons)
+        return notes
+    if name == "chaos" and summary.experiments:
+        return "; ".join(f"{e.name}: score {e.score}, detected {e.time_to_detect_s} s, "
+                         f"recovered {e.recovery_time_s} s" for e in summary.experiments)
+    if name == "e2e":
+        return ", ".join(f"{n} {t}" for t, n in summary.friction.items())
+    if name == "readiness":
+        notes = ", ".join(f"{n} {v}" for v, n in summary.verdicts.items())
+        if summary.blocked:
+            notes += f" — kept out of load: {', '.join(summary.blocked)}"
+        return notes
+    return ""
+
+
+def _summary_table(doc: RunDocument) -> Table:
+    """The end-of-run table, drawn from the run document ``--json`` prints."""
+    table = Table(title=f"campaign {doc.campaign}: {doc.status}")
     for col in ("env", "stage", "status", "gates", "notes"):
         table.add_column(col)
-    for env_name, env in doc["environments"].items():
-        for stage, result in env["stages"].items():
-            gates = result.get("gates")
-            if gates is None:
-                table.add_row(env_name, stage, result["status"], "", result.get("reason", ""))
+    for env_name, env in doc.environments.items():
+        for stage, outcome in env.stages.items():
+            if not outcome.ran:
+                table.add_row(env_name, stage, outcome.status, "", outcome.reason or "")
                 continue
-            failed = [g for g in gates if not g["passed"]]
-            notes = result.get("error") or "; ".join(f"{g['name']}: {g['detail']}" for g in failed[:3])
-            if stage == "load" and not notes and result["summary"].get("requests") is not None:
-                summary = result["summary"]
-                notes = (f"{summary['requests']} requests, {summary['rps']} req/s, "
-                         f"p95 {summary['latency_ms']['p95']} ms, {summary['error_rate']:.2%} errors")
-                if not summary.get("trustworthy", True):
-                    notes += " — NOT trustworthy: " + "; ".join(summary.get("reasons", []))
-            if stage == "chaos" and not notes and result["summary"].get("experiments"):
-                notes = "; ".join(
-                    f"{e['name']}: score {e.get('score')}, detected {e.get('time_to_detect_s')} s, "
-                    f"recovered {e.get('recovery_time_s')} s" for e in result["summary"]["experiments"])
-            if stage == "e2e" and not notes:
-                notes = ", ".join(f"{n} {t}" for t, n in result["summary"].get("friction", {}).items())
-            if stage == "readiness" and not notes:
-                summary = result["summary"]
-                notes = ", ".join(f"{n} {v}" for v, n in summary.get("verdicts", {}).items())
-                if summary.get("blocked"):
-                    notes += f" — kept out of load: {', '.join(summary['blocked'])}"
-            table.add_row(env_name, stage, result["status"], f"{len(gates) - len(failed)}/{len(gates)}", notes)
+            passed = sum(g.passed for g in outcome.gates)
+            table.add_row(env_name, stage, outcome.status, f"{passed}/{len(outcome.gates)}",
+                          _stage_notes(stage, outcome))
     return table
 
 
@@ -165,7 +166,7 @@ def _summary_table(doc: dict[str, Any]) -> Table:
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--env", "environments", multiple=True, help="Environment to run (repeatable; default all).")
 @click.option("--stages", help=f"Comma-separated stages ({','.join(STAGE_ORDER)}); default all the environment allows.")
-@click.option("--test-type", type=click.Choice(["load", "stress", "spike", "soak", "breakpoint"]))
+@click.option("--test-type", type=click.Choice(TEST_TYPES))
 @click.option("--warehouse", type=click.Path(dir_okay=False), help="DuckDB file (default $PERFCAMPAIGN_WAREHOUSE "
               "or .perfcampaign/warehouse.duckdb).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document last, on stdout.")
@@ -188,20 +189,20 @@ def run(file: str, environments: tuple[str, ...], stages: str | None, test_type:
     try:
         plan_campaign(loaded, list(environments) or None, stage_list)
     except BadInput as exc:
-        raise Failure(str(exc), EXIT_BAD_INPUT) from None
+        raise Failure.of(exc) from None
     from campaigns import preflight  # before the first request: what would fail for a reason the user controls
 
     problems = preflight.problems(loaded, secrets=True, environments=list(environments) or None)
     if problems:
         for problem in problems:
             click.echo(f"error: {problem}", err=True)
-        raise SystemExit(EXIT_BAD_INPUT)
+        raise SystemExit(ExitCode.BAD_INPUT)
     stage_options: dict[str, Any] = {}
     if duration_scale is not None:
         stage_options["duration_scale"] = duration_scale
     if load_shards is not None:
         if load_shards != "auto" and not (load_shards.isdigit() and int(load_shards) > 0):
-            raise Failure(f"--load-shards takes a positive number or 'auto', not {load_shards!r}", EXIT_BAD_INPUT)
+            raise Failure(f"--load-shards takes a positive number or 'auto', not {load_shards!r}", ExitCode.BAD_INPUT)
         stage_options["shards"] = load_shards if load_shards == "auto" else int(load_shards)
     if dask_address:
         stage_options["dask_address"] = dask_address
@@ -213,30 +214,30 @@ def run(file: str, environments: tuple[str, ...], stages: str | None, test_type:
             store = Warehouse(warehouse)
             options = RunOptions(environments=list(environments) or None, stages=stage_list, trigger=trigger,
                                  test_type=test_type, start_services=not no_start, stage_options=stage_options)
-            doc = asyncio.run(run_campaign(loaded, store, options, progress)).to_dict()
+            doc = asyncio.run(run_campaign(loaded, store, options, progress)).document()
             from flows.report_cli import publish_run
 
-            doc.update(publish_run(doc, store=store, campaign=loaded.campaign, trigger=trigger))
+            doc = RunDocument.from_json({**doc.to_json(), **publish_run(doc.to_json(), store=store,
+                                                                         campaign=loaded.campaign, trigger=trigger)})
         else:
-            doc = _run_with_prefect(file, environments, stage_list, test_type, warehouse, trigger,
-                                    not no_start, progress, stage_options)
+            doc = RunDocument.from_json(_run_with_prefect(file, environments, stage_list, test_type, warehouse,
+                                                          trigger, not no_start, progress, stage_options))
     except WarehouseError as exc:
-        raise Failure(str(exc), EXIT_INFRA) from None
+        raise Failure.of(exc) from None
     if junit_file:
         from flows.junit import write_junit
 
-        write_junit(doc, junit_file)
+        write_junit(doc.to_json(), junit_file)
     if not quiet:
         (err if as_json else Console(highlight=False)).print(_summary_table(doc))
         from flows.report_cli import print_outputs
 
-        print_outputs(doc, err)
+        print_outputs(doc.to_json(), err)
     if as_json:
-        click.echo(json.dumps(doc, indent=2, default=str))
+        click.echo(json.dumps(doc.to_json(), indent=2, default=str))
     elif not quiet:
-        click.echo(f"warehouse: {doc['warehouse']}   run ids: " +
-                   ", ".join(f"{k}={v}" for k, v in doc["run_ids"].items()))
-    raise SystemExit(doc["exit_code"])
+        click.echo(f"warehouse: {doc.warehouse}   run ids: " + ", ".join(f"{k}={v}" for k, v in doc.run_ids.items()))
+    raise SystemExit(doc.exit_code)
 
 
 def _run_with_prefect(file, environments, stages, test_type, warehouse, trigger, start, progress, stage_options):
@@ -263,7 +264,7 @@ def runs(warehouse: str | None, limit: int, as_json: bool) -> None:
     """List the latest runs in the warehouse."""
     path = default_path(warehouse)
     if not path.exists():
-        raise Failure(f"no warehouse at {path} (run a campaign first, or pass --warehouse)", EXIT_BAD_INPUT)
+        raise Failure(f"no warehouse at {path} (run a campaign first, or pass --warehouse)", ExitCode.BAD_INPUT)
     frame = Warehouse(path).query(
         "SELECT run_id, campaign, environment, status, trigger, started_at, finished_at, flow_run_id "
         "FROM runs ORDER BY started_at DESC LIMIT ?", [limit])
@@ -307,13 +308,18 @@ def main(argv: list[str] | None = None) -> None:
         raise
     except KeyboardInterrupt:
         click.echo("perfcampaign: interrupted", err=True)
-        raise SystemExit(130) from None
+        raise SystemExit(ExitCode.INTERRUPTED) from None
+    except PerfcampaignError as exc:  # raised on purpose: its message and its exit code
+        if os.environ.get("PERFCAMPAIGN_DEBUG"):
+            traceback.print_exc()
+        click.echo(f"perfcampaign: {exc}", err=True)
+        raise SystemExit(exc.exit_code) from None
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, exit 3
         if os.environ.get("PERFCAMPAIGN_DEBUG"):
             traceback.print_exc()
         click.echo(f"perfcampaign: internal error: {type(exc).__name__}: {exc} "
                    f"(set PERFCAMPAIGN_DEBUG=1 for the traceback)", err=True)
-        raise SystemExit(EXIT_INFRA) from None
+        raise SystemExit(ExitCode.INFRA) from None
 
 
 if __name__ == "__main__":

@@ -32,28 +32,12 @@ from typing import Any
 
 import click
 
-EXIT_OK, EXIT_BAD_INPUT, EXIT_INFRA = 0, 2, 3
-
-
-class Failure(click.ClickException):
-    def __init__(self, message: str, code: int):
-        super().__init__(message)
-        self.exit_code = code
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"perfcampaign: {self.message}", err=True)
+from campaigns.vocabulary import ExitCode
+from flows.console import Failure, open_store, parse_since
 
 
 def _store(path: str | None, must_exist: bool = True):
-    from warehouse.store import Warehouse, WarehouseError, default_path
-
-    target = default_path(path)
-    if must_exist and not target.exists():
-        raise Failure(f"no warehouse at {target} (run a campaign first, or pass --warehouse)", EXIT_INFRA)
-    try:
-        return Warehouse(target)
-    except WarehouseError as exc:
-        raise Failure(str(exc), EXIT_INFRA) from None
+    return open_store(path, must_exist=must_exist)
 
 
 def flow_run_url(flow_run_id: str | None) -> str | None:
@@ -158,7 +142,6 @@ def _link(paths: Any, campaign: Any, doc: dict[str, Any]) -> str:
 def report(campaign: str | None, environments: tuple[str, ...], run_ids: tuple[str, ...], since: str,
            warehouse: str | None, out_dir: str | None, no_png: bool, as_json: bool) -> None:
     """Rebuild the executive summary (HTML + PNGs) from the warehouse."""
-    from flows.analytics_cli import parse_since
     from tasks.report import build_report
 
     bound = parse_since(since)
@@ -168,7 +151,7 @@ def report(campaign: str | None, environments: tuple[str, ...], run_ids: tuple[s
         paths = build_report(store, campaign, list(run_ids) or None, out_dir, environments=list(environments) or None,
                              since=bound, pngs=not no_png)
     except LookupError as exc:
-        raise Failure(str(exc), EXIT_BAD_INPUT) from None
+        raise Failure(str(exc), ExitCode.BAD_INPUT) from None
     if as_json:
         click.echo(json.dumps(paths.to_dict(), indent=2))
         return
@@ -198,7 +181,7 @@ def notify(pending: bool, include_failed: bool, ids: tuple[str, ...], as_list: b
     from tasks.notify.outbox import deliver, send_pending
 
     if not (pending or ids or as_list):
-        raise Failure("say what to do: --pending, --id ID or --list", EXIT_BAD_INPUT)
+        raise Failure("say what to do: --pending, --id ID or --list", ExitCode.BAD_INPUT)
     store = _store(warehouse)
     if as_list:
         frame = store.query("SELECT notification_id, created_at, campaign, environments, channel, transport, verdict, "
@@ -218,7 +201,7 @@ def notify(pending: bool, include_failed: bool, ids: tuple[str, ...], as_list: b
         try:
             deliveries.append(deliver(store, nid, force=True))
         except LookupError as exc:
-            raise Failure(str(exc), EXIT_BAD_INPUT) from None
+            raise Failure(str(exc), ExitCode.BAD_INPUT) from None
     if pending:
         deliveries += send_pending(store, include_failed=include_failed)
     if as_json:
@@ -230,4 +213,4 @@ def notify(pending: bool, include_failed: bool, ids: tuple[str, ...], as_list: b
             click.echo(f"{d.notification_id}  {d.status:<8} {d.channel or 'webhook'}"
                        + (f"  ({d.error})" if d.error else ""))
     if any(d.status not in ("sent",) for d in deliveries):
-        sys.exit(EXIT_INFRA)
+        sys.exit(ExitCode.INFRA)

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from campaigns.errors import MachineryError
 from tasks.notify.blocks import Message
 
 #: override of Slack's API base URL (a Slack-compatible proxy, or the tests' fake)
 API_URL_ENV = "PERFCAMPAIGN_SLACK_API_URL"
 
 
-class DeliveryError(RuntimeError):
+class DeliveryError(MachineryError):
     """Slack refused or could not be reached; ``stage`` says which step (post, upload, webhook)."""
 
     def __init__(self, message: str, stage: str):
