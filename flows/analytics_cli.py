@@ -193,26 +193,14 @@ def regressions(campaign: str | None, environment: str | None, endpoint: str | N
             from warehouse.analytics.service import analyze
 
             analyze(store, campaign, environment)
-        clauses, params = ["status = 'open'"], []
-        for column, value in (("campaign", campaign), ("environment", environment), ("endpoint", endpoint),
-                              ("metric", metric)):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        if bound is not None:
-            clauses.append("night >= ?")
-            params.append(bound)
-        if not improvements:
-            clauses.append("direction = 'regression'")
-        frame = store.query(f"SELECT * FROM change_points WHERE {' AND '.join(clauses)} "
-                            "ORDER BY night DESC, campaign, environment, endpoint, metric", params)
-        excluded = store.query("SELECT run_id, campaign, environment, started_at, exclude_reason FROM runs "
-                               "WHERE exclude_from_analysis ORDER BY started_at DESC LIMIT 20")
+        frame = store.open_change_points(campaign, environment, endpoint=endpoint, metric=metric, since=bound,
+                                         regressions_only=not improvements)
+        excluded = store.excluded_run_rows(20)
     except WarehouseError as exc:
         raise Failure.of(exc) from None
     rows = frame.to_dicts()
     doc = {"warehouse": str(store.path), "since": bound, "campaign": campaign, "environment": environment,
-           "endpoint": endpoint, "metric": metric, "change_points": rows, "excluded_runs": excluded.to_dicts()}
+           "endpoint": endpoint, "metric": metric, "change_points": rows, "excluded_runs": excluded}
     if as_json:
         _emit_json(doc)
         return
