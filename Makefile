@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup system-deps bench clean lock
+.PHONY: demo test setup system-deps mock-tools bench clean lock
 
 demo: setup
 	$(BIN)/perfcampaign run campaigns/demo.yaml
@@ -15,10 +15,14 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
-setup: system-deps $(STAMP)
+setup: system-deps $(STAMP) mock-tools
 
 system-deps:
 	@bash scripts/system-deps.sh
+
+# the readiness test bed's real mock tools (npm, pinned; quick when present)
+mock-tools: system-deps
+	@bash scripts/mock-tools.sh
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)

@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from campaigns.analytics import AnalyticsOptions, MetricsSource, PrometheusExport
 from campaigns.load import LoadSpec
 from campaigns.templating import placeholders
-from campaigns.types import Duration, Slug, check_headers, check_path, upper_method
+from campaigns.types import (MAX_RATE, MAX_VUS, Duration, Slug, StrictModel, check_headers, check_path,
+                             check_path_value, upper_method)
 from campaigns.verdict import VerdictOptions
 from campaigns.vocabulary import STAGE_ORDER
 
@@ -39,29 +40,29 @@ DEFAULT_STAGES: dict[str, tuple[str, ...]] = {
 }
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+class Strict(StrictModel):
+    """Every section of the file: unknown keys are errors; numbers are finite and bounded."""
 
 
 class Caps(Strict):
     """Hard limits for an environment: load and chaos never go past them."""
 
-    max_rps: float | None = Field(None, gt=0, description="Highest arrival rate, requests per second.")
-    max_vus: int | None = Field(None, gt=0, description="Most virtual users / connections at once.")
+    max_rps: float | None = Field(None, gt=0, le=MAX_RATE, description="Highest arrival rate, requests per second.")
+    max_vus: int | None = Field(None, gt=0, le=MAX_VUS, description="Most virtual users / connections at once.")
     max_duration: Duration | None = Field(None, gt=0, description="Longest load phase sum, e.g. '5m'.")
 
 
 class Target(Strict):
     """A domain's service-level targets (seed 000): what load and gates hold it to."""
 
-    concurrent_users: int | None = Field(None, gt=0)
-    peak_users: int | None = Field(None, gt=0)
+    concurrent_users: int | None = Field(None, gt=0, le=MAX_VUS)
+    peak_users: int | None = Field(None, gt=0, le=MAX_VUS)
     p50_ms: float | None = Field(None, gt=0)
     p95_ms: float | None = Field(None, gt=0)
     p99_ms: float | None = Field(None, gt=0)
     mean_ms: float | None = Field(None, gt=0)
     error_rate: float | None = Field(None, ge=0, le=1, description="Fraction, e.g. 0.01 for 1 %.")
-    min_rps: float | None = Field(None, gt=0)
+    min_rps: float | None = Field(None, gt=0, le=MAX_RATE)
 
 
 class Thresholds(Strict):
@@ -70,7 +71,7 @@ class Thresholds(Strict):
     max_mean_ms: float = Field(1500, gt=0)
     max_p95_ms: float = Field(3000, gt=0)
     max_error_rate: float = Field(0.01, ge=0, le=1)
-    min_rps: float = Field(50, ge=0)
+    min_rps: float = Field(50, ge=0, le=MAX_RATE)
 
 
 class Expect(Strict):
@@ -116,6 +117,8 @@ class Endpoint(Strict):
     _upper = field_validator("method", mode="before")(classmethod(lambda cls, v: upper_method(v)))
     _path = field_validator("path")(classmethod(lambda cls, v: check_path(v)))
     _headers = field_validator("headers")(classmethod(lambda cls, v: check_headers(v)))
+    _params = field_validator("params")(classmethod(
+        lambda cls, v: {k: [check_path_value(x) for x in values] for k, values in v.items()}))
 
     @model_validator(mode="after")
     def _placeholders(self) -> Endpoint:
@@ -144,6 +147,8 @@ class RequestSpec(Strict):
     headers: dict[str, str] = Field(default_factory=dict)
     body: Any = Field(None, alias="json")
 
+    _upper = field_validator("method", mode="before")(classmethod(lambda cls, v: upper_method(v)))
+    _path = field_validator("path")(classmethod(lambda cls, v: check_path(v)))
     _headers = field_validator("headers")(classmethod(lambda cls, v: check_headers(v)))
 
 
@@ -161,6 +166,22 @@ class Feeder(Strict):
 
     file: str = Field(description="Path relative to the campaign file.")
     order: Literal["sequential", "random"] = "sequential"
+    fields: list[str] | None = Field(None, min_length=1, description="Column names for a CSV without a header row "
+                                     "(Artillery's payload fields); absent: the first row names the columns.")
+    skip_header: bool = Field(False, description="With fields: the file has a header row anyway; skip it.")
+    delimiter: str = Field(",", min_length=1, max_length=1)
+
+    @model_validator(mode="after")
+    def _fields(self) -> Feeder:
+        if self.fields is not None:
+            bad = [f for f in self.fields if not f or not f.replace("_", "a").isalnum() or f[0].isdigit()]
+            if bad:
+                raise ValueError(f"fields {bad} are not variable names (letters, digits, '_')")
+            if len(set(self.fields)) != len(self.fields):
+                raise ValueError("fields names a column twice")
+        elif self.skip_header:
+            raise ValueError("skip_header applies with fields (the header row is otherwise the column names)")
+        return self
 
 
 class Service(Strict):

@@ -52,9 +52,15 @@ async def campaign(
     trigger: str = "manual",
     start_services: bool = True,
     stage_options: dict[str, Any] | None = None,
+    dask_address: str | None = None,
     outputs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Run a performance campaign, store every result in the warehouse, publish the outputs."""
+    """Run a performance campaign, store every result in the warehouse, publish the outputs.
+
+    ``dask_address`` (e.g. ``tcp://scheduler:8786``) runs the load shards as tasks on that Dask
+    cluster, through Prefect's Dask task runner (it overrides the campaign's ``load.dask_address``).
+    ``outputs`` (``flows.outputs.OutputOptions``): what the outputs do, e.g. ``{"junit": "perf.xml"}``.
+    """
     logger = get_run_logger()
     loaded = load_campaign(campaign_file)
     store = Warehouse(warehouse)
@@ -74,7 +80,8 @@ async def campaign(
     options = RunOptions(environments=environments or None, stages=list(stages) if stages else None,
                          trigger=trigger, test_type=test_type, start_services=start_services,
                          flow_run_id=run_id,
-                         stage_options=stage_options or {},
+                         stage_options={**(stage_options or {}), **({"dask_address": dask_address}
+                                                                    if dask_address else {})},
                          env_guard=lambda env: environment_slot(loaded.campaign.campaign, env))
     try:
         report = await run_campaign(loaded, store, options, emit, _as_task)

@@ -56,8 +56,14 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-def validate(files: tuple[str, ...]) -> None:
-    """Check campaign FILES; print every problem with file:line (exit 2 if any)."""
+@click.option("--env", "environments", multiple=True,
+              help="Check the secrets of these environments only (default: all).")
+def validate(files: tuple[str, ...], environments: tuple[str, ...]) -> None:
+    """Check campaign FILES; print every problem with file:line (exit 2 if any), including what
+    would fail at run time: unset ${env:NAME} references, unknown template functions, undefined
+    variables, feeder columns a CSV does not have."""
+    from campaigns import preflight
+
     bad = False
     for file in files:
         try:
@@ -66,6 +72,17 @@ def validate(files: tuple[str, ...]) -> None:
             bad = True
             for problem in exc.problems:
                 click.echo(f"error: {problem}", err=True)
+            continue
+        unknown = [e for e in environments if e not in loaded.campaign.environments]
+        problems = preflight.problems(loaded, secrets=True,
+                                      environments=[e for e in environments if e not in unknown] or None)
+        for env in unknown:
+            click.echo(f"error: {file}: unknown environment {env!r} (the campaign has: "
+                       f"{', '.join(loaded.campaign.environments)})", err=True)
+        for problem in problems:
+            click.echo(f"error: {problem}", err=True)
+        if problems or unknown:
+            bad = True
             continue
         c = loaded.campaign
         click.echo(f"ok: {file}: campaign {c.campaign} (team {c.team}), {len(c.environments)} environments, "
@@ -174,6 +191,13 @@ def run(file: str, environments: tuple[str, ...], stages: str | None, test_type:
         plan_campaign(loaded, list(environments) or None, stage_list)
     except BadInput as exc:
         raise Failure.of(exc) from None
+    from campaigns import preflight  # before the first request: what would fail for a reason the user controls
+
+    problems = preflight.problems(loaded, secrets=True, environments=list(environments) or None)
+    if problems:
+        for problem in problems:
+            click.echo(f"error: {problem}", err=True)
+        raise SystemExit(ExitCode.BAD_INPUT)
     stage_options: dict[str, Any] = {}
     if duration_scale is not None:
         stage_options["duration_scale"] = duration_scale

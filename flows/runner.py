@@ -266,13 +266,12 @@ async def run_environment(loaded: LoadedCampaign, env_name: str, plan: list[Stag
 
 def _analyze(store: Warehouse, run_id: str, loaded: LoadedCampaign, env_name: str) -> StageResult:
     """Trends, baselines and change points for this run's series; fresh regressions gate the run."""
-    from warehouse.analytics.service import analyze_run, evaluate_gates, settings_from
+    from warehouse.analytics.service import analyze_run, evaluate_gates, settings_for
 
     campaign = loaded.campaign
     started = now()
-    targets = {ep.name: t for ep in campaign.endpoints if (t := campaign.target_for(env_name, ep.domain))}
     try:
-        result = analyze_run(store, run_id, settings=settings_from(campaign.analytics, campaign.thresholds, targets))
+        result = analyze_run(store, run_id, settings=settings_for(campaign, env_name))
     except Exception as exc:  # noqa: BLE001 - analysis trouble is reported, never loses the run
         return StageResult("analysis", "error", started_at=started, finished_at=now(),
                            error=f"{type(exc).__name__}: {exc}", summary={"traceback": traceback.format_exc(limit=8)})
@@ -282,14 +281,18 @@ def _analyze(store: Warehouse, run_id: str, loaded: LoadedCampaign, env_name: st
 
 
 def _stage_options(given: dict[str, Any]) -> dict[str, Any]:
-    """JSON-able options (flow parameters) → what stages read; a Dask address becomes a load runner."""
+    """JSON-able options (flow parameters) → what stages read. The load stage turns a Dask address
+    (``dask_address`` here or in the campaign) into a runner with this factory: Prefect's Dask task
+    runner inside a flow run, plain Dask otherwise."""
     options = dict(given)
-    address = options.pop("dask_address", None)
-    if address:
-        from flows.distributed import dask_runner
-
-        options["load_runner"] = dask_runner(address)
+    options.setdefault("dask_runner", _dask_runner)
     return options
+
+
+def _dask_runner(address: str) -> Any:
+    from flows.distributed import dask_runner  # imports prefect-dask: only when a cluster is asked for
+
+    return dask_runner(address)
 
 
 async def _run_stage(stage: Stage, ctx: RunContext, execute: StageExecutor) -> StageResult:
@@ -307,6 +310,11 @@ async def run_campaign(loaded: LoadedCampaign, store: Warehouse, options: RunOpt
                        execute: StageExecutor = run_directly) -> CampaignReport:
     """Every environment asked for, one after the other."""
     plans = plan_campaign(loaded, options.environments, options.stages)
+    from campaigns import preflight  # nothing is sent while a reference the run needs is unset
+
+    problems = preflight.problems(loaded, secrets=True, environments=list(plans))
+    if problems:
+        raise BadInput("\n".join(str(p) for p in problems))
     report = CampaignReport(loaded, store.path, options.flow_run_id, trigger=options.trigger)
     if options.stages:
         report.refused = [f"{env}: {p.stage}: {p.reason}" for env, plan in plans.items() for p in plan

@@ -10,7 +10,9 @@ calls. The shard:
    instant) or, when the queue is full, is **dropped** and counted;
    *closed model*: keeps ``vus_at(t)`` virtual users looping over the flow,
 3. once a second folds its recordings into histograms, samples its own CPU and lag, checks the
-   abort-on-fail thresholds and the breakpoint's stop rules, and obeys the shared stop signal,
+   abort-on-fail thresholds and the breakpoint's stop rules, and obeys the shared stop signal;
+   a streaming shard (``Control.on_batch``) hands its per-second rows over every few seconds and
+   keeps none, so its memory does not grow with the run's length,
 4. stops issuing at the end (or on abort), lets in-flight requests finish for ``graceful_stop``
    seconds, and returns a :class:`~tasks.load.result.ShardResult`.
 
@@ -60,11 +62,23 @@ class _NeverSet:
 @dataclass
 class Control:
     """How the outside steers a shard: a shared stop signal (``threading``/``multiprocessing``
-    Event), a shared start instant (epoch seconds) and an optional per-second progress callback."""
+    Event), a shared start instant (epoch seconds), an optional per-second progress callback and
+    an optional batch sink.
+
+    ``on_batch({"shard", "seq", "rows"})`` is called on the shard's loop every ``batch_every``
+    seconds with the per-second rows since the last batch (``seq`` counts from 1); it must return
+    at once (queue the batch, send it from another thread). The rows not yet handed over when
+    the shard ends travel in ``ShardResult.series``, and ``ShardResult.batches`` says how many
+    batches went before them.
+    """
 
     stop: Any = field(default_factory=_NeverSet)
     start_at: float | None = None
     on_tick: Callable[[dict[str, Any]], None] | None = None
+    on_batch: Callable[[dict[str, Any]], None] | None = None
+    batch_every: float = 2.0
+    #: seconds per row of the series (1; shorter only to time-compress a soak benchmark)
+    tick: float = 1.0
 
 
 class _Limiter:
@@ -103,7 +117,14 @@ class ShardEngine:
         self.names = plan.endpoint_names
         self.workload = Workload(plan, self.names, self.origin.host_header, self.origin.base_path, shard, n_shards)
         window = int(plan.breakpoint.window) if plan.breakpoint else 0
-        self.rec = Recorder(self.names, keep_second_histograms=n_shards > 1, window=window)
+        # streaming: rows leave every few seconds (with per-second histograms, for exact merges)
+        self.on_batch: Callable[[dict[str, Any]], None] | None = getattr(self.control, "on_batch", None)
+        self.tick = float(getattr(self.control, "tick", 1.0) or 1.0)
+        self.batch_every = max(1, round(getattr(self.control, "batch_every", 2.0) / self.tick))
+        self.unsent: list[dict[str, Any]] = []
+        self.batches = 0
+        self.rec = Recorder(self.names, keep_second_histograms=n_shards > 1 or self.on_batch is not None,
+                            window=window, keep_series=self.on_batch is None)
         self.late_after = plan.late_after
         self.limiter = _Limiter(plan.max_rps / n_shards) if plan.max_rps else None
         self.throttled = 0
@@ -293,6 +314,10 @@ class ShardEngine:
         self.loop_lag_sec = 0.0
         rows = self.rec.flush(self._second, interval, extra)
         self._second += 1
+        if self.on_batch is not None:
+            self.unsent.extend(rows)
+            if self._second % self.batch_every == 0:
+                self._send_batch()
         if not self.stopping:
             self._check_rules(now)
         if self.control.on_tick is not None:
@@ -301,8 +326,16 @@ class ShardEngine:
             except Exception:  # noqa: BLE001 - progress must never break the load
                 pass
         if not self.stopping:
-            self._tick_handle = self.loop.call_later(max(0.0, self.t0 + self._second + 1 - perf_counter()),
-                                                     self._tick)
+            self._tick_handle = self.loop.call_later(
+                max(0.0, self.t0 + (self._second + 1) * self.tick - perf_counter()), self._tick)
+
+    def _send_batch(self) -> None:
+        rows, self.unsent = self.unsent, []
+        self.batches += 1
+        try:
+            self.on_batch({"shard": self.shard, "seq": self.batches, "rows": rows})  # type: ignore[misc]
+        except Exception:  # noqa: BLE001 - a broken sink must never break the load
+            pass
 
     def _flush_sched_lag(self) -> float | None:
         lag, self.sched_lag = self.sched_lag, array("d")
@@ -418,7 +451,7 @@ class ShardEngine:
         else:
             self._control_vus()
         self._fast_handle = loop.call_later(0.1, self._fast_tick)
-        self._tick_handle = loop.call_later(1.0, self._tick)
+        self._tick_handle = loop.call_later(self.tick, self._tick)
         try:
             await self.done
             if self.timer is not None:
@@ -438,10 +471,12 @@ class ShardEngine:
         now = perf_counter()
         self.cpu_samples.append(self.cpu.sample())
         lag_ms = self._flush_sched_lag()
-        self.rec.flush(self._second, max(now - self._last_tick, 1e-6),
-                       {"in_flight": 0, "target_rate": None, "vus": None,
-                        "cpu_percent": round(self.cpu_samples[-1] * 100, 1), "sched_lag_ms": lag_ms,
-                        "loop_lag_ms": round(self.loop_lag_sec * 1000, 3)})
+        tail = self.rec.flush(self._second, max(now - self._last_tick, 1e-6),
+                              {"in_flight": 0, "target_rate": None, "vus": None,
+                               "cpu_percent": round(self.cpu_samples[-1] * 100, 1), "sched_lag_ms": lag_ms,
+                               "loop_lag_ms": round(self.loop_lag_sec * 1000, 3)})
+        if self.on_batch is not None:
+            self.unsent.extend(tail)
         return self._result(started_wall, queued, interrupted, rss_start, proc.memory_info().rss / 2**20)
 
     def _result(self, started_wall: float, queued: int, interrupted: int, rss_start: float,
@@ -482,7 +517,8 @@ class ShardEngine:
             interrupted=max(interrupted, 0),
             iterations=self.iterations, target_rate=target_rate, achieved_rate=achieved,
             connections_opened=self.pool.opened, vus_max=self.vus_max, health=health, sched_lag=H.encode(self.sched_hist),
-            endpoints=endpoints, series=rec.series, aborted=self.aborted, breakpoint=breakpoint,
+            endpoints=endpoints, series=self.unsent if self.on_batch is not None else rec.series,
+            batches=self.batches, aborted=self.aborted, breakpoint=breakpoint,
             trustworthy=trustworthy, reasons=reasons, host=socket.gethostname(), pid=os.getpid())
 
 

@@ -4,7 +4,9 @@ The hot path only appends two floats (latency from the intended send time, servi
 the actual send) to ``array('d')`` buffers and bumps counters; :meth:`Recorder.flush` runs once per
 tick, records the batch into each endpoint's cumulative histograms with one vectorised call, and
 emits the per-second time series rows (percentiles from a per-second histogram). Memory is flat:
-buffers are emptied every second and histograms have a fixed size.
+buffers are emptied every second and histograms have a fixed size. A streaming shard
+(``keep_series=False``) hands each second's rows to its caller and keeps none of them, so an
+hours-long soak holds no more than a short one.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ OVERALL = "_overall"
 
 
 class Recorder:
-    def __init__(self, names: list[str], keep_second_histograms: bool = False, window: int = 0):
+    def __init__(self, names: list[str], keep_second_histograms: bool = False, window: int = 0,
+                 keep_series: bool = True):
         n = len(names)
         self.names = list(names)
         self.lat = [array("d") for _ in range(n)]
@@ -39,6 +42,7 @@ class Recorder:
         self.svc_sum = [0] * n
         self._scratch = H.new_histogram()
         self.keep_second_histograms = keep_second_histograms
+        self.keep_series = keep_series
         self.series: list[dict[str, Any]] = []
         #: the last ``window`` seconds of latencies (µs) per endpoint, for breakpoint rules
         self.recent: deque[dict[str, Any]] = deque(maxlen=max(window, 1))
@@ -114,7 +118,8 @@ class Recorder:
                      **(extra or {})})
         recent[OVERALL] = (overall, tot_req, tot_err)
         self.recent.append(recent)
-        self.series.extend(rows)
+        if self.keep_series:
+            self.series.extend(rows)
         return rows
 
     def pending(self) -> int:

@@ -1,7 +1,7 @@
 """From merged results to gates, the summary and warehouse rows (pure; the stage does the I/O).
 
 Row dicts use exactly the column names of ``endpoint_metrics`` (0001) and of the load tables
-(``warehouse/migrations/0002_load.sql``). Values bound for JSON columns are plain lists and dicts
+(``warehouse/migrations/0002_load.sql``, ``0007_load_streaming.sql``). Values bound for JSON columns are plain lists and dicts
 (the warehouse store serialises them).
 """
 
@@ -15,6 +15,7 @@ from tasks.load import histogram as H
 from tasks.load.plan import RulePlan
 from tasks.load.recorder import OVERALL
 from tasks.load.result import Merged, ShardResult
+from tasks.load.stream import Emitted
 from tasks.load.thresholds import Observed, Outcome, evaluate
 
 
@@ -39,8 +40,10 @@ def _ts(epoch: float | None) -> datetime | None:
     return datetime.fromtimestamp(epoch, UTC) if epoch else None
 
 
-def shard_rows(run_id: str, s: ShardResult) -> dict[str, list[dict[str, Any]]]:
-    """One shard's rows: its ``load_shards`` row and its per-second series (one transaction)."""
+def shard_rows(run_id: str, s: ShardResult, series: bool = True,
+               worker: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    """One shard's rows: its ``load_shards`` row and (unless they were streamed) its per-second
+    series (one transaction)."""
     lat = H.merge([e.latency for e in s.endpoints if e.latency])
     status = "failed" if s.error else ("aborted" if s.aborted else "ok")
     row = {"run_id": run_id, "shard": s.shard, "n_shards": s.n_shards, "host": s.host or None, "pid": s.pid or None,
@@ -54,8 +57,17 @@ def shard_rows(run_id: str, s: ShardResult) -> dict[str, list[dict[str, Any]]]:
            "rss_start_mb": s.health.rss_start_mb, "rss_end_mb": s.health.rss_end_mb,
            "connections_opened": s.connections_opened, "trustworthy": s.trustworthy and not s.error,
            "reasons": _j(s.reasons), "aborted": s.aborted, "error": s.error,
-           "histogram": H.encode(lat) if lat.total_count else None}
+           "histogram": H.encode(lat) if lat.total_count else None, "worker": worker, "batches": s.batches}
+    if not series:
+        return {"load_shards": [row]}
     return {"load_shards": [row], "load_timeseries": [series_row(run_id, s.shard, r) for r in s.series]}
+
+
+def stream_rows(run_id: str, out: Emitted) -> dict[str, list[dict[str, Any]]]:
+    """What the streaming merger emitted: per-shard and merged per-second rows, interval histograms."""
+    return {"load_timeseries": [series_row(run_id, shard, r) for shard, r in out.shard_rows]
+            + [series_row(run_id, -1, r) for r in out.merged],
+            "load_histograms": [{"run_id": run_id, **h} for h in out.histograms]}
 
 
 def series_row(run_id: str, shard: int, r: dict[str, Any]) -> dict[str, Any]:
@@ -64,6 +76,12 @@ def series_row(run_id: str, shard: int, r: dict[str, Any]) -> dict[str, Any]:
             "p95_ms": r.get("p95_ms"), "p99_ms": r.get("p99_ms"), "in_flight": r.get("in_flight"),
             "target_rate": r.get("target_rate"), "vus": r.get("vus"), "cpu_percent": r.get("cpu_percent"),
             "sched_lag_ms": r.get("sched_lag_ms"), "loop_lag_ms": r.get("loop_lag_ms")}
+
+
+def start_skew_ms(shards: list[ShardResult]) -> float | None:
+    """How far apart the shards' first planned sends were (their clocks), in ms; None for one shard."""
+    starts = [s.started_at for s in shards if s.started_at and not s.error]
+    return round((max(starts) - min(starts)) * 1000, 3) if len(starts) > 1 else None
 
 
 def methods_of(plan: Any) -> dict[str, str]:
@@ -76,9 +94,10 @@ def methods_of(plan: Any) -> dict[str, str]:
 
 def final_rows(run_id: str, merged: Merged, table: list[dict[str, Any]], *, methods: dict[str, str],
                test_type: str, engine: str, started_at: datetime, finished_at: datetime,
-               outcomes: list[Outcome], extra: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """``endpoint_metrics`` (+ ``_overall``), ``load_service_times``, ``load_runs`` and the merged
-    series (``load_timeseries`` with shard = -1)."""
+               outcomes: list[Outcome], extra: dict[str, Any], include_series: bool = True,
+               cluster: dict[str, Any] | None = None) -> dict[str, list[dict[str, Any]]]:
+    """``endpoint_metrics`` (+ ``_overall``), ``load_service_times``, ``load_runs`` and (unless it
+    was streamed) the merged series (``load_timeseries`` with shard = -1)."""
     metrics, service = [], []
     for row in table:
         d = merged.endpoints[row["name"]]
@@ -111,6 +130,11 @@ def final_rows(run_id: str, merged: Merged, table: list[dict[str, Any]], *, meth
            "thresholds": _j([{"threshold": o.label if not o.rule.source else o.rule.source, "passed": o.passed,
                                "observed": o.observed, "detail": o.detail} for o in outcomes]),
            "details": _j(extra)}
+    lost = {str(s.shard): s.error for s in merged.shards if s.error}
+    run.update(partial=bool(lost) and len(lost) < len(merged.shards), lost_shards=_j(lost) if lost else None,
+               start_skew_ms=start_skew_ms(merged.shards), cluster=(cluster or {}).get("address") or None)
+    if not include_series:
+        return {"endpoint_metrics": metrics, "load_service_times": service, "load_runs": [run]}
     series = [series_row(run_id, -1, r) for r in merged.series]
     return {"endpoint_metrics": metrics, "load_service_times": service, "load_runs": [run], "load_timeseries": series}
 

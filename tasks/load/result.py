@@ -12,6 +12,7 @@ from typing import Any
 from tasks.load import histogram as H
 from tasks.load.monitor import GeneratorHealth, verdict
 from tasks.load.recorder import OVERALL
+from tasks.load.stream import merge_second
 
 
 @dataclass
@@ -50,7 +51,9 @@ class ShardResult:
     health: GeneratorHealth = field(default_factory=GeneratorHealth)
     sched_lag: str = ""              # histoblob of intended → issued, µs
     endpoints: list[EndpointResult] = field(default_factory=list)
+    #: per-second rows: all of them, or (a streaming shard) those not yet sent in a batch
     series: list[dict[str, Any]] = field(default_factory=list)
+    batches: int = 0                 # streaming: batches sent before the result (seq 1..batches)
     aborted: str | None = None
     breakpoint: dict[str, Any] | None = None
     error: str | None = None         # the shard failed (its process died, …)
@@ -181,37 +184,16 @@ def merge_shards(shards: list[ShardResult], target_rate: float | None = None) ->
                   connections_opened=sum(s.connections_opened for s in ok), sched_lag_hist=sched)
 
 
-_SUMMED = ("requests", "errors", "in_flight", "vus")
-_MAXED = ("cpu_percent", "sched_lag_ms", "loop_lag_ms")
-
-
 def merge_series(series: list[list[dict[str, Any]]], n_shards: int) -> list[dict[str, Any]]:
-    """Per-second rows of every shard merged by (second, endpoint); percentiles from merged histograms."""
+    """Per-second rows of every shard merged by (second, endpoint); percentiles from merged histograms
+    (the same merge as the streaming coordinator's, ``stream.merge_second``)."""
     if len(series) == 1:
         return [{k: v for k, v in r.items() if k != "histogram"} for r in series[0]]
     groups: dict[tuple[int, str], list[dict[str, Any]]] = defaultdict(list)
     for rows in series:
         for r in rows:
             groups[(r["second"], r["endpoint"])].append(r)
-    out = []
-    for (second, endpoint), rows in sorted(groups.items()):
-        merged: dict[str, Any] = {"second": second, "endpoint": endpoint}
-        for key in _SUMMED:
-            vals = [r[key] for r in rows if r.get(key) is not None]
-            merged[key] = sum(vals) if vals else None
-        for key in _MAXED:
-            vals = [r[key] for r in rows if r.get(key) is not None]
-            merged[key] = max(vals) if vals else None
-        rates = [r["rps"] for r in rows if r.get("rps") is not None]
-        merged["rps"] = round(sum(rates), 3) if rates else None
-        tr = [r.get("target_rate") for r in rows if r.get("target_rate") is not None]
-        merged["target_rate"] = max(tr) if tr else None
-        hist = H.merge([r["histogram"] for r in rows if r.get("histogram")])
-        pv = H.percentiles(hist, (50.0, 95.0, 99.0))
-        for p, key in ((50.0, "p50_ms"), (95.0, "p95_ms"), (99.0, "p99_ms")):
-            merged[key] = pv[p] / 1000 if hist.total_count else None
-        out.append(merged)
-    return out
+    return [merge_second(rows)[0] for _, rows in sorted(groups.items())]
 
 
 def endpoint_table(merged: Merged) -> list[dict[str, Any]]:

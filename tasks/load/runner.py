@@ -5,6 +5,11 @@ shard and sends back a :class:`ShardResult` (as a dict). Results are handed to `
 they arrive, so a caller can store each shard in its own transaction; a worker that dies yields a
 result with ``error`` set and the others are kept. A shared stop event lets any shard (an
 abort-on-fail threshold, a breakpoint) or the caller stop them all.
+
+With ``on_batch``, shards stream: every ``batch_every`` seconds each sends its per-second rows
+(``{"shard", "seq", "rows"}``) and keeps none; a shard's batches always reach ``on_batch`` before
+its result reaches ``on_result`` (one queue, in order). This is the contract every shard runner
+keeps (``tasks.load.cluster`` for Dask).
 """
 
 from __future__ import annotations
@@ -24,33 +29,38 @@ READY_TIMEOUT = 60.0
 
 
 def _child(plan: Plan, shard: int, n_shards: int, stop: Any, go: Any, start_at: Any, out: Any,
-           ticks: bool) -> None:
+           stream: bool, batch_every: float, tick: float) -> None:
     try:
         from tasks.load.engine import Control, run_shard  # imported in the child: the slow part
 
         out.put(("ready", shard, None))
         go.wait(READY_TIMEOUT)
 
-        def on_tick(data: dict[str, Any]) -> None:
-            out.put(("tick", shard, [r for r in data["rows"] if r["endpoint"] == "_overall"]))
+        def on_batch(batch: dict[str, Any]) -> None:  # mp.Queue pickles and sends from its own thread
+            out.put(("batch", shard, batch))
 
         result = run_shard(plan, shard, n_shards, Control(stop=stop, start_at=start_at.value,
-                                                           on_tick=on_tick if ticks else None))
+                                                           on_batch=on_batch if stream else None,
+                                                           batch_every=batch_every, tick=tick))
         out.put(("result", shard, result.to_dict()))
     except BaseException as exc:  # noqa: BLE001 - report, never hang the parent
         out.put(("error", shard, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"))
 
 
+OnBatch = Callable[[int, dict[str, Any]], None]
+
+
 def run_local(plan: Plan, n_shards: int, on_result: Callable[[ShardResult], None] | None = None,
-              on_tick: Callable[[int, list[dict[str, Any]]], None] | None = None, stop: Any = None,
-              margin: float = 60.0) -> list[ShardResult]:
+              on_batch: OnBatch | None = None, stop: Any = None, margin: float = 60.0,
+              batch_every: float = 2.0, tick: float = 1.0) -> list[ShardResult]:
     """Run ``n_shards`` shards of ``plan`` in worker processes; return their results by shard."""
     ctx = mp.get_context("spawn")
     stop = stop if stop is not None else ctx.Event()
     go = ctx.Event()
     start_at = ctx.Value("d", 0.0)
     out: Any = ctx.Queue()
-    procs = [ctx.Process(target=_child, args=(plan, k, n_shards, stop, go, start_at, out, on_tick is not None),
+    procs = [ctx.Process(target=_child, args=(plan, k, n_shards, stop, go, start_at, out, on_batch is not None,
+                                              batch_every, tick),
                          name=f"perfcampaign-load-shard-{k}", daemon=True) for k in range(n_shards)]
     results: dict[int, ShardResult] = {}
     ready: set[int] = set()
@@ -70,12 +80,12 @@ def run_local(plan: Plan, n_shards: int, on_result: Callable[[ShardResult], None
             except queue_mod.Empty:
                 for k, p in enumerate(procs):
                     if not p.is_alive() and k not in ready and k not in results:
-                        finish(k, _failed(plan, k, n_shards, f"worker exited with code {p.exitcode} before start"))
+                        finish(k, failed_shard(plan, k, n_shards, f"worker exited with code {p.exitcode} before start"))
                 continue
             if kind == "ready":
                 ready.add(k)
             elif kind == "error":
-                finish(k, _failed(plan, k, n_shards, data))
+                finish(k, failed_shard(plan, k, n_shards, data))
         start_at.value = time.time() + START_MARGIN
         go.set()
         deadline = time.monotonic() + START_MARGIN + plan.duration + plan.graceful_stop + margin
@@ -87,14 +97,14 @@ def run_local(plan: Plan, n_shards: int, on_result: Callable[[ShardResult], None
                     if k not in results and not p.is_alive():
                         # the result may still be in the pipe: drain once more before declaring it dead
                         time.sleep(0.2)
-                        _drain(out, results, finish, plan, n_shards, on_tick)
+                        _drain(out, results, finish, plan, n_shards, on_batch)
                         if k not in results:
-                            finish(k, _failed(plan, k, n_shards, f"worker process died (exit code {p.exitcode})"))
+                            finish(k, failed_shard(plan, k, n_shards, f"worker process died (exit code {p.exitcode})"))
                 continue
-            _handle(kind, k, data, finish, plan, n_shards, on_tick)
+            _handle(kind, k, data, finish, plan, n_shards, on_batch)
         for k in range(n_shards):
             if k not in results:
-                finish(k, _failed(plan, k, n_shards, "no result before the deadline"))
+                finish(k, failed_shard(plan, k, n_shards, "no result before the deadline"))
     finally:
         stop.set()
         go.set()
@@ -108,28 +118,26 @@ def run_local(plan: Plan, n_shards: int, on_result: Callable[[ShardResult], None
 
 
 def _handle(kind: str, k: int, data: Any, finish: Callable[[int, ShardResult], None], plan: Plan, n: int,
-            on_tick: Callable[[int, list[dict[str, Any]]], None] | None) -> None:
+            on_batch: OnBatch | None) -> None:
     if kind == "result":
         finish(k, ShardResult.from_dict(data))
     elif kind == "error":
-        finish(k, _failed(plan, k, n, data))
-    elif kind == "tick" and on_tick is not None:
-        try:
-            on_tick(k, data)
-        except Exception:  # noqa: BLE001
-            pass
+        finish(k, failed_shard(plan, k, n, data))
+    elif kind == "batch" and on_batch is not None:
+        on_batch(k, data)
 
 
 def _drain(out: Any, results: dict[int, ShardResult], finish: Callable[[int, ShardResult], None], plan: Plan,
-           n: int, on_tick: Callable[[int, list[dict[str, Any]]], None] | None) -> None:
+           n: int, on_batch: OnBatch | None) -> None:
     while True:
         try:
             kind, k, data = out.get_nowait()
         except queue_mod.Empty:
             return
-        _handle(kind, k, data, finish, plan, n, on_tick)
+        _handle(kind, k, data, finish, plan, n, on_batch)
 
 
-def _failed(plan: Plan, shard: int, n_shards: int, error: str) -> ShardResult:
+def failed_shard(plan: Plan, shard: int, n_shards: int, error: str) -> ShardResult:
+    """The result of a shard that never returned one (its process or worker died, …)."""
     return ShardResult(shard=shard, n_shards=n_shards, model=plan.model, test_type=plan.test_type,
                        planned_duration=plan.duration, error=error, trustworthy=False, reasons=[error])

@@ -6,29 +6,41 @@ feeders, auth headers, ``ctx.test_type`` and ``ctx.options``:
 
 - ``duration_scale`` (float): shorten every phase (a demo run),
 - ``shards`` (int or "auto"): override the number of generator processes,
-- ``load_runner`` (callable ``(plan, n_shards, on_result) -> list[ShardResult]``): run the shards
-  elsewhere, e.g. ``flows.distributed.dask_runner(address)`` for a Dask cluster; default: local
-  worker processes (``runner.run_local``).
+- ``dask_address`` (str; else the campaign's ``load.dask_address``): run the shards on that Dask
+  scheduler, through ``dask_runner`` (a factory ``address -> load_runner`` the flow supplies:
+  Prefect's Dask task runner inside a flow run) or plain Dask (``tasks.load.cluster``),
+- ``load_runner`` (callable ``(plan, n_shards, on_result[, on_batch][, info]) -> list[ShardResult]``):
+  run the shards elsewhere; default: local worker processes (``runner.run_local``).
 
-Each shard's rows are written with ``ctx.write_rows`` as soon as it ends (one transaction per
-shard, so a dead target or a dead shard keeps what was measured); the merged rows come back in
-``StageResult.rows``. One gate per threshold, evaluated on the exactly merged histograms.
+Results stream: every few seconds each shard's per-second rows reach this process, which merges
+them across shards as they come and writes them with ``ctx.write_rows`` from a writer thread (one
+transaction per few seconds: memory stays flat and a crash loses only those seconds); the merged
+``_overall`` rows are the live progress. Each shard's summary row is written as soon as it ends;
+the merged totals come back in ``StageResult.rows``. One gate per threshold, evaluated on the
+exactly merged histograms. A shard that is lost (its process or worker died) leaves a *partial*
+run: the others' results are kept, merged and stored, with the reason, and the stage is an error.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tasks.base import ProgressEvent, RunContext, StageResult, TargetNotAllowed, now, register
 from tasks.base import Gate
 from tasks.load.errors import CONNECT_KINDS
 from tasks.load.planner import PlanError, plan_load
 from tasks.load.recorder import OVERALL
-from tasks.load.report import endpoint_dicts, evaluate_rules, final_rows, methods_of, shard_rows
+from tasks.load.report import (endpoint_dicts, evaluate_rules, final_rows, methods_of, shard_rows, start_skew_ms,
+                               stream_rows)
 from tasks.load.result import ShardResult, endpoint_table, merge_shards
 from tasks.load.runner import run_local
+from tasks.load.stream import Emitted, RowWriter, SeriesMerger
+
+if TYPE_CHECKING:
+    from tasks.load.cluster import ClusterInfo
 
 
 @register
@@ -69,67 +81,67 @@ class LoadStage:
                                 auth_headers=ctx.auth_headers, test_type=ctx.test_type, options=ctx.options,
                                 base_dir=ctx.loaded.base_dir)
             plan = planned.plan
+
+        runner, address = _runner(ctx, spec)
+        where = f" on the Dask cluster at {address}" if address else ""
         ctx.emit(ProgressEvent(ctx.env_name, "load", "info",
                                f"{plan.test_type} test, {plan.model} model, {plan.duration:.0f}s on "
-                               f"{planned.shards} shard(s)", {"caps": planned.caps, "excluded": planned.excluded}))
+                               f"{planned.shards} shard(s){where}",
+                               {"caps": planned.caps, "excluded": planned.excluded}))
+        info = None
+        if address:
+            from tasks.load.cluster import ClusterInfo
 
+            info = ClusterInfo(address=address)
+        collector = _Collector(ctx, planned.shards, info)
         loop = asyncio.get_running_loop()
-        arrived: asyncio.Queue[ShardResult] = asyncio.Queue()
+        events: asyncio.Queue[tuple[str, int, Any]] = asyncio.Queue()
 
         def on_result(result: ShardResult) -> None:  # called from the runner's thread
-            loop.call_soon_threadsafe(arrived.put_nowait, result)
+            loop.call_soon_threadsafe(events.put_nowait, ("result", result.shard, result))
 
-        def on_tick(shard: int, rows: list[dict[str, Any]]) -> None:
-            for r in rows:
-                loop.call_soon_threadsafe(ctx.emit, ProgressEvent(
-                    ctx.env_name, "load", "item", f"shard {shard} t={r['second']}s {r['rps'] or 0:.0f} req/s "
-                    f"p95={r['p95_ms']} ms errors={r['errors']}", {"shard": shard, **r}))
+        def on_batch(shard: int, batch: dict[str, Any]) -> None:  # called from the runner's thread
+            loop.call_soon_threadsafe(events.put_nowait, ("batch", shard, batch))
 
-        runner: Callable[..., list[ShardResult]] = ctx.options.get("load_runner") or (
-            lambda p, n, cb: run_local(p, n, on_result=cb, on_tick=on_tick))
+        kwargs = _accepted(runner, on_batch=on_batch, info=info)
         scraper = _scraper(ctx)
         if scraper is not None:  # started with the load, so its offsets line up with the per-second series
             scraper.start()
-        job = asyncio.ensure_future(asyncio.to_thread(runner, plan, planned.shards, on_result))
-        written: set[int] = set()
-        write_errors: list[str] = []
-
-        def store(result: ShardResult) -> None:
-            if result.shard in written:
-                return
-            written.add(result.shard)
-            try:
-                ctx.write_rows(shard_rows(ctx.run_id, result))
-            except Exception as exc:  # noqa: BLE001 - keep the other shards and the merge
-                write_errors.append(f"shard {result.shard}: {exc}")
-
-        while not job.done():
-            getter = asyncio.ensure_future(arrived.get())
-            done, _ = await asyncio.wait({job, getter}, return_when=asyncio.FIRST_COMPLETED)
-            if getter in done:
-                store(getter.result())
-            else:
-                getter.cancel()
-        if scraper is not None:
-            scraped = await scraper.stop()
-            try:
-                ctx.write_rows({"metric_samples": scraped.rows(ctx.run_id)})
-            except Exception as exc:  # noqa: BLE001 - server-side series are a bonus, never the run
-                write_errors.append(f"metric samples: {exc}")
+        job = asyncio.ensure_future(asyncio.to_thread(runner, plan, planned.shards, on_result, **kwargs))
         try:
-            results = job.result()
-        except Exception as exc:  # noqa: BLE001
-            return StageResult("load", "error", started_at=started, finished_at=now(), infrastructure_failure=True,
-                               error=f"the load generator failed: {exc}", summary={"excluded": planned.excluded})
-        while not arrived.empty():
-            store(arrived.get_nowait())
-        for r in results:
-            store(r)
+            while not job.done():
+                getter = asyncio.ensure_future(events.get())
+                done, _ = await asyncio.wait({job, getter}, return_when=asyncio.FIRST_COMPLETED)
+                if getter in done:
+                    collector.take(*getter.result())
+                else:
+                    getter.cancel()
+            while not events.empty():
+                collector.take(*events.get_nowait())
+            try:
+                results = job.result()
+            except Exception as exc:  # noqa: BLE001
+                return StageResult("load", "error", started_at=started, finished_at=now(),
+                                   infrastructure_failure=True, error=f"the load generator failed: {exc}",
+                                   summary={"excluded": planned.excluded,
+                                            "cluster": _cluster_summary(info, [])} if info else
+                                   {"excluded": planned.excluded})
+            for r in results:
+                collector.take("result", r.shard, r)
+        finally:
+            write_errors = await asyncio.to_thread(collector.close)
+            if scraper is not None:
+                scraped = await scraper.stop()
+                try:
+                    ctx.write_rows({"metric_samples": scraped.rows(ctx.run_id)})
+                except Exception as exc:  # noqa: BLE001 - server-side series are a bonus, never the run
+                    write_errors.append(f"metric samples: {exc}")
         finished = now()
-        return self._result(ctx, planned, results, started, finished, write_errors)
+        return self._result(ctx, planned, results, started, finished, write_errors, streamed=True, info=info)
 
     def _result(self, ctx: RunContext, planned: Any, results: list[ShardResult], started: Any, finished: Any,
-                write_errors: list[str], engine: str = "builtin") -> StageResult:
+                write_errors: list[str], engine: str = "builtin", streamed: bool = False,
+                info: ClusterInfo | None = None) -> StageResult:
         plan = planned.plan
         merged = merge_shards(results)
         table = endpoint_table(merged)
@@ -151,6 +163,7 @@ class LoadStage:
         unreachable = overall["requests"] > 0 and overall["errors"] == overall["requests"] and all(
             k in CONNECT_KINDS for k in kinds)
         failed_shards = [r for r in results if r.error]
+        partial = bool(failed_shards) and len(failed_shards) < len(results)
         summary = {
             "test_type": plan.test_type, "model": plan.model, "engine": engine, "shards": len(results),
             "profile": [{"executor": p.executor, "duration_s": p.duration, "rate": p.rate, "rate_to": p.rate_to,
@@ -172,6 +185,9 @@ class LoadStage:
                           "sched_lag_p50_ms": round(merged.health.sched_lag_p50_s * 1000, 3),
                           "sched_lag_p99_ms": round(merged.health.sched_lag_p99_s * 1000, 3)},
             "aborted": merged.aborted, "breakpoint": merged.breakpoint,
+            "start_skew_ms": start_skew_ms(results),
+            "partial": {"lost_shards": {str(r.shard): r.error for r in failed_shards},
+                        "merged_from": len(results) - len(failed_shards), "of": len(results)} if partial else None,
             "excluded": planned.excluded, "caps": planned.caps, "notes": planned.notes,
             "thresholds_skipped": planned.skipped_rules,
             "thresholds": [{"threshold": o.rule.source or o.label, "passed": o.passed, "observed": o.observed,
@@ -179,16 +195,27 @@ class LoadStage:
             "endpoints": [{k: r[k] for k in ("name", "requests", "errors", "rps", "p50_ms", "p95_ms", "p99_ms",
                                              "max_ms")} for r in table],
         }
+        if info is not None:
+            summary["cluster"] = _cluster_summary(info, results)
         rows = final_rows(ctx.run_id, merged, table, methods=methods_of(plan), test_type=plan.test_type,
                           engine=engine, started_at=started, finished_at=finished, outcomes=outcomes,
-                          extra={"caps": planned.caps, "excluded": planned.excluded, "notes": planned.notes})
+                          extra={"caps": planned.caps, "excluded": planned.excluded, "notes": planned.notes},
+                          include_series=not streamed, cluster=summary.get("cluster"))
         if not merged.trustworthy:
             ctx.emit(ProgressEvent(ctx.env_name, "load", "warning",
                                    "load numbers not trustworthy: " + "; ".join(merged.reasons)))
         if unreachable or len(failed_shards) == len(results):
             status, infra = "error", True
             error = ("the target was unreachable: every request failed to connect "
-                     f"({', '.join(sorted(kinds))})" if unreachable else "every shard failed")
+                     f"({', '.join(sorted(kinds))})" if unreachable else
+                     "every shard failed: " + "; ".join(f"shard {r.shard}: {r.error}" for r in failed_shards))
+        elif partial:
+            # a lost generator is the machinery's failure: the others' results are kept and stored,
+            # but a run that sent less than its plan is no measurement to gate on or trend
+            status, infra = "error", True
+            error = (f"partial run: {len(failed_shards)} of {len(results)} shards lost ("
+                     + "; ".join(f"shard {r.shard}: {r.error}" for r in failed_shards)
+                     + f"); results merged from the other {len(results) - len(failed_shards)}")
         else:
             aborted = merged.aborted and not merged.aborted.startswith("breakpoint")
             status = "passed" if all(g.passed for g in gates) and not aborted else "failed"
@@ -226,3 +253,85 @@ async def _authenticate(ctx: RunContext) -> str | None:
 
 def _r(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
+
+
+class _Collector:
+    """The coordinator's bookkeeping while shards run: streamed batches and results go through one
+    :class:`~tasks.load.stream.SeriesMerger`; the rows it emits are written by a
+    :class:`~tasks.load.stream.RowWriter` thread (a transaction every few seconds) and the merged
+    ``_overall`` rows — the very rows the report reads — are the live per-second view."""
+
+    def __init__(self, ctx: RunContext, n_shards: int, info: ClusterInfo | None = None):
+        self.ctx = ctx
+        self.info = info
+        self.merger = SeriesMerger(n_shards)
+        self.writer = RowWriter(ctx.write_rows)
+        self.stored: set[int] = set()
+
+    def take(self, kind: str, shard: int, data: Any) -> None:
+        if shard in self.stored:
+            return
+        if kind == "batch":
+            self._emit(self.merger.add(shard, data["rows"]))
+            return
+        result: ShardResult = data
+        self.stored.add(shard)
+        worker = self.info.workers.get(shard) if self.info is not None else None
+        self.writer.put(shard_rows(self.ctx.run_id, result, series=False, worker=worker))
+        out = self.merger.add(shard, result.series)
+        self._emit(out.extend(self.merger.finish(shard)))
+
+    def _emit(self, out: Emitted) -> None:
+        if not out:
+            return
+        self.writer.put(stream_rows(self.ctx.run_id, out))
+        for r in out.merged:
+            if r["endpoint"] == OVERALL:
+                self.ctx.emit(ProgressEvent(
+                    self.ctx.env_name, "load", "item",
+                    f"t={r['second']}s {r.get('rps') or 0:.0f} req/s p95={r.get('p95_ms')} ms errors={r['errors']}",
+                    {"passed": not r["errors"], **r}))
+
+    def close(self) -> list[str]:
+        """Merge and write what is left; the write errors."""
+        self._emit(self.merger.close())
+        self.writer.close()
+        return list(self.writer.errors)
+
+
+def _runner(ctx: RunContext, spec: Any) -> tuple[Callable[..., list[ShardResult]], str | None]:
+    """The shard runner: ``load_runner`` if given; Dask when an address is set (CLI, flow parameter
+    or campaign), through the ``dask_runner`` factory the flow supplies (Prefect's Dask task runner
+    in a flow run) or plain Dask; else local processes."""
+    given = ctx.options.get("load_runner")
+    if given is not None:
+        return given, getattr(given, "dask_address", None)
+    address = ctx.options.get("dask_address") or getattr(spec, "dask_address", None)
+    if address:
+        factory = ctx.options.get("dask_runner")
+        if factory is None:
+            from tasks.load.cluster import dask_runner as factory
+        return factory(address), address
+
+    def local(plan: Any, n: int, on_result: Callable[[ShardResult], None],
+              on_batch: Callable[[int, dict[str, Any]], None] | None = None) -> list[ShardResult]:
+        return run_local(plan, n, on_result=on_result, on_batch=on_batch)
+
+    return local, None
+
+
+def _accepted(fn: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:
+    """The keyword arguments ``fn`` takes (a runner written before streaming takes only three)."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return {}
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return kwargs
+    return {k: v for k, v in kwargs.items() if k in params and v is not None}
+
+
+def _cluster_summary(info: Any, results: list[ShardResult]) -> dict[str, Any]:
+    return {"address": info.address, "workers": {str(k): w for k, w in sorted(info.workers.items())},
+            "lost": {str(k): v for k, v in sorted(info.lost.items())}, "ready_s": info.ready_s,
+            "batches": info.batches, "start_skew_ms": start_skew_ms(results)}

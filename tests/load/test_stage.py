@@ -114,8 +114,10 @@ async def test_stage_runs_weighted_scenarios_with_capture_and_feeder(server, tmp
     assert "no samples" in gates["p(95){endpoint:items}<1000"].detail
     assert result.status == "failed"
     assert s["target_rate"] is not None and s["achieved_rate"] is not None and "trustworthy" in s
-    # one write per shard, then the merged rows; all columns exist in the warehouse
-    assert len(written) == 1 and set(written[0]) == {"load_shards", "load_timeseries"}
+    # the shard's row, its per-second rows and the merged ones (streamed), interval histograms, then
+    # the merged totals; all columns exist in the warehouse
+    assert {t for w in written for t in w} == {"load_shards", "load_timeseries", "load_histograms"}
+    assert "load_timeseries" not in result.rows  # written while the load ran, not again at the end
     store = warehouse(written + [result.rows], tmp_path)
     with store.connect(read_only=True) as con:
         rows = con.execute("select endpoint, requests from endpoint_metrics where stage='load' order by 1").fetchall()
