@@ -55,11 +55,12 @@ fails.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
-from campaigns.types import Duration, Slug, check_headers, check_path, upper_method
+from campaigns.types import (MAX_RATE, MAX_VUS, Duration, Slug, StrictModel, check_headers, check_path,
+                             upper_method)
 
 TestType = Literal["load", "stress", "spike", "soak", "breakpoint"]
 TEST_TYPES: tuple[str, ...] = ("load", "stress", "spike", "soak", "breakpoint")
@@ -67,10 +68,10 @@ Scalar = str | int | float | bool
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
-class _Strict(BaseModel):
-    # The same configuration as campaigns.model.Strict. This module does not import
+class _Strict(StrictModel):
+    # The same base as campaigns.model.Strict. This module does not import
     # campaigns.model so that campaigns.model can import LoadSpec without an import cycle.
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    pass
 
 
 # ---------------------------------------------------------------------------------------------
@@ -270,10 +271,108 @@ class Step(_Strict):
         return self.endpoint or self.name  # type: ignore[return-value]
 
 
+#: most requests a scenario may hold once its loops are unrolled (a file cannot blow up memory)
+MAX_UNROLLED_STEPS = 10_000
+_LOOP_TEMPLATE = re.compile(r"\{\{\s*\$loop(Count|Element)((?:\.[A-Za-z_]\w*|\[\d+\])*)\s*\}\}")
+
+
+class LoopStep(_Strict):
+    """Steps repeated ``count`` times, or once per item of ``over`` (Artillery's ``loop``).
+
+    Inside the loop, ``{{ $loopCount }}`` is the pass number (from 0) and ``{{ $loopElement }}``
+    the item of ``over`` (``{{ $loopElement.id }}`` a field of it), anywhere in the steps — an
+    expected status too. Loops are unrolled when the file is read, so every engine runs the same
+    flat steps; an unrolled scenario holds at most 10,000 requests."""
+
+    loop: list[dict[str, Any]] = Field(min_length=1, description="The steps to repeat (steps or loops).")
+    count: int | None = Field(None, ge=1, le=MAX_UNROLLED_STEPS, description="How many passes.")
+    over: list[Any] | None = Field(None, min_length=1, description="One pass per item (a literal list).")
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> LoopStep:
+        if (self.count is None) == (self.over is None):
+            raise ValueError("a loop has either 'count' (passes) or 'over' (a list of items), exactly one")
+        self.unrolled()  # every pass must make valid steps
+        return self
+
+    def unrolled(self) -> list[Step]:
+        from pydantic import ValidationError
+
+        items = self.over if self.over is not None else list(range(self.count or 0))
+        out: list[Step] = []
+        for i, item in enumerate(items):
+            for k, raw in enumerate(self.loop):
+                bound = _bind(raw, i, item)
+                try:
+                    if isinstance(bound, dict) and "loop" in bound:
+                        out += LoopStep.model_validate(bound).unrolled()
+                    else:
+                        out.append(Step.model_validate(bound))
+                except ValidationError as exc:
+                    err = exc.errors(include_url=False)[0]
+                    where = ".".join(str(x) for x in err["loc"])
+                    raise ValueError(f"loop[{k}] (pass {i}){': ' + where if where else ''}: "
+                                     f"{err['msg'].removeprefix('Value error, ')}") from None
+                if len(out) > MAX_UNROLLED_STEPS:
+                    raise ValueError(f"the loop unrolls to more than {MAX_UNROLLED_STEPS} requests")
+        return out
+
+
+def _loop_value(item: Any, kind: str, path: str, index: int) -> Any:
+    if kind == "Count":
+        return index
+    from campaigns.templating import lookup
+
+    return lookup({"e": item}, "e" + path) if path else item
+
+
+def _bind(value: Any, index: int, item: Any, typed: bool = False) -> Any:
+    """``value`` with the loop's own templates filled in (the rest is left for run time). In a JSON
+    body (``typed``) a value that is exactly one template keeps the item's type."""
+    if isinstance(value, str) and "$loop" in value:
+        whole = _LOOP_TEMPLATE.fullmatch(value.strip())
+        if whole and typed:
+            return _loop_value(item, whole.group(1), whole.group(2), index)
+        return _LOOP_TEMPLATE.sub(lambda m: _text(_loop_value(item, m.group(1), m.group(2), index)), value)
+    if isinstance(value, dict):
+        return {k: _bind(v, index, item, typed or k in ("json", "body")) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_bind(v, index, item, typed) for v in value]
+    return value
+
+
+def _text(value: Any) -> str:
+    import json
+
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+
+
+def _item_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "loop" if "loop" in value else "step"
+    return "loop" if isinstance(value, LoopStep) else "step"
+
+
+ScenarioItem = Annotated[Annotated[Step, Tag("step")] | Annotated[LoopStep, Tag("loop")], Discriminator(_item_kind)]
+
+
 class Scenario(_Strict):
     name: Slug
     weight: float = Field(1.0, ge=0, description="Relative share of iterations (Artillery weight).")
-    steps: list[Step] = Field(min_length=1, alias="flow")
+    steps: list[ScenarioItem] = Field(min_length=1, alias="flow",
+                                         description="Requests in order; a {loop: [...], count: N} item repeats "
+                                                     "its steps (unrolled when the file is read).")
+
+    @field_validator("steps")
+    @classmethod
+    def _unroll(cls, value: list[Any]) -> list[Step]:
+        out: list[Step] = []
+        for st in value:
+            out += st.unrolled() if isinstance(st, LoopStep) else [st]
+            if len(out) > MAX_UNROLLED_STEPS:
+                raise ValueError(f"the scenario holds more than {MAX_UNROLLED_STEPS} requests once its loops "
+                                 f"are unrolled")
+        return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -286,8 +385,8 @@ class Phase(_Strict):
 
     name: str | None = None
     duration: Duration = Field(gt=0)
-    arrival_rate: float = Field(ge=0, alias="arrivalRate", description="Iterations per second at the start.")
-    ramp_to: float | None = Field(None, ge=0, alias="rampTo", description="Rate at the end (linear ramp).")
+    arrival_rate: float = Field(ge=0, le=MAX_RATE, alias="arrivalRate", description="Iterations per second at the start.")
+    ramp_to: float | None = Field(None, ge=0, le=MAX_RATE, alias="rampTo", description="Rate at the end (linear ramp).")
 
     @property
     def peak(self) -> float:
@@ -299,16 +398,16 @@ class VuStage(_Strict):
 
     name: str | None = None
     duration: Duration = Field(gt=0)
-    target: int = Field(ge=0, alias="vus")
+    target: int = Field(ge=0, le=MAX_VUS, alias="vus")
 
 
 class StressPreset(_Strict):
-    factor: float = Field(3.0, gt=1, description="Peak = factor × nominal rate.")
+    factor: float = Field(3.0, gt=1, le=100, description="Peak = factor × nominal rate.")
     steps: int = Field(3, ge=1, le=20)
 
 
 class SpikePreset(_Strict):
-    factor: float = Field(10.0, gt=1, description="Spike = factor × nominal rate.")
+    factor: float = Field(10.0, gt=1, le=100, description="Spike = factor × nominal rate.")
     spike: float = Field(0.2, gt=0, lt=1, description="Share of the duration at the spike.")
 
 
@@ -318,8 +417,8 @@ class SoakPreset(_Strict):
 
 
 class BreakpointPreset(_Strict):
-    start: float | None = Field(None, ge=0, description="Starting rate (default: nominal / 10).")
-    max: float | None = Field(None, gt=0, description="Highest rate tried (default: 10 × nominal).")
+    start: float | None = Field(None, ge=0, le=MAX_RATE, description="Starting rate (default: nominal / 10).")
+    max: float | None = Field(None, gt=0, le=MAX_RATE, description="Highest rate tried (default: 10 × nominal).")
     duration: Duration | None = Field(None, gt=0, description="Ramp length (default: the nominal duration).")
     stop_when: list[Threshold] = Field(
         default_factory=lambda: [Threshold(threshold="p(95)<1000"), Threshold(threshold="error_rate<0.05")],
@@ -386,12 +485,12 @@ class LoadSpec(_Strict):
                                "(see tasks/k6/); results land in the same tables.")
     test_type: TestType = "load"
     # open model
-    rate: float | None = Field(None, gt=0, description="Nominal arrival rate (iterations/s) for presets.")
+    rate: float | None = Field(None, gt=0, le=MAX_RATE, description="Nominal arrival rate (iterations/s) for presets.")
     phases: list[Phase] = Field(default_factory=list)
-    max_vus: int = Field(1000, gt=0, alias="max_connections",
+    max_vus: int = Field(1000, gt=0, le=MAX_VUS, alias="max_connections",
                          description="Open model: most connections (requests in flight) at once.")
     # closed model
-    vus: int | None = Field(None, gt=0, description="Closed model: virtual users (one connection each).")
+    vus: int | None = Field(None, gt=0, le=MAX_VUS, description="Closed model: virtual users (one connection each).")
     stages: list[VuStage] = Field(default_factory=list)
     think: Duration = Field(0.0, description="Closed model: pause between a VU's iterations.")
     # both
@@ -406,6 +505,9 @@ class LoadSpec(_Strict):
     thresholds: list[Threshold] = Field(default_factory=list)
     presets: Presets = Field(default_factory=Presets)
     tls: TlsOptions = Field(default_factory=TlsOptions)
+    cookies: bool = Field(True, description="A cookie jar per virtual user (each iteration starts empty), as in "
+                                            "Artillery and k6: Set-Cookie answers are sent back on the iteration's "
+                                            "next requests. false: cookies are never sent back.")
     seed: int = 0
 
     @field_validator("thresholds", mode="before")
@@ -517,6 +619,37 @@ class LoadSpec(_Strict):
             bp = p
         return Profile(model=model, test_type=kind, phases=phases, breakpoint=bp, source=f"preset:{kind}")
 
+    def without_writes(self, write_endpoints: set[str] | dict[str, str],
+                       write_methods: frozenset[str] = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+                       ) -> tuple[LoadSpec, dict[str, Any]]:
+        """A copy without the steps that write, for an environment that does not allow writes.
+
+        A step writes when it names one of ``write_endpoints`` or holds an inline request with a write
+        method. A scenario that loses a step that ``capture``s variables is left out whole (its later
+        steps would run without them). Returns the copy and what was left out:
+        ``{"steps": [...], "scenarios": {name: why}}``."""
+        steps_out: list[str] = []
+        scenarios_out: dict[str, str] = {}
+        kept = []
+        for sc in self.scenarios:
+            writes = [st for st in sc.steps if (st.endpoint is not None and st.endpoint in write_endpoints)
+                      or (st.request is not None and st.request.method in write_methods)]
+            if not writes:
+                kept.append(sc)
+                continue
+            steps_out += [st.metric_name for st in writes if st.metric_name not in steps_out]
+            capturing = [st.metric_name for st in writes if st.capture]
+            rest = [st for st in sc.steps if st not in writes]
+            if capturing:
+                scenarios_out[sc.name] = (f"its write step {capturing[0]!r} captures what later steps use")
+            elif not rest:
+                scenarios_out[sc.name] = "every step writes"
+            else:
+                kept.append(sc.model_copy(update={"steps": rest}))
+        if not steps_out:
+            return self, {"steps": [], "scenarios": {}}
+        return self.model_copy(update={"scenarios": kept}), {"steps": steps_out, "scenarios": scenarios_out}
+
     # -- references --------------------------------------------------------------------------------
     def reference_errors(self, endpoint_names: set[str] | list[str], prefix: str = "load") -> list[str]:
         """Every reference to an endpoint the campaign does not define, as ``path: message``."""
@@ -541,5 +674,5 @@ class LoadSpec(_Strict):
         return out
 
 
-__all__ = ["LoadSpec", "Phase", "VuStage", "Scenario", "Step", "StepExpect", "InlineRequest", "Threshold",
+__all__ = ["LoadSpec", "Phase", "VuStage", "Scenario", "Step", "LoopStep", "StepExpect", "InlineRequest", "Threshold",
            "Profile", "ProfilePhase", "parse_threshold", "normalize_metric", "TEST_TYPES"]

@@ -11,24 +11,44 @@ never a silently ignored option. ``SCHEMA_VERSION`` is the ``version`` this code
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from campaigns.analytics import AnalyticsOptions, MetricsSource, PrometheusExport
 from campaigns.load import LoadSpec
 from campaigns.templating import placeholders
-from campaigns.types import Duration, Slug, check_headers, check_path, upper_method
+from campaigns.types import (MAX_RATE, MAX_VUS, Duration, Slug, StrictModel, check_headers, check_path,
+                             check_path_value, no_control_characters, upper_method)
+from campaigns.verdict import VerdictOptions
+from campaigns.vocabulary import STAGE_ORDER
 
 SCHEMA_VERSION = 1
 
 StageName = Literal["readiness", "smoke", "e2e", "load", "chaos"]
-STAGE_ORDER: tuple[str, ...] = ("readiness", "smoke", "e2e", "load", "chaos")
 EnvKind = Literal["dev", "staging", "production"]
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 Scalar = str | int | float | bool
+#: words that end the path of a POST which only reads (a query sent as a body): ``/flows/filter``,
+#: ``/orders/search``, ``/events/count-by/{unit}``. Such POSTs are probed, smoke-tested and loaded
+#: like GETs (``safe: false`` on the endpoint says otherwise).
+QUERY_POST_WORDS = frozenset({"filter", "filters", "count", "counts", "search", "query", "paginate", "find",
+                              "lookup", "history", "validate"})
+
+
+def reads_only(method: str, path: str) -> bool:
+    """A POST whose last literal path segment names a query (filter, count, search, paginate…)."""
+    if method.upper() != "POST":
+        return False
+    literals = [s for s in path.partition("?")[0].split("/") if s and "{" not in s]
+    if not literals:
+        return False
+    words = {w.lower() for w in re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", literals[-1])}
+    return bool(words & QUERY_POST_WORDS)
 
 #: stages an environment runs when its file does not say; production never runs chaos.
 DEFAULT_STAGES: dict[str, tuple[str, ...]] = {
@@ -38,29 +58,62 @@ DEFAULT_STAGES: dict[str, tuple[str, ...]] = {
 }
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+_HOST = re.compile(r"^[A-Za-z0-9._~-]+$")
+
+
+def check_base_url(value: str) -> str:
+    """An http(s) URL with a host (a name, an IPv4 or a bracketed IPv6 address; an internationalized
+    name becomes its punycode), a valid port, no query, fragment, credentials or control characters."""
+    no_control_characters(value, "base_url")
+    try:
+        parts = urlsplit(value.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http(s) URL with a host")
+    if parts.query or parts.fragment:
+        raise ValueError("base_url takes no query or fragment")
+    if parts.username or parts.password:
+        raise ValueError("base_url takes no user or password: put credentials in headers as ${env:…} references")
+    if port == 0:
+        raise ValueError(f"{value!r}: port 0 is not a port to send to")
+    host = parts.hostname
+    if "[" not in parts.netloc and not _HOST.match(host):
+        if any(unicodedata.category(ch).startswith(("C", "Z")) for ch in host):
+            raise ValueError(f"the host of {value!r} holds invisible or space characters")
+        try:
+            ascii_host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ValueError(f"{host!r} is not a valid host name") from None
+        netloc = ascii_host + (f":{port}" if port is not None else "")
+        value = urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    return value.strip().rstrip("/")
+
+
+class Strict(StrictModel):
+    """Every section of the file: unknown keys are errors; numbers are finite and bounded."""
 
 
 class Caps(Strict):
     """Hard limits for an environment: load and chaos never go past them."""
 
-    max_rps: float | None = Field(None, gt=0, description="Highest arrival rate, requests per second.")
-    max_vus: int | None = Field(None, gt=0, description="Most virtual users / connections at once.")
+    max_rps: float | None = Field(None, gt=0, le=MAX_RATE, description="Highest arrival rate, requests per second.")
+    max_vus: int | None = Field(None, gt=0, le=MAX_VUS, description="Most virtual users / connections at once.")
     max_duration: Duration | None = Field(None, gt=0, description="Longest load phase sum, e.g. '5m'.")
 
 
 class Target(Strict):
     """A domain's service-level targets (seed 000): what load and gates hold it to."""
 
-    concurrent_users: int | None = Field(None, gt=0)
-    peak_users: int | None = Field(None, gt=0)
+    concurrent_users: int | None = Field(None, gt=0, le=MAX_VUS)
+    peak_users: int | None = Field(None, gt=0, le=MAX_VUS)
     p50_ms: float | None = Field(None, gt=0)
     p95_ms: float | None = Field(None, gt=0)
     p99_ms: float | None = Field(None, gt=0)
     mean_ms: float | None = Field(None, gt=0)
     error_rate: float | None = Field(None, ge=0, le=1, description="Fraction, e.g. 0.01 for 1 %.")
-    min_rps: float | None = Field(None, gt=0)
+    min_rps: float | None = Field(None, gt=0, le=MAX_RATE)
 
 
 class Thresholds(Strict):
@@ -69,7 +122,7 @@ class Thresholds(Strict):
     max_mean_ms: float = Field(1500, gt=0)
     max_p95_ms: float = Field(3000, gt=0)
     max_error_rate: float = Field(0.01, ge=0, le=1)
-    min_rps: float = Field(50, ge=0)
+    min_rps: float = Field(50, ge=0, le=MAX_RATE)
 
 
 class Expect(Strict):
@@ -106,6 +159,10 @@ class Endpoint(Strict):
     domain: str | None = Field(None, description="Key of the campaign's targets this endpoint answers to.")
     auth: bool = Field(False, description="Send the token obtained by the campaign's auth flow.")
     tags: list[str] = Field(default_factory=list)
+    safe: bool | None = Field(
+        None, description="A POST that only reads (a filter, count or search sent as a body): probed, smoke-tested "
+                          "and loaded like a GET, in production too. Default: true when the path ends in filter, "
+                          "count, search, query, paginate, find, lookup, history or validate.")
     response_schema: str | dict[str, Any] | None = Field(
         None, description="JSON Schema of the endpoint's 2xx bodies, checked by readiness and smoke: inline, or "
                           "'FILE#/json/pointer' relative to the campaign file (a schema file, or the OpenAPI spec "
@@ -115,6 +172,8 @@ class Endpoint(Strict):
     _upper = field_validator("method", mode="before")(classmethod(lambda cls, v: upper_method(v)))
     _path = field_validator("path")(classmethod(lambda cls, v: check_path(v)))
     _headers = field_validator("headers")(classmethod(lambda cls, v: check_headers(v)))
+    _params = field_validator("params")(classmethod(
+        lambda cls, v: {k: [check_path_value(x) for x in values] for k, values in v.items()}))
 
     @model_validator(mode="after")
     def _placeholders(self) -> Endpoint:
@@ -131,8 +190,17 @@ class Endpoint(Strict):
         return self
 
     @property
+    def is_safe(self) -> bool:
+        """Sends no change: a GET/HEAD/OPTIONS, or a POST that only reads."""
+        if self.method not in WRITE_METHODS:
+            return True
+        if self.safe is not None:
+            return self.safe and self.method == "POST"
+        return reads_only(self.method, self.path)
+
+    @property
     def is_write(self) -> bool:
-        return self.method in WRITE_METHODS
+        return self.method in WRITE_METHODS and not self.is_safe
 
 
 class RequestSpec(Strict):
@@ -143,6 +211,8 @@ class RequestSpec(Strict):
     headers: dict[str, str] = Field(default_factory=dict)
     body: Any = Field(None, alias="json")
 
+    _upper = field_validator("method", mode="before")(classmethod(lambda cls, v: upper_method(v)))
+    _path = field_validator("path")(classmethod(lambda cls, v: check_path(v)))
     _headers = field_validator("headers")(classmethod(lambda cls, v: check_headers(v)))
 
 
@@ -160,6 +230,22 @@ class Feeder(Strict):
 
     file: str = Field(description="Path relative to the campaign file.")
     order: Literal["sequential", "random"] = "sequential"
+    fields: list[str] | None = Field(None, min_length=1, description="Column names for a CSV without a header row "
+                                     "(Artillery's payload fields); absent: the first row names the columns.")
+    skip_header: bool = Field(False, description="With fields: the file has a header row anyway; skip it.")
+    delimiter: str = Field(",", min_length=1, max_length=1)
+
+    @model_validator(mode="after")
+    def _fields(self) -> Feeder:
+        if self.fields is not None:
+            bad = [f for f in self.fields if not f or not f.replace("_", "a").isalnum() or f[0].isdigit()]
+            if bad:
+                raise ValueError(f"fields {bad} are not variable names (letters, digits, '_')")
+            if len(set(self.fields)) != len(self.fields):
+                raise ValueError("fields names a column twice")
+        elif self.skip_header:
+            raise ValueError("skip_header applies with fields (the header row is otherwise the column names)")
+        return self
 
 
 class Service(Strict):
@@ -181,7 +267,14 @@ class Service(Strict):
 class ReadinessOptions(Strict):
     samples: int = Field(5, ge=2, le=20, description="Repeated requests per endpoint.")
     probe_writes: bool | None = Field(
-        None, description="Send writes to check they persist (default: not in production).")
+        None, description="Send writes to check they persist (default: the environment's allow_writes, else not "
+                          "in production). Every object a probe creates is deleted afterwards.")
+    never_write: list[str] = Field(
+        default_factory=list, description="Endpoints never written to by readiness, smoke or load (names); they are "
+                                          "reported unverified.")
+    max_writes: int | None = Field(
+        None, gt=0, description="Most write requests one readiness run sends (default: 6 per write endpoint, "
+                                "at least 50).")
     fail_on_mock: bool = Field(False, description="A mocked endpoint fails the run instead of being reported.")
     timeout: Duration = 10.0
 
@@ -209,18 +302,20 @@ class Environment(Strict):
     slack_channel: str | None = None
     schedule: Schedule | None = None
     metrics: MetricsSource | None = Field(None, description="The target's Prometheus /metrics, scraped during load.")
+    allow_writes: bool | None = Field(
+        None, description="May requests that write (POST/PUT/PATCH/DELETE, unless the endpoint is marked safe) be "
+                          "sent here: write probes, smoke, e2e API steps and load. Default: false for production, "
+                          "true otherwise. Shown in every stage's summary.")
+    never_write: list[str] = Field(
+        default_factory=list, description="Endpoints never written to in this environment (names), besides the "
+                                          "campaign's readiness.never_write.")
 
     _headers = field_validator("headers")(classmethod(lambda cls, v: check_headers(v)))
 
     @field_validator("base_url")
     @classmethod
     def _url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"{value!r} is not an http(s) URL with a host")
-        if parts.query or parts.fragment:
-            raise ValueError("base_url takes no query or fragment")
-        return value.rstrip("/")
+        return check_base_url(value)
 
     @model_validator(mode="after")
     def _hosts_and_stages(self) -> Environment:
@@ -231,6 +326,8 @@ class Environment(Strict):
             raise ValueError(f"base_url host {host!r} is not in allow_hosts {self.allow_hosts}")
         if self.kind == "production" and self.stages and "chaos" in self.stages:
             raise ValueError("chaos never runs in a production environment: remove it from stages")
+        if self.allow_writes is None:
+            self.allow_writes = self.kind != "production"
         return self
 
     @property
@@ -241,6 +338,10 @@ class Environment(Strict):
     def port(self) -> int:
         parts = urlsplit(self.base_url)
         return parts.port or (443 if parts.scheme == "https" else 80)
+
+    def target(self) -> tuple[str, int]:
+        """(host, port) this environment's requests go to."""
+        return self.host.lower().rstrip("."), self.port
 
     def allowed_stages(self) -> tuple[str, ...]:
         chosen = self.stages if self.stages is not None else DEFAULT_STAGES[self.kind]
@@ -273,6 +374,8 @@ class Campaign(Strict):
     analytics: AnalyticsOptions = Field(default_factory=AnalyticsOptions,
                                         description="Trends, baselines and change-point regressions.")
     prometheus: PrometheusExport | None = Field(None, description="Push each run's results to a Pushgateway.")
+    verdict: VerdictOptions = Field(default_factory=VerdictOptions,
+                                    description="How the verdict treats numbers the generator cannot vouch for.")
 
     @field_validator("version")
     @classmethod
@@ -323,7 +426,31 @@ class Campaign(Strict):
                                  f"(known: {sorted(known) or 'none'})")
             if ep.auth and self.auth is None:
                 raise ValueError(f"endpoint {ep.name!r} sets auth: true but the campaign has no auth flow")
+        names = {ep.name for ep in self.endpoints}
+        for where, listed in [("readiness.never_write", self.readiness.never_write)] + [
+                (f"environments.{env}.never_write", e.never_write) for env, e in self.environments.items()]:
+            unknown = [n for n in listed if n not in names]
+            if unknown:
+                raise ValueError(f"{where} names unknown endpoints {unknown} (known: {sorted(names)})")
         return self
+
+    def writes_left_out(self, env: str) -> dict[str, str]:
+        """Endpoints that write, by name, with why they are left out, when environment ``env`` does not
+        allow writes (``allow_writes: false``, the default in production); an endpoint marked
+        ``safe`` (a read sent as POST) is not a write."""
+        environment = self.environments[env]
+        if environment.allow_writes:
+            return {}
+        why = (f"writes are not sent to environment {env!r} (allow_writes: false"
+               f"{', the default in production' if environment.kind == 'production' else ''})")
+        return {ep.name: why for ep in self.endpoints if ep.is_write and not getattr(ep, "safe", False)}
+
+    def production_targets(self) -> dict[tuple[str, int], str]:
+        """(host, port) → name of every production environment of the campaign."""
+        return {env.target(): name for name, env in self.environments.items() if env.kind == "production"}
+    def never_written(self, env: str) -> set[str]:
+        """Endpoints no stage may write to in environment ``env``."""
+        return set(self.readiness.never_write) | set(self.environments[env].never_write)
 
     def endpoint(self, name: str) -> Endpoint:
         for ep in self.endpoints:

@@ -7,7 +7,8 @@ Register them in the ``perfcampaign`` group (``flows/cli.py``)::
         cli.add_command(command)
 
 ``trends`` computes from the nights in the warehouse (nothing is written); ``regressions`` lists the
-change points the last analysis stored (``--refresh`` analyses first and stores the result);
+newest night's significant changes vs last night and vs baseline, and the change points the last
+analysis stored (``--refresh`` analyses first and stores the result);
 ``exclude`` marks a run untrustworthy with a reason, so no later analysis uses it. Tables go to
 stdout with rich; ``--json`` prints one JSON document instead. Exit codes: 0, 2 for bad input
 (an unknown metric, an unreadable ``--since``), 3 when the warehouse cannot be read.
@@ -17,61 +18,28 @@ from __future__ import annotations
 
 import json
 import math
-import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import click
-import polars as pl
 from rich.console import Console
 from rich.table import Table
 
+from campaigns.vocabulary import ExitCode
+from flows.console import Failure, open_store, parse_since
 from warehouse.analytics.metrics import METRICS
-from warehouse.store import Warehouse, WarehouseError, default_path
+from warehouse.store import Warehouse, WarehouseError
 
-EXIT_BAD_INPUT, EXIT_INFRA = 2, 3
-_SINCE = re.compile(r"^(\d+)\s*([hdw])$")
-
-
-class Failure(click.ClickException):
-    def __init__(self, message: str, code: int):
-        super().__init__(message)
-        self.exit_code = code
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"perfcampaign: {self.message}", err=True)
-
-
-def parse_since(text: str | None, now: datetime | None = None) -> datetime | None:
-    """``30d``, ``12h``, ``2w`` (before now) or a date ``2025-01-31``; empty or ``all`` means no bound."""
-    if not text or text.strip().lower() == "all":
-        return None
-    now = now or datetime.now(UTC)
-    match = _SINCE.match(text.strip().lower())
-    if match:
-        n, unit = int(match.group(1)), match.group(2)
-        return now - {"h": timedelta(hours=n), "d": timedelta(days=n), "w": timedelta(weeks=n)}[unit]
-    try:
-        day = date.fromisoformat(text.strip())
-    except ValueError:
-        raise Failure(f"--since {text!r}: use e.g. 30d, 12h, 2w, a date like 2025-01-31, or 'all'",
-                      EXIT_BAD_INPUT) from None
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+__all__ = ["exclude", "parse_since", "regressions", "trends", "trends_table"]
 
 
 def _check_metric(metric: str | None) -> None:
     if metric is not None and metric not in METRICS:
-        raise Failure(f"--metric {metric!r}: one of {', '.join(METRICS)}", EXIT_BAD_INPUT)
+        raise Failure(f"--metric {metric!r}: one of {', '.join(METRICS)}", ExitCode.BAD_INPUT)
 
 
 def _store(path: str | None) -> Warehouse:
-    target = default_path(path)
-    if not target.exists():
-        raise Failure(f"no warehouse at {target} (run a campaign first, or pass --warehouse)", EXIT_INFRA)
-    try:
-        return Warehouse(target)
-    except WarehouseError as exc:
-        raise Failure(str(exc), EXIT_INFRA) from None
+    return open_store(path)
 
 
 def _clean(value: Any) -> Any:
@@ -113,14 +81,6 @@ def pct(value: Any) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
     return f"{value * 100:+.1f}%"
-
-
-def _filters(frame: pl.DataFrame, endpoint: str | None, metric: str | None) -> pl.DataFrame:
-    if endpoint is not None:
-        frame = frame.filter(pl.col("endpoint") == endpoint)
-    if metric is not None:
-        frame = frame.filter(pl.col("metric") == metric)
-    return frame
 
 
 _common = [
@@ -165,18 +125,15 @@ def trends(campaign: str | None, environment: str | None, endpoint: str | None, 
            warehouse: str | None, as_json: bool) -> None:
     """Trends per campaign / environment / endpoint / metric: rolling medians, change against the last
     7 and 30 nights, and when the SLO threshold will be crossed at the current slope."""
-    from warehouse.analytics.service import SEED_LIMITS, read_nightly
-    from warehouse.analytics.trends import compute_trends, limits_frame
+    from warehouse.analytics.service import current_trends
 
     _check_metric(metric)
     bound = parse_since(since)
     store = _store(warehouse)
-    try:
-        nightly = read_nightly(store, campaign, environment, since=bound)
+    try:  # forecasts against each series' own gate (stored by its campaign's last analysis)
+        frame = current_trends(store, campaign, environment, since=bound, endpoint=endpoint, metric=metric)
     except WarehouseError as exc:
-        raise Failure(str(exc), EXIT_INFRA) from None
-    nightly = _filters(nightly, endpoint, metric)
-    frame = compute_trends(nightly, limits_frame(SEED_LIMITS)) if not nightly.is_empty() else pl.DataFrame()
+        raise Failure.of(exc) from None
     rows = frame.sort("campaign", "environment", "test_type", "endpoint", "metric").to_dicts() \
         if not frame.is_empty() else []
     doc = {"warehouse": str(store.path), "since": bound, "campaign": campaign, "environment": environment,
@@ -220,39 +177,53 @@ def regressions(campaign: str | None, environment: str | None, endpoint: str | N
     _check_metric(metric)
     bound = parse_since(since)
     store = _store(warehouse)
+    from warehouse.analytics.service import latest_night_regressions
+
     try:
         if refresh:
             from warehouse.analytics.service import analyze
 
             analyze(store, campaign, environment)
-        clauses, params = ["status = 'open'"], []
-        for column, value in (("campaign", campaign), ("environment", environment), ("endpoint", endpoint),
-                              ("metric", metric)):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        if bound is not None:
-            clauses.append("night >= ?")
-            params.append(bound)
-        if not improvements:
-            clauses.append("direction = 'regression'")
-        frame = store.query(f"SELECT * FROM change_points WHERE {' AND '.join(clauses)} "
-                            "ORDER BY night DESC, campaign, environment, endpoint, metric", params)
-        excluded = store.query("SELECT run_id, campaign, environment, started_at, exclude_reason FROM runs "
-                               "WHERE exclude_from_analysis ORDER BY started_at DESC LIMIT 20")
+        nightly = latest_night_regressions(store, campaign, environment, since=bound, endpoint=endpoint,
+                                           metric=metric, improvements=improvements)
+        frame = store.open_change_points(campaign, environment, endpoint=endpoint, metric=metric, since=bound,
+                                         regressions_only=not improvements)
+        excluded = store.excluded_run_rows(20)
     except WarehouseError as exc:
-        raise Failure(str(exc), EXIT_INFRA) from None
+        raise Failure.of(exc) from None
     rows = frame.to_dicts()
+    last_nights = nightly.to_dicts() if not nightly.is_empty() else []
     doc = {"warehouse": str(store.path), "since": bound, "campaign": campaign, "environment": environment,
-           "endpoint": endpoint, "metric": metric, "change_points": rows, "excluded_runs": excluded.to_dicts()}
+           "endpoint": endpoint, "metric": metric, "latest_night": last_nights, "change_points": rows,
+           "excluded_runs": excluded}
     if as_json:
         _emit_json(doc)
         return
-    if not rows:
+    if not rows and not last_nights:
         click.echo("no regressions" + (" or improvements" if improvements else "") + " found"
                    + ("" if refresh else " (has the analysis run? try --refresh)"))
         return
-    console().print(regressions_table(rows, "change points" if improvements else "regressions"))
+    out = console()
+    if last_nights:
+        out.print(night_table(last_nights, "the latest night vs last night / vs baseline"))
+    if rows:
+        out.print(regressions_table(rows, "change points" if improvements else "change-point regressions"))
+
+
+def night_table(rows: list[dict[str, Any]], title: str) -> Table:
+    """The newest night's significant changes: against which reference, by how much, how sure, by which method."""
+    table = Table(title=title)
+    for col in ("env", "endpoint", "metric", "night", "vs", "before", "after", "change", "p", "method"):
+        table.add_column(col, justify="right" if col in ("before", "after", "change", "p") else "left")
+    for r in rows:
+        m = r["metric"]
+        style = "red" if r["direction"] == "regression" else "green"
+        table.add_row(r["environment"], r["endpoint"], METRICS[m].label if m in METRICS else m,
+                      f"{r['night']:%Y-%m-%d %H:%M}", "last night" if r["reference"] == "previous" else "baseline",
+                      fmt(m, r["reference_value"]), fmt(m, r["value"]),
+                      f"[{style}]{pct(r.get('rel_change'))}[/{style}]",
+                      "–" if r.get("p_value") is None else f"{r['p_value']:.1g}", r["method"])
+    return table
 
 
 @click.command()
@@ -262,11 +233,11 @@ def regressions(campaign: str | None, environment: str | None, endpoint: str | N
 def exclude(run_id: str, reason: str, warehouse: str | None) -> None:
     """Leave RUN_ID out of trends, baselines and change points, with the reason kept beside it."""
     if not reason.strip():
-        raise Failure("--reason cannot be empty", EXIT_BAD_INPUT)
+        raise Failure("--reason cannot be empty", ExitCode.BAD_INPUT)
     store = _store(warehouse)
     try:
         store.exclude_run(run_id, reason.strip())
     except WarehouseError as exc:
-        code = EXIT_BAD_INPUT if "no run" in str(exc) else EXIT_INFRA
+        code = ExitCode.BAD_INPUT if "no run" in str(exc) else ExitCode.INFRA
         raise Failure(str(exc), code) from None
     click.echo(f"excluded run {run_id}: {reason.strip()}")

@@ -22,16 +22,10 @@ import click
 from campaigns.importers import ImportResult, SourceError
 from campaigns.loader import CampaignError, load_campaign, parse_campaign
 
-EXIT_BAD_INPUT, EXIT_INFRA = 2, 3
+from campaigns.vocabulary import ExitCode
+from flows.console import Failure as _Failure
 
-
-class _Failure(click.ClickException):
-    def __init__(self, message: str, code: int = EXIT_BAD_INPUT):
-        super().__init__(message)
-        self.exit_code = code
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"perfcampaign: {self.message}", err=True)
+EXIT_BAD_INPUT, EXIT_INFRA = ExitCode.BAD_INPUT, ExitCode.INFRA
 
 
 def _read(path: str) -> str:
@@ -125,13 +119,14 @@ def import_artillery(file: str, output: str | None, base_url: str | None, check:
     expectations); what has no equivalent is listed as notes."""
     from campaigns.importers.artillery import convert_artillery
 
+    out = Path(output) if output else Path(file).with_name(Path(file).stem + ".campaign.yaml")
     try:
-        result = convert_artillery(_read(file), file, base_url=base_url, campaign=name, team=team, test_type=test_type)
+        result = convert_artillery(_read(file), file, base_url=base_url, campaign=name, team=team, test_type=test_type,
+                                   output=out, source_dir=Path(file).parent)
     except SourceError as exc:
         for problem in exc.problems:
             click.echo(f"error: {problem}", err=True)
         raise SystemExit(EXIT_BAD_INPUT) from None
-    out = Path(output) if output else Path(file).with_name(Path(file).stem + ".campaign.yaml")
     written = _write(result, out, force)
     extra = {}
     if check:
@@ -144,7 +139,13 @@ def _check(campaign_file: Path, quiet: bool) -> list[dict[str, Any]]:
 
     from campaigns.importers.check import probe_endpoints
 
-    loaded = load_campaign(campaign_file)
+    try:
+        loaded = load_campaign(campaign_file)
+    except CampaignError as exc:  # e.g. a feeder the script names is not there: say so, send nothing
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        click.echo(f"check skipped: {campaign_file} needs the fixes above first", err=True)
+        return []
     env = next(iter(loaded.campaign.environments))
     with httpx.Client(timeout=5.0, trust_env=False, follow_redirects=False) as http:
         probes = probe_endpoints(loaded.campaign, env, http, loaded.feeders)

@@ -16,14 +16,17 @@ import traceback
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from campaigns.errors import UserError
 from campaigns.loader import LoadedCampaign
-from campaigns.model import STAGE_ORDER
 from campaigns.types import UnresolvedSecret, register_resolver
+from campaigns.vocabulary import STAGE_ORDER
 from flows.services import ManagedService, ServiceStartError
 from tasks.base import ProgressEvent, RunContext, Stage, StageResult, load_stages, now
+from tasks.document import EnvironmentRun, RunDocument, Stages, merge_endpoints, stage_outcome, trust_gate, trust_of
 from warehouse.store import Warehouse
 
 TOOL_VERSION = "perfcampaign 0.1.0"
@@ -41,12 +44,10 @@ def _prefect_secret(name: str) -> str:
 
 register_resolver("prefect", _prefect_secret)
 
-EXIT_OK, EXIT_GATE_FAILED, EXIT_BAD_INPUT, EXIT_INFRA = 0, 1, 2, 3
-
 StageExecutor = Callable[[Stage, RunContext], Awaitable[StageResult]]
 
 
-class BadInput(ValueError):
+class BadInput(UserError):
     """The request names an unknown environment or stage: exit code 2."""
 
 
@@ -114,6 +115,8 @@ def plan_campaign(loaded: LoadedCampaign, environments: list[str] | None,
 
 @dataclass
 class EnvironmentReport:
+    """One environment while it runs; :meth:`to_model` is its part of the run document."""
+
     env_name: str
     kind: str
     run_id: str
@@ -123,32 +126,34 @@ class EnvironmentReport:
     plan: list[StagePlan] = field(default_factory=list)
     error: str | None = None
     infrastructure_failure: bool = False
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    test_type: str | None = None
+    trigger: str | None = None
+    trust_policy: str = "warn"
 
     @property
     def gates_passed(self) -> bool:
         return all(r.gates_passed for r in self.results.values())
 
-    def to_dict(self) -> dict[str, Any]:
-        stages: dict[str, Any] = {}
+    def to_model(self) -> EnvironmentRun:
+        outcomes: dict[str, Any] = {}
         for step in self.plan:
-            if step.stage in self.results:
-                stages[step.stage] = self.results[step.stage].to_dict()
-            else:
-                stages[step.stage] = {"stage": step.stage, "status": step.action, "reason": step.reason}
-        for name, result in self.results.items():  # steps outside the plan, e.g. the analysis
-            stages.setdefault(name, result.to_dict())
-        endpoints: dict[str, dict[str, Any]] = {}
-        for name, result in self.results.items():
-            for doc in result.endpoints:
-                entry = endpoints.setdefault(doc["name"], {"name": doc["name"]})
-                if name == "readiness":
-                    entry.update(verdict=doc.get("verdict"), confidence=doc.get("confidence"),
-                                 evidence=doc.get("evidence", []))
-                else:
-                    entry[name] = {k: v for k, v in doc.items() if k != "name"}
-        return {"run_id": self.run_id, "kind": self.kind, "base_url": self.base_url, "status": self.status,
-                "error": self.error, "stages": stages, "endpoints": endpoints,
-                "gates": [g.to_dict() for r in self.results.values() for g in r.gates]}
+            result = self.results.get(step.stage)
+            if result is None:
+                outcomes[step.stage] = stage_outcome(step.stage, step.action, reason=step.reason)
+        for name, result in self.results.items():  # the plan's stages, and steps after it (the analysis)
+            outcomes[name] = stage_outcome(name, result.status, summary=result.summary, gates=result.gates,
+                                           error=result.error, started_at=result.started_at,
+                                           finished_at=result.finished_at)
+        stages = Stages(**outcomes)
+        return EnvironmentRun(
+            run_id=self.run_id, kind=self.kind, base_url=self.base_url,  # type: ignore[arg-type]
+            status=self.status, error=self.error,  # type: ignore[arg-type]
+            started_at=self.started_at, finished_at=self.finished_at, test_type=self.test_type,
+            trigger=self.trigger, host=platform.node(), tool_version=TOOL_VERSION, stages=stages,
+            endpoints=merge_endpoints({n: r.endpoints for n, r in self.results.items()}),
+            trust=trust_of(stages, self.trust_policy))  # type: ignore[arg-type]
 
 
 @dataclass
@@ -159,29 +164,27 @@ class CampaignReport:
     environments: dict[str, EnvironmentReport] = field(default_factory=dict)
     #: stages the user asked for by name that an environment refused (chaos in production)
     refused: list[str] = field(default_factory=list)
+    trigger: str | None = None
+
+    def document(self) -> RunDocument:
+        """The run document every output reads."""
+        c = self.loaded.campaign
+        return RunDocument(campaign=c.campaign, team=c.team, campaign_file=str(self.loaded.path),
+                           campaign_sha256=self.loaded.sha256, warehouse=str(self.warehouse),
+                           flow_run_id=self.flow_run_id, trigger=self.trigger, refused=list(self.refused),
+                           environments={name: env.to_model() for name, env in self.environments.items()})
 
     @property
     def exit_code(self) -> int:
-        if self.refused:
-            return EXIT_BAD_INPUT
-        if any(e.infrastructure_failure for e in self.environments.values()):
-            return EXIT_INFRA
-        if any(not e.gates_passed or e.status == "failed" for e in self.environments.values()):
-            return EXIT_GATE_FAILED
-        return EXIT_OK
+        return self.document().exit_code
 
     @property
     def status(self) -> str:
-        return {EXIT_OK: "passed", EXIT_GATE_FAILED: "failed", EXIT_INFRA: "error",
-                EXIT_BAD_INPUT: "refused"}[self.exit_code]
+        return self.document().status
 
     def to_dict(self) -> dict[str, Any]:
-        return {"campaign": self.loaded.campaign.campaign, "team": self.loaded.campaign.team,
-                "campaign_file": str(self.loaded.path), "campaign_sha256": self.loaded.sha256,
-                "warehouse": str(self.warehouse), "flow_run_id": self.flow_run_id,
-                "status": self.status, "exit_code": self.exit_code, "refused": self.refused,
-                "run_ids": {name: env.run_id for name, env in self.environments.items()},
-                "environments": {name: env.to_dict() for name, env in self.environments.items()}}
+        """The JSON document (``perfcampaign run --json``)."""
+        return self.document().to_json()
 
 
 async def run_environment(loaded: LoadedCampaign, env_name: str, plan: list[StagePlan], store: Warehouse,
@@ -190,14 +193,17 @@ async def run_environment(loaded: LoadedCampaign, env_name: str, plan: list[Stag
     campaign = loaded.campaign
     env = campaign.environments[env_name]
     run_id = str(uuid.uuid4())
-    report = EnvironmentReport(env_name, env.kind, run_id, env.base_url, plan=plan)
+    report = EnvironmentReport(env_name, env.kind, run_id, env.base_url, plan=plan, started_at=now(),
+                               test_type=options.test_type, trigger=options.trigger,
+                               trust_policy=campaign.verdict.untrustworthy)
     out_dir = (options.out_dir or store.path.parent / "runs") / run_id
     store.start_run({
         "run_id": run_id, "campaign": campaign.campaign, "environment": env_name, "env_kind": env.kind,
-        "started_at": now(), "status": "running", "trigger": options.trigger, "flow_run_id": options.flow_run_id,
+        "started_at": report.started_at, "status": "running", "trigger": options.trigger, "flow_run_id": options.flow_run_id,
         "campaign_sha256": loaded.sha256, "campaign_file": str(loaded.path),
         "stages": [p.stage for p in plan], "test_type": options.test_type, "base_url": env.base_url,
-        "tool_version": TOOL_VERSION, "host": platform.node()})
+        "tool_version": TOOL_VERSION, "host": platform.node(), "team": campaign.team,
+        "requested_stages": options.stages, "trust_policy": report.trust_policy})
     ctx = RunContext(loaded=loaded, env_name=env_name, run_id=run_id, out_dir=out_dir, test_type=options.test_type,
                      options=_stage_options(options.stage_options), emit=emit, write_rows=store.write_rows)
     service = ManagedService(campaign.campaign, env_name, env, loaded.base_dir, store.path.parent)
@@ -221,6 +227,9 @@ async def run_environment(loaded: LoadedCampaign, env_name: str, plan: list[Stag
                 continue
             emit(ProgressEvent(env_name, step.stage, "stage-start", f"{step.stage} started"))
             result = await _run_stage(registry[step.stage](), ctx, execute)
+            if step.stage == "load" and (gate := trust_gate(result.summary, report.trust_policy)) is not None:
+                result.gates.append(gate)
+                result.status = "failed" if result.status == "passed" else result.status
             report.results[step.stage] = result
             ctx.results[step.stage] = result
             store.record_stage(run_id, result)
@@ -250,38 +259,25 @@ async def run_environment(loaded: LoadedCampaign, env_name: str, plan: list[Stag
     finally:
         service.stop()
         report.status = final
-        store.finish_run(run_id, final, now())
-    if campaign.prometheus is not None:
-        _push(store, run_id, campaign.prometheus, final, env_name, emit)
+        report.finished_at = now()
+        store.finish_run(run_id, final, report.finished_at, report.error)
     return report
 
 
 def _analyze(store: Warehouse, run_id: str, loaded: LoadedCampaign, env_name: str) -> StageResult:
     """Trends, baselines and change points for this run's series; fresh regressions gate the run."""
-    from warehouse.analytics.service import analyze_run, evaluate_gates, settings_from
+    from warehouse.analytics.service import analyze_run, evaluate_gates, settings_for
 
     campaign = loaded.campaign
     started = now()
-    targets = {ep.name: t for ep in campaign.endpoints if (t := campaign.target_for(env_name, ep.domain))}
     try:
-        result = analyze_run(store, run_id, settings=settings_from(campaign.analytics, campaign.thresholds, targets))
+        result = analyze_run(store, run_id, settings=settings_for(campaign, env_name))
     except Exception as exc:  # noqa: BLE001 - analysis trouble is reported, never loses the run
         return StageResult("analysis", "error", started_at=started, finished_at=now(),
                            error=f"{type(exc).__name__}: {exc}", summary={"traceback": traceback.format_exc(limit=8)})
     gates = evaluate_gates(result)
     return StageResult("analysis", "passed" if all(g.passed for g in gates) else "failed", started_at=started,
                        finished_at=now(), summary=result.summary(), gates=gates)
-
-
-def _push(store: Warehouse, run_id: str, settings: Any, verdict: str, env_name: str,
-          emit: Callable[[ProgressEvent], None]) -> None:
-    """Push the run's results to the Pushgateway; a gateway failure is a warning, not a lost run."""
-    from warehouse.prometheus import push_run_from_store
-
-    try:
-        push_run_from_store(store, run_id, settings.pushgateway, verdict, job=settings.job, timeout=settings.timeout)
-    except Exception as exc:  # noqa: BLE001
-        emit(ProgressEvent(env_name, "prometheus", "warning", f"push to {settings.pushgateway} failed: {exc}"))
 
 
 def _stage_options(given: dict[str, Any]) -> dict[str, Any]:
@@ -314,7 +310,12 @@ async def run_campaign(loaded: LoadedCampaign, store: Warehouse, options: RunOpt
                        execute: StageExecutor = run_directly) -> CampaignReport:
     """Every environment asked for, one after the other."""
     plans = plan_campaign(loaded, options.environments, options.stages)
-    report = CampaignReport(loaded, store.path, options.flow_run_id)
+    from campaigns import preflight  # nothing is sent while a reference the run needs is unset
+
+    problems = preflight.problems(loaded, secrets=True, environments=list(plans))
+    if problems:
+        raise BadInput("\n".join(str(p) for p in problems))
+    report = CampaignReport(loaded, store.path, options.flow_run_id, trigger=options.trigger)
     if options.stages:
         report.refused = [f"{env}: {p.stage}: {p.reason}" for env, plan in plans.items() for p in plan
                           if p.action == "refused"]

@@ -18,10 +18,11 @@ from pathlib import Path
 
 import httpx
 
+from campaigns.errors import TargetError
 from campaigns.model import Environment
 
 
-class ServiceStartError(RuntimeError):
+class ServiceStartError(TargetError):
     """The service under test could not be started or never became healthy."""
 
 

@@ -3,6 +3,8 @@
 #   chromium                 browser journeys (Playwright) and PNG rendering (kaleido)
 #   nginx wrk                benchmark peers for the load engine
 #   prometheus-pushgateway   Prometheus export tests
+#   nodejs npm               the real mock tools of the readiness test bed (scripts/mock-tools.sh)
+#   default-jre-headless     WireMock's standalone jar (the readiness test bed)
 set -euo pipefail
 want=(chromium nginx-light wrk prometheus-pushgateway)
 missing=()
@@ -13,6 +15,10 @@ done
 if [[ " ${missing[*]} " == *" nginx-light "* ]] && command -v nginx >/dev/null; then
   missing=("${missing[@]/nginx-light}")
 fi
+# node and java may come from elsewhere (NodeSource, Temurin): any working command will do
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
+command -v java >/dev/null || missing+=(default-jre-headless)
 missing=($(printf '%s\n' "${missing[@]}" | grep -v '^$' || true))
 ((${#missing[@]})) || exit 0
 SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO="sudo"

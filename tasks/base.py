@@ -24,8 +24,8 @@ from urllib.parse import urlencode, urlsplit
 from campaigns.loader import LoadedCampaign
 from campaigns.model import Campaign, Endpoint, Environment
 from campaigns.templating import fill_path, render
+from campaigns.vocabulary import StageStatus
 
-StageStatus = Literal["passed", "failed", "skipped", "refused", "error"]
 
 #: modules that define stages, in pipeline order; importing one registers its stage.
 STAGE_MODULES = ("tasks.readiness.stage", "tasks.smoke", "tasks.e2e", "tasks.load.stage", "tasks.chaos.stage")

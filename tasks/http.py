@@ -12,8 +12,8 @@ import httpx
 
 from campaigns import jsonpath
 from campaigns.model import Expect
-from campaigns.templating import render
-from campaigns.types import resolve_refs
+from campaigns.templating import MissingVariable, render
+from campaigns.types import UnresolvedSecret, resolve_refs
 from tasks.base import RunContext
 
 USER_AGENT = "perfcampaign/0.1"
@@ -50,9 +50,13 @@ async def ensure_auth(ctx: RunContext, http: httpx.AsyncClient) -> dict[str, str
         ctx.auth_headers = {}
         return ctx.auth_headers
     variables = ctx.variables()
-    url = ctx.check_url(ctx.base_url + render(flow.request.path, variables))
-    headers = render(resolve_refs({**ctx.environment.headers, **flow.request.headers}), variables)
-    body = render(resolve_refs(flow.request.body), variables)
+    try:
+        url = ctx.check_url(ctx.base_url + render(flow.request.path, variables))
+        headers = render(resolve_refs({**ctx.environment.headers, **flow.request.headers}), variables)
+        body = render(resolve_refs(flow.request.body), variables)
+    except (MissingVariable, UnresolvedSecret, PermissionError) as exc:  # a config mistake: the sign-in fails
+        raise AuthFailed(f"auth flow {flow.request.method} {flow.request.path}: cannot build the request: "
+                         f"{str(exc).strip(chr(34))}") from exc
     try:
         response = await http.request(flow.request.method, url, headers=headers, json=body)
     except httpx.HTTPError as exc:

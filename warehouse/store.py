@@ -1,4 +1,5 @@
-"""The DuckDB warehouse: the only module that imports ``duckdb``.
+"""The DuckDB warehouse: the only module that imports ``duckdb``, and with ``warehouse.queries`` (its
+reads) and ``warehouse.documents`` (the run document rebuilt) the only place that speaks SQL.
 
 DuckDB lets one process hold a database file at a time. Every write therefore opens the file,
 writes in one transaction and closes it again, and a writer that finds the file locked by another
@@ -28,13 +29,15 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from campaigns.errors import MachineryError
 from warehouse.migrate import apply_migrations
+from warehouse.queries import Queries
 
 DEFAULT_PATH = Path(".perfcampaign") / "warehouse.duckdb"
 ENV_VAR = "PERFCAMPAIGN_WAREHOUSE"
 
 
-class WarehouseError(RuntimeError):
+class WarehouseError(MachineryError):
     """The warehouse file cannot be opened or written."""
 
 
@@ -64,8 +67,8 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-class Warehouse:
-    """A DuckDB file with the perfcampaign schema."""
+class Warehouse(Queries):
+    """A DuckDB file with the perfcampaign schema; its reads are :class:`warehouse.queries.Queries`."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, lock_timeout_s: float = 120.0,
                  migrate: bool = True):
@@ -203,12 +206,10 @@ class Warehouse:
     def start_run(self, run: dict[str, Any]) -> None:
         self.write_rows({"runs": [run]})
 
-    def finish_run(self, run_id: str, status: str, finished_at: datetime) -> None:
-        def update() -> None:
-            with self.transaction() as con:
-                con.execute("UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ?",
-                            [status, finished_at, run_id])
-        update()
+    def finish_run(self, run_id: str, status: str, finished_at: datetime, error: str | None = None) -> None:
+        with self.transaction() as con:
+            con.execute("UPDATE runs SET status = ?, finished_at = ?, error = ? WHERE run_id = ?",
+                        [status, finished_at, error, run_id])
 
     def exclude_run(self, run_id: str, reason: str) -> None:
         """Leave a run out of trends and regressions, with the reason kept beside it."""

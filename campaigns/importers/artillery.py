@@ -39,8 +39,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -117,9 +118,17 @@ def _variables(config: dict[str, Any], cx: Context, stem: str) -> tuple[dict[str
         if name != key:
             cx.renames[str(key)] = name
             cx.note(f"config.variables.{key}: renamed {name} (template names are letters, digits and '_')")
-        if isinstance(value, list):
-            if value:
+        if isinstance(value, str) and "{{" in value:  # a template: Artillery renders it where it is used
+            cx.macros[name] = value
+        elif isinstance(value, list):
+            if value and all(isinstance(v, (str, int, float, bool)) or v is None for v in value):
                 cx.lists[name] = value
+            elif value:
+                cx.scalars[name] = value
+                variables[name] = value
+                cx.note(f"config.variables.{key}: a list of objects: each use picks one item at random here "
+                        f"({{{{ $randomFromArray({name}) }}}}), where Artillery picks one per virtual user")
+                cx.macros[name] = "{{ $randomFromArray(" + name + ") }}"
         else:
             cx.scalars[name] = value
             variables[name] = value
@@ -144,46 +153,155 @@ def _variables(config: dict[str, Any], cx: Context, stem: str) -> tuple[dict[str
     if isinstance(payloads, dict):
         payloads = [payloads]
     for i, p in enumerate(payloads or []):
-        if not isinstance(p, dict) or "path" not in p:
-            cx.problems.append(f"{cx.file}: config.payload[{i}]: a payload has a 'path' (CSV file) and 'fields'")
+        where = f"config.payload[{i}]"
+        if not isinstance(p, dict):
+            cx.problems.append(f"{cx.file}: {where}: a payload has a 'path' (CSV file) and 'fields'")
             continue
+        if "path" not in p:  # given on the command line (artillery run --payload FILE)
+            p = {**p, "path": f"{stem}.payload.csv"}
+            cx.note(f"{where}: no path (Artillery takes it from --payload on the command line): the feeder reads "
+                    f"{p['path']} beside the campaign — put the CSV there")
         name = var_name(p.get("name") or ("payload" if i == 0 else f"payload{i + 1}"))
+        fields = [var_name(f) for f in p.get("fields") or []]
+        source = cx.source_dir / str(p["path"]) if cx.source_dir is not None else None
+        rows = _read_payload(source, p, fields)
+        if p.get("loadAll"):
+            if rows is None:
+                cx.note(f"{where}: loadAll: {p['path']} could not be read at import time; it becomes a feeder "
+                        f"(one row per iteration) instead of the whole table")
+            else:
+                cx.payload_rows[name] = rows
+                cx.scalars[name] = rows
+                cx.note(f"{where}: loadAll: {p['path']} ({len(rows)} rows) is read at import time for the loops "
+                        f"that go over it")
+                continue
         cx.feeders.add(name)
-        fields = [str(f) for f in p.get("fields") or []]
+        if rows is not None:
+            cx.feeder_rows[name] = rows
         for f in fields:
             cx.payload_fields[f] = name
         order = "sequential" if str(p.get("order", "random")) == "sequence" else "random"
-        data[name] = {"file": str(p["path"]), "order": order}
-        if not p.get("skipHeader"):
-            cx.note(f"config.payload {p['path']}: perfcampaign feeders read a header row; add the line "
-                    f"'{','.join(fields)}' at the top of the file")
-        cx.note(f"config.payload {p['path']} → feeder '{name}': write {{{{ {name}.{fields[0] if fields else 'field'} }}}}")
-        for key in sorted(set(p) - {"path", "fields", "order", "skipHeader", "name"}):
-            cx.note(f"config.payload[{i}].{key}: no equivalent (ignored)")
+        feeder: dict[str, Any] = {"file": cx.rebase(str(p["path"])), "order": order}
+        if fields:
+            feeder["fields"] = fields
+            if p.get("skipHeader"):
+                feeder["skip_header"] = True
+        elif rows is not None and rows:
+            cx.note(f"{where}: no fields: the first row of {p['path']} names the columns")
+        if isinstance(p.get("delimiter"), str) and len(p["delimiter"]) == 1 and p["delimiter"] != ",":
+            feeder["delimiter"] = p["delimiter"]
+        data[name] = feeder
+        if feeder["file"] != str(p["path"]):
+            cx.note(f"{where}.path {p['path']} → {feeder['file']} (relative to the campaign file)")
+        cx.note(f"{where} {p['path']} → feeder '{name}': write {{{{ {name}.{fields[0] if fields else 'column'} }}}}")
+        if p.get("cast") is not False and fields and rows:
+            numeric = [f for f in fields if rows and re.fullmatch(r"-?\d+(\.\d+)?", str(rows[0].get(f, "")))]
+            if numeric:
+                cx.note(f"{where}: {', '.join(numeric)} are sent as text (Artillery casts numbers in CSV cells)")
+        for key in sorted(set(p) - {"path", "fields", "order", "skipHeader", "name", "loadAll", "delimiter",
+                                    "cast", "skipEmptyLines"}):
+            cx.note(f"{where}.{key}: no equivalent (ignored)")
     return variables, data, files
 
 
+def _read_payload(path: Any, p: dict[str, Any], fields: list[str]) -> list[dict[str, str]] | None:
+    """The rows of a payload CSV as Artillery reads them (None when the file cannot be read)."""
+    if path is None:
+        return None
+    delimiter = p.get("delimiter") if isinstance(p.get("delimiter"), str) and len(p["delimiter"]) == 1 else ","
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            table = [row for row in csv.reader(fh, delimiter=delimiter) if row and any(c.strip() for c in row)]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    if not fields:
+        if not table:
+            return []
+        head, table = table[0], table[1:]
+        return [dict(zip(head, row, strict=False)) for row in table]
+    if p.get("skipHeader"):
+        table = table[1:]
+    return [dict(zip(fields, row, strict=False)) for row in table]
+
+
+#: the ensure keys Artillery itself checks as "http.response_time.KEY < value" (its LEGACY_CONDITIONS)
+_LEGACY = {"min": "min", "max": "max", "median": "p(50)", "p95": "p(95)", "p99": "p(99)"}
+#: summary statistics of Artillery's metrics → threshold statistics
+_STATS = {"min": "min", "max": "max", "mean": "avg", "median": "p(50)", "p50": "p(50)", "p75": "p(75)",
+          "p90": "p(90)", "p95": "p(95)", "p99": "p(99)", "p999": "p(99.9)"}
+_COMPARISON = re.compile(r"^\s*([A-Za-z_][\w.\-/]*)\s*(<=|>=|==|!=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$")
+
+
+def _metric(metric: str, op: str, value: float) -> tuple[str | None, str]:
+    """An Artillery metric comparison as a threshold, or (None, why not)."""
+    if metric.startswith("http.response_time."):
+        stat = metric.rsplit(".", 1)[-1]
+        if stat in _STATS:
+            return f"{_STATS[stat]}{op}{value:g}", ""
+        return None, f"the statistic {stat!r} of http.response_time"
+    if metric == "http.request_rate":
+        return f"rps{op}{value:g}", ""
+    if metric in ("vusers.failed", "errors") and op in ("<", "<=", "==") and value <= 1 and not (op == "<=" and value):
+        return "error_rate<=0", ""
+    return None, (f"{metric} is a count of Artillery's own (status codes, errors by code, virtual users, "
+                  f"custom metrics); perfcampaign's thresholds are latency statistics, error_rate and rps")
+
+
 def _thresholds(config: dict[str, Any], cx: Context) -> list[Any]:
+    """Artillery's ensure (``config.ensure`` or ``config.plugins.ensure``) as load thresholds, with its
+    semantics: thresholds and legacy keys are ``metric < value``; maxErrorRate is ``<=``."""
     ensure = config.get("ensure") or (config.get("plugins") or {}).get("ensure") or {}
+    where = "config.ensure" if config.get("ensure") else "config.plugins.ensure"
     out: list[Any] = []
     if not isinstance(ensure, dict):
+        if ensure:
+            cx.note(f"{where}: not a mapping (ignored)")
         return out
     for key, value in ensure.items():
-        if key in _ENSURE and isinstance(value, (int, float)):
-            out.append(f"{_ENSURE[key]}<{value:g}")
-        elif key == "maxErrorRate" and isinstance(value, (int, float)):
-            out.append(f"error_rate<{value:g}%")
+        if key in _LEGACY and isinstance(value, (int, float, str)) and str(value).strip().lstrip("-").isdigit():
+            out.append(f"{_LEGACY[key]}<{int(str(value).strip())}")
+        elif key == "maxErrorRate" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            out.append(f"error_rate<={value:g}%")
+            cx.note(f"{where}.maxErrorRate {value:g} → error_rate<={value:g}%: Artillery counts failed virtual users "
+                    f"(transport or capture errors); error_rate counts failed requests, unexpected statuses included")
         elif key == "thresholds" and isinstance(value, list):
-            for item in value:
-                for metric, limit in (item or {}).items():
-                    stat = str(metric).rsplit(".", 1)[-1]
-                    if str(metric).startswith("http.response_time.") and stat in _ENSURE:
-                        out.append(f"{_ENSURE[stat]}<{limit:g}")
+            for i, item in enumerate(value):
+                for metric, limit in (item.items() if isinstance(item, dict) else []):
+                    try:
+                        number = float(limit)
+                    except (TypeError, ValueError):
+                        cx.note(f"{where}.thresholds[{i}].{metric}: {limit!r} is not a number (ignored)")
+                        continue
+                    converted, why = _metric(str(metric), "<", number)
+                    if converted:
+                        out.append(converted)
                     else:
-                        cx.note(f"config.ensure.thresholds: no equivalent for {metric}")
+                        cx.note(f"{where}.thresholds[{i}]: {metric} < {limit} has no equivalent: {why}")
+        elif key == "conditions" and isinstance(value, list):
+            for i, item in enumerate(value):
+                expr = str((item or {}).get("expression", "")) if isinstance(item, dict) else ""
+                if isinstance(item, dict) and item.get("strict") is False:
+                    cx.note(f"{where}.conditions[{i}] {expr!r}: strict: false only reports in Artillery; "
+                            f"perfcampaign's thresholds gate the run (left out)")
+                    continue
+                parts = re.split(r"\s+and\s+", expr.strip())
+                converted = []
+                for part in parts:
+                    m = _COMPARISON.match(part)
+                    t, why = _metric(m.group(1), m.group(2), float(m.group(3))) if m else (None, "")
+                    if t is None:
+                        converted = None
+                        cx.note(f"{where}.conditions[{i}] {expr!r} has no equivalent: "
+                                f"{why or 'only comparisons joined by and convert (metric < number and …)'}")
+                        break
+                    converted.append(t)
+                out += converted or []
+        elif key in _STATS:
+            cx.note(f"{where}.{key}: Artillery does not check this key either (only min, max, median, p95, p99, "
+                    f"thresholds, conditions and maxErrorRate): left out")
         else:
-            cx.note(f"config.ensure.{key}: no equivalent (conditions and custom metrics are not converted)")
-    return out
+            cx.note(f"{where}.{key}: no equivalent (ignored)")
+    return list(dict.fromkeys(out))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -209,9 +327,16 @@ def _base_url(target: Any, cx: Context, where: str) -> str | None:
 
 def convert_artillery(text: str, file: str = "artillery.yml", *, base_url: str | None = None,
                       campaign: str | None = None, team: str | None = None,
-                      test_type: str | None = None) -> ImportResult:
-    """An Artillery test script (YAML text) as a campaign; :class:`SourceError` when it cannot be read."""
+                      test_type: str | None = None, output: str | Path | None = None,
+                      source_dir: str | Path | None = None) -> ImportResult:
+    """An Artillery test script (YAML text) as a campaign; :class:`SourceError` when it cannot be read.
+
+    ``source_dir`` is the script's folder (payload CSVs are read from it, default: the folder of
+    ``file``); ``output`` is the campaign file to be written, so the feeders' paths are rebased
+    relative to it."""
     cx = Context(file)
+    cx.source_dir = Path(source_dir) if source_dir is not None else Path(file).parent
+    cx.output_dir = Path(output).parent if output is not None else cx.source_dir
     try:
         doc = load_source(text)
     except yaml.YAMLError as exc:
@@ -231,17 +356,35 @@ def convert_artillery(text: str, file: str = "artillery.yml", *, base_url: str |
     if target is None:
         target = "http://127.0.0.1:8080"
         cx.note("config.target is missing: base_url set to http://127.0.0.1:8080 (use --base-url)")
+    elif not base_url and isinstance(target, str) and ("{{" in target or re.match(r"^wss?://", target)):
+        cx.note(f"config.target {target!r} is not an http(s) URL the file gives (a template, or a WebSocket "
+                f"server): base_url set to http://127.0.0.1:8080 (use --base-url)")
+        target = "http://127.0.0.1:8080"
     url = _base_url(target, cx, "--base-url" if base_url else "config.target") or "http://127.0.0.1:8080"
+    written_target = config.get("target")
+    cx.target = written_target if isinstance(written_target, str) and re.match(r"^https?://", written_target) else url
     if base_url and config.get("target") and base_url.rstrip("/") != str(config["target"]).rstrip("/"):
         cx.note(f"config.target {config['target']} replaced by --base-url {base_url}")
-    parts = urlsplit(str(config.get("target") or url))
+    written = config.get("target")
+    parts = urlsplit(str(written if isinstance(written, str) and re.match(r"^https?://", written) else url))
     cx.origin = (parts.scheme, parts.netloc)
     cx.base_path = parts.path.rstrip("/")
     environments: dict[str, Any] = {"dev": {"kind": "dev", "base_url": url}}
-    defaults = config.get("defaults") or {}
-    if isinstance(defaults, dict) and defaults.get("headers"):
-        environments["dev"]["headers"] = secret_headers(
-            convert_templates(defaults["headers"], cx, "config.defaults", allow_env=True), cx, "config.defaults")
+    defaults = config.get("defaults") or ((config.get("http") or {}).get("defaults") if isinstance(
+        config.get("http"), dict) else None) or {}
+    dwhere = "config.defaults" if config.get("defaults") else "config.http.defaults"
+    if isinstance(defaults, dict):
+        if isinstance(defaults.get("headers"), dict) and defaults["headers"]:
+            environments["dev"]["headers"] = secret_headers(
+                convert_templates(defaults["headers"], cx, dwhere, allow_env=True), cx, dwhere)
+        if isinstance(defaults.get("cookie"), dict):
+            cx.default_cookies = dict(defaults["cookie"])
+        if defaults.get("strictCapture") is False:
+            cx.note(f"{dwhere}.strictCapture false: a capture that finds nothing fails the iteration here")
+        for key in sorted(set(defaults) - {"headers", "cookie", "strictCapture", "think"}):
+            cx.note(f"{dwhere}.{key}: no equivalent (ignored)")
+        if "think" in defaults:
+            cx.note(f"{dwhere}.think: a default think time has no equivalent (each think step carries its own)")
     for env_name, env in (config.get("environments") or {}).items():
         key = slug(env_name, "env")
         if not isinstance(env, dict):
@@ -282,14 +425,15 @@ def convert_artillery(text: str, file: str = "artillery.yml", *, base_url: str |
         limit = seconds(timeout, "config.http.timeout", cx)
         if limit:
             load["timeout"] = format_duration(limit)
-    for key in sorted(set(http) - {"timeout"}) if isinstance(http, dict) else ():
-        cx.note(f"config.http.{key}: no equivalent (perfcampaign sizes its connection pool from max_vus)")
+    for key in sorted(set(http) - {"timeout", "defaults"}) if isinstance(http, dict) else ():
+        cx.note(f"config.http.{key}: no equivalent (ignored; perfcampaign sizes its connection pool from max_vus)")
     tls = config.get("tls") or {}
     if isinstance(tls, dict) and tls.get("rejectUnauthorized") is False:
         load["tls"] = {"verify": False}
     thresholds = _thresholds(config, cx)
     for plugin in (config.get("plugins") or {}):
         cx.note(_PLUGIN_NOTES.get(plugin, f"plugins.{plugin}: no equivalent (ignored)"))
+    cx.scripted = bool(config.get("processor")) or "function" in json.dumps(doc.get("scenarios"), default=str)
     if config.get("processor"):
         cx.note(f"no equivalent for processor: {config['processor']} (custom JavaScript is not run; "
                 f"functions it defines are ignored)")
@@ -305,6 +449,9 @@ def convert_artillery(text: str, file: str = "artillery.yml", *, base_url: str |
              "statsInterval", "payload_dir"}
     for key in sorted(set(config) - known):
         cx.note(f"config.{key}: no equivalent (ignored)")
+    for key in sorted(set(doc) - {"config", "scenarios", "before", "after"}):
+        cx.note(f"{key}: a top-level key Artillery does not read either (ignored; ensure and thresholds belong "
+                f"under config)" if key in ("ensure", "thresholds", "phases") else f"{key}: no equivalent (ignored)")
 
     # -- scenarios ---------------------------------------------------------------------------
     # first pass: every captured variable, so endpoints never depend on a value only a flow has
@@ -328,15 +475,22 @@ def convert_artillery(text: str, file: str = "artillery.yml", *, base_url: str |
         if sc.get("engine") not in (None, "http"):
             cx.note(f"{where} ({sc_name}): engine {sc['engine']} has no equivalent: scenario left out")
             continue
-        for key in ("beforeScenario", "afterScenario", "beforeRequest", "afterResponse"):
+        for key in ("beforeScenario", "afterScenario", "beforeRequest", "afterResponse", "onError"):
             if key in sc:
-                cx.note(f"{where}.{key}: processor hooks have no equivalent (ignored)")
+                cx.note(f"{where}.{key}: processor hooks (JavaScript) are not run (ignored)")
+        for key in sorted(set(sc) - {"name", "weight", "flow", "engine", "beforeScenario", "afterScenario",
+                                     "beforeRequest", "afterResponse", "onError"}):
+            cx.note(f"{where}.{key}: no equivalent (ignored)")
         steps: list[dict[str, Any]] = []
-        flow_steps(sc.get("flow") or [], cx, f"{where}.flow", steps)
+        flow_steps(sc.get("flow") if isinstance(sc.get("flow"), list) else [], cx, f"{where}.flow", steps)
         if not steps:
             cx.note(f"{where} ({sc_name}): no request converted: scenario left out")
             continue
-        scenarios.append({"name": sc_name, "weight": sc.get("weight", 1), "steps": steps})
+        weight = sc.get("weight", 1)
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
+            cx.note(f"{where}.weight {weight!r}: not a number: weight 1")
+            weight = 1
+        scenarios.append({"name": sc_name, "weight": weight, "steps": steps})
     if cx.problems:
         raise SourceError(cx.problems)
     if not scenarios:
@@ -346,16 +500,14 @@ def convert_artillery(text: str, file: str = "artillery.yml", *, base_url: str |
         if not re.fullmatch(r"[A-Za-z_]\w*", cond):  # an expression, not a variable name
             cx.note(f"ifTrue '{cond}' ({len(wheres)} step(s): {', '.join(wheres)}) is an expression; `if:` takes a "
                     f"variable name, so the step always runs")
-    defined = set(cx.scalars) | set(cx.lists) | set(cx.payload_fields) | cx.captured | cx.feeders | {"vars"}
-    for var, used_in in sorted(cx.used.items()):
-        if var not in defined:
-            cx.note(f"variable {var} is never defined (not in config.variables, not captured): requests of "
-                    f"{', '.join(sorted(used_in))} that use it fail with a template error until you define it")
-    no_expect = sorted({st["endpoint"] for sc in scenarios for st in sc["steps"]
-                        if "expect" not in st and "expect" not in _endpoint_by_name(cx, st["endpoint"])})
+    no_expect = sorted({st.get("endpoint") or st.get("name") for sc in scenarios for st in _leaves(sc["steps"])
+                        if "expect" not in st and "expect" not in _endpoint_by_name(cx, st.get("endpoint"))})
     if no_expect:
         cx.note(f"requests without expect ({', '.join(no_expect)}): perfcampaign expects a 2xx status "
                 f"where Artillery accepts any status")
+    if cx.redirects:
+        cx.note("redirects: Artillery follows them by default; perfcampaign never does (a 3xx is the answer), so "
+                "expect a 3xx status where a request is answered with a redirect")
     load["scenarios"] = scenarios
     if thresholds:
         load["thresholds"] = thresholds
@@ -371,9 +523,62 @@ def convert_artillery(text: str, file: str = "artillery.yml", *, base_url: str |
         out["data"] = data
     out["endpoints"] = list(cx.endpoints.values())
     out["load"] = load
-    origins = {ep["name"]: (ep.get("method", "GET"), ep["path"]) for ep in cx.endpoints.values()}
+    if not out["endpoints"]:  # every request changes with a loop: readiness and smoke need one endpoint
+        first = next(st for sc in scenarios for st in _leaves(sc["steps"]))
+        out["endpoints"] = [{"name": unique("root", cx.names), "path": "/"}]
+        cx.note(f"endpoints: every request comes from a loop item ({first.get('name')}…): the endpoint 'root' "
+                f"(GET /) stands in for readiness and smoke")
+    _define_missing(out, cx, files)
+    if cx.env_refs:
+        cx.note("set before running: " + ", ".join(sorted(cx.env_refs)) + " (the script reads them from the "
+                "environment)")
+    origins = {ep["name"]: (ep.get("method", "GET"), ep["path"]) for ep in out["endpoints"]}
     return ImportResult(campaign=out, notes=cx.notes, files=files, source=PurePosixPath(file).name, origins=origins)
 
 
-def _endpoint_by_name(cx: Context, name: str) -> dict[str, Any]:
-    return next(ep for ep in cx.endpoints.values() if ep["name"] == name)
+def _leaves(steps: list[dict[str, Any]]):
+    """Every request step, loops opened."""
+    for st in steps:
+        if "loop" in st:
+            yield from _leaves(st["loop"])
+        else:
+            yield st
+
+
+def _endpoint_by_name(cx: Context, name: str | None) -> dict[str, Any]:
+    return next((ep for ep in cx.endpoints.values() if ep["name"] == name), {})
+
+
+def _define_missing(out: dict[str, Any], cx: Context, files: dict[str, str]) -> None:
+    """Variables a template names that no variable, feeder or earlier capture gives: Artillery sends the
+    text 'undefined' for them, so they are defined as 'undefined' — the file validates, and the notes
+    say which to give a real value."""
+    from campaigns import preflight
+    from campaigns.model import Campaign
+
+    for var, why in sorted(cx.undefined.items()):
+        out.setdefault("variables", {})[var] = "undefined"
+        cx.note(f"variable {var} = 'undefined': {why}")
+    feeders: dict[str, list[dict[str, str]]] = {}
+    for name, feeder in (out.get("data") or {}).items():
+        if feeder.get("file") in files:
+            rows = list(csv.DictReader(io.StringIO(files[feeder["file"]])))
+        else:
+            rows = cx.feeder_rows.get(name, [])
+        feeders[name] = rows
+    try:
+        campaign = Campaign.model_validate(out)
+    except ValueError:
+        return  # the writer reports an invalid campaign as the importer's bug
+    checker = preflight._Checker(campaign, feeders, False, None)
+    checker.run()
+    for var, locs in sorted(checker.undefined.items()):
+        out.setdefault("variables", {})[var] = "undefined"
+        fields = sorted({preflight.describe(loc) for loc in locs})[:3]
+        if cx.scripted:
+            why = ("a processor function may set it in Artillery, but perfcampaign runs no JavaScript, so the "
+                   "text 'undefined' is sent (as Artillery would without the function)")
+        else:
+            why = "Artillery sends the text 'undefined' there too"
+        cx.note(f"variable {var} = 'undefined': it is used ({', '.join(fields)}) where no variable, feeder or "
+                f"earlier capture of the same scenario gives it; {why} — give it a real value under variables:")

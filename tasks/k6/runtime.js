@@ -5,7 +5,7 @@
 // ---------------------------------------------------------------------------------------------
 const TEMPLATE = /\{\{\s*([^{}]+?)\s*\}\}/g;
 const WHOLE = /^\{\{\s*([^{}]+?)\s*\}\}$/;
-const CALL = /^\$(\w+)\((.*)\)$/;
+const CALL = /^\$(\w+)\s*(?:\((.*)\))?$/;
 const SECRET = /\$\{perfcampaign-secret:([A-Za-z0-9_]+)\}/g;
 const ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const OK_2XX = http.expectedStatuses({ min: 200, max: 299 });
@@ -21,26 +21,67 @@ function uuid4() {
   });
 }
 
-function builtin(name, args) {
-  const parts = args.split(',').map((a) => a.trim().replace(/^['"]|['"]$/g, '')).filter((a) => a.length);
-  if (name === 'randomInt') {
-    const lo = parts.length === 2 ? parseInt(parts[0], 10) : 0;
-    const hi = parts.length === 2 ? parseInt(parts[1], 10) : 1000000;
-    return lo + Math.floor(Math.random() * (hi - lo + 1));
-  }
-  if (name === 'uuid') return uuid4();
-  if (name === 'randomString') {
-    const n = parts.length ? parseInt(parts[0], 10) : 8;
-    let s = '';
-    for (let i = 0; i < n; i++) s += ALNUM[Math.floor(Math.random() * ALNUM.length)];
-    return s;
-  }
-  throw new MissingVariable(`$${name}()`);
+const FIRST = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Donald', 'Frances', 'Linus', 'Margaret', 'Ken'];
+const LAST = ['Lovelace', 'Hopper', 'Turing', 'Dijkstra', 'Liskov', 'Knuth', 'Allen', 'Torvalds', 'Hamilton', 'Thompson'];
+const WORDS = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet'];
+const ALPHA = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+
+function pickOne(xs) { return xs[Math.floor(Math.random() * xs.length)]; }
+function randInt(lo, hi) { return lo + Math.floor(Math.random() * (hi - lo + 1)); }
+function ints(parts, lo, hi) {
+  return parts.length >= 2 ? [parseInt(parts[0], 10), parseInt(parts[1], 10)] : [lo, hi];
+}
+function chars(alphabet, n) {
+  let s = '';
+  for (let i = 0; i < n; i++) s += alphabet[Math.floor(Math.random() * alphabet.length)];
+  return s;
+}
+function email() { return `user-${chars(ALNUM, 10)}@example.com`; }
+
+// the template functions of campaigns/templating.py (BUILTINS), with the same names and meaning
+const BUILTINS = {
+  randomInt: (p) => randInt(...ints(p, 0, 1000000)),
+  randomNumber: (p) => randInt(...ints(p, 0, 1000000)),
+  randomString: (p) => chars(ALPHA, p.length ? parseInt(p[0], 10) : 10),
+  uuid: () => uuid4(),
+  timestamp: () => Date.now(),
+  isoTimestamp: () => new Date().toISOString(),
+  randomEmail: () => email(),
+  randomFromArray: (p, vars) => {
+    if (p.length === 1 && Array.isArray(vars[p[0]]) && vars[p[0]].length) return pickOne(vars[p[0]]);
+    if (!p.length) throw new MissingVariable('$randomFromArray() needs arguments');
+    return pickOne(p);
+  },
+  randomBoolean: () => Math.random() < 0.5,
+  randEmail: () => email(),
+  randFirstName: () => pickOne(FIRST),
+  randLastName: () => pickOne(LAST),
+  randFullName: () => `${pickOne(FIRST)} ${pickOne(LAST)}`,
+  randUserName: () => `${pickOne(FIRST).toLowerCase()}${randInt(1, 9999)}`,
+  randWord: () => pickOne(WORDS),
+  randPhoneNumber: () => `+1-555-${randInt(100, 999)}-${randInt(1000, 9999)}`,
+  randPassword: () => chars(ALPHA, 16),
+  randUuid: () => uuid4(),
+  randNumber: (p) => randInt(...ints(p, 0, 99999)),
+  randBoolean: () => Math.random() < 0.5,
+  randUrl: () => `https://example.com/${pickOne(WORDS)}`,
+};
+
+function builtin(name, args, vars) {
+  const parts = (args || '').split(',').map((a) => a.trim().replace(/^['"]|['"]$/g, '')).filter((a) => a.length);
+  if (Object.prototype.hasOwnProperty.call(BUILTINS, name)) return BUILTINS[name](parts, vars);
+  throw new MissingVariable(`$${name}`);
 }
 
 function lookup(vars, expr) {
+  if (expr.startsWith('$env.')) {
+    const name = expr.slice(5).trim();
+    if (__ENV[name] === undefined) throw new MissingVariable(expr);
+    return __ENV[name];
+  }
   const call = CALL.exec(expr);
-  if (call) return builtin(call[1], call[2]);
+  if (call && Object.prototype.hasOwnProperty.call(BUILTINS, call[1])) return builtin(call[1], call[2], vars);
+  if (call && !(call[0] in vars) && !Object.prototype.hasOwnProperty.call(vars, call[1])) throw new MissingVariable(expr);
   let value = vars;
   for (const t of expr.match(/[^.[\]]+|\[\d+\]/g) || []) {
     if (t[0] === '[') {
@@ -183,6 +224,7 @@ function step(vars, s) {
     responseCallback: status ? http.expectedStatuses(...status) : OK_2XX,
   };
   if (s.needs_body) params.responseType = 'text';
+  if (!COOKIES) params.jar = new http.CookieJar();   // nothing a response sets is sent back
   const res = http.request(s.method, url, body, params);
   if (res.status === 0) {
     failed.add(1, { name: s.name, kind: 'transport' });

@@ -13,6 +13,7 @@ import pytest
 from warehouse.store import Warehouse
 
 START = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)  # a Monday
+OVERALL_NAME = "_overall"
 
 
 def night(i: int) -> datetime:
@@ -31,7 +32,10 @@ class Nights:
     def rows(self, p95: dict[str, float], *, day: int | None = None, test_type: str = "load",
              status: str = "passed", trustworthy: bool | None = True, error_rate: float = 0.001,
              rps: float = 100.0, excluded: str | None = None, run_id: str | None = None,
-             extra: dict[str, dict[str, Any]] | None = None) -> dict[str, list[dict[str, Any]]]:
+             extra: dict[str, dict[str, Any]] | None = None, seconds: dict[str, Any] | None = None,
+             lag_ms: Any = None) -> dict[str, list[dict[str, Any]]]:
+        """One night. ``seconds`` maps an endpoint to its per-second p95 (``load_timeseries``, p50 and
+        p99 derived, 50 requests a second); ``lag_ms`` the generator's lag each second."""
         run_id = run_id or str(uuid.uuid4())
         day = len(self.run_ids) if day is None else day
         rows = {"runs": [{"run_id": run_id, "campaign": self.campaign, "environment": self.environment,
@@ -50,6 +54,24 @@ class Nights:
                    "p50_ms": value * 0.5, "p95_ms": value, "p99_ms": value * 1.3, "max_ms": value * 2}
             row.update((extra or {}).get(endpoint, {}))
             rows["endpoint_metrics"].append(row)
+        if seconds:
+            rows["load_timeseries"] = []
+            n = len(next(iter(seconds.values())))
+            lags = list(lag_ms) if lag_ms is not None else [1.0] * n
+            for endpoint, values in seconds.items():
+                for i, v in enumerate(values):
+                    rows["load_timeseries"].append({
+                        "run_id": run_id, "shard": -1, "second": i, "endpoint": endpoint, "requests": 50,
+                        "errors": 0, "rps": 50.0, "p50_ms": float(v) * 0.5, "p95_ms": float(v),
+                        "p99_ms": float(v) * 1.3})
+            if OVERALL_NAME not in seconds:
+                rows["load_timeseries"] += [{"run_id": run_id, "shard": -1, "second": i, "endpoint": OVERALL_NAME,
+                                             "requests": 50 * len(seconds), "errors": 0, "loop_lag_ms": lags[i],
+                                             "sched_lag_ms": 0.0} for i in range(n)]
+            else:
+                for r in rows["load_timeseries"]:
+                    if r["endpoint"] == OVERALL_NAME:
+                        r.update(loop_lag_ms=lags[r["second"]], sched_lag_ms=0.0)
         self.run_ids.append(run_id)
         return rows
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
-from warehouse.analytics.service import analyze
+from campaigns.loader import parse_campaign
+from warehouse.analytics.service import analyze, settings_for
 from warehouse.analytics.trends import compute_trends, limits_frame, rolling_medians
 
 from .conftest import night
@@ -61,13 +62,47 @@ def test_endpoint_limits_override_the_metric_limit():
     assert out["threshold"].to_list() == [3000.0, 150.0]
 
 
-def test_an_analysis_stores_one_trend_per_series(store, nights):
+CAMPAIGN = """
+version: 1
+campaign: shop
+team: t
+environments: {staging: {kind: staging, base_url: "http://127.0.0.1:9"}}
+endpoints: [{name: list-products, path: /p, domain: shop}]
+targets: {shop: {p95_ms: 150, min_rps: 20}}
+load:
+  rate: 10
+  duration: 10s
+  thresholds: ["p(95)<3000", "p(95)<5000", "p(99){endpoint:list-products}<900", "rps>=40", "p(90)<100"]
+"""
+
+
+def limits(store, endpoint):
+    return {m: t for m, t in store.fetchall("SELECT metric, threshold FROM trends WHERE endpoint = ?", [endpoint])}
+
+
+def test_an_analysis_stores_one_trend_per_series_with_the_campaigns_own_gates(store, nights):
     nights.add_many([{"_overall": 1000.0 + 25 * i, "list-products": 200.0} for i in range(40)])
-    analyze(store, now=night(41))
+    analyze(store, now=night(41), settings=settings_for(parse_campaign(CAMPAIGN), "staging"))
     rows = store.query("SELECT * FROM trends ORDER BY endpoint, metric").to_dicts()
     assert len(rows) == 2 * 6
     p95 = next(r for r in rows if r["endpoint"] == "_overall" and r["metric"] == "p95_ms")
-    assert p95["threshold"] == 3000 and p95["slope_per_night"] == pytest.approx(25)
+    assert p95["threshold"] == 3000 and p95["slope_per_night"] == pytest.approx(25)  # the stricter of two
     assert p95["nights_to_threshold"] > 0 and p95["forecast_crossing"] is not None
     flat = next(r for r in rows if r["endpoint"] == "list-products" and r["metric"] == "p95_ms")
     assert flat["nights_to_threshold"] is None and flat["change_7"] == 0
+    # the load thresholds are the gates: whole-run rules on _overall, filtered ones on their endpoint,
+    # the campaign-wide rps minimum never on an endpoint, p(90) followed by no series
+    assert {k: v for k, v in limits(store, "_overall").items() if v is not None} == {"p95_ms": 3000, "rps": 40}
+    assert {k: v for k, v in limits(store, "list-products").items() if v is not None} == {"p99_ms": 900}
+    # an analysis without a campaign (the CLI's --refresh) keeps the thresholds the campaign's stored
+    analyze(store, now=night(42))
+    assert limits(store, "_overall")["p95_ms"] == 3000 and limits(store, "list-products")["p99_ms"] == 900
+
+
+def test_without_load_thresholds_the_campaign_thresholds_and_targets_are_the_limits(store, nights):
+    text = CAMPAIGN.split("load:")[0]
+    nights.add_many([{"_overall": 100.0, "list-products": 100.0} for _ in range(8)])
+    analyze(store, now=night(9), settings=settings_for(parse_campaign(text), "staging"))
+    assert {k: v for k, v in limits(store, "_overall").items() if v is not None} == {
+        "mean_ms": 1500, "p95_ms": 3000, "error_rate": 0.01, "rps": 50}
+    assert {k: v for k, v in limits(store, "list-products").items() if v is not None} == {"p95_ms": 150, "rps": 20}

@@ -14,6 +14,9 @@ Definitions (pinned by ``tests/analytics/test_trends.py``):
   it (``latest / median − 1``);
 * ``slope_per_night``: least squares over the last ``slope_window`` nights (units per night), with
   its t statistic ``r·√((n−2)/(1−r²))``;
+* ``threshold``: the series' limit, from :func:`limits_frame` (a campaign's gates: whole-run rules
+  on ``_overall``, endpoint rules and targets on their endpoint) or from the thresholds stored by
+  the last analysis (a frame with all five series keys);
 * ``nights_to_threshold``: from the current level (``median_7``) to the threshold at that slope,
   when the slope points the bad way with |t| ≥ ``min_slope_t``; 0 when the level is already past
   it; null otherwise (no claim without a trend). ``forecast_crossing`` turns it into a date with
@@ -105,8 +108,13 @@ def compute_trends(nightly: pl.DataFrame, limits: pl.DataFrame | None = None, *,
 
 
 def _join_limits(frame: pl.DataFrame, limits: pl.DataFrame | None) -> pl.DataFrame:
+    """Thresholds joined on the series keys the limits frame has: (endpoint, metric) from a
+    campaign (``*`` for every endpoint), or all five keys when they come from stored trends."""
     if limits is None or limits.is_empty():
         return frame.with_columns(threshold=pl.lit(None, dtype=pl.Float64))
+    if "campaign" in limits.columns:
+        stored = limits.select(*KEYS, "threshold").unique(KEYS, keep="last")
+        return frame.join(stored, on=KEYS, how="left")
     specific = limits.filter(pl.col("endpoint") != "*")
     general = limits.filter(pl.col("endpoint") == "*").drop("endpoint").rename({"threshold": "_general"})
     out = frame.join(specific, on=["endpoint", "metric"], how="left")

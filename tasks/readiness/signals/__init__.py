@@ -1,0 +1,142 @@
+"""Readiness signals: one module per family, one registry.
+
+Each signal is a pure function over a :class:`~tasks.readiness.probe.ProbeRecord` returning a
+(possibly empty) list of :class:`~tasks.readiness.models.Evidence`; a module registers its
+signals with :func:`register`, and :data:`SIGNAL_MODULES` fixes the order their evidence is
+reported in. Adding a signal is adding a function (or a module listed here); how the evidence is
+combined into a verdict is documented in :mod:`tasks.readiness.verdict`.
+
+=============  ===========================================================================
+module         family
+=============  ===========================================================================
+status         what the status says: missing, error, unreachable, bad samples
+fingerprints   known mock tools' headers and bodies (:mod:`tasks.readiness.signatures`)
+content        placeholder/example values, Lorem ipsum, template-stamped lists
+identity       other and nonexistent ids: does the answer depend on the id?
+stability      identical requests, randomly different bodies
+queries        query parameters honoured (limit)
+writes         writes that persist or not, repeated POSTs
+rpc            POSTs that create nothing: does the answer depend on the input?
+timing         fixed-sleep latency
+transport      catch-all routes, auth not enforced, content type, Date header, writes not probed
+=============  ===========================================================================
+
+Weights are on a log-odds-like scale:
+
+=====================  =========  ======  =====================================================
+signal                 points to  weight  when
+=====================  =========  ======  =====================================================
+mock-server-header     mock       1-5     a known mock tool's header (see signatures.py)
+mock-server-body       mock       5       a known mock tool's body (error page, sampler UUID)
+mock-server-host       mock       ≤3      a tool fingerprint on the host's other pages
+dev-http-server        mock       1       served by Python's BaseHTTP
+placeholder-content    mock       1-3.5   many fields hold example values ("string", 0, "test"...),
+                                          weighed by their share; any Lorem ipsum text weighs 2-2.5
+                                          on its own, whatever the share
+uniform-items          mock       1-2     list items identical apart from their id, or all with the
+                                          same midnight timestamp (+ the same free text)
+ignores-path-id        mock       1.5-2.5 other and nonexistent ids give the same 2xx body
+phantom-resource       mock       1       a nonexistent id answers 2xx with a full body
+id-mismatch            mock       1       /items/2 answers a body whose id is 1 and never says 2
+ignores-query          mock       1-2     limit=1 returns as many items as before / filter ignored
+unstable-random-body   mock       2-2.8   identical requests get randomly different bodies (the
+                                          resource's own id changing counts extra)
+write-not-persisted    mock       0.5-3   the created/updated/deleted state is not there after (a
+                                          404 is re-read once after 0.5 s; 202 Accepted is not judged)
+write-same-id          mock       2       two POSTs return the same new id
+write-not-reflected    mock       1.5     the read-back does not contain what was written
+ignores-input          mock       0.8-2   a non-create POST with one identifier varied (sku SKU-00001
+                                          → SKU-00002) gets the same informative answer (0.8 when only
+                                          the echoed value differs)
+input-not-reflected    mock       1-1.5   a non-create POST's answer names another identifier of the
+                                          same shape as the one sent (sku SKU-00001 → "SKU-00042")
+constant-latency       mock       0.5-2   fixed-sleep latency (>20 ms, CV < 3 %) over the identical
+                                          reads, or the identical sends of a non-create POST
+catch-all-route        mock       2       a random path answers 2xx JSON
+ignores-auth           mock       0.7     same 200 body without the auth headers
+content-type-mismatch  mock       0.8     JSON body served as text/html, text/plain or untyped
+no-date-header         mock       0.7     no Date header (RFC 9110 wants one from real servers)
+pretty-printed-json    mock       0.5     indented JSON (json-server, Mockoon…)
+unknown-id-rejected    real       0.6-1   a nonexistent id answers 404/410/400/422
+distinct-by-id         real       0.8     different ids give different bodies
+limit-honoured         real       1       limit=1 really returns ≤1 item
+write-persisted        real       1.5-2   created/updated/deleted state is visible after
+write-conflict         real       1       the repeated POST was refused with 409
+write-new-id           real       0.5     two POSTs got different ids
+depends-on-input       real       0.5-0.8 the varied identifier got another answer (0.5: a 4xx)
+auth-enforced          real       1       401/403 without the auth headers
+not-found              missing    3       404/410 for every sample tried
+method-not-allowed     missing    3       405
+not-implemented        missing    2-3     501, or a 2xx stub answer ({"message": "Not implemented yet"})
+server-error           error      3       5xx
+client-error           error      2       another 4xx the campaign does not expect
+unreachable            error      5       connection refused / DNS / timeout
+request-failed         error      3       protocol error, invalid URL
+=====================  =========  ======  =====================================================
+
+Informational (weight 0): ``mock-tool-proxy`` (a mock tool relaying a real
+backend — its headers are then ignored), ``collection-route-ok`` (ids 404 but
+the collection answers: test data may be wrong), ``bad-sample`` (one sample id
+404s, another works), ``unexpected-status``, ``missing-sample``,
+``write-accepted-async`` (202), ``write-idempotent``, ``write-unverifiable``,
+``writes-not-probed`` (``allow_writes=False``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Callable
+
+from ..models import Evidence
+from ..probe import ProbeRecord
+
+Signal = Callable[[ProbeRecord], list[Evidence]]
+
+SIGNAL_MODULES = ("status", "fingerprints", "content", "identity", "stability", "queries", "writes", "rpc",
+                  "timing", "transport")
+_REGISTERED: dict[str, list[Signal]] = {}
+
+
+def register(fn: Signal) -> Signal:
+    """Decorator: make ``fn`` a signal of its module's family."""
+    family = fn.__module__.rsplit(".", 1)[-1]
+    _REGISTERED.setdefault(family, []).append(fn)
+    return fn
+
+
+def _load() -> tuple[Signal, ...]:
+    for name in SIGNAL_MODULES:
+        importlib.import_module(f"{__name__}.{name}")
+    return tuple(fn for name in SIGNAL_MODULES for fn in _REGISTERED.get(name, []))
+
+
+#: every signal, in the order its evidence is reported
+SIGNALS: tuple[Signal, ...] = _load()
+
+
+def collect(rec: ProbeRecord) -> list[Evidence]:
+    """Run every signal; a failing signal is reported, never raised."""
+    out: list[Evidence] = []
+    for sig in SIGNALS:
+        try:
+            out.extend(sig(rec))
+        except Exception as exc:  # pragma: no cover - defensive
+            out.append(Evidence("signal-failed", "error", 0.0, f"{sig.__name__}: {type(exc).__name__}: {exc}"))
+    return out
+
+
+from .content import lorem_weight, placeholder_content, uniform_items  # noqa: E402
+from .fingerprints import mock_server_signatures  # noqa: E402
+from .identity import id_mismatch, ignores_path_id  # noqa: E402
+from .queries import ignores_query  # noqa: E402
+from .rpc import ignores_input, input_not_reflected  # noqa: E402
+from .stability import unstable_body  # noqa: E402
+from .status import status_evidence  # noqa: E402
+from .timing import constant_latency  # noqa: E402
+from .transport import auth_ignored, catch_all_route, transport_details, writes_skipped  # noqa: E402
+from .writes import reflects, write_persistence  # noqa: E402
+
+__all__ = ["SIGNALS", "SIGNAL_MODULES", "Signal", "auth_ignored", "catch_all_route", "collect", "constant_latency",
+           "id_mismatch", "ignores_input", "ignores_path_id", "ignores_query", "input_not_reflected", "lorem_weight",
+           "mock_server_signatures", "placeholder_content", "reflects", "register", "status_evidence",
+           "transport_details", "uniform_items", "unstable_body", "write_persistence", "writes_skipped"]

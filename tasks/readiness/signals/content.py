@@ -1,0 +1,186 @@
+"""What the body says: example/placeholder values, Lorem ipsum, list items stamped from one template."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from datetime import datetime, timezone
+
+from ..content import (
+    JS_DATE_RE, NOT_JSON, canonical, extract_list, is_id_key, is_round_time, leaves, lorem_score, parse_datetime,
+    placeholder_profile,
+)
+from ..models import Evidence
+from ..probe import ProbeRecord
+from . import register
+from .base import _q
+
+@register
+def placeholder_content(rec: ProbeRecord) -> list[Evidence]:
+    """Example/placeholder values, weighed by the share of fields holding them."""
+    p = rec.primary
+    if p is None or not p.is_2xx or not p.is_json:
+        return []
+    prof = placeholder_profile(p.json)
+    ev: list[Evidence] = []
+    if prof["prism_uuid"]:
+        why = next(r for r in prof["reasons"] if "Prism derives" in r)
+        ev.append(Evidence("mock-server-body", "mock", 5.0,
+                           f"Prism static mock: {why} [prism-sampler-uuid; source: @stoplight/json-schema-sampler "
+                           f"src/utils.js uuid()]"))
+    n = prof["leaves"]
+    if n == 0:
+        return ev
+    score = prof["score"]
+    extra = []
+    if prof["numbers"] >= 2 and prof["zero_numbers"] == prof["numbers"]:
+        score += 0.5 * prof["numbers"]
+        extra.append(f"all {prof['numbers']} numbers are 0")
+    if prof["bools"] >= 2 and prof["true_bools"] == prof["bools"] and score > 0:
+        score += 0.25 * prof["bools"]
+        extra.append(f"all {prof['bools']} booleans are true")
+    frac = score / n
+    strong_hits = sum(1 for r in prof["reasons"] if "sampler" in r or "lorem ipsum" in r or "Prism" in r)
+    w = 0.0
+    if prof["hits"] >= 2 or (prof["hits"] >= 1 and extra):
+        if frac >= 0.6:
+            w = 3.5
+        elif frac >= 0.4:
+            w = 2.5
+        elif frac >= 0.25:
+            w = 1.5
+        if strong_hits >= 3 and frac >= 0.3:
+            w = max(w, 2.5)
+    # Lorem ipsum is placeholder text by definition: real data (almost)
+    # never holds it, so it weighs on its own, whatever share of the fields
+    # it fills.  Not ≥ 3 though: a dev database seeded with faker sentences
+    # is real, so it still needs a second, independent signal.
+    sent = {v.strip() for _, v in leaves(rec.target.body) if isinstance(v, str)}
+    lorem_w, lorem_why = lorem_weight(p.json, exclude=sent)
+    if lorem_w > w:
+        share = f"{score:.1f} of {n} fields look like example values ({frac:.0%})"
+        ev.append(Evidence("placeholder-content", "mock", lorem_w,
+                           f"{lorem_why}; {share}: " + "; ".join(prof["reasons"] + extra)))
+    elif w > 0:
+        ev.append(Evidence("placeholder-content", "mock", w,
+                           f"{score:.1f} of {n} fields look like example values ({frac:.0%}): "
+                           + "; ".join(prof["reasons"] + extra)))
+    elif prof["strings"] >= 2 and prof["empty_strings"] == prof["strings"] and n >= 3:
+        ev.append(Evidence("placeholder-content", "mock", 1.0,
+                           f"every one of the {prof['strings']} string fields is empty"))
+    return ev
+
+
+def lorem_weight(obj: Any, exclude: set[str] = frozenset()) -> tuple[float, str]:
+    """Weight of the Lorem ipsum text in a body, independent of field share:
+    2.5 for text opening with the classic "Lorem ipsum" (typed by hand into a
+    mock), 2.0 for sentences of lorem vocabulary (json-schema-faker,
+    faker.lorem; at least four words: a two-word product name never counts),
+    else 0 — an article that merely *mentions* "lorem ipsum" is not one.
+    Text in *exclude* (what the request itself sent, echoed back) never counts."""
+    phrase: list[tuple[str, str]] = []
+    sentences: list[tuple[str, str]] = []
+    for key, v in leaves(obj):
+        if not isinstance(v, str) or v.strip() in exclude:
+            continue
+        if v.strip().lower().startswith("lorem ipsum"):
+            phrase.append((key, v))
+        elif len(re.findall(r"[A-Za-zÀ-ÿ]+", v)) >= 4 and lorem_score(v, phrase=False) >= 1.0:
+            sentences.append((key, v))
+    found = phrase or sentences
+    if not found:
+        return 0.0, ""
+    w = 2.5 if phrase else 2.0
+    key, v = found[0]
+    more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+    return w, f"lorem ipsum placeholder text in {key}={_q(v, 48)!r}{more}"
+
+
+@register
+def uniform_items(rec: ProbeRecord) -> list[Evidence]:
+    """List items stamped out of one template: identical apart from their id,
+    and/or all carrying the very same hand-typed timestamp (a date at
+    midnight, ``"2024-01-01T00:00:00Z"``) with the same free text.  Real
+    lists can share a category or a batch timestamp, so this stays modest
+    (≤ 2) and never decides alone."""
+    p = rec.primary
+    if p is None or not p.is_2xx or not p.is_json:
+        return []
+    items = extract_list(p.json)
+    if not items or len(items) < 3 or not all(isinstance(it, dict) for it in items):
+        return []
+    items = items[:25]
+    common = set(items[0]).intersection(*items[1:])
+    non_id = [k for k in common if not is_id_key(str(k))]
+    reasons: list[str] = []
+    w = 0.0
+    stripped = {canonical({k: v for k, v in it.items() if not is_id_key(str(k))}) for it in items}
+    # Clones only count with some free text among the shared fields: rows of
+    # identical seats ({"status": "available", "capacity": 4}) are real.
+    texty = any(isinstance(items[0].get(k), str) and len(items[0][k].split()) >= 2
+                and parse_datetime(items[0][k]) is None for k in non_id)
+    clones = len(stripped) == 1 and len(non_id) >= 2 and texty
+    if clones:
+        w = 1.5
+        reasons.append(f"all {len(items)} items are identical apart from their id")
+    same_round_ts = [k for k in sorted(non_id)
+                     if all(it.get(k) == items[0].get(k) for it in items) and is_round_time(items[0].get(k))]
+    same_text = [k for k in sorted(non_id)
+                 if isinstance(items[0].get(k), str) and len(items[0][k].split()) >= 2
+                 and all(it.get(k) == items[0][k] for it in items)]
+    if same_round_ts:
+        k = same_round_ts[0]
+        reasons.append(f"every item has {k}={items[0][k]!r}")
+        if clones:
+            w = 2.0
+        elif same_text:
+            w = 1.5
+            reasons.append(f"and {same_text[0]}={_q(items[0][same_text[0]], 40)!r}")
+        else:
+            w = 1.0
+    if w == 0:
+        return []
+    return [Evidence("uniform-items", "mock", w, f"{len(items)} list items look stamped from one template: "
+                     + "; ".join(reasons))]
+
+
+#: keys that say when an answer was computed: it is "now" for anything computed on request
+GENERATED_KEY = re.compile(r"^(generated|computed|calculated|evaluated|quoted|fetched|retrieved|rendered|served|"
+                           r"as[_-]?of|server[_-]?time|current[_-]?time|now)([_-]?(at|on|time|date|timestamp))?$",
+                           re.IGNORECASE)
+_JSON_TYPE = re.compile(r"^application/([a-z0-9.+-]*\+)?json$")
+
+
+@register
+def odd_values(rec: ProbeRecord) -> list[Evidence]:
+    """What real serialisers do not write: a JSON content type over a body that is not JSON (a
+    template that broke), JavaScript ``Date.toString()`` values (``"Mon Jan 15 2024 10:00:00
+    GMT+0000 (…)"``: real APIs write ISO 8601), and an answer computed on request that says it
+    was generated days ago (a fixture)."""
+    p = rec.primary
+    if p is None or not p.is_2xx or not p.body.strip():
+        return []
+    ev: list[Evidence] = []
+    if _JSON_TYPE.match(p.content_type) and p.json is NOT_JSON and not p.truncated:
+        ev.append(Evidence("invalid-json", "mock", 2.0,
+                           f"served as {p.content_type} but not valid JSON: {_q(p.text, 60)!r}"))
+    if p.json is NOT_JSON:
+        return ev
+    sent = {v for _, v in leaves(rec.target.body) if isinstance(v, str)}
+    js = [(k, v) for k, v in leaves(p.json) if isinstance(v, str) and v not in sent and JS_DATE_RE.match(v.strip())]
+    if js:
+        k, v = js[0]
+        ev.append(Evidence("js-date-string", "mock", 1.5,
+                           f"{k}={v[:40]!r} is JavaScript's Date.toString(), not a serialised date"
+                           + (f" (and {len(js) - 1} more)" if len(js) > 1 else "")))
+    now = datetime.now(timezone.utc)
+    obj = p.json if isinstance(p.json, dict) else {}
+    for k, v in obj.items():
+        if isinstance(v, str) and GENERATED_KEY.match(str(k)) and v not in sent:
+            dt = parse_datetime(v)
+            if dt is not None and abs((now - dt).total_seconds()) > 7 * 86400:
+                ev.append(Evidence("stale-generated-at", "mock", 1.5,
+                                   f"an answer computed on request says {k}={v!r}"))
+                break
+    return ev

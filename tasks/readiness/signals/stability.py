@@ -1,0 +1,86 @@
+"""Identical requests, randomly different bodies (faker, Prism's dynamic mode, template helpers)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from ..content import canonical, flatten, is_id_key, is_recent_time, is_volatile_key, last_key, parse_datetime
+from ..models import Evidence
+from ..probe import ProbeRecord
+from . import register
+from .base import _q
+
+@register
+def unstable_body(rec: ProbeRecord) -> list[Evidence]:
+    """Identical requests, randomly different bodies (faker / Prism -d).
+
+    Allowed to change: fields named like time/ids-of-requests/counters
+    (:func:`is_volatile_key`), timestamps near *now*, monotonic counters,
+    small numeric drift, reordered lists.
+    """
+    same = [o for o in rec.same_request() if o.is_2xx and o.is_json]
+    if len(same) < 3:
+        return []
+    now = datetime.now(timezone.utc)
+    flats = [flatten(o.json, sort_lists=True) for o in same]
+    all_paths = set().union(*flats)
+    common = set(flats[0]).intersection(*flats[1:])
+    score = 0.0
+    changed: list[str] = []
+    structural = [p for p in all_paths - common]
+    if structural:
+        score += min(3.0, 0.5 * len(structural))
+        changed.append(f"{len(structural)} fields come and go")
+    for path in sorted(common):
+        vals = [f[path] for f in flats]
+        if all(canonical(v) == canonical(vals[0]) for v in vals):
+            continue
+        key = last_key(path)
+        if path.endswith("#len"):
+            score += 1.0
+            changed.append(f"{path[:-4]} length {vals}")
+            continue
+        if is_volatile_key(key) and not is_id_key(key):
+            continue
+        if all(is_recent_time(v, now) for v in vals):
+            continue
+        nums = [v for v in vals if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if len(nums) == len(vals):
+            if all(b >= a for a, b in zip(nums, nums[1:])):
+                continue  # monotonic counter
+            mean = sum(abs(x) for x in nums) / len(nums)
+            spread = max(nums) - min(nums)
+            if mean > 0 and spread / mean < 0.2 and not is_id_key(key):
+                score += 0.2
+                continue
+            s = 1.0
+        elif all(isinstance(v, bool) for v in vals):
+            s = 0.5
+        elif all(isinstance(v, str) for v in vals):
+            if all(parse_datetime(v) for v in vals):
+                s = 1.0  # random dates far from now
+            else:
+                distinct = len({v for v in vals})
+                s = 1.0 if distinct >= min(3, len(vals)) else 0.3
+        else:
+            s = 1.0
+        if is_id_key(key):
+            s = max(s, 1.0)
+        score += s
+        if len(changed) < 5:
+            dv = list(dict.fromkeys(canonical(v) for v in vals))
+            changed.append(f"{path[2:] or '$'}: {_q(dv[0], 30)} → {_q(dv[1], 30)}")
+    if score < 2.0:
+        return []
+    w = 2.0 if score < 4 else 2.5 if score < 6 else 2.8
+    # A single resource addressed by id whose *own* id changes between
+    # identical requests is generated, not stored (a list of random picks is
+    # not: recommendation endpoints exist).
+    own_ids = [o.json.get(k) for o in same for k in ("id", "_id", "uuid")
+               if isinstance(o.json, dict) and k in o.json]
+    if rec.info.get("varied_in") == "path" and len(own_ids) == len(same) and len(set(map(str, own_ids))) > 1:
+        w = min(2.8, w + 0.5)
+        changed.insert(0, f"the resource's own id changes on every call ({', '.join(map(str, own_ids[:4]))})")
+    return [Evidence("unstable-random-body", "mock", w,
+                     f"{len(same)} identical requests got different bodies (randomness score {score:.1f}): "
+                     + "; ".join(changed))]

@@ -1,0 +1,335 @@
+"""Every configuration of the bed, in one registry (``CONFIGS``), by group.
+
+Calibration: json-server 0.17, Mockoon CRUD + templating, WireMock templated + priorities +
+scenarios, Prism static on Prefect's spec, Mockoon proxy in front of the real shop, the real shop
+with canned handlers (as dev, as production, and from its own spec directly and behind Prism's
+proxy), a hand-rolled Express mock, the real Prefect server.
+Held out: Prism dynamic on the shop's spec, json-server 1.x, WireMock proxy in front of the real
+shop, a hand-rolled FastAPI mock, Mockoon started from an OpenAPI spec, the real Kinto.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Callable
+
+import httpx
+import yaml
+
+from tests.realbed import launch
+from tests.realbed.bed import (CONFIGS, Bed, Config, Counts, Target, init_campaign, json_count, no_5xx,
+                               prefect_server, read_truth, shop_counter, shop_spec, start_shop, every_nth,
+                               write_campaign)
+
+
+def _copy_config(bed: Bed, name: str) -> tuple[Path, Path]:
+    src = CONFIGS / name
+    dest = bed.folder(name)
+    for item in src.iterdir():
+        if item.is_dir():
+            shutil.copytree(item, dest / item.name, dirs_exist_ok=True)
+        else:
+            shutil.copy(item, dest / item.name)
+    return src, dest
+
+
+# ---- calibration ----------------------------------------------------------------------------------
+
+def json_server_shop(bed: Bed) -> Target:
+    src, work = _copy_config(bed, "json-server-shop")
+    proc = launch.start(bed.stack, "json-server-0.17",
+                        launch.node_tool("json-server", "lib/cli/bin.js") +
+                        ["--host", "127.0.0.1", "--port", "{port}", "--routes", "routes.json", "db.json"],
+                        work, ready_path="/profile")
+
+    def count() -> Counts:
+        return Counts(deletable={c: json_count(f"{proc.url}/{c}") for c in ("products", "customers", "orders")})
+    return Target(CONFIG["json-server-shop"], proc.url, write_campaign(src / "campaign.yaml", work / "run.yaml", proc.url),
+                  read_truth(src), count=count)
+
+
+def mockoon_helpdesk(bed: Bed) -> Target:
+    src, work = _copy_config(bed, "mockoon-helpdesk")
+    proc = launch.start(bed.stack, "mockoon-helpdesk",
+                        launch.node_tool("@mockoon/cli", "bin/run.js") +
+                        ["start", "--data", "environment.json", "--port", "{port}", "--hostname", "127.0.0.1", "-X"],
+                        work, ready_path="/api/dashboard")
+
+    def count() -> Counts:
+        return Counts(deletable={c: json_count(f"{proc.url}/api/{c}") for c in ("customers", "tickets")})
+    return Target(CONFIG["mockoon-helpdesk"], proc.url,
+                  write_campaign(src / "campaign.yaml", work / "run.yaml", proc.url), read_truth(src), count=count,
+                  env={"HELPDESK_PASSWORD": "not-a-real-secret"})
+
+
+def wiremock_payments(bed: Bed) -> Target:
+    src, work = _copy_config(bed, "wiremock-payments")
+    proc = launch.start(bed.stack, "wiremock-payments",
+                        ["java", "-jar", str(launch.wiremock_jar()), "--port", "{port}", "--bind-address", "127.0.0.1",
+                         "--root-dir", ".", "--disable-banner"], work, ready_path="/__admin/health", timeout=90)
+    return Target(CONFIG["wiremock-payments"], proc.url,
+                  write_campaign(src / "campaign.yaml", work / "run.yaml", proc.url), read_truth(src))
+
+
+def prism_static_prefect(bed: Bed) -> Target:
+    """Prism serving Prefect's own spec statically (examples), as a team mocks a backend not yet
+    deployed; the campaign is what ``init --openapi`` writes from that spec, every 4th operation."""
+    spec = prefect_server(bed).spec
+    work = bed.folder("prism-static-prefect")
+    proc = launch.start(bed.stack, "prism-static",
+                        launch.node_tool("@stoplight/prism-cli", "dist/index.js") +
+                        ["mock", "-h", "127.0.0.1", "-p", "{port}", str(spec)], work, ready_path="/health")
+    campaign, endpoints = init_campaign(spec, work, proc.url, "prefect-on-prism")
+    keep = every_nth(endpoints, 4)
+    run = write_campaign(campaign, work / "run.yaml", proc.url, keep=lambda ep: ep["name"] in keep)
+    shutil.copy(campaign.with_name("prefect-on-prism.schemas.json"), work / "run.schemas.json")
+    return Target(CONFIG["prism-static-prefect"], proc.url, run, {name: "mock" for name in keep})
+
+
+def mockoon_proxy_shop(bed: Bed) -> Target:
+    src, work = _copy_config(bed, "mockoon-proxy-shop")
+    shop = start_shop(bed, "shop-behind-mockoon")
+    env = json.loads((work / "environment.json").read_text())
+    env["proxyHost"] = shop.url
+    (work / "environment.json").write_text(json.dumps(env, indent=2))
+    proc = launch.start(bed.stack, "mockoon-proxy",
+                        launch.node_tool("@mockoon/cli", "bin/run.js") +
+                        ["start", "--data", "environment.json", "--port", "{port}", "--hostname", "127.0.0.1", "-X"],
+                        work, ready_path="/api/health")
+    return Target(CONFIG["mockoon-proxy-shop"], proc.url,
+                  write_campaign(src / "campaign.yaml", work / "run.yaml", proc.url), read_truth(src),
+                  count=shop_counter(bed.work / "shop-behind-mockoon" / "shop.sqlite3"),
+                  health=no_5xx([shop.url + "/api/health", shop.url + "/api/products"]))
+
+
+def shop_canned(bed: Bed) -> Target:
+    src = CONFIGS / "shop-canned"
+    shop = start_shop(bed, "shop-canned")
+    return Target(CONFIG["shop-canned"], shop.url,
+                  write_campaign(src / "campaign.yaml", bed.folder("shop-canned") / "run.yaml", shop.url),
+                  read_truth(src), count=shop_counter(bed.work / "shop-canned" / "shop.sqlite3"),
+                  health=no_5xx([shop.url + "/api/health", shop.url + "/api/products"]))
+
+
+def shop_production(bed: Bed) -> Target:
+    """The same real shop with canned handlers, as a production-kind environment: no write probes,
+    so a write endpoint can only be judged honestly "unverified" (or mock), never "real"."""
+    src = CONFIGS / "shop-canned"
+    shop = start_shop(bed, "shop-production")
+    doc = yaml.safe_load((src / "campaign.yaml").read_text())
+    doc["environments"] = {"production": {"kind": "production", "base_url": shop.url}}
+    return Target(CONFIG["shop-production"], shop.url,
+                  write_campaign(doc, bed.folder("shop-production") / "run.yaml", shop.url), read_truth(src),
+                  count=shop_counter(bed.work / "shop-production" / "shop.sqlite3"),
+                  health=no_5xx([shop.url + "/api/health", shop.url + "/api/products"]))
+
+
+def shop_truth(endpoints: list[dict[str, str]]) -> dict[str, str]:
+    """The shop's ground truth for a campaign ``init`` wrote from its spec: canned handlers are mocks."""
+    from tests.realbed.apps.shop import CANNED
+
+    return {ep["name"]: "mock" if f"{ep['method']} {ep['path']}" in CANNED else "real" for ep in endpoints}
+
+
+def shop_openapi(bed: Bed) -> Target:
+    """The real shop probed from the campaign ``init --openapi`` writes from its own spec."""
+    shop = start_shop(bed, "shop-openapi")
+    campaign, endpoints = init_campaign(shop_spec(bed), bed.folder("shop-openapi"), shop.url, "shop-openapi")
+    return Target(CONFIG["shop-openapi"], shop.url, campaign, shop_truth(endpoints),
+                  count=shop_counter(bed.work / "shop-openapi" / "shop.sqlite3"),
+                  health=no_5xx([shop.url + "/api/health", shop.url + "/api/products"]))
+
+
+def prism_proxy_shop(bed: Bed) -> Target:
+    """Prism in proxy mode (validating traffic against the spec) in front of the real shop: every
+    request reaches the real service, so only its canned handlers are mocks."""
+    spec = shop_spec(bed)
+    shop = start_shop(bed, "shop-behind-prism")
+    work = bed.folder("prism-proxy-shop")
+    proc = launch.start(bed.stack, "prism-proxy",
+                        launch.node_tool("@stoplight/prism-cli", "dist/index.js") +
+                        ["proxy", "-h", "127.0.0.1", "-p", "{port}", str(spec), shop.url], work,
+                        ready_path="/api/health")
+    campaign, endpoints = init_campaign(spec, work, proc.url, "shop-via-prism")
+    return Target(CONFIG["prism-proxy-shop"], proc.url, campaign, shop_truth(endpoints),
+                  count=shop_counter(bed.work / "shop-behind-prism" / "shop.sqlite3"),
+                  health=no_5xx([shop.url + "/api/health", shop.url + "/api/products"]))
+
+
+def express_lms(bed: Bed) -> Target:
+    src, work = _copy_config(bed, "express-lms")
+    launch.node_tool("express", "package.json")  # installed?
+    proc = launch.start(bed.stack, "express-lms", ["node", "server.js", "{port}"], work, ready_path="/health",
+                        env={"NODE_PATH": str(launch.NODE_MODULES)})
+
+    def count() -> Counts:
+        return Counts(deletable={"enrollments": json_count(f"{proc.url}/api/enrollments")})
+    return Target(CONFIG["express-lms"], proc.url, write_campaign(src / "campaign.yaml", work / "run.yaml", proc.url),
+                  read_truth(src), count=count)
+
+
+STORM_WINDOW_S = 5.0
+STORM_EVENTS_PER_S = 5.0
+
+
+def prefect_real(bed: Bed) -> Target:
+    """The Prefect server itself, probed from the campaign ``init --openapi`` writes from its own
+    spec: every documented operation exists and is real."""
+    server = prefect_server(bed)
+    work = bed.folder("prefect-server")
+    campaign, endpoints = init_campaign(server.spec, work, server.api, "prefect")
+
+    def health() -> str | None:
+        """No 5xx after the pass, and no event storm: events still pouring in once the pass is
+        over (automations a probe created setting each other off) are harm."""
+        problem = no_5xx([server.api + "/health", server.api + "/version"])()
+        first = server.events()
+        time.sleep(STORM_WINDOW_S)
+        rate = (server.events() - first) / STORM_WINDOW_S
+        if problem is None and rate > STORM_EVENTS_PER_S:
+            problem = f"event storm: {rate:.0f} events/s still stored {STORM_WINDOW_S:g}s after the pass ({first} in all)"
+        return problem
+    return Target(CONFIG["prefect-server"], server.api, campaign, {ep["name"]: "real" for ep in endpoints},
+                  count=server.count, health=health)
+
+
+# ---- held out -------------------------------------------------------------------------------------
+
+KINTO_USER = ("bed", "not-a-real-secret")
+
+
+def kinto_counter(api: str) -> Callable[[], Counts]:
+    """Kinto's objects as the bed's user sees them: buckets, collections, groups, records."""
+    def count() -> Counts:
+        with httpx.Client(base_url=api, auth=KINTO_USER, timeout=10.0, trust_env=False) as http:
+            n = {"buckets": 0, "collections": 0, "groups": 0, "records": 0}
+            for b in http.get("/buckets").json()["data"]:
+                n["buckets"] += 1
+                groups = http.get(f"/buckets/{b['id']}/groups")
+                n["groups"] += len(groups.json().get("data", [])) if groups.status_code == 200 else 0
+                for c in http.get(f"/buckets/{b['id']}/collections").json().get("data", []):
+                    n["collections"] += 1
+                    n["records"] += len(http.get(f"/buckets/{b['id']}/collections/{c['id']}/records").json()["data"])
+        return Counts(deletable=n)
+    return count
+
+
+def kinto(bed: Bed) -> Target:
+    """Kinto (PyPI, memory backend) probed from its own spec: it serves Swagger 2.0, converted with
+    swagger2openapi as perfcampaign's error message advises, then ``init --openapi`` (which turns the
+    spec's Basic Auth into ``${env:BASICAUTH_CREDENTIALS}``). Seeded with buckets, collections, records."""
+    src, work = _copy_config(bed, "kinto")
+    port = launch.free_port()
+    (work / "kinto.ini").write_text((src / "kinto.ini").read_text().replace("{port}", str(port)))
+    proc = launch.start(bed.stack, "kinto", [str(launch.pyapp("kinto")), "start", "--ini", "kinto.ini"], work,
+                        port=port, ready_path="/v1/__heartbeat__")
+    api = proc.url + "/v1"
+    (work / "swagger.json").write_text(httpx.get(api + "/__api__", timeout=10, trust_env=False).text)
+    subprocess.run(launch.node_tool("swagger2openapi", "swagger2openapi.js") +
+                   ["--patch", "-o", "openapi.json", "swagger.json"], cwd=work, check=True, capture_output=True)
+    campaign, endpoints = init_campaign(work / "openapi.json", work, api, "kinto")
+    seed = json.loads((src / "seed.json").read_text())
+    with httpx.Client(base_url=api, auth=KINTO_USER, timeout=10.0, trust_env=False) as http:
+        for bid, b in seed["buckets"].items():
+            http.put(f"/buckets/{bid}", json={"data": b["data"]}).raise_for_status()
+            for gid, members in b["groups"].items():
+                http.put(f"/buckets/{bid}/groups/{gid}", json={"data": {"members": members}}).raise_for_status()
+            for cid, records in b["collections"].items():
+                http.put(f"/buckets/{bid}/collections/{cid}").raise_for_status()
+                for r in records:
+                    http.put(f"/buckets/{bid}/collections/{cid}/records/{r['id']}", json={"data": r}).raise_for_status()
+    token = base64.b64encode(":".join(KINTO_USER).encode()).decode()
+    return Target(CONFIG["kinto"], api, campaign, {ep["name"]: "real" for ep in endpoints}, count=kinto_counter(api),
+                  health=no_5xx([api + "/__heartbeat__", api + "/"]), env={"BASICAUTH_CREDENTIALS": token})
+
+
+def prism_dynamic_shop(bed: Bed) -> Target:
+    spec = shop_spec(bed)
+    work = bed.folder("prism-dynamic-shop")
+    proc = launch.start(bed.stack, "prism-dynamic",
+                        launch.node_tool("@stoplight/prism-cli", "dist/index.js") +
+                        ["mock", "-d", "-h", "127.0.0.1", "-p", "{port}", str(spec)], work, ready_path="/api/health")
+    campaign, endpoints = init_campaign(spec, work, proc.url, "shop-on-prism")
+    return Target(CONFIG["prism-dynamic-shop"], proc.url, campaign, {ep["name"]: "mock" for ep in endpoints})
+
+
+def json_server_1_blog(bed: Bed) -> Target:
+    src, work = _copy_config(bed, "json-server-1-blog")
+    proc = launch.start(bed.stack, "json-server-1",
+                        launch.node_tool("json-server-1", "lib/bin.js") + ["--host", "127.0.0.1", "--port", "{port}",
+                                                                           "db.json"],
+                        work, ready_path="/profile")
+
+    def count() -> Counts:
+        return Counts(deletable={c: json_count(f"{proc.url}/{c}") for c in ("posts", "comments")})
+    return Target(CONFIG["json-server-1-blog"], proc.url,
+                  write_campaign(src / "campaign.yaml", work / "run.yaml", proc.url), read_truth(src), count=count)
+
+
+def wiremock_proxy_shop(bed: Bed) -> Target:
+    src, work = _copy_config(bed, "wiremock-proxy-shop")
+    shop = start_shop(bed, "shop-behind-wiremock")
+    mapping = work / "mappings" / "proxy.json"
+    mapping.write_text(mapping.read_text().replace("http://127.0.0.1:8000", shop.url))
+    proc = launch.start(bed.stack, "wiremock-proxy",
+                        ["java", "-jar", str(launch.wiremock_jar()), "--port", "{port}", "--bind-address", "127.0.0.1",
+                         "--root-dir", ".", "--disable-banner"], work, ready_path="/__admin/health", timeout=90)
+    return Target(CONFIG["wiremock-proxy-shop"], proc.url,
+                  write_campaign(src / "campaign.yaml", work / "run.yaml", proc.url), read_truth(src),
+                  count=shop_counter(bed.work / "shop-behind-wiremock" / "shop.sqlite3"),
+                  health=no_5xx([shop.url + "/api/health", shop.url + "/api/products"]))
+
+
+def fastapi_inventory(bed: Bed) -> Target:
+    src, work = _copy_config(bed, "fastapi-inventory")
+    proc = launch.start(bed.stack, "fastapi-inventory",
+                        launch.python_cmd("-m", "uvicorn", "--app-dir", str(work), "mock_app:app", "--host", "127.0.0.1",
+                                          "--port", "{port}", "--log-level", "warning"),
+                        work, ready_path="/healthz")
+    return Target(CONFIG["fastapi-inventory"], proc.url,
+                  write_campaign(src / "campaign.yaml", work / "run.yaml", proc.url), read_truth(src))
+
+
+def mockoon_openapi_shop(bed: Bed) -> Target:
+    """Mockoon CLI started straight from the shop's OpenAPI spec (it builds routes from it)."""
+    spec = shop_spec(bed)
+    work = bed.folder("mockoon-openapi-shop")
+    proc = launch.start(bed.stack, "mockoon-openapi",
+                        launch.node_tool("@mockoon/cli", "bin/run.js") +
+                        ["start", "--data", str(spec), "--port", "{port}", "--hostname", "127.0.0.1", "-X"],
+                        work, ready_path="/api/health")
+    campaign, endpoints = init_campaign(spec, work, proc.url, "shop-on-mockoon")
+    return Target(CONFIG["mockoon-openapi-shop"], proc.url, campaign, {ep["name"]: "mock" for ep in endpoints})
+
+
+CONFIG: dict[str, Config] = {c.name: c for c in [
+    Config("json-server-shop", "calibration", "json-server 0.17", "db.json + routes.json", json_server_shop),
+    Config("mockoon-helpdesk", "calibration", "Mockoon CLI", "CRUD over data buckets, faker templating, rules",
+           mockoon_helpdesk),
+    Config("wiremock-payments", "calibration", "WireMock", "templated stubs, priorities, a scenario, a delay, catch-all",
+           wiremock_payments),
+    Config("prism-static-prefect", "calibration", "Prism", "static mock of Prefect's spec", prism_static_prefect),
+    Config("mockoon-proxy-shop", "calibration", "Mockoon CLI", "proxy to the real shop, 4 routes stubbed",
+           mockoon_proxy_shop),
+    Config("shop-canned", "calibration", "real app", "real shop with 5 canned handlers", shop_canned),
+    Config("shop-production", "calibration", "real app", "the canned shop as a production environment (no writes)",
+           shop_production),
+    Config("shop-openapi", "calibration", "real app", "the shop probed from init --openapi on its own spec",
+           shop_openapi),
+    Config("prism-proxy-shop", "calibration", "Prism", "proxy mode in front of the real shop", prism_proxy_shop),
+    Config("express-lms", "calibration", "Express", "hand-rolled mock", express_lms),
+    Config("prefect-server", "calibration", "real app", "Prefect server, campaign from its own spec", prefect_real),
+    Config("prism-dynamic-shop", "heldout", "Prism", "dynamic (-d) mock of the shop's spec", prism_dynamic_shop),
+    Config("json-server-1-blog", "heldout", "json-server 1.x", "db.json", json_server_1_blog),
+    Config("wiremock-proxy-shop", "heldout", "WireMock", "proxy to the real shop, some routes stubbed",
+           wiremock_proxy_shop),
+    Config("fastapi-inventory", "heldout", "FastAPI", "hand-rolled mock", fastapi_inventory),
+    Config("mockoon-openapi-shop", "heldout", "Mockoon CLI", "started from the shop's OpenAPI spec",
+           mockoon_openapi_shop),
+    Config("kinto", "heldout", "real app", "Kinto (memory backend), campaign from its converted spec", kinto),
+]}
