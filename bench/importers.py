@@ -172,8 +172,8 @@ def artillery_constructs(doc: dict[str, Any], notes: str, output: str) -> tuple[
     requests = _requests([step for sc in http for step in (sc.get("flow") or [])])  # templates a request sends
     for expr in sorted(set(re.findall(r"\{\{\s*([^{}]+?)\s*\}\}", json.dumps(requests)))):
         seen += 1
-        root = re.split(r"[.\[(]", expr.strip(), maxsplit=1)[0].lstrip("$")
-        if root and root not in output and not _noted(notes, root):
+        names = [t for t in re.findall(r"[A-Za-z_]\w*", expr) if t not in ("processEnvironment", "env")]
+        if names and not any(n in output or _noted(notes, n) for n in names):
             silent.append(f"template {{{{ {expr} }}}}")
     return seen, silent
 
