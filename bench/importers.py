@@ -60,7 +60,7 @@ ART_PLUGINS = {"ensure", "expect", "metrics-by-endpoint"}
 ART_SCENARIO = {"name", "weight", "flow"}
 ART_STEP = {"get", "post", "put", "patch", "delete", "head", "options", "think", "loop"}
 ART_LOOP = {"loop", "count", "over", "loopValue", "loopElement"}
-ART_REQUEST = {"url", "uri", "qs", "json", "headers", "capture", "expect", "ifTrue", "name", "cookie", "auth",
+ART_REQUEST = {"url", "uri", "qs", "json", "form", "formData", "headers", "capture", "expect", "ifTrue", "name", "cookie", "auth",
                "followRedirect"}
 ART_EXPECT = {"statusCode", "contentType", "hasProperty"}
 ART_CAPTURE = {"json", "as", "strict"}
@@ -419,13 +419,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", action="append", type=Path, default=[], help="More folders of real files.")
     ap.add_argument("--no-run", action="store_true", help="Convert and validate only.")
+    ap.add_argument("--only", action="store_true", help="Only the --corpus folders (not the default corpus).")
     ap.add_argument("--limit", type=int, help="At most N files per kind.")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     from tests.loopback import serve
 
     extra = Path(tempfile.mkdtemp(prefix="bench-import-corpus-"))
-    files = discover([CORPUS, *args.corpus]) + [(prefect_spec(extra), "openapi")]
+    files = discover(args.corpus) if args.only else discover([CORPUS, *args.corpus]) + [(prefect_spec(extra),
+                                                                                             "openapi")]
     if args.limit:
         kept: Counter[str] = Counter()
         files = [f for f in files if (kept.update([f[1]]) or kept[f[1]] <= args.limit)]

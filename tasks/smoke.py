@@ -105,7 +105,7 @@ class SmokeStage:
         start = time.perf_counter()
         try:
             response = await http.request(ep.method, url, headers=headers,
-                                          json=body if body is not None else None)
+                                          **_body(body))
         except httpx.HTTPError as exc:
             out.update(latency_ms=round(elapsed_ms(start), 3), error_kind=classify_error(exc),
                        failures=[f"{classify_error(exc)}: {exc or type(exc).__name__}"])
@@ -135,3 +135,11 @@ def _contract_failures(ctx: RunContext, ep: Endpoint, status: int, body: bytes) 
 
     contract = contract_for(ctx.loaded.path, ep)
     return contract.check(status, body) if contract is not None else []
+
+
+def _body(body: object) -> dict[str, object]:
+    """httpx's keyword for a body: text (a form or multipart body, encoded when the campaign loaded) as
+    it is, anything else as JSON."""
+    if body is None:
+        return {}
+    return {"content": body} if isinstance(body, (str, bytes)) else {"json": body}

@@ -191,7 +191,9 @@ async def _send(ctx: RunContext, http: httpx.AsyncClient, step: ApiStep, record:
         http.cookies.clear()  # the campaign turned cookies off: nothing a response set is sent back
     start = time.perf_counter()
     try:
-        response = await http.request(request.method, request.url, headers=headers, json=request.body)
+        body = ({"content": request.body} if isinstance(request.body, (str, bytes))
+                else {"json": request.body} if request.body is not None else {})
+        response = await http.request(request.method, request.url, headers=headers, **body)
     except httpx.HTTPError as exc:
         kind = classify_error(exc)
         call.duration_ms = record.duration_ms = round(elapsed_ms(start), 3)
