@@ -23,7 +23,7 @@ from campaigns.types import check_secret_value, format_duration, parse_duration
 
 METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
 TEMPLATE = re.compile(r"\{\{\{?\s*(.+?)\s*\}?\}\}")
-_FUNC = re.compile(r"^\$(\w+)(?:\((.*)\))?$")
+_FUNC = re.compile(r"^\$(\w+)(?:\(([^()]*)\))?$")
 _ENV = re.compile(r"^\$(?:env|processEnvironment)\.([A-Za-z_][A-Za-z0-9_]*)$")
 
 
@@ -117,6 +117,9 @@ def _template(expr: str, cx: Context, where: str, allow_env: bool) -> str:
                                     f"line; give the variable a value under variables:")
     if expr in ("$loopCount", "$loopElement") or expr.startswith("$loopElement"):
         return _undefined(cx, expr, f"{{{{ {expr} }}}} is used outside a loop")
+    if "|" in expr or (expr.startswith("$") and "(" in expr and not _FUNC.match(expr)):
+        return _undefined(cx, "expression", f"{{{{ {expr} }}}} is not Artillery template syntax (filters such as "
+                                            f"'| pad()' and nested calls are not rendered by Artillery either)")
     fn = _FUNC.match(expr)
     if fn:
         name, args = fn.group(1), (fn.group(2) or "").strip()
