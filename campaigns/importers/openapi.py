@@ -11,9 +11,16 @@ One endpoint per operation, named after its ``operationId`` (kebab-case) or its 
     response schemas     a side file ``<campaign>.schemas.json`` (draft 2020-12, 3.0 converted)
                          that readiness and smoke validate 2xx bodies against (``contract.py``)
 
-Servers become environments (``--base-url`` gives one ``dev`` environment instead); a load
-section runs the GET operations at 5 iterations/s for a minute. What has no equivalent (cookie
-parameters, form bodies, API keys in the query…) is listed in the notes.
+    request body (form/multipart) form: / multipart: fields from the schema (file parts for binary)
+    links, created ids   e2e API journeys (``chains.py``): link targets filled from the first answer;
+                         a create followed by the read/update/delete of the id it returned
+
+Swagger 2.0 documents are converted to OpenAPI 3.0 first (``swagger.py``). Request bodies are
+checked against the spec's own schema (jsonschema); one that cannot be made to match is named in
+the notes. Servers become environments (``--base-url`` gives one ``dev`` environment instead); a
+load section runs the GET operations at 5 iterations/s for a minute. What is not sent (optional
+parameters, cookie parameters, API keys in the query, callbacks, webhooks, binary bodies…) is
+listed in the notes.
 """
 
 from __future__ import annotations
