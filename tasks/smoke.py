@@ -128,7 +128,9 @@ class SmokeStage:
         verdict = ctx.verdicts.get(ep.name)
         gating = ep.name not in ctx.blocked
         out: dict[str, Any] = {
-            "name": ep.name, "method": ep.method, "url": None, "status_code": None, "latency_ms": None,
+            # the URL as written until it renders: a row never lacks one (smoke_checks.url is NOT NULL)
+            "name": ep.name, "method": ep.method, "url": ctx.base_url + ep.path, "status_code": None,
+            "latency_ms": None,
             "passed": False, "gating": gating, "failures": [], "error_kind": None, "outcome": "checked",
             "readiness": verdict, "reason": None, "checked_at": now(),
         }
