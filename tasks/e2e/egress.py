@@ -37,6 +37,9 @@ from campaigns.redact import redact_url
 #: response header the guard sets on what it answers itself: ``blocked`` or ``upstream-failed: …``
 MARKER = "X-Perfcampaign-Egress"
 MAX_HEAD = 64 * 1024
+#: most bytes relayed for one plain-HTTP response: a page may be large, an endless body is cut here
+#: (the browser sees a broken response) so neither Chromium nor the run grows without bound
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 HEAD_TIMEOUT_S = 30.0
 CONNECT_TIMEOUT_S = 10.0
 _HOP_BY_HOP = ("connection", "proxy-connection", "keep-alive", "proxy-authorization", "proxy-authenticate", "te",
@@ -61,13 +64,17 @@ class EgressGuard:
 
     def __init__(self, allow_hosts: list[str], *, enforce: bool = True,
                  on_blocked: Callable[[BlockedRequest], None] | None = None,
-                 on_outside: Callable[[str, str], None] | None = None):
+                 on_outside: Callable[[str, str], None] | None = None,
+                 max_response_bytes: int = MAX_RESPONSE_BYTES):
         self.allow = {h.lower().strip("[]") for h in allow_hosts}
         self.enforce = enforce
         self.on_blocked = on_blocked
         self.on_outside = on_outside
         self.blocked: list[BlockedRequest] = []
         self.relayed = 0
+        self.max_response_bytes = max_response_bytes
+        #: responses cut at ``max_response_bytes`` (redacted URLs)
+        self.truncated: list[str] = []
         self._server: asyncio.AbstractServer | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.address: tuple[str, int] | None = None
@@ -166,6 +173,11 @@ class EgressGuard:
             kept.append("Connection: close")
         up_writer.write(("\r\n".join([f"{method} {origin} {version}", *kept]) + "\r\n\r\n").encode("latin-1"))
         self.relayed += 1
+        if not upgrade:
+            cut = await _relay(reader, writer, up_reader, up_writer, self.max_response_bytes)
+            if cut:
+                self.truncated.append(redact_url(target))
+            return
         await _relay(reader, writer, up_reader, up_writer)
 
     async def _check(self, writer: asyncio.StreamWriter, method: str, url: str, host: str) -> bool:
@@ -222,13 +234,23 @@ async def _answer(writer: asyncio.StreamWriter, status: int, text: str, *, block
 
 
 async def _relay(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter,
-                 up_r: asyncio.StreamReader, up_w: asyncio.StreamWriter) -> None:
-    async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+                 up_r: asyncio.StreamReader, up_w: asyncio.StreamWriter, limit: int | None = None) -> bool:
+    """Relay both ways until one side is done; True when the response was cut at ``limit`` bytes."""
+    cut = False
+
+    async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, cap: int | None = None) -> None:
+        nonlocal cut
+        sent = 0
         try:
             while True:
                 data = await src.read(65536)
                 if not data:
                     break
+                if cap is not None and sent + len(data) > cap:
+                    cut = True
+                    dst.transport.abort()  # the browser sees a broken response, not a complete one
+                    break
+                sent += len(data)
                 dst.write(data)
                 await dst.drain()
         except (ConnectionError, OSError):
@@ -238,7 +260,7 @@ async def _relay(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter,
                 if dst.can_write_eof():
                     dst.write_eof()
 
-    upstream = asyncio.ensure_future(pipe(up_r, client_w))
+    upstream = asyncio.ensure_future(pipe(up_r, client_w, limit))
     client = asyncio.ensure_future(pipe(client_r, up_w))
     try:
         # over when the target closes (the response ended) or the browser hangs up (it gave up)
@@ -250,3 +272,4 @@ async def _relay(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter,
             await asyncio.gather(upstream, client, return_exceptions=True)
         with contextlib.suppress(Exception):
             up_w.close()
+    return cut
