@@ -1,6 +1,8 @@
 """API journeys: ordered HTTP steps with variables, captures, conditions and expectations (httpx).
 
-Variables start as the campaign's variables plus the first row of each CSV feeder; ``capture``
+Each journey is a virtual user with its own cookie jar (it starts empty; a ``Set-Cookie`` answer is
+sent back on the journey's next steps, as Artillery and k6 do; ``e2e.options.cookies: false`` turns
+it off). Variables start as the campaign's variables plus the first row of each CSV feeder; ``capture``
 adds values from JSON bodies (JSON paths) and ``capture_headers`` from response headers. A step
 with ``if: token`` runs only when ``token`` is set and truthy (``if: "!token"``: only when it is
 not), as Artillery's ``ifTrue`` does. A capture that finds nothing leaves the variable unset; it
@@ -101,6 +103,11 @@ def _endpoint(ctx: RunContext, name: str) -> Any:
         return None
 
 
+def _keeps_cookies(ctx: RunContext) -> bool:
+    e2e = getattr(ctx.campaign, "e2e", None)
+    return bool(getattr(getattr(e2e, "options", None), "cookies", True))
+
+
 def _capture(step: ApiStep, response: httpx.Response, variables: dict[str, Any]) -> tuple[list[str], list[str]]:
     """Set the captured variables; returns (names captured, what could not be captured)."""
     captured, missing = [], []
@@ -134,6 +141,7 @@ async def run_api_journey(ctx: RunContext, http: httpx.AsyncClient, journey: Api
     """Run one API journey; every step's timing and outcome is in the returned session."""
     session = Session(journey.name, "api", now())
     variables: dict[str, Any] = dict(ctx.variables())
+    http.cookies.clear()  # a journey is a virtual user: its cookie jar starts empty
     stopped: str | None = None
     production = not ctx.environment.allow_writes  # allow_writes: false (the default in production)
     for index, step in enumerate(journey.steps, start=1):
@@ -190,6 +198,8 @@ async def _send(ctx: RunContext, http: httpx.AsyncClient, step: ApiStep, record:
                        template=request.template, expected_status=tuple(request.expect.status))
     session.calls.append(call)
     record.started_at = call.started_at
+    if not _keeps_cookies(ctx):
+        http.cookies.clear()  # the campaign turned cookies off: nothing a response set is sent back
     start = time.perf_counter()
     try:  # a whole-request deadline and a body cap: a trickling or endless target cannot stretch the journey
         response = await bounded_request(http, request.method, request.url, headers=headers, json=request.body,
