@@ -85,7 +85,7 @@ async def test_a_hostile_target_cannot_stretch_or_swell_the_e2e_stage(tmp_path: 
     took = time.monotonic() - started
     # API step (2 s deadline) + ok + navigation (2 s) + bounded readings of the broken page and its
     # screenshot, with room for a busy 2-core machine
-    assert took < 30, f"{behaviour}: the e2e stage took {took:.1f} s"
+    assert took < 45, f"{behaviour}: the e2e stage took {took:.1f} s"
     assert sampler.peak_self - baseline_self < 200 * 2**20, f"{behaviour}: +{(sampler.peak_self - baseline_self) >> 20} MB here"
     grew = sampler.peak_children - baseline_children
     assert grew < 1500 * 2**20, f"{behaviour}: Chromium grew by {grew >> 20} MB"
