@@ -48,7 +48,8 @@ _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*")
 _BEARER = re.compile(r"\b(Bearer)\s+(?!\[REDACTED\])[A-Za-z0-9._~+/=-]{4,}|"
                      r"\b(Basic)\s+(?=[A-Za-z0-9+/]*[0-9=])[A-Za-z0-9+/]{6,}={0,2}", re.IGNORECASE)
 _PAIR = re.compile(r"""(?P<key>["']?(?P<name>[A-Za-z][A-Za-z0-9_.-]{0,63})["']?\s*(?P<sep>[:=])\s*)"""
-                   r"""(?P<value>"[^"]*"|'[^']*'|[^\s,;&"'}\]]+)""")
+                   r"""(?P<scheme>(?:Bearer|Basic|Token|Digest|ApiKey)\s+)?"""
+                   r"""(?P<value>"[^"]*"|'[^']*'|[^\s,;&"'}\]]+)""", re.IGNORECASE)
 
 T = TypeVar("T")
 
@@ -148,17 +149,17 @@ def redact_text(text: str) -> str:
     if not isinstance(text, str) or not text:
         return text
     out = _URL.sub(_url_in_text, text)
-    out = _BEARER.sub(lambda m: f"{m.group(1) or m.group(2)} {MASK}", out)
-    out = _JWT.sub(MASK, out)
 
     def pair(m: re.Match[str]) -> str:
         if not is_secret_name(m.group("name")) or MASK in m.group("value") or quote(MASK) in m.group("value"):
             return m.group()
         value = m.group("value")
         quote_char = value[0] if value[:1] in ("'", '"') else ""
-        return f"{m.group('key')}{quote_char}{MASK}{quote_char}"
+        return f"{m.group('key')}{m.group('scheme') or ''}{quote_char}{MASK}{quote_char}"
 
-    return _PAIR.sub(pair, out)
+    out = _PAIR.sub(pair, out)
+    out = _BEARER.sub(lambda m: f"{m.group(1) or m.group(2)} {MASK}", out)
+    return _JWT.sub(MASK, out)
 
 
 def _url_in_text(m: re.Match[str]) -> str:

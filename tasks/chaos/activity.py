@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from campaigns.chaos import CommandActivity, Experiment, FaultActivity
+from campaigns.redact import redact_text
 from tasks.chaos.errors import MethodFailed
 from tasks.chaos.faults import build
 from tasks.chaos.faults.base import Fault
@@ -56,7 +57,7 @@ def fill(argv: list[str], values: dict[str, str]) -> list[str]:
 async def run_command(act: CommandActivity, cc: Any, values: dict[str, str], record: ActivityRecord) -> bool:
     """Run one command to its end (or its timeout); True when its exit code is an ok one."""
     argv = fill(act.command, values)
-    record.detail.update(argv=argv, timeout_s=act.timeout)
+    record.detail.update(argv=[redact_text(a) for a in argv], timeout_s=act.timeout)  # stored: never a token
     env = {**os.environ, "PERFCAMPAIGN_ENV": cc.env_name, "PERFCAMPAIGN_EXPERIMENT": values.get("experiment", ""),
            "PERFCAMPAIGN_PROXY_URL": values.get("proxy_url", "")}
     try:
@@ -64,7 +65,7 @@ async def run_command(act: CommandActivity, cc: Any, values: dict[str, str], rec
                                                     stdin=asyncio.subprocess.DEVNULL,
                                                     stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     except OSError as exc:
-        record.end("failed", f"cannot start {argv[0]!r}: {exc}")
+        record.end("failed", redact_text(f"cannot start {argv[0]!r}: {exc}"))
         return False
     try:
         output, _ = await asyncio.wait_for(proc.communicate(), act.timeout)
@@ -82,7 +83,7 @@ async def run_command(act: CommandActivity, cc: Any, values: dict[str, str], rec
         record.end("cancelled", "cancelled: the process was killed")
         raise
     text = output.decode(errors="replace")
-    record.detail.update(exit_code=proc.returncode, output=text[-OUTPUT_TAIL:])
+    record.detail.update(exit_code=proc.returncode, output=redact_text(text[-OUTPUT_TAIL:]))
     if proc.returncode in act.ok_exit_codes:
         record.end("ok")
         return True
@@ -104,7 +105,7 @@ class Method:
         background: list[asyncio.Task[None]] = []
         try:
             for i, act in enumerate(self.exp.method):
-                record = ActivityRecord("method", i, _kind(act), act.label, time.time())
+                record = ActivityRecord("method", i, _kind(act), redact_text(act.label), time.time())
                 self.journal.append(record)
                 if isinstance(act, FaultActivity):
                     fault = self._add(act, record)
@@ -113,7 +114,8 @@ class Method:
                     else:
                         await self._hold(fault, act.duration, record)
                 elif isinstance(act, CommandActivity):
-                    self.cc.emit("info", f"{self.exp.name}: running {act.label}", {"argv": act.command})
+                    self.cc.emit("info", redact_text(f"{self.exp.name}: running {act.label}"),
+                                 {"argv": [redact_text(a) for a in act.command]})
                     if not await run_command(act, self.cc, self.values, record):
                         raise MethodFailed(f"method activity {i} ({act.label}) failed: {record.error}")
                 else:

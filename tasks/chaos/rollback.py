@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from campaigns.chaos import CommandActivity, Experiment
+from campaigns.redact import redact_text
 from tasks.chaos.activity import ActivityRecord, run_command
 
 
@@ -37,11 +38,12 @@ def remove_faults(proxy: Any, journal: list[ActivityRecord], why: str) -> list[s
 async def _commands(exp: Experiment, cc: Any, values: dict[str, str], journal: list[ActivityRecord]) -> None:
     for i, act in enumerate(exp.rollbacks):
         record = ActivityRecord("rollback", i, "command" if isinstance(act, CommandActivity) else "pause",
-                                act.label, time.time())
+                                redact_text(act.label), time.time())
         journal.append(record)
         try:
             if isinstance(act, CommandActivity):
-                cc.emit("info", f"{exp.name}: rollback {act.label}", {"argv": act.command})
+                cc.emit("info", redact_text(f"{exp.name}: rollback {act.label}"),
+                        {"argv": [redact_text(a) for a in act.command]})
                 await run_command(act, cc, values, record)
             else:
                 await asyncio.sleep(act.pause)

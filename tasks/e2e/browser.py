@@ -125,8 +125,9 @@ async def run_browser_journey(browser: Any, ctx: RunContext, journey: BrowserJou
                                    f"{journey.name} #{index} {record.name}: {record.outcome}",
                                    {"journey": journey.name, "passed": record.outcome != "failed"}))
         capture.step_index = len(journey.steps)
-        await capture.settle(quiet_s=0.3, max_s=options.slow_threshold_ms / 1000 + 0.5)
-        await capture.observe(page)
+        if not stopped:  # a failed step was observed (and shot) already: do not wait on a broken page again
+            await capture.settle(quiet_s=0.3, max_s=options.slow_threshold_ms / 1000 + 0.5)
+            await capture.observe(page)
         last_was_shot = bool(journey.steps) and journey.steps[-1].action == "screenshot"
         if not stopped and not last_was_shot and options.screenshots in ("key", "every_step"):
             await capture.screenshot(page, "end")
@@ -135,6 +136,11 @@ async def run_browser_journey(browser: Any, ctx: RunContext, journey: BrowserJou
     finally:
         await _close(capture, context)
         await guard.stop()
+    if guard.truncated:
+        ctx.emit(ProgressEvent(ctx.env_name, "e2e", "warning",
+                               f"browser journey {journey.name}: {len(guard.truncated)} response(s) cut at "
+                               f"{guard.max_response_bytes // 2**20} MiB: " + ", ".join(guard.truncated[:3]),
+                               {"journey": journey.name, "truncated": guard.truncated[:20]}))
     if guard.blocked:
         ctx.emit(ProgressEvent(ctx.env_name, "e2e", "warning",
                                f"browser journey {journey.name}: {len(guard.blocked)} request(s) to hosts outside "

@@ -33,6 +33,7 @@ from tasks.e2e.vitals import READ_SCRIPT, metrics_of
 
 STEP_QUIET_S = 0.1       # a step has settled when no request was pending for this long …
 STEP_SETTLE_MAX_S = 2.0  # … or after this long
+OBSERVE_MAX_S = 5.0      # a reading of the page (vitals, scan, screenshot) gives up after this
 MAX_BODY = 512_000
 
 SCAN_SCRIPT = r"""
@@ -107,6 +108,9 @@ class SessionCapture:
         self.readings: dict[str, dict[str, Any]] = {}     # document id → last vitals reading
         self.shown: set[tuple[str, str, str]] = set()
         self.allow = set(ctx.environment.allow_hosts)
+        #: longest a reading of the page (vitals, a scan, a screenshot) may take: a page that never
+        #: finishes loading cannot stretch the journey
+        self.observe_s = min(OBSERVE_MAX_S, max(1.0, float(options.action_timeout)))
         self.last_activity = time.monotonic()
 
     # -- events -------------------------------------------------------------------------------
@@ -239,20 +243,22 @@ class SessionCapture:
         """Read Web Vitals and scan what the page shows (errors, placeholder data)."""
         for attempt in range(2):
             try:
-                reading = await page.evaluate(READ_SCRIPT)
+                reading = await asyncio.wait_for(page.evaluate(READ_SCRIPT), self.observe_s)
                 if reading:
                     first = self.readings.get(reading["doc"])
                     reading["step_index"] = first["step_index"] if first else self.step_index
                     reading["order"] = first["order"] if first else len(self.readings)
                     reading["url"] = first["url"] if first else reading["url"]  # where it loaded (SPAs move)
                     self.readings[reading["doc"]] = reading
-                scan = await page.evaluate(SCAN_SCRIPT)
+                scan = await asyncio.wait_for(page.evaluate(SCAN_SCRIPT), self.observe_s)
                 break
+            except TimeoutError:  # a page that does not answer: nothing more to read from it
+                return
             except Exception:  # noqa: BLE001 - navigating: wait for the new document once
                 if attempt:
                     return
                 try:
-                    await page.wait_for_load_state("domcontentloaded", timeout=5000)
+                    await page.wait_for_load_state("domcontentloaded", timeout=self.observe_s * 1000)
                 except Exception:  # noqa: BLE001
                     return
         url = page.url
@@ -279,7 +285,7 @@ class SessionCapture:
             path = self.shots_dir / f"{name}-{n}.png"
             n += 1
         try:
-            data = await page.screenshot(path=str(path), full_page=True, timeout=10_000)
+            data = await page.screenshot(path=str(path), full_page=True, timeout=self.observe_s * 1000)
         except Exception:  # noqa: BLE001 - a page that cannot be captured is not a failed journey
             return None
         self.session.screenshots.append(Screenshot(len(self.session.screenshots) + 1, label, str(path),

@@ -11,7 +11,9 @@ nor do its headers — and reported (:attr:`EgressGuard.blocked`, ``on_blocked``
 
 Allowed requests are relayed as they are, one request per connection (``Connection: close``
 upstream, so a response ends when the target closes; WebSocket upgrades are tunnelled), streaming
-both ways with back-pressure: nothing a target sends is buffered here. A target that cannot be
+both ways with back-pressure: nothing a target sends is buffered here, and a response is cut after
+8 MiB for a document, 64 MiB for anything else, counted inflated for gzip/deflate/br bodies (an
+endless body or a gzip bomb would swell Chromium to gigabytes). A target that cannot be
 reached is answered ``502`` with the reason in ``X-Perfcampaign-Egress``; the capture turns it back
 into the network error it is.
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +40,12 @@ from campaigns.redact import redact_url
 #: response header the guard sets on what it answers itself: ``blocked`` or ``upstream-failed: …``
 MARKER = "X-Perfcampaign-Egress"
 MAX_HEAD = 64 * 1024
+#: most bytes relayed for one plain-HTTP response: a script or an image may be large, an endless body
+#: is cut here (the browser sees a broken response) so neither Chromium nor the run grows without bound
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+#: the same for a document (a navigation, ``Accept: text/html``): rendering 64 MB of text takes Chromium
+#: gigabytes, and no page worth measuring is that large
+MAX_DOCUMENT_BYTES = 8 * 1024 * 1024
 HEAD_TIMEOUT_S = 30.0
 CONNECT_TIMEOUT_S = 10.0
 _HOP_BY_HOP = ("connection", "proxy-connection", "keep-alive", "proxy-authorization", "proxy-authenticate", "te",
@@ -61,13 +70,17 @@ class EgressGuard:
 
     def __init__(self, allow_hosts: list[str], *, enforce: bool = True,
                  on_blocked: Callable[[BlockedRequest], None] | None = None,
-                 on_outside: Callable[[str, str], None] | None = None):
+                 on_outside: Callable[[str, str], None] | None = None,
+                 max_response_bytes: int = MAX_RESPONSE_BYTES):
         self.allow = {h.lower().strip("[]") for h in allow_hosts}
         self.enforce = enforce
         self.on_blocked = on_blocked
         self.on_outside = on_outside
         self.blocked: list[BlockedRequest] = []
         self.relayed = 0
+        self.max_response_bytes = max_response_bytes
+        #: responses cut at ``max_response_bytes`` (redacted URLs)
+        self.truncated: list[str] = []
         self._server: asyncio.AbstractServer | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.address: tuple[str, int] | None = None
@@ -166,6 +179,13 @@ class EgressGuard:
             kept.append("Connection: close")
         up_writer.write(("\r\n".join([f"{method} {origin} {version}", *kept]) + "\r\n\r\n").encode("latin-1"))
         self.relayed += 1
+        if not upgrade:
+            document = any(line.lower().startswith("accept:") and "text/html" in line.lower() for line in lines[1:])
+            cap = min(self.max_response_bytes, MAX_DOCUMENT_BYTES) if document else self.max_response_bytes
+            cut = await _relay(reader, writer, up_reader, up_writer, cap)
+            if cut:
+                self.truncated.append(redact_url(target))
+            return
         await _relay(reader, writer, up_reader, up_writer)
 
     async def _check(self, writer: asyncio.StreamWriter, method: str, url: str, host: str) -> bool:
@@ -199,6 +219,108 @@ class EgressGuard:
         await _relay(reader, writer, up_reader, up_writer)
 
 
+class ResponseMeter:
+    """Counts what one HTTP/1.1 response will weigh in the browser: its bytes on the wire and, for
+    ``gzip``/``deflate``/``br`` bodies, its inflated size (chunked framing undone), so a 0.5 MB gzip
+    bomb that inflates to 512 MiB is cut like a 512 MiB body. ``feed`` returns True once over the cap.
+    Inflating happens in 1 MiB steps (never the whole bomb at once); an encoding it cannot read is
+    held to the wire bytes."""
+
+    def __init__(self, cap: int):
+        self.cap = cap
+        self.wire = 0
+        self.inflated = 0
+        self.head = bytearray()
+        self.in_body = False
+        self.decoder: Any = None
+        self.chunked = False
+        self._chunk_left = 0          # bytes of chunk data still to come
+        self._line = bytearray()      # a chunk-size line (or the CRLF after a chunk) being read
+        self._after_data = False      # the CRLF after a chunk's data is next
+
+    def feed(self, data: bytes) -> bool:
+        self.wire += len(data)
+        if self.wire > self.cap:
+            return True
+        if not self.in_body:
+            self.head += data
+            end = self.head.find(b"\r\n\r\n")
+            if end < 0:
+                if len(self.head) > MAX_HEAD * 4:  # absurd headers: the wire count alone decides
+                    self.in_body, self.head = True, bytearray()
+                return False
+            self._start(bytes(self.head[:end]).decode("latin-1"))
+            data, self.in_body, self.head = bytes(self.head[end + 4:]), True, bytearray()
+        if self.decoder is None:
+            return False
+        try:
+            body = self._dechunk(data) if self.chunked else data
+            return self._inflate(body)
+        except Exception:  # noqa: BLE001 - a body that does not decode: the wire count decides
+            self.decoder = None
+            return False
+
+    def _start(self, head: str) -> None:
+        headers = {}
+        for line in head.split("\r\n")[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip().lower()
+        self.chunked = "chunked" in headers.get("transfer-encoding", "")
+        encoding = headers.get("content-encoding", "")
+        if encoding in ("gzip", "x-gzip"):
+            self.decoder = ("zlib", zlib.decompressobj(zlib.MAX_WBITS | 16))
+        elif encoding == "deflate":
+            self.decoder = ("zlib", zlib.decompressobj())
+        elif encoding == "br":
+            try:
+                import brotli
+
+                self.decoder = ("br", brotli.Decompressor())
+            except ImportError:
+                self.decoder = None
+
+    def _dechunk(self, data: bytes) -> bytes:
+        out = bytearray()
+        i = 0
+        while i < len(data):
+            if self._chunk_left:
+                take = min(self._chunk_left, len(data) - i)
+                out += data[i:i + take]
+                self._chunk_left -= take
+                i += take
+                if not self._chunk_left:
+                    self._after_data = True
+                continue
+            nl = data.find(b"\n", i)
+            if nl < 0:
+                self._line += data[i:]
+                break
+            self._line += data[i:nl]
+            i = nl + 1
+            line, self._line = bytes(self._line).strip(), bytearray()
+            if self._after_data:
+                self._after_data = False
+                continue
+            if line:
+                self._chunk_left = int(line.split(b";")[0], 16)
+        return bytes(out)
+
+    def _inflate(self, body: bytes) -> bool:
+        kind, decoder = self.decoder
+        if kind == "br":
+            self.inflated += len(decoder.process(body))
+            return self.inflated > self.cap
+        pending = body
+        while pending:
+            self.inflated += len(decoder.decompress(pending, 1 << 20))
+            if self.inflated > self.cap:
+                return True
+            pending = decoder.unconsumed_tail
+            if decoder.eof:
+                break
+        return False
+
+
 def _net_error(exc: BaseException) -> str:
     if isinstance(exc, ConnectionRefusedError):
         return "net::ERR_CONNECTION_REFUSED"
@@ -222,12 +344,21 @@ async def _answer(writer: asyncio.StreamWriter, status: int, text: str, *, block
 
 
 async def _relay(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter,
-                 up_r: asyncio.StreamReader, up_w: asyncio.StreamWriter) -> None:
-    async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+                 up_r: asyncio.StreamReader, up_w: asyncio.StreamWriter, limit: int | None = None) -> bool:
+    """Relay both ways until one side is done; True when the response was cut at ``limit`` bytes."""
+    cut = False
+
+    async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, cap: int | None = None) -> None:
+        nonlocal cut
+        meter = ResponseMeter(cap) if cap is not None else None
         try:
             while True:
                 data = await src.read(65536)
                 if not data:
+                    break
+                if meter is not None and meter.feed(data):
+                    cut = True
+                    dst.transport.abort()  # the browser sees a broken response, not a complete one
                     break
                 dst.write(data)
                 await dst.drain()
@@ -238,7 +369,7 @@ async def _relay(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter,
                 if dst.can_write_eof():
                     dst.write_eof()
 
-    upstream = asyncio.ensure_future(pipe(up_r, client_w))
+    upstream = asyncio.ensure_future(pipe(up_r, client_w, limit))
     client = asyncio.ensure_future(pipe(client_r, up_w))
     try:
         # over when the target closes (the response ended) or the browser hangs up (it gave up)
@@ -250,3 +381,4 @@ async def _relay(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter,
             await asyncio.gather(upstream, client, return_exceptions=True)
         with contextlib.suppress(Exception):
             up_w.close()
+    return cut

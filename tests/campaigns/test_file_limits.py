@@ -65,7 +65,7 @@ def test_a_fifo_with_no_writer_is_refused_without_blocking(tmp_path):
 def test_a_device_is_refused_before_it_is_read(tmp_path, device):
     link = tmp_path / "campaign.yaml"
     link.symlink_to(device)
-    [message] = load_problems(link, within_s=2.0)
+    [message] = load_problems(link)
     assert "a device, not a regular file" in message
 
 
@@ -83,7 +83,7 @@ def test_a_directory_and_a_socket_are_refused(tmp_path):
 def test_an_oversized_file_is_refused_unread(tmp_path):
     big = tmp_path / "big.yaml"
     big.write_text(MINIMAL + "description: '" + "x" * (loader.MAX_FILE_BYTES + 10) + "'\n")
-    [message] = load_problems(big, within_s=2.0)
+    [message] = load_problems(big)
     assert "bytes; the limit is" in message
 
 
@@ -125,7 +125,7 @@ def test_feeders_that_cannot_be_read_are_campaign_errors(tmp_path, name, target,
 def test_alias_bombs_are_refused_in_milliseconds(levels, width):
     started = time.perf_counter()
     [message] = problems_of(MINIMAL + alias_bomb(levels, width) + "\n")
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 5.0  # expanded, 10**9 values would take hours
     assert "file too complex" in message and "aliases" in message
 
 
@@ -139,7 +139,7 @@ def test_recursive_aliases_are_refused():
 def test_deep_flow_nesting_is_refused_early(depth):
     started = time.perf_counter()
     [message] = problems_of(MINIMAL + "description: " + "[" * depth + "]" * depth + "\n")
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 5.0  # libyaml alone takes a minute over 100,000 '['
     assert "nested more than 64 levels" in message and message.startswith(f"c.yaml:{MINIMAL.count(chr(10)) + 1}:")
 
 
@@ -163,11 +163,11 @@ def test_too_many_aliases_and_too_many_values_are_refused():
     assert "holds more than 100,000 values" in problems_of(MINIMAL + values)[0]
 
 
-def test_a_campaign_of_a_thousand_endpoints_loads_in_a_second():
+def test_a_campaign_of_a_thousand_endpoints_loads_quickly():
     eps = "".join(f"  - {{name: ep-{i}, path: /api/items/{i}, expect: {{status: [200]}}}}\n" for i in range(1000))
     started = time.perf_counter()
     c = parse_campaign(MINIMAL.replace("endpoints:\n", "endpoints:\n" + eps))
-    assert len(c.endpoints) == 1003 and time.perf_counter() - started < 2.0
+    assert len(c.endpoints) == 1003 and time.perf_counter() - started < 10.0  # catches a quadratic walk
 
 
 # -- YAML errors: every one a problem with a line ------------------------------------------------------

@@ -107,3 +107,21 @@ def test_the_standalone_proxy_checks_the_campaign(tmp_path):
     assert proc.returncode == 2 and "chaos never runs in a production environment" in proc.stderr
     proc = run_module("--campaign", str(path), "--env", "staging", "--env-kind", "dev")
     assert proc.returncode == 2 and "contradicts the campaign" in proc.stderr
+
+
+async def test_command_output_and_arguments_are_stored_redacted(tmp_path, backend):
+    """A command that prints a token (or carries one in its argv) leaves no secret in the stage's output."""
+    from tasks.chaos.run import run_experiment
+    from tests.chaos.conftest import campaign, spec
+
+    secret = "tok-77c1-SECRET"
+    method = [{"command": ["{python}", "-c", f"print('Authorization: Bearer {secret}'); print('?api_key={secret}')",
+                           f"--token={secret}"]}]
+    c = campaign(backend.url, spec(experiment("cmd", method=method)))
+    cc = context(c, tmp_path)
+    out = await run_experiment(c.chaos.experiments[0], cc)
+    from tasks.chaos.rows import stage_rows
+
+    text = json.dumps({"summary": out.summary(), "rows": stage_rows([(c.chaos.experiments[0], out)])}, default=str)
+    assert secret not in text
+    assert "Authorization: Bearer [REDACTED]" in text

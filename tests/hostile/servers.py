@@ -342,12 +342,24 @@ class Recorder:
         self._thread.join(timeout=5)
 
 
+class _Announcing(list):  # type: ignore[type-arg]
+    """A request log that also prints each path (for a parent that kills the server mid-run)."""
+
+    def append(self, item: Seen) -> None:  # type: ignore[override]
+        super().append(item)
+        print(json.dumps({"request": item.path}), flush=True)
+
+
 @contextmanager
-def hostile_process(port: int = 0, redirect_to: str | None = None) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """A :class:`HostileServer` in its own process (to be killed mid-run): yields (url, process)."""
+def hostile_process(port: int = 0, redirect_to: str | None = None,
+                    announce: bool = False) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """A :class:`HostileServer` in its own process (to be killed mid-run): yields (url, process).
+    With ``announce`` the process prints ``{"request": path}`` on stdout for every request."""
     cmd = [sys.executable, "-m", "tests.hostile.servers", "--port", str(port)]
     if redirect_to:
         cmd += ["--redirect-to", redirect_to]
+    if announce:
+        cmd.append("--announce")
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, text=True)
     try:
@@ -367,9 +379,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--redirect-to")
+    ap.add_argument("--announce", action="store_true", help="print each request's path on stdout")
     args = ap.parse_args(argv)
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    server = HostileServer(args.host, args.port, args.redirect_to).start()
+    server = HostileServer(args.host, args.port, args.redirect_to)
+    if args.announce:
+        server.requests = _Announcing()
+    server.start()
     print(json.dumps({"url": server.url}), flush=True)
     try:
         signal.sigwait({signal.SIGINT, signal.SIGTERM})

@@ -185,3 +185,47 @@ def test_the_api_refuses_unauthenticated_calls_behind_the_auth_string(tmp_path):
         assert "401" in refused.stdout + refused.stderr or "nauthorized" in refused.stdout + refused.stderr
     finally:
         srv.stop()
+
+
+def test_a_killed_campaign_run_on_prefect_frees_its_environment_for_the_next(api, tmp_path):
+    """The whole path: `perfcampaign run` through the Prefect flow holds staging's slot while its smoke
+    stage waits on a target that never answers; SIGKILL it; the next run of that environment starts."""
+    from tests.hostile.servers import HostileServer
+
+    with HostileServer() as target:
+        path = tmp_path / "c.yaml"
+        path.write_text(f"""\
+campaign: killed-flow
+team: qa
+environments:
+  staging: {{kind: staging, base_url: "{target.url}"}}
+endpoints:
+  - {{name: hang, path: /hang}}
+smoke: {{timeout: 60s}}
+""")
+        env = api.env(PERFCAMPAIGN_WAREHOUSE=str(tmp_path / "wh.duckdb"))
+        cmd = [sys.executable, "-m", "flows.cli", "run", str(path), "--env", "staging", "--stages", "smoke",
+               "--no-start", "--json", "-q"]
+        first = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                 start_new_session=True)
+        try:
+            deadline = time.monotonic() + 180
+            while not target.hits("hang"):   # the flow holds the slot once its smoke stage has started
+                assert first.poll() is None and time.monotonic() < deadline, "the first run never reached smoke"
+                time.sleep(0.2)
+        finally:
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait(timeout=20)
+        text = path.read_text().replace("path: /hang", "path: /ok")
+        path.write_text(text.replace("environments:\n", f'environments:\n  dev: {{kind: dev, base_url: "{target.url}"}}\n'))
+        peer = [*cmd[:6], "dev", *cmd[7:]]        # the same run on a free environment: what a run costs here
+        started = time.monotonic()
+        assert subprocess.run(peer, cwd=ROOT, env=env, capture_output=True, timeout=300).returncode == 0
+        cost = time.monotonic() - started
+        started = time.monotonic()
+        second = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        took = time.monotonic() - started
+    assert second.returncode == 0, second.stderr[-2000:]
+    # without reclaiming, the dead run's lease keeps the slot 60 s + the repossessor's 15 s (forever on
+    # the CLI's temporary server); reclaimed, the run costs what its peer did, plus a poll or two
+    assert took < cost + 30, f"the second run took {took:.0f} s, its peer on a free environment {cost:.0f} s"
