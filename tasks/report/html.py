@@ -197,8 +197,8 @@ def _regressions(env: EnvData) -> str:
     if cps is None or (cps.is_empty() and not gates):
         nights = env.nightly["run_id"].n_unique() if env.nightly is not None else 0
         return out + _note(f"no open change point over {nights} night{'s' if nights != 1 else ''}: the detector "
-                           "confirms a lasting shift once a new regime has lasted a few nights (see the methods "
-                           "above); night-against-night tests judge before that")
+                           "confirms a lasting shift once a new regime has lasted a few nights; the night-against-"
+                           "night tests above judge before that")
     if cps.is_empty():
         rows = [[esc(g.endpoint or "whole run"), esc(g.name), esc(g.detail)] for g in gates]
         return out + _table(["endpoint", "gate", "detail"], rows)
