@@ -154,12 +154,13 @@ def backlog_table(gaps: list[Gap], title: str | None = None) -> Any:
     from rich import box
     from rich.table import Table
 
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=title, title_justify="left")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, title=title, title_justify="left",
+                  expand=True)
     table.add_column("priority", no_wrap=True)
     table.add_column("gap", ratio=1, overflow="fold")
     table.add_column("kind", no_wrap=True)
     table.add_column("effort", no_wrap=True)
-    table.add_column("environments")
+    table.add_column("environments", max_width=16)
     table.add_column("since", no_wrap=True)
     table.add_column("runs", justify="right", no_wrap=True)
     styles = {"high": "red", "medium": "yellow", "low": "dim"}

@@ -293,7 +293,7 @@ def runs_table(rows: list[dict[str, Any]]) -> Table:
     """Fits 100 columns: one line per run, the verdict, failed gates, trust, and a short run id."""
     from rich import box
 
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, title_justify="left")
     for col, justify in (("started (UTC)", "left"), ("campaign", "left"), ("env", "left"), ("status", "left"),
                          ("failed gates", "right"), ("numbers", "left"), ("trigger", "left"), ("type", "left"),
                          ("run", "left")):
