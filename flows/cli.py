@@ -92,8 +92,14 @@ def validate(files: tuple[str, ...], environments: tuple[str, ...]) -> None:
 
 
 @cli.command()
-def schema() -> None:
+@click.option("--run-document", is_flag=True, help="The schema of the run document `run --json` prints instead.")
+def schema(run_document: bool) -> None:
     """Print the campaign file's JSON Schema (for editors: yaml-language-server)."""
+    if run_document:
+        from tasks.document import json_schema
+
+        click.echo(json.dumps(json_schema(), indent=2))
+        return
     doc = Campaign.model_json_schema(by_alias=True)
     doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     doc["title"] = "perfcampaign campaign file"
