@@ -27,7 +27,7 @@ from typing import Any
 import click
 
 from campaigns.vocabulary import ENV_KINDS, ExitCode
-from flows.console import Failure, console, open_store
+from flows.console import console, open_store
 
 COLUMNS = ("priority", "kind", "title", "effort", "endpoint", "status", "first_seen", "last_seen", "times_seen",
            "campaign", "environment", "key")
@@ -214,5 +214,5 @@ def backlog(campaign: str | None, env: str | None, status: str, fmt: str | None,
     out.print(backlog_table(gaps))
 
 
-__all__ = ["Failure", "Gap", "backlog", "backlog_table", "load_items", "merge_gaps", "summary_lines", "to_csv",
+__all__ = ["Gap", "backlog", "backlog_table", "load_items", "merge_gaps", "summary_lines", "to_csv",
            "to_json", "to_markdown"]

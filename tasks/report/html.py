@@ -14,7 +14,6 @@ was left out of load, and why) and backlog gaps, capacity, and what did not run.
 
 from __future__ import annotations
 
-import html
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +24,7 @@ from tasks.report import figures
 from tasks.report.data import EnvData, ReportData
 from tasks.report.sections import chaos_section, comparison_section, doubt_banner, e2e_section
 from tasks.report.sections import esc, note, table
-from tasks.report.summary import DOUBT_COLOUR, VERDICTS, fmt_ms, fmt_pct, fmt_s
+from tasks.report.summary import SLO_STAGES, VERDICTS, fmt_gate_value, fmt_ms, fmt_pct, fmt_s
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True,
                  "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
@@ -256,8 +255,6 @@ def _errors(env: EnvData) -> str:
                      "the load stage did not run: no load errors to show")
     out += _chart(fig)
     if failed_gates:
-        from tasks.report.summary import fmt_gate_value, SLO_STAGES
-
         rows = [[esc(g.stage), esc(g.name), esc(g.endpoint or ""),
                  esc(fmt_gate_value(g.name if g.stage in SLO_STAGES else "", g.observed)),
                  esc(fmt_gate_value(g.name if g.stage in SLO_STAGES else "", g.limit)), esc(g.detail)]
