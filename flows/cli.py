@@ -263,6 +263,8 @@ def _run_with_prefect(file, environments, stages, test_type, warehouse, trigger,
                       outputs):
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry from a closed network
+    # a temporary server takes 13-40 s to answer on a busy machine; Prefect gives it 20 s by default
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     from flows import campaign as campaign_flow
 
     campaign_flow.PROGRESS_LISTENERS.append(progress)
