@@ -146,7 +146,7 @@ class SmokeSummary(Summary):
     passed: int | None = None
     failed: int | None = None
     not_gating: list[str] = Field(default_factory=list, description="endpoints checked but not gating")
-    skipped: dict[str, str] = Field(default_factory=dict)
+    skipped: dict[str, str | None] = Field(default_factory=dict)
 
 
 class Vital(_Model):
