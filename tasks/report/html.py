@@ -193,7 +193,7 @@ def _slo(env: EnvData) -> str:
 def _regressions(env: EnvData) -> str:
     s = env.summary
     analysis = env.env.stages.analysis
-    out = comparison_section(env.env.regression, analysis.status if analysis is not None else None)
+    out = comparison_section(env.env.regression, analysis)
     out += "<h3>Change points</h3>"
     gates = s.regressions if s else []
     cps = env.change_points
