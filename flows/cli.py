@@ -92,8 +92,14 @@ def validate(files: tuple[str, ...], environments: tuple[str, ...]) -> None:
 
 
 @cli.command()
-def schema() -> None:
+@click.option("--run-document", is_flag=True, help="The schema of the run document `run --json` prints instead.")
+def schema(run_document: bool) -> None:
     """Print the campaign file's JSON Schema (for editors: yaml-language-server)."""
+    if run_document:
+        from tasks.document import json_schema
+
+        click.echo(json.dumps(json_schema(), indent=2))
+        return
     doc = Campaign.model_json_schema(by_alias=True)
     doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     doc["title"] = "perfcampaign campaign file"
@@ -257,6 +263,8 @@ def _run_with_prefect(file, environments, stages, test_type, warehouse, trigger,
                       outputs):
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry from a closed network
+    # a temporary server takes 13-40 s to answer on a busy machine; Prefect gives it 20 s by default
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     from flows import campaign as campaign_flow
 
     campaign_flow.PROGRESS_LISTENERS.append(progress)
@@ -293,7 +301,7 @@ def runs_table(rows: list[dict[str, Any]]) -> Table:
     """Fits 100 columns: one line per run, the verdict, failed gates, trust, and a short run id."""
     from rich import box
 
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, title_justify="left")
     for col, justify in (("started (UTC)", "left"), ("campaign", "left"), ("env", "left"), ("status", "left"),
                          ("failed gates", "right"), ("numbers", "left"), ("trigger", "left"), ("type", "left"),
                          ("run", "left")):
