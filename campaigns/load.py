@@ -57,7 +57,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import BaseModel, ByteSize, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from campaigns.types import (MAX_RATE, MAX_VUS, Duration, Slug, StrictModel, check_headers, check_path,
                              upper_method)
@@ -508,6 +508,21 @@ class LoadSpec(_Strict):
                                             "Artillery and k6: Set-Cookie answers are sent back on the iteration's "
                                             "next requests. false: cookies are never sent back.")
     seed: int = 0
+    max_body_bytes: ByteSize = Field(
+        4 * 1024 * 1024, description="Body kept per response when a check reads it (fields, values, body_contains, "
+                                     "capture), e.g. '4MiB' (1 KiB to 1 GiB): past it the response fails as "
+                                     "too_large and the rest is not read. Other bodies are never kept.")
+    body_memory: ByteSize = Field(
+        128 * 1024 * 1024, description="All the bodies one load process keeps at once, e.g. '128MiB' (1 MiB to "
+                                       "16 GiB): a response that would go past it fails as too_large.")
+
+    @field_validator("max_body_bytes", "body_memory")
+    @classmethod
+    def _byte_bounds(cls, value: int, info: Any) -> int:
+        low, high = (1 << 10, 1 << 30) if info.field_name == "max_body_bytes" else (1 << 20, 16 << 30)
+        if not low <= value <= high:
+            raise ValueError(f"{info.field_name} is between {low} and {high} bytes")
+        return value
 
     @field_validator("thresholds", mode="before")
     @classmethod

@@ -8,6 +8,16 @@ send). The connection writes pre-built request bytes and calls the job back when
 the response is complete, or when the connection fails. Timeouts are enforced by one sweep every
 100 ms over the open connections, not one timer per request. TLS, chunked bodies
 (httptools de-chunks) and ``Connection: close`` are handled here.
+
+Nothing a target sends can stretch a request or grow memory past the configuration:
+
+- the timeout is a deadline over the whole request — the wait for a connection (connect
+  included), the headers and the body — counted from the moment the pool took the job, so a
+  server that trickles a byte a second or never ends its chunked body is cut at the timeout;
+- a body is kept only when a check reads it, at most ``max_body`` bytes per response and
+  ``body_memory`` bytes for all the responses of the pool at once: past either the response
+  fails as ``too_large`` and its connection is closed (the rest is never read);
+- headers are collected only when a check needs them, at most ``max_header`` bytes.
 """
 
 from __future__ import annotations
@@ -24,7 +34,7 @@ from urllib.parse import urlsplit
 import httptools
 
 from tasks.load.cookies import set_cookie_values
-from tasks.load.errors import classify_connect, classify_lost
+from tasks.load.errors import TOO_LARGE, classify_connect, classify_lost
 
 perf_counter = time.perf_counter
 
@@ -78,7 +88,7 @@ class Origin:
 class Connection(asyncio.Protocol):
     """One keep-alive connection; httptools calls ``on_body``/``on_message_complete`` on it."""
 
-    __slots__ = ("pool", "transport", "parser", "job", "t_sent", "body", "reused", "closed")
+    __slots__ = ("pool", "transport", "parser", "job", "t_sent", "t_start", "body", "kept", "reused", "closed")
     headers: dict[bytes, bytes] | None = None  # HeaderConnection collects them
 
     def __init__(self, pool: Pool):
@@ -87,7 +97,9 @@ class Connection(asyncio.Protocol):
         self.parser = httptools.HttpResponseParser(self)
         self.job: Job | None = None
         self.t_sent = 0.0
+        self.t_start = 0.0  # when the pool took the job: the request's deadline counts from here
         self.body: list[bytes] | None = None
+        self.kept = 0  # bytes of body kept for the current response
         self.reused = False
         self.closed = False
 
@@ -109,6 +121,8 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self.kept:
+            self._forget_body()
         job = self.job
         if job is not None:
             self.job = None
@@ -117,8 +131,21 @@ class Connection(asyncio.Protocol):
 
     # -- httptools callbacks -------------------------------------------------------------------
     def on_body(self, body: bytes) -> None:
-        if self.body is not None:
-            self.body.append(body)
+        kept = self.body
+        if kept is not None:
+            n = len(body)
+            pool = self.pool
+            if self.kept + n > pool.max_body or pool.buffered + n > pool.body_memory:
+                self._fail(TOO_LARGE)  # the rest is never read: the connection closes
+                return
+            self.kept += n
+            pool.buffered += n
+            kept.append(body)
+
+    def _forget_body(self) -> None:
+        self.pool.buffered -= self.kept
+        self.kept = 0
+        self.body = None
 
     def on_message_complete(self) -> None:
         now = perf_counter()
@@ -129,6 +156,9 @@ class Connection(asyncio.Protocol):
         self.job = None
         status = self.parser.get_status_code()
         body, self.body = self.body, None
+        if self.kept:
+            self.pool.buffered -= self.kept
+            self.kept = 0
         headers = self.headers
         t_sent = self.t_sent
         # free the connection first: a queued job (or this job's next step) may take it at once
@@ -139,15 +169,19 @@ class Connection(asyncio.Protocol):
         job.on_response(status, now, t_sent, body, headers)
 
     # -- used by the pool and the jobs ---------------------------------------------------------
-    def send(self, job: Job) -> None:
+    def send(self, job: Job, since: float = 0.0) -> None:
+        """Write ``job``'s request; ``since``: when the pool took it (queued), else now."""
         self.job = job
         self.body = [] if job.want_body else None
-        self.t_sent = perf_counter()
+        self.t_sent = t = perf_counter()
+        self.t_start = since or t
         self.transport.write(job.data)  # type: ignore[union-attr]
 
     def _fail(self, kind: str) -> None:
         job = self.job
         self.job = None
+        if self.kept or self.body is not None:
+            self._forget_body()
         if job is not None:
             job.on_error(kind, perf_counter(), True)
         self.close()
@@ -183,16 +217,23 @@ class HeaderConnection(Connection):
     """A connection that also collects response headers (for content-type expectations), and hands
     ``Set-Cookie`` values to its job when the pool keeps cookies."""
 
-    __slots__ = ("headers",)
+    __slots__ = ("headers", "header_bytes")
 
     def __init__(self, pool: Pool):
         super().__init__(pool)
         self.headers: dict[bytes, bytes] = {}
+        self.header_bytes = 0
 
     def on_message_begin(self) -> None:
         self.headers = {}
+        self.header_bytes = 0
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        self.header_bytes += len(name) + len(value) + 4
+        if self.header_bytes > self.pool.max_header:
+            self.headers = {}
+            self._fail(TOO_LARGE)
+            return
         key = name.lower()
         self.headers[key] = value
         if key == b"set-cookie" and self.pool.cookies and self.job is not None:
@@ -204,7 +245,8 @@ class Pool:
 
     def __init__(self, loop: asyncio.AbstractEventLoop, origin: Origin, max_connections: int,
                  timeout: float, connect_timeout: float, max_queue: int, with_headers: bool = False,
-                 cookies: bool = False):
+                 cookies: bool = False, max_body: int = 4 << 20, body_memory: int = 128 << 20,
+                 max_header: int = 256 << 10):
         self.loop = loop
         self.origin = origin
         self.max_connections = max(1, max_connections)
@@ -212,6 +254,10 @@ class Pool:
         self.connect_timeout = connect_timeout
         self.max_queue = max_queue
         self.cookies = cookies
+        self.max_body = max_body          # bytes kept per response (when a check reads the body)
+        self.body_memory = body_memory    # bytes kept by all responses at once
+        self.max_header = max_header      # header bytes collected per response
+        self.buffered = 0                 # body bytes kept right now
         self.conn_cls = HeaderConnection if with_headers else CookieConnection if cookies else Connection
         self.ssl = origin.ssl_context()
         self.idle: list[Connection] = []
@@ -278,7 +324,8 @@ class Pool:
 
     def _release(self, conn: Connection) -> None:
         if self.queue:
-            conn.send(self.queue.popleft())
+            job = self.queue.popleft()
+            conn.send(job, job.queued_at)
         else:
             self.idle.append(conn)
 
@@ -288,9 +335,10 @@ class Pool:
             self._open()
 
     def sweep(self, now: float) -> None:
-        """Fail requests past the timeout, queued jobs waiting longer than it, slow connects."""
+        """Fail requests past the timeout (counted from when the pool took them: queueing, connect,
+        headers and body), queued jobs waiting longer than it, slow connects."""
         limit = now - self.timeout
-        for conn in [c for c in self.all if c.job is not None and c.t_sent < limit]:
+        for conn in [c for c in self.all if c.job is not None and c.t_start < limit]:
             conn._fail("timeout")
         queue = self.queue
         while queue and queue[0].queued_at < limit:

@@ -429,7 +429,8 @@ class ShardEngine:
                                            for ex in self.executors), 1)
         self.pool = Pool(loop, self.origin, max_conns, plan.timeout, plan.connect_timeout,
                          max_queue=max(1000, 2 * max_conns), with_headers=self.workload.with_headers,
-                         cookies=plan.cookies)
+                         cookies=plan.cookies, max_body=plan.max_body_bytes, body_memory=plan.body_memory_bytes,
+                         max_header=plan.max_header_bytes)
         _warm_up(self.rec)
         gc.collect()
         gc.freeze()  # what exists now is never scanned again: no long collections mid-run

@@ -4,8 +4,10 @@
     ├── connect_refused                ├── status_4xx / status_5xx / status_other
     ├── connect_timeout                ├── expect      (a body / field / value / content-type check)
     ├── connect_error  (other OSError) ├── slow        (over the step's max_latency_ms)
-    ├── dns                            └── capture     (a capture path is missing: the flow stops)
-    ├── tls
+    ├── dns                            ├── capture     (a capture path is missing: the flow stops)
+    ├── tls                            └── too_large   (a body a check reads, or the headers, went
+    │                                                   past load.max_body_bytes / body_memory /
+    │                                                   the header cap: the rest is not read)
     ├── timeout        (no complete response within the request timeout, or still queued then)
     ├── reset          (connection reset by peer)
     ├── closed         (the server closed the connection before answering)
@@ -23,6 +25,8 @@ import ssl
 
 TRANSPORT_KINDS = ("connect_refused", "connect_timeout", "connect_error", "dns", "tls", "timeout", "reset",
                    "closed", "protocol", "template")
+#: a response cut at a cap (see ``client``): counted with the target's errors
+TOO_LARGE = "too_large"
 CONNECT_KINDS = frozenset({"connect_refused", "connect_timeout", "connect_error", "dns", "tls"})
 
 

@@ -16,6 +16,14 @@ from urllib.parse import urlencode
 from campaigns.templating import has_template
 
 USER_AGENT = "perfcampaign-load/0.1"
+#: body kept per response for the checks that read it (fields, values, captures); past it the
+#: response fails as ``too_large`` and its connection is closed (the rest is never read)
+MAX_BODY_BYTES = 4 * 1024 * 1024
+#: all the bodies a shard keeps at once (a cut past it is ``too_large`` too): memory is bounded by
+#: configuration, whatever the target sends
+BODY_MEMORY_BYTES = 128 * 1024 * 1024
+#: response headers collected per response (content-type checks, cookies)
+MAX_HEADER_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -119,6 +127,9 @@ class Plan:
     seed: int = 0
     test_type: str = "load"
     cookies: bool = True                # a cookie jar per iteration (Artillery's and k6's per-VU jar)
+    max_body_bytes: int = MAX_BODY_BYTES        # per response, when a check reads the body
+    body_memory_bytes: int = BODY_MEMORY_BYTES  # per shard, all kept bodies at once
+    max_header_bytes: int = MAX_HEADER_BYTES    # per response, when headers are collected
 
     @property
     def endpoint_names(self) -> list[str]:

@@ -246,7 +246,8 @@ def plan_load(spec: LoadSpec, campaign: Any, env_name: str, *, blocked: dict[str
         feeders=dict(feeders or {}), feeder_order={k: v.order for k, v in campaign.data.items()},
         max_rps=caps.max_rps, rules=tuple(r for r in rules if r.abort_on_fail), breakpoint=breakpoint,
         graceful_stop=spec.graceful_stop, verify_tls=spec.tls.verify, ca_file=ca_file, seed=spec.seed,
-        test_type=profile.test_type, cookies=spec.cookies)
+        test_type=profile.test_type, cookies=spec.cookies, max_body_bytes=int(spec.max_body_bytes),
+        body_memory_bytes=int(spec.body_memory))
     auth_names = {e.name for e in campaign.endpoints if e.auth}
     needs_auth = any(st.name in auth_names for sc in scenarios for st in sc.steps)
     return Planned(plan=plan, shards=max(1, shards), profile=profile, rules=rules, excluded=excluded,
