@@ -516,10 +516,16 @@ class LoadSpec(_Strict):
         128 * 1024 * 1024, description="All the bodies one load process keeps at once, e.g. '128MiB' (1 MiB to "
                                        "16 GiB): a response that would go past it fails as too_large.")
 
-    @field_validator("max_body_bytes", "body_memory")
+    k6_memory: ByteSize = Field(
+        448 * 1024 * 1024, description="engine k6: the most memory k6 may take, e.g. '1GiB' (64 MiB to 256 GiB). "
+                                       "k6 keeps whole every body a check reads (it has no cap): a target sending "
+                                       "endless bodies stops k6 here, and the stage is an error with what it measured.")
+
+    @field_validator("max_body_bytes", "body_memory", "k6_memory")
     @classmethod
     def _byte_bounds(cls, value: int, info: Any) -> int:
-        low, high = (1 << 10, 1 << 30) if info.field_name == "max_body_bytes" else (1 << 20, 16 << 30)
+        low, high = {"max_body_bytes": (1 << 10, 1 << 30), "body_memory": (1 << 20, 16 << 30),
+                     "k6_memory": (64 << 20, 256 << 30)}[info.field_name]
         if not low <= value <= high:
             raise ValueError(f"{info.field_name} is between {low} and {high} bytes")
         return value

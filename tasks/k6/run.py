@@ -7,8 +7,14 @@
 6565); the JSON output is gzipped by k6 itself (``.gz``) and read by ``parse.py``; stderr (k6's
 log) goes to a file, where an abort-on-fail threshold leaves its line. Secrets reach k6 through
 its environment only. The run is bounded by the plan's duration + graceful stop + a margin: past
-that (or when ``stop`` is set) k6 gets SIGINT — it stops and still writes its outputs — then, if
-it does not exit, SIGKILL.
+that k6 gets SIGINT — it stops and still writes its outputs — then, if it does not exit within
+15 s, SIGKILL; when ``stop`` is set (the run was interrupted) SIGKILL follows after 2 s.
+
+k6 keeps every body a check reads whole (it has no cap on a response's size: an endless body grew
+it to 5.5 GB), so its memory is bounded from outside: ``memory_bytes`` becomes k6's RLIMIT_DATA
+(``prlimit``), past which k6 stops with "out of memory" (:attr:`K6Run.out_of_memory`), and
+GOMEMLIMIT makes its collector work before that. k6 also dies with the process that started it
+(``setpriv --pdeathsig KILL``): a SIGKILLed perfcampaign leaves no k6 loading the target.
 """
 
 from __future__ import annotations
@@ -83,6 +89,15 @@ class K6Run:
             return False
 
     @property
+    def out_of_memory(self) -> bool:
+        """k6 went past its memory budget (Go's "fatal error: runtime: out of memory")."""
+        try:
+            with self.log_file.open(encoding="utf-8", errors="replace") as fh:
+                return any("out of memory" in line for line in fh)
+        except OSError:
+            return False
+
+    @property
     def ran(self) -> bool:
         return self.returncode in RAN or (self.stopped and self.out_file.exists())
 
@@ -96,8 +111,20 @@ def _environment(extra: dict[str, str], home: Path) -> dict[str, str]:
     return env
 
 
+def bounded_command(cmd: list[str], memory_bytes: int | None) -> list[str]:
+    """``cmd`` wrapped so that it dies with its parent and stays within ``memory_bytes`` of data
+    (util-linux's ``setpriv`` and ``prlimit``, when present: each execs the next, nothing stays between)."""
+    out = list(cmd)
+    if memory_bytes and shutil.which("prlimit"):
+        out = ["prlimit", f"--data={int(memory_bytes)}", "--", *out]
+    if sys.platform.startswith("linux") and shutil.which("setpriv"):
+        out = ["setpriv", "--pdeathsig", "KILL", "--", *out]
+    return out
+
+
 def run_k6(script: str, workdir: Path, *, timeout: float, env: dict[str, str] | None = None,
-           stop: threading.Event | None = None, binary: str | None = None) -> K6Run:
+           stop: threading.Event | None = None, binary: str | None = None,
+           memory_bytes: int | None = None) -> K6Run:
     """Write ``script`` to ``workdir`` and run it; return where the outputs are (never raises on a
     failed test: look at ``returncode`` and the log)."""
     binary = binary or find_k6()
@@ -107,14 +134,18 @@ def run_k6(script: str, workdir: Path, *, timeout: float, env: dict[str, str] | 
     out_file, summary_file, log_file = workdir / "points.json.gz", workdir / "summary.json", workdir / "k6.log"
     for f in (out_file, summary_file):
         f.unlink(missing_ok=True)
-    cmd = [binary, "run", "--quiet", "--no-usage-report", "--no-color", "--address", "",
-           "--summary-export", str(summary_file), "--out", f"json={out_file}", str(script_file)]
+    cmd = bounded_command([binary, "run", "--quiet", "--no-usage-report", "--no-color", "--address", "",
+                           "--summary-export", str(summary_file), "--out", f"json={out_file}", str(script_file)],
+                          memory_bytes)
+    env = dict(env or {})
+    if memory_bytes:
+        env.setdefault("GOMEMLIMIT", str(int(memory_bytes * 0.8)))
     started = time.time()
     t0 = time.monotonic()
     timed_out = stopped = False
     cpu: list[tuple[float, float]] = []
     with log_file.open("wb") as log, (workdir / "k6.stdout").open("wb") as stdout:
-        proc = subprocess.Popen(cmd, cwd=workdir, env=_environment(env or {}, workdir), stdout=stdout, stderr=log,
+        proc = subprocess.Popen(cmd, cwd=workdir, env=_environment(env, workdir), stdout=stdout, stderr=log,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
         sampler = _CpuSampler(proc.pid)
         interrupted_at: float | None = None
@@ -126,13 +157,13 @@ def run_k6(script: str, workdir: Path, *, timeout: float, env: dict[str, str] | 
                     stopped = not timed_out
                     proc.send_signal(signal.SIGINT)
                     interrupted_at = now
-                elif interrupted_at is not None and now - interrupted_at > 15:
+                elif interrupted_at is not None and now - interrupted_at > (2 if stopped else 15):
                     proc.kill()
                 sample = sampler.sample()
                 if sample is not None:
                     cpu.append((time.time(), sample))
                 try:
-                    proc.wait(timeout=1.0)
+                    proc.wait(timeout=0.2)
                 except subprocess.TimeoutExpired:
                     pass
         finally:

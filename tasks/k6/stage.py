@@ -73,8 +73,9 @@ async def run_k6_load(stage: LoadStage, ctx: RunContext, started: Any) -> StageR
     scraper = _scraper(ctx)
     if scraper is not None:
         scraper.start()
+    memory = int(getattr(spec, "k6_memory", 0) or 0) or None
     job = asyncio.ensure_future(asyncio.to_thread(run_k6, built.text, workdir, timeout=budget, env=env, stop=stop,
-                                                  binary=binary))
+                                                  binary=binary, memory_bytes=memory))
     write_errors: list[str] = []
     try:
         waited = 0.0
@@ -110,7 +111,14 @@ async def run_k6_load(stage: LoadStage, ctx: RunContext, started: Any) -> StageR
         aborted = "threshold: k6 stopped the test (abort_on_fail): " + _abort_line(run)
     elif run.timed_out:
         aborted = f"stopped: k6 ran past its budget of {budget:.0f}s"
-    error = None if run.ran else f"k6 exited with {run.returncode}: {run.log_tail(5)[-500:]}"
+    if run.out_of_memory:
+        error = (f"k6 went past its memory budget (load.k6_memory: {(memory or 0) / 2**20:.0f} MiB) and stopped: "
+                 "k6 keeps "
+                 "whole every body a check reads (fields, values, body_contains, capture), so a response too large "
+                 "for it or many at once do this — the built-in engine cuts them at load.max_body_bytes; the "
+                 "requests measured before are kept")
+    else:
+        error = None if run.ran else f"k6 exited with {run.returncode}: {run.log_tail(5)[-500:]}"
     result = await asyncio.to_thread(lambda: read_points(run.out_file).result(plan, aborted=aborted, cpu=run.cpu,
                                                                              error=error))
     try:
