@@ -10,6 +10,7 @@ shares) publish the run, and the flow returns the same JSON document the CLI pri
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Callable
 from typing import Any
 
@@ -25,11 +26,15 @@ from flows.runner import RunOptions, run_campaign
 from campaigns.vocabulary import Stage as StageName
 from campaigns.vocabulary import TestType
 from tasks.base import ProgressEvent, RunContext, Stage, StageResult
+from tasks.document import RunDocument
+from tasks.stopping import INTERRUPTION, handle_signals
 from warehouse.store import Warehouse
 
 #: in-process listeners for live progress (the CLI's terminal display); not a flow parameter,
 #: since parameters must be JSON for the Prefect API
 PROGRESS_LISTENERS: list[Callable[[ProgressEvent], None]] = []
+#: the document of an interrupted flow run, for the CLI (the flow run itself ends Crashed or Cancelled)
+LAST_DOCUMENT: list[RunDocument] = []
 
 
 @task(name="stage", task_run_name="{env_name}-{stage_name}", cache_policy=NO_CACHE, log_prints=True)
@@ -84,13 +89,31 @@ async def campaign(
                                                                     if dask_address else {})},
                          env_guard=lambda env: environment_slot(loaded.campaign.campaign, env))
     try:
-        report = await run_campaign(loaded, store, options, emit, _as_task)
-        # report, JUnit, Pushgateway, Slack (once per run), the flow run's artifacts, run.json
-        doc = await asyncio.to_thread(manager.publish, report.document(), ctx)
+        # SIGINT/SIGTERM (a terminal, a worker cancelling the flow run): the run stops, is stored as
+        # interrupted and published, then the signal goes on to Prefect (see below)
+        with handle_signals() as previous:
+            report = await run_campaign(loaded, store, options, emit, _as_task)
+            # report, JUnit, Pushgateway, Slack (once per run), the flow run's artifacts, run.json
+            doc = await asyncio.to_thread(manager.publish, report.document(), ctx)
     finally:
         manager.stop()
+    if INTERRUPTION.requested:
+        LAST_DOCUMENT.append(doc)
+        logger.warning("campaign %s: %s; what was measured is stored", doc.campaign, INTERRUPTION.describe())
+        _hand_on_the_signal(previous)
     for name, status in doc.outputs.items():
         if status.status == "error":
             logger.warning("output %s failed: %s", name, status.error)
     logger.info("campaign %s: %s (exit code %s)", doc.campaign, doc.status, doc.exit_code)
     return doc.to_json()  # the run document's JSON (a flow's result is JSON for the Prefect API)
+
+
+def _hand_on_the_signal(previous: dict[int, Any]) -> None:
+    """Once the interrupted run is stored, the signal does what it would have done without us:
+    Prefect's SIGTERM bridge (a cancelled flow run ends Cancelled, else Crashed); SIGINT ends the
+    flow run as a KeyboardInterrupt does (Crashed)."""
+    sig = signal.SIGTERM if INTERRUPTION.reason == "SIGTERM" else signal.SIGINT
+    handler = previous.get(sig)
+    if sig == signal.SIGTERM and callable(handler):
+        handler(sig, None)  # raises Prefect's TerminationSignal
+    raise KeyboardInterrupt(INTERRUPTION.describe())

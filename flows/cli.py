@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -34,9 +35,12 @@ from flows.outputs.base import OutputOptions
 from flows.runner import BadInput, RunOptions, plan_campaign
 from tasks.base import ProgressEvent
 from tasks.document import RunDocument
+from tasks.stopping import INTERRUPTION, handle_signals
 from warehouse.store import Warehouse, WarehouseError, default_path
 
 err = Console(stderr=True, highlight=False)
+#: the reapers of this process's runs (their pipes stay open until the process ends)
+_WATCHDOGS: list[Any] = []
 
 
 def _load(file: str):
@@ -215,6 +219,11 @@ def run(file: str, environments: tuple[str, ...], stages: str | None, test_type:
         stage_options["dask_address"] = dask_address
     progress = Progress(quiet)
     outputs = OutputOptions(junit=junit_file)
+    from flows import reaper
+
+    # if this process is SIGKILLed, what the run started goes too; the reaper's pipe closes when this
+    # process ends (after Prefect stops its temporary server at exit), never before
+    _WATCHDOGS.append(reaper.start())
     try:
         if no_prefect:
             doc = _run_in_process(loaded, warehouse, RunOptions(
@@ -252,8 +261,13 @@ def _run_in_process(loaded: Any, warehouse: str | None, options: RunOptions, out
         progress(event)
         manager.emit(event)
 
+    async def main() -> Any:
+        with handle_signals():  # SIGINT/SIGTERM: the run stops, is stored as interrupted, and published
+            return await run_campaign(loaded, store, options, emit)
+
+    INTERRUPTION.reset()
     try:
-        report = asyncio.run(run_campaign(loaded, store, options, emit))
+        report = asyncio.run(main())
         return manager.publish(report.document(), ctx)
     finally:
         manager.stop()
@@ -268,13 +282,31 @@ def _run_with_prefect(file, environments, stages, test_type, warehouse, trigger,
     from flows import campaign as campaign_flow
 
     campaign_flow.PROGRESS_LISTENERS.append(progress)
+    campaign_flow.LAST_DOCUMENT.clear()
+    INTERRUPTION.reset()
+
+    def before_the_flow(signum: int, frame: Any) -> None:
+        """A signal before the flow body handles them stops the CLI; after it (Prefect hands SIGTERM
+        back here once the flow run is stored) it has been dealt with already."""
+        if INTERRUPTION.request(signal.Signals(signum).name):
+            raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, before_the_flow) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         doc = asyncio.run(campaign_flow.campaign(
             campaign_file=file, environments=list(environments) or None, stages=stages, test_type=test_type,
             warehouse=str(default_path(warehouse)), trigger=trigger, start_services=start,
             stage_options=stage_options, outputs=outputs.model_dump()))
+    except BaseException:
+        # an interrupted flow run ends as Prefect's Crashed/Cancelled state, after storing and publishing
+        # the run: show that document
+        if INTERRUPTION.requested and campaign_flow.LAST_DOCUMENT:
+            return campaign_flow.LAST_DOCUMENT[-1].to_json()
+        raise
     finally:
         campaign_flow.PROGRESS_LISTENERS.remove(progress)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return doc
 
 
@@ -361,6 +393,11 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"perfcampaign: internal error: {type(exc).__name__}: {exc} "
                    f"(set PERFCAMPAIGN_DEBUG=1 for the traceback)", err=True)
         raise SystemExit(ExitCode.INFRA) from None
+    except BaseException as exc:
+        if getattr(exc, "signal", None) in (signal.SIGINT, signal.SIGTERM):  # Prefect's TerminationSignal
+            click.echo(f"perfcampaign: interrupted by {signal.Signals(exc.signal).name}", err=True)  # type: ignore[attr-defined]
+            raise SystemExit(ExitCode.INTERRUPTED) from None
+        raise
 
 
 if __name__ == "__main__":

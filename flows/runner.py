@@ -5,6 +5,9 @@ flow in ``flows/campaign.py`` passes a stage executor that makes each stage a Pr
 ``--no-prefect`` and the tests pass one that calls the stage directly. Environments run one at a
 time; within one, stages run readiness → smoke → e2e → load → chaos, each result written to the
 warehouse in its own transaction as soon as it exists, so a failure later loses nothing before it.
+
+An interrupted run (SIGINT/SIGTERM, ``tasks.stopping``) keeps what the stage under way measured,
+starts nothing more and is stored as ``interrupted``; the outputs still publish it.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from campaigns.vocabulary import STAGE_ORDER
 from flows.services import ManagedService, ServiceStartError
 from tasks.base import ProgressEvent, RunContext, Stage, StageResult, load_stages, now
 from tasks.document import EnvironmentRun, RunDocument, Stages, merge_endpoints, stage_outcome, trust_gate, trust_of
+from tasks.stopping import INTERRUPTION
 from warehouse.store import Warehouse
 
 TOOL_VERSION = "perfcampaign 0.1.0"
@@ -225,6 +229,9 @@ async def run_environment(loaded: LoadedCampaign, env_name: str, plan: list[Stag
             if report.infrastructure_failure:
                 step.action, step.reason = "skipped", "an earlier stage found the target unreachable"
                 continue
+            if INTERRUPTION.requested or any(r.status == "interrupted" for r in report.results.values()):
+                step.action, step.reason = "skipped", f"the run was {INTERRUPTION.describe()} before this stage"
+                continue
             emit(ProgressEvent(env_name, step.stage, "stage-start", f"{step.stage} started"))
             result = await _run_stage(registry[step.stage](), ctx, execute)
             if step.stage == "load" and (gate := trust_gate(result.summary, report.trust_policy)) is not None:
@@ -242,6 +249,8 @@ async def run_environment(loaded: LoadedCampaign, env_name: str, plan: list[Stag
             emit(ProgressEvent(env_name, step.stage, "stage-end", f"{step.stage} {result.status}",
                                {"status": result.status, "gates": len(result.gates),
                                 "failed": sum(not g.passed for g in result.gates)}))
+        if INTERRUPTION.requested or any(r.status == "interrupted" for r in report.results.values()):
+            raise _Interrupted
         if "load" in report.results and not report.infrastructure_failure:
             analysis = _analyze(store, run_id, loaded, env_name)
             report.results["analysis"] = analysis
@@ -253,9 +262,19 @@ async def run_environment(loaded: LoadedCampaign, env_name: str, plan: list[Stag
         report.infrastructure_failure = True
         report.error = str(exc)
         emit(ProgressEvent(env_name, "service", "warning", str(exc)))
-    except (KeyboardInterrupt, asyncio.CancelledError):
+    except _Interrupted:
         final = "interrupted"
+        report.error = INTERRUPTION.describe()
+    except KeyboardInterrupt:
+        final = "interrupted"
+        report.error = INTERRUPTION.describe()
         raise
+    except asyncio.CancelledError:
+        final = "interrupted"
+        report.error = INTERRUPTION.describe()
+        if not INTERRUPTION.requested:
+            raise
+        _uncancel()  # a stop asked for by a signal: the run is stored and its outputs published
     finally:
         service.stop()
         report.status = final
@@ -295,10 +314,26 @@ def _dask_runner(address: str) -> Any:
     return dask_runner(address)
 
 
+class _Interrupted(Exception):
+    """The run was interrupted: store it as such, start nothing more."""
+
+
+def _uncancel() -> None:
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        task.uncancel()
+
+
 async def _run_stage(stage: Stage, ctx: RunContext, execute: StageExecutor) -> StageResult:
     started = now()
     try:
         return await execute(stage, ctx)
+    except asyncio.CancelledError:
+        if not INTERRUPTION.requested:
+            raise
+        _uncancel()  # the stop a signal asked for: the stage ends here, the run is stored
+        return StageResult(stage=stage.name, status="interrupted", started_at=started, finished_at=now(),
+                           error=INTERRUPTION.describe(), summary={"interrupted": True})
     except Exception as exc:  # noqa: BLE001 - a broken stage is reported and stored, never loses the run
         return StageResult(stage=stage.name, status="error", started_at=started, finished_at=now(),
                            error=f"{type(exc).__name__}: {exc}", infrastructure_failure=True,
@@ -320,6 +355,8 @@ async def run_campaign(loaded: LoadedCampaign, store: Warehouse, options: RunOpt
         report.refused = [f"{env}: {p.stage}: {p.reason}" for env, plan in plans.items() for p in plan
                           if p.action == "refused"]
     for env_name, plan in plans.items():
+        if INTERRUPTION.requested:  # the environments after an interrupted one never start
+            break
         guard = options.env_guard(env_name) if options.env_guard else contextlib.nullcontext()
         async with guard:
             report.environments[env_name] = await run_environment(loaded, env_name, plan, store, options, emit,

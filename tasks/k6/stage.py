@@ -19,6 +19,7 @@ from tasks.k6.run import RAN, K6NotFound, K6Run, find_k6, k6_version, run_k6
 from tasks.k6.script import build_script
 from tasks.load.planner import PlanError
 from tasks.load.report import shard_rows
+from tasks.stopping import INTERRUPTION
 
 if TYPE_CHECKING:
     from tasks.load.stage import LoadStage
@@ -77,18 +78,28 @@ async def run_k6_load(stage: LoadStage, ctx: RunContext, started: Any) -> StageR
     job = asyncio.ensure_future(asyncio.to_thread(run_k6, built.text, workdir, timeout=budget, env=env, stop=stop,
                                                   binary=binary, memory_bytes=memory))
     write_errors: list[str] = []
+    interrupted = False
     try:
-        waited = 0.0
-        while not job.done():
-            done, _ = await asyncio.wait({job}, timeout=5.0)
-            waited += 5.0
-            if not done:
-                ctx.emit(ProgressEvent(ctx.env_name, "load", "item",
-                                       f"k6 running: {min(waited, plan.duration):.0f}s of {plan.duration:.0f}s",
-                                       {"engine": "k6", "elapsed_s": waited}))
-    except asyncio.CancelledError:
-        stop.set()  # k6 gets SIGINT from the runner thread; the thread ends with it
-        raise
+        with INTERRUPTION.on_request(stop.set):  # a signal stops k6 from its handler (SIGINT, SIGKILL 2 s on)
+            try:
+                waited = 0.0
+                while not job.done():
+                    done, _ = await asyncio.wait({job}, timeout=5.0)
+                    waited += 5.0
+                    if not done:
+                        ctx.emit(ProgressEvent(ctx.env_name, "load", "item",
+                                               f"k6 running: {min(waited, plan.duration):.0f}s of {plan.duration:.0f}s",
+                                               {"engine": "k6", "elapsed_s": waited}))
+            except asyncio.CancelledError:
+                stop.set()  # k6 gets SIGINT from the runner thread, SIGKILL 2 s later; what it wrote is kept
+                interrupted = True
+                task = asyncio.current_task()
+                if task is not None:
+                    task.uncancel()
+                await asyncio.wait({job}, timeout=10.0)
+                if not job.done():
+                    raise
+        interrupted = interrupted or INTERRUPTION.requested
     finally:
         if scraper is not None:
             scraped = await scraper.stop()
@@ -134,6 +145,10 @@ async def run_k6_load(stage: LoadStage, ctx: RunContext, started: Any) -> StageR
                          "iterations": result.iterations, "vus_max": result.vus_max}
     if run.returncode not in RAN and out.error is None:
         out.error = error
+    if interrupted:
+        from tasks.load.stage import interrupted_result
+
+        return interrupted_result(out, plan.duration)
     return out
 
 

@@ -14,7 +14,9 @@ calls. The shard:
    a streaming shard (``Control.on_batch``) hands its per-second rows over every few seconds and
    keeps none, so its memory does not grow with the run's length,
 4. stops issuing at the end (or on abort), lets in-flight requests finish for ``graceful_stop``
-   seconds, and returns a :class:`~tasks.load.result.ShardResult`.
+   seconds, and returns a :class:`~tasks.load.result.ShardResult`. ``Control.halt`` (the run was
+   interrupted) stops it at once instead: nothing more is sent, in-flight requests are cut, and
+   what was measured comes back (``aborted`` says so).
 
 No Prefect, no DuckDB, no file or network I/O other than the load itself.
 """
@@ -73,6 +75,9 @@ class Control:
     """
 
     stop: Any = field(default_factory=_NeverSet)
+    #: stop now, without a graceful stop (SIGINT/SIGTERM of the run): checked every 100 ms and while
+    #: in-flight requests drain
+    halt: Any = field(default_factory=_NeverSet)
     start_at: float | None = None
     on_tick: Callable[[dict[str, Any]], None] | None = None
     on_batch: Callable[[dict[str, Any]], None] | None = None
@@ -135,6 +140,7 @@ class ShardEngine:
         self.dropped = 0
         self.iterations = 0
         self.stopping = False
+        self.halted = False
         self.aborted: str | None = None
         self.breakpoint: dict[str, Any] | None = None
         self.vus: list[_VU] = []
@@ -247,6 +253,9 @@ class ShardEngine:
 
     # -- shared by both models -----------------------------------------------------------------
     def send(self, it: Iteration) -> None:
+        if self.halted:  # interrupted: the iteration's next step never leaves
+            self.active -= 1
+            return
         if it.step is None:  # every step's `if` unmet: pause like an error so a VU cannot spin
             self.iteration_done(it, perf_counter(), failed=False, backoff=True)
             return
@@ -291,6 +300,8 @@ class ShardEngine:
         self.pool.sweep(now)
         if self.plan.model == "closed":
             self._control_vus()
+        if not self.halted and self.control.halt.is_set():
+            self.halt()
         if not self.stopping and self.control.stop.is_set():
             self.finish("stopped: another shard or the caller asked")
         if now - self.t0 >= self.plan.duration and not self.stopping:
@@ -402,6 +413,16 @@ class ShardEngine:
         # the rate sustained over the whole window: the rate at the window's start
         self.last_ok_rate = round(self.target_at(max(elapsed - bp.window, 0.0)), 3)
 
+    def halt(self) -> None:
+        """Stop now: no graceful stop, nothing more sent (the run was interrupted)."""
+        self.halted = True
+        if self.timer is not None:
+            self.timer.close()
+        if self.stopping:
+            self.aborted = self.aborted or "interrupted"
+            return
+        self.finish("interrupted")
+
     def finish(self, reason: str | None) -> None:
         if self.stopping:
             return
@@ -459,7 +480,11 @@ class ShardEngine:
             if self.timer is not None:
                 self.timer.close()
             deadline = perf_counter() + plan.graceful_stop
-            while self.active > 0 and perf_counter() < deadline:
+            halt = self.control.halt
+            while self.active > 0 and perf_counter() < deadline and not self.halted:
+                if halt.is_set():
+                    self.halt()
+                    break
                 await asyncio.sleep(0.005)
         finally:
             gc.unfreeze()

@@ -10,11 +10,17 @@ With ``on_batch``, shards stream: every ``batch_every`` seconds each sends its p
 (``{"shard", "seq", "rows"}``) and keeps none; a shard's batches always reach ``on_batch`` before
 its result reaches ``on_result`` (one queue, in order). This is the contract every shard runner
 keeps (``tasks.load.cluster`` for Dask).
+
+``halt`` (set when the run is interrupted) stops every shard at once, without a graceful stop;
+they still send back what they measured. A worker dies with this process: the kernel kills it
+when its parent goes (``PR_SET_PDEATHSIG``) and it watches its parent's pid besides, so a
+SIGKILLed perfcampaign leaves no shard loading the target.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import queue as queue_mod
 import time
 import traceback
@@ -23,13 +29,17 @@ from typing import Any
 
 from tasks.load.plan import Plan
 from tasks.load.result import ShardResult
+from tasks.stopping import die_with_parent, watch_parent
 
 START_MARGIN = 0.3      # seconds between "all ready" and the first send
 READY_TIMEOUT = 60.0
 
 
 def _child(plan: Plan, shard: int, n_shards: int, stop: Any, go: Any, start_at: Any, out: Any,
-           stream: bool, batch_every: float, tick: float) -> None:
+           stream: bool, batch_every: float, tick: float, halt: Any = None, parent: int = 0) -> None:
+    die_with_parent()
+    if parent:  # the parent may have died before the line above: then nothing would ever kill us
+        watch_parent(parent, lambda: os._exit(0))
     try:
         from tasks.load.engine import Control, run_shard  # imported in the child: the slow part
 
@@ -39,9 +49,11 @@ def _child(plan: Plan, shard: int, n_shards: int, stop: Any, go: Any, start_at: 
         def on_batch(batch: dict[str, Any]) -> None:  # mp.Queue pickles and sends from its own thread
             out.put(("batch", shard, batch))
 
-        result = run_shard(plan, shard, n_shards, Control(stop=stop, start_at=start_at.value,
-                                                           on_batch=on_batch if stream else None,
-                                                           batch_every=batch_every, tick=tick))
+        control = Control(stop=stop, start_at=start_at.value, on_batch=on_batch if stream else None,
+                          batch_every=batch_every, tick=tick)
+        if halt is not None:
+            control.halt = halt
+        result = run_shard(plan, shard, n_shards, control)
         out.put(("result", shard, result.to_dict()))
     except BaseException as exc:  # noqa: BLE001 - report, never hang the parent
         out.put(("error", shard, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"))
@@ -52,15 +64,16 @@ OnBatch = Callable[[int, dict[str, Any]], None]
 
 def run_local(plan: Plan, n_shards: int, on_result: Callable[[ShardResult], None] | None = None,
               on_batch: OnBatch | None = None, stop: Any = None, margin: float = 60.0,
-              batch_every: float = 2.0, tick: float = 1.0) -> list[ShardResult]:
+              batch_every: float = 2.0, tick: float = 1.0, halt: Any = None) -> list[ShardResult]:
     """Run ``n_shards`` shards of ``plan`` in worker processes; return their results by shard."""
     ctx = mp.get_context("spawn")
     stop = stop if stop is not None else ctx.Event()
+    halt = halt if halt is not None else ctx.Event()
     go = ctx.Event()
     start_at = ctx.Value("d", 0.0)
     out: Any = ctx.Queue()
     procs = [ctx.Process(target=_child, args=(plan, k, n_shards, stop, go, start_at, out, on_batch is not None,
-                                              batch_every, tick),
+                                              batch_every, tick, halt, os.getpid()),
                          name=f"perfcampaign-load-shard-{k}", daemon=True) for k in range(n_shards)]
     results: dict[int, ShardResult] = {}
     ready: set[int] = set()

@@ -19,6 +19,10 @@ transaction per few seconds: memory stays flat and a crash loses only those seco
 the merged totals come back in ``StageResult.rows``. One gate per threshold, evaluated on the
 exactly merged histograms. A shard that is lost (its process or worker died) leaves a *partial*
 run: the others' results are kept, merged and stored, with the reason, and the stage is an error.
+
+An interrupted run (SIGINT/SIGTERM: ``tasks.stopping``) halts every shard at once — nothing more is
+sent, in-flight requests are cut — and the stage still stores and returns what was measured, as
+``interrupted``.
 """
 
 from __future__ import annotations
@@ -38,6 +42,10 @@ from tasks.load.report import (endpoint_dicts, evaluate_rules, final_rows, metho
 from tasks.load.result import ShardResult, endpoint_table, merge_shards
 from tasks.load.runner import run_local
 from tasks.load.stream import Emitted, RowWriter, SeriesMerger
+from tasks.stopping import INTERRUPTION
+
+#: how long an interrupted stage waits for its shards' last results (they answer within ~0.2 s)
+HALT_WAIT_S = 5.0
 
 if TYPE_CHECKING:
     from tasks.load.cluster import ClusterInfo
@@ -103,29 +111,45 @@ class LoadStage:
         def on_batch(shard: int, batch: dict[str, Any]) -> None:  # called from the runner's thread
             loop.call_soon_threadsafe(events.put_nowait, ("batch", shard, batch))
 
-        kwargs = _accepted(runner, on_batch=on_batch, info=info)
+        halt = _halt_event(address)
+        kwargs = _accepted(runner, on_batch=on_batch, info=info, halt=halt)
         scraper = _scraper(ctx)
         if scraper is not None:  # started with the load, so its offsets line up with the per-second series
             scraper.start()
         job = asyncio.ensure_future(asyncio.to_thread(runner, plan, planned.shards, on_result, **kwargs))
+        interrupted = False
         try:
-            while not job.done():
-                getter = asyncio.ensure_future(events.get())
-                done, _ = await asyncio.wait({job, getter}, return_when=asyncio.FIRST_COMPLETED)
-                if getter in done:
-                    collector.take(*getter.result())
-                else:
-                    getter.cancel()
+            with INTERRUPTION.on_request(halt.set):  # a signal halts the shards at once, from its handler
+                try:
+                    while not job.done():
+                        getter = asyncio.ensure_future(events.get())
+                        done, _ = await asyncio.wait({job, getter}, return_when=asyncio.FIRST_COMPLETED)
+                        if getter in done:
+                            collector.take(*getter.result())
+                        else:
+                            getter.cancel()
+                except asyncio.CancelledError:
+                    # interrupted (or cancelled by Prefect): stop the shards now and keep what they measured
+                    halt.set()
+                    interrupted = True
+                    task = asyncio.current_task()
+                    if task is not None:
+                        task.uncancel()
+                    await asyncio.wait({job}, timeout=HALT_WAIT_S)
             while not events.empty():
                 collector.take(*events.get_nowait())
-            try:
-                results = job.result()
-            except Exception as exc:  # noqa: BLE001
-                return StageResult("load", "error", started_at=started, finished_at=now(),
-                                   infrastructure_failure=True, error=f"the load generator failed: {exc}",
-                                   summary={"excluded": planned.excluded,
-                                            "cluster": _cluster_summary(info, [])} if info else
-                                   {"excluded": planned.excluded})
+            interrupted = interrupted or INTERRUPTION.requested
+            if job.done():
+                try:
+                    results = job.result()
+                except Exception as exc:  # noqa: BLE001
+                    return StageResult("load", "error", started_at=started, finished_at=now(),
+                                       infrastructure_failure=True, error=f"the load generator failed: {exc}",
+                                       summary={"excluded": planned.excluded,
+                                                "cluster": _cluster_summary(info, [])} if info else
+                                       {"excluded": planned.excluded})
+            else:  # shards that did not answer in time: what arrived is kept, the rest is named
+                results = collector.partial(plan, planned.shards, f"no result {HALT_WAIT_S:g} s after the halt")
             for r in results:
                 collector.take("result", r.shard, r)
         finally:
@@ -137,7 +161,10 @@ class LoadStage:
                 except Exception as exc:  # noqa: BLE001 - server-side series are a bonus, never the run
                     write_errors.append(f"metric samples: {exc}")
         finished = now()
-        return self._result(ctx, planned, results, started, finished, write_errors, streamed=True, info=info)
+        out = self._result(ctx, planned, results, started, finished, write_errors, streamed=True, info=info)
+        if interrupted:
+            return interrupted_result(out, plan.duration)
+        return out
 
     def _result(self, ctx: RunContext, planned: Any, results: list[ShardResult], started: Any, finished: Any,
                 write_errors: list[str], engine: str = "builtin", streamed: bool = False,
@@ -226,6 +253,30 @@ class LoadStage:
                            endpoints=endpoint_dicts(table), rows=rows, error=error, infrastructure_failure=infra)
 
 
+def interrupted_result(out: StageResult, planned_s: float) -> StageResult:
+    """The stage's result once the run was interrupted: what was measured, stored, never gated."""
+    elapsed = (out.finished_at - out.started_at).total_seconds() if out.finished_at and out.started_at else None
+    measured = out.summary.get("requests")
+    out.status = "interrupted"
+    out.infrastructure_failure = False
+    out.error = (f"{INTERRUPTION.describe()}"
+                 + (f" after {elapsed:.1f} s (planned {planned_s:.0f} s)" if elapsed is not None else "")
+                 + (f": the {measured} requests measured are kept" if measured is not None else ""))
+    out.summary["interrupted"] = True
+    return out
+
+
+def _halt_event(address: str | None) -> Any:
+    """An event the runner's shards watch: a multiprocessing one for local worker processes."""
+    if address:
+        import threading
+
+        return threading.Event()
+    import multiprocessing as mp
+
+    return mp.get_context("spawn").Event()
+
+
 def _scraper(ctx: RunContext) -> Any:
     """A scraper of the target's Prometheus /metrics when the environment names one."""
     source = ctx.environment.metrics
@@ -267,6 +318,7 @@ class _Collector:
         self.merger = SeriesMerger(n_shards)
         self.writer = RowWriter(ctx.write_rows)
         self.stored: set[int] = set()
+        self.results: dict[int, ShardResult] = {}
 
     def take(self, kind: str, shard: int, data: Any) -> None:
         if shard in self.stored:
@@ -276,6 +328,7 @@ class _Collector:
             return
         result: ShardResult = data
         self.stored.add(shard)
+        self.results[shard] = result
         worker = self.info.workers.get(shard) if self.info is not None else None
         self.writer.put(shard_rows(self.ctx.run_id, result, series=False, worker=worker))
         out = self.merger.add(shard, result.series)
@@ -291,6 +344,12 @@ class _Collector:
                     self.ctx.env_name, "load", "item",
                     f"t={r['second']}s {r.get('rps') or 0:.0f} req/s p95={r.get('p95_ms')} ms errors={r['errors']}",
                     {"passed": not r["errors"], **r}))
+
+    def partial(self, plan: Any, n_shards: int, why: str) -> list[ShardResult]:
+        """The results that arrived, and a failed result (``why``) for each shard that did not."""
+        from tasks.load.runner import failed_shard
+
+        return [self.results.get(k) or failed_shard(plan, k, n_shards, why) for k in range(n_shards)]
 
     def close(self) -> list[str]:
         """Merge and write what is left; the write errors."""
@@ -314,8 +373,8 @@ def _runner(ctx: RunContext, spec: Any) -> tuple[Callable[..., list[ShardResult]
         return factory(address), address
 
     def local(plan: Any, n: int, on_result: Callable[[ShardResult], None],
-              on_batch: Callable[[int, dict[str, Any]], None] | None = None) -> list[ShardResult]:
-        return run_local(plan, n, on_result=on_result, on_batch=on_batch)
+              on_batch: Callable[[int, dict[str, Any]], None] | None = None, halt: Any = None) -> list[ShardResult]:
+        return run_local(plan, n, on_result=on_result, on_batch=on_batch, halt=halt)
 
     return local, None
 
