@@ -19,6 +19,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from campaigns.loader import load_campaign
+from flows.audit import from_flow_run
 from flows.concurrency import environment_slot
 from flows.outputs import OutputContext, OutputOptions, build_outputs
 from flows.report_cli import flow_run_url
@@ -82,12 +83,13 @@ async def campaign(
         if event.kind in ("stage-end", "warning"):
             logger.info("[%s] %s: %s", event.env, event.stage, event.message)
 
+    audit = await asyncio.to_thread(from_flow_run)  # who or what started this flow run, with what
     options = RunOptions(environments=environments or None, stages=list(stages) if stages else None,
                          trigger=trigger, test_type=test_type, start_services=start_services,
                          flow_run_id=run_id,
                          stage_options={**(stage_options or {}), **({"dask_address": dask_address}
                                                                     if dask_address else {})},
-                         env_guard=lambda env: environment_slot(loaded.campaign.campaign, env))
+                         env_guard=lambda env: environment_slot(loaded.campaign.campaign, env), audit=audit)
     try:
         # SIGINT/SIGTERM (a terminal, a worker cancelling the flow run): the run stops, is stored as
         # interrupted and published, then the signal goes on to Prefect (see below)

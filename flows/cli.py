@@ -30,6 +30,7 @@ from campaigns.errors import PerfcampaignError
 from campaigns.loader import CampaignError, load_campaign
 from campaigns.model import Campaign
 from campaigns.vocabulary import STAGE_ORDER, TEST_TYPES, ExitCode
+from flows.audit import from_process
 from flows.console import Failure, console, open_store
 from flows.outputs.base import OutputOptions
 from flows.runner import BadInput, RunOptions, plan_campaign
@@ -226,9 +227,14 @@ def run(file: str, environments: tuple[str, ...], stages: str | None, test_type:
     _WATCHDOGS.append(reaper.start())
     try:
         if no_prefect:
+            audit = from_process({"campaign_file": file, "environments": list(environments) or None,
+                                  "stages": stage_list, "test_type": test_type, "warehouse": warehouse,
+                                  "trigger": trigger, "start_services": not no_start,
+                                  "stage_options": stage_options, "outputs": outputs.model_dump(exclude_none=True),
+                                  "prefect": False})
             doc = _run_in_process(loaded, warehouse, RunOptions(
                 environments=list(environments) or None, stages=stage_list, trigger=trigger, test_type=test_type,
-                start_services=not no_start, stage_options=stage_options), outputs, progress)
+                start_services=not no_start, stage_options=stage_options, audit=audit), outputs, progress)
         else:
             doc = RunDocument.from_json(_run_with_prefect(file, environments, stage_list, test_type, warehouse,
                                                           trigger, not no_start, progress, stage_options, outputs))
@@ -316,9 +322,21 @@ def _run_with_prefect(file, environments, stages, test_type, warehouse, trigger,
 @click.option("--warehouse", type=click.Path(dir_okay=False))
 @click.option("--limit", default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Every column, full run ids, as JSON.")
-def runs(campaign: str | None, environment: str | None, warehouse: str | None, limit: int, as_json: bool) -> None:
-    """List the latest runs in the warehouse, newest first."""
+@click.option("--repair", is_flag=True, help="First mark `crashed` the runs still `running` whose process died "
+              "(every run does this when it starts).")
+def runs(campaign: str | None, environment: str | None, warehouse: str | None, limit: int, as_json: bool,
+         repair: bool) -> None:
+    """List the latest runs in the warehouse, newest first, with who or what started each."""
     store = open_store(warehouse, missing_code=ExitCode.BAD_INPUT)
+    if repair:
+        from flows.repair import repair_runs
+
+        marked = repair_runs(store)
+        for run in marked:
+            click.echo(f"marked crashed: run {run['run_id'][:8]} ({run['campaign']} {run['environment']}): "
+                       f"{run['why']}", err=True)
+        click.echo(f"repair: {len(marked)} run(s) marked crashed; "
+                   f"{len(store.running_runs())} still running (alive)", err=True)
     frame = store.recent_runs(limit, campaign, environment)
     if as_json:
         click.echo(json.dumps(frame.to_dicts(), default=str, indent=2))
@@ -346,9 +364,17 @@ def runs_table(rows: list[dict[str, Any]]) -> Table:
             trust += " (excluded)"
         status = r["status"]
         table.add_row(started, r["campaign"], r["environment"], f"[{styles.get(status, '')}]{status}[/]",
-                      str(r.get("failed_gates") or 0), trust, r.get("trigger") or "", r.get("test_type") or "load",
+                      str(r.get("failed_gates") or 0), trust, _trigger(r), r.get("test_type") or "load",
                       r["run_id"][:8])
     return table
+
+
+def _trigger(row: dict[str, Any]) -> str:
+    """How and by whom: ``cli alice``, ``schedule nightly-staging``, ``manual prefect:api``."""
+    trigger = row.get("trigger") or ""
+    who = row.get("schedule") or row.get("triggered_by") or ""
+    who = who.split(":", 1)[1] if who.startswith(("user:", "schedule:")) else who
+    return f"{trigger} {who}".strip()[:24]
 
 
 from flows.analytics_cli import exclude, regressions, trends  # noqa: E402

@@ -25,11 +25,14 @@ from typing import Any
 
 from campaigns.errors import UserError
 from campaigns.loader import LoadedCampaign
+from campaigns.redact import redact
 from campaigns.types import UnresolvedSecret, register_resolver
 from campaigns.vocabulary import STAGE_ORDER
+from flows.repair import RunLease, lease_seconds, repair_runs, this_process
 from flows.services import ManagedService, ServiceStartError
 from tasks.base import ProgressEvent, RunContext, Stage, StageResult, load_stages, now
-from tasks.document import EnvironmentRun, RunDocument, Stages, merge_endpoints, stage_outcome, trust_gate, trust_of
+from tasks.document import (Audit, EnvironmentRun, RunDocument, Stages, merge_endpoints, stage_outcome, trust_gate,
+                            trust_of)
 from tasks.stopping import INTERRUPTION
 from warehouse.store import Warehouse
 
@@ -79,6 +82,9 @@ class RunOptions:
     #: wraps each environment's run, e.g. a Prefect global concurrency slot so two runs never load
     #: the same environment at once (``flows.concurrency.environment_slot``)
     env_guard: Callable[[str], contextlib.AbstractAsyncContextManager[Any]] | None = None
+    #: who or what started the run and with what (``flows.audit``): triggered_by, deployment,
+    #: schedule, parameters — stored with each environment's run and shown by ``perfcampaign runs``
+    audit: dict[str, Any] = field(default_factory=dict)
 
 
 def plan_campaign(loaded: LoadedCampaign, environments: list[str] | None,
@@ -135,6 +141,7 @@ class EnvironmentReport:
     test_type: str | None = None
     trigger: str | None = None
     trust_policy: str = "warn"
+    audit: dict[str, Any] = field(default_factory=dict)
 
     @property
     def gates_passed(self) -> bool:
@@ -156,6 +163,7 @@ class EnvironmentReport:
             status=self.status, error=self.error,  # type: ignore[arg-type]
             started_at=self.started_at, finished_at=self.finished_at, test_type=self.test_type,
             trigger=self.trigger, host=platform.node(), tool_version=TOOL_VERSION, stages=stages,
+            audit=Audit(**_audit_columns(self.audit)) if self.audit else None,
             endpoints=merge_endpoints({n: r.endpoints for n, r in self.results.items()}),
             trust=trust_of(stages, self.trust_policy))  # type: ignore[arg-type]
 
@@ -199,7 +207,7 @@ async def run_environment(loaded: LoadedCampaign, env_name: str, plan: list[Stag
     run_id = str(uuid.uuid4())
     report = EnvironmentReport(env_name, env.kind, run_id, env.base_url, plan=plan, started_at=now(),
                                test_type=options.test_type, trigger=options.trigger,
-                               trust_policy=campaign.verdict.untrustworthy)
+                               trust_policy=campaign.verdict.untrustworthy, audit=options.audit)
     out_dir = (options.out_dir or store.path.parent / "runs") / run_id
     store.start_run({
         "run_id": run_id, "campaign": campaign.campaign, "environment": env_name, "env_kind": env.kind,
@@ -207,7 +215,10 @@ async def run_environment(loaded: LoadedCampaign, env_name: str, plan: list[Stag
         "campaign_sha256": loaded.sha256, "campaign_file": str(loaded.path),
         "stages": [p.stage for p in plan], "test_type": options.test_type, "base_url": env.base_url,
         "tool_version": TOOL_VERSION, "host": platform.node(), "team": campaign.team,
-        "requested_stages": options.stages, "trust_policy": report.trust_policy})
+        "requested_stages": options.stages, "trust_policy": report.trust_policy,
+        **_audit_columns(options.audit), **this_process(), "heartbeat_at": report.started_at,
+        "lease_s": lease_seconds()})
+    lease = RunLease(store, run_id).start()  # a run whose process dies is marked crashed (flows.repair)
     ctx = RunContext(loaded=loaded, env_name=env_name, run_id=run_id, out_dir=out_dir, test_type=options.test_type,
                      options=_stage_options(options.stage_options), emit=emit, write_rows=store.write_rows)
     service = ManagedService(campaign.campaign, env_name, env, loaded.base_dir, store.path.parent)
@@ -277,10 +288,16 @@ async def run_environment(loaded: LoadedCampaign, env_name: str, plan: list[Stag
         _uncancel()  # a stop asked for by a signal: the run is stored and its outputs published
     finally:
         service.stop()
+        lease.stop()
         report.status = final
         report.finished_at = now()
         store.finish_run(run_id, final, report.finished_at, report.error)
     return report
+
+
+def _audit_columns(audit: dict[str, Any]) -> dict[str, Any]:
+    return {"triggered_by": audit.get("triggered_by"), "deployment": audit.get("deployment"),
+            "schedule": audit.get("schedule"), "parameters": redact(audit.get("parameters"))}
 
 
 def _analyze(store: Warehouse, run_id: str, loaded: LoadedCampaign, env_name: str) -> StageResult:
@@ -350,6 +367,12 @@ async def run_campaign(loaded: LoadedCampaign, store: Warehouse, options: RunOpt
     problems = preflight.problems(loaded, secrets=True, environments=list(plans))
     if problems:
         raise BadInput("\n".join(str(p) for p in problems))
+    try:  # runs whose process died since (a SIGKILL, a power cut) are marked crashed first
+        for crashed in repair_runs(store):
+            emit(ProgressEvent(crashed["environment"], "service", "warning",
+                               f"run {crashed['run_id'][:8]} of {crashed['campaign']} marked crashed: {crashed['why']}"))
+    except Exception:  # noqa: BLE001 - repairing old runs must never stop a new one
+        pass
     report = CampaignReport(loaded, store.path, options.flow_run_id, trigger=options.trigger)
     if options.stages:
         report.refused = [f"{env}: {p.stage}: {p.reason}" for env, plan in plans.items() for p in plan

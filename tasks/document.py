@@ -425,6 +425,17 @@ def merge_endpoints(per_stage: dict[str, list[dict[str, Any]]]) -> dict[str, End
 
 # -- environment and run -------------------------------------------------------------------------
 
+class Audit(_Model):
+    """Who or what started the run, and with what (``flows.audit``; the flow run and the campaign's
+    hash are beside it in the document)."""
+
+    triggered_by: str | None = Field(None, description="user:<login>, schedule:<slug>, prefect-user:<name>, "
+                                                       "automation:<name>, prefect:api")
+    deployment: str | None = Field(None, description="flow/deployment, when a Prefect deployment ran it")
+    schedule: str | None = Field(None, description="the deployment schedule's slug, when a schedule created it")
+    parameters: dict[str, Any] | None = Field(None, description="what it was asked with (redacted)")
+
+
 class EnvironmentRun(_Model):
     """One environment's run (one row of ``runs``)."""
 
@@ -440,6 +451,7 @@ class EnvironmentRun(_Model):
     host: str | None = None
     tool_version: str | None = None
     excluded: str | None = Field(None, description="why the run is left out of the analysis")
+    audit: Audit | None = Field(None, description="who or what started the run, with what")
     stages: Stages = Field(default_factory=Stages)
     endpoints: dict[str, EndpointView] = Field(default_factory=dict)
     trust: Trust = Field(default_factory=Trust)

@@ -14,7 +14,7 @@ from typing import Any
 
 from campaigns.errors import UserError
 from campaigns.vocabulary import ENV_KINDS, POST_STAGES, STAGE_ORDER
-from tasks.document import EnvironmentRun, RunDocument, Stages, merge_endpoints, stage_outcome, trust_of
+from tasks.document import Audit, EnvironmentRun, RunDocument, Stages, merge_endpoints, stage_outcome, trust_of
 
 OVERALL = "_overall"
 
@@ -63,8 +63,24 @@ def read_environment(store: Any, run: dict[str, Any]) -> EnvironmentRun:
         started_at=run.get("started_at"), finished_at=run.get("finished_at"), test_type=run.get("test_type"),
         trigger=run.get("trigger"), host=run.get("host"), tool_version=run.get("tool_version"),
         excluded=run.get("exclude_reason") if run.get("exclude_from_analysis") else None,
-        stages=stages, endpoints=merge_endpoints(per_stage),
+        audit=_audit(run), stages=stages, endpoints=merge_endpoints(per_stage),
         trust=trust_of(stages, run.get("trust_policy") or "warn"))
+
+
+def _audit(run: dict[str, Any]) -> Audit | None:
+    """The audit trail of a ``runs`` row (migration 0009), None for runs stored before it."""
+    fields = {k: run.get(k) for k in ("triggered_by", "deployment", "schedule")}
+    params = run.get("parameters")
+    if isinstance(params, str):
+        import json
+
+        try:
+            params = json.loads(params)
+        except ValueError:
+            params = None
+    if not any(fields.values()) and not params:
+        return None
+    return Audit(**fields, parameters=params if isinstance(params, dict) else None)
 
 
 def read_document(store: Any, run_ids: list[str] | None = None, campaign: str | None = None,

@@ -78,7 +78,8 @@ class Queries:
                 where.append(f"{column} = ?")
                 params.append(value)
         frame = self.query(
-            "SELECT r.run_id, r.campaign, r.environment, r.env_kind, r.status, r.trigger, r.test_type, "
+            "SELECT r.run_id, r.campaign, r.environment, r.env_kind, r.status, r.trigger, r.triggered_by, "
+            "r.deployment, r.schedule, r.test_type, "
             "r.started_at, r.finished_at, r.flow_run_id, r.exclude_from_analysis, r.exclude_reason, "
             "l.trustworthy, l.reasons AS trust_reasons, "
             "(SELECT count(*) FROM stage_results s, unnest(CAST(s.gates AS JSON[])) AS g(gate) "
@@ -300,3 +301,40 @@ class Queries:
             "OR (status = 'sending' AND updated_at < ?) OR (? AND status = 'failed') ORDER BY created_at",
             [stale_before, include_failed])
         return frame["notification_id"].to_list()
+
+    # -- run liveness and the audit trail (migration 0009; issue 14) --------------------------------
+    # A run renews a heartbeat while its process lives; `flows.repair` marks a `running` run whose
+    # process is gone `crashed`. Who or what started a run is in its row (triggered_by, deployment,
+    # schedule, parameters) and shown by `perfcampaign runs`.
+
+    def running_runs(self) -> list[dict[str, Any]]:
+        """Every run still marked ``running``, with what says whether its process lives."""
+        frame = self.query(
+            "SELECT run_id, campaign, environment, host, pid, pid_started_at, heartbeat_at, lease_s, started_at, "
+            "flow_run_id FROM runs WHERE status = 'running' ORDER BY started_at")
+        return utc(frame, "heartbeat_at", "started_at").to_dicts()
+
+    def heartbeat_run(self, run_id: str, at: datetime) -> bool:
+        """Renew a running run's lease; False when the run is no longer ``running`` (repaired)."""
+        rows = self.fetchall("UPDATE runs SET heartbeat_at = ? WHERE run_id = ? AND status = 'running' "
+                             "RETURNING run_id", [at, run_id])
+        return bool(rows)
+
+    def mark_crashed(self, run_id: str, at: datetime, note: str) -> bool:
+        """A ``running`` run whose process died: ``crashed``, finished at its last sign of life."""
+        rows = self.fetchall(
+            "UPDATE runs SET status = 'crashed', finished_at = COALESCE(heartbeat_at, started_at), "
+            "repaired_at = ?, repair_note = ?, error = COALESCE(error, ?) "
+            "WHERE run_id = ? AND status = 'running' RETURNING run_id", [at, note, note, run_id])
+        return bool(rows)
+
+    def run_audit(self, run_id: str) -> dict[str, Any] | None:
+        """Who or what started a run and with what (the audit trail)."""
+        rows = self.query(
+            "SELECT run_id, trigger, triggered_by, deployment, schedule, flow_run_id, parameters, campaign_sha256, "
+            "campaign_file, host, pid, started_at FROM runs WHERE run_id = ?", [run_id])
+        if rows.is_empty():
+            return None
+        row = utc(rows, "started_at").to_dicts()[0]
+        row["parameters"] = from_json(row["parameters"])
+        return row
