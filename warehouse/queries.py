@@ -24,7 +24,8 @@ PRIORITY_ORDER = "CASE priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 E
 NOTIFICATION_COLUMNS = (
     "notification_id", "campaign", "environments", "run_ids", "flow_run_id", "transport", "channel", "level",
     "verdict", "text", "blocks", "attachment", "report_html", "token_ref", "webhook_ref", "status", "attempts",
-    "max_attempts", "last_error", "created_at", "updated_at", "sent_at", "message_ts", "posted_channel", "file_ids")
+    "max_attempts", "last_error", "created_at", "updated_at", "sent_at", "message_ts", "posted_channel", "file_ids",
+    "posting_since")
 
 
 def utc(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
@@ -338,3 +339,10 @@ class Queries:
         row = utc(rows, "started_at").to_dicts()[0]
         row["parameters"] = from_json(row["parameters"])
         return row
+
+    def posted_channel_id(self, channel: str) -> str | None:
+        """The id Slack gave ``channel`` (a ``#name``) when a message was last posted there (the
+        outbox's history look-up needs an id)."""
+        rows = self.fetchall("SELECT posted_channel FROM notifications WHERE channel = ? AND posted_channel IS NOT NULL "
+                             "ORDER BY updated_at DESC LIMIT 1", [channel])
+        return rows[0][0] if rows else None

@@ -14,6 +14,14 @@ uploads the files into the message's thread (the summary chart, and ``report.htm
 the steps already recorded: the message is posted exactly once even when the upload failed after
 it. A claim left in ``sending`` by a process that died is taken over after :data:`STALE_CLAIM`.
 
+A post whose outcome is unknown is never sent blind again. ``posting_since`` is recorded just
+before the post and cleared once Slack answers; when Slack's reply is lost (a reset, a timeout, a
+5xx) it stays set, and the next attempt first looks for the message in the channel's recent history
+by its idempotency key (the notification id, in the message's metadata): found, its ``ts`` is
+recorded and the message is never posted again; absent, it is posted. When the history cannot be
+read (the bot lacks ``channels:history``), or for a webhook (which has none), the notification is
+``failed`` with the reason instead of risking a second message — ``notify --id … --force`` sends it.
+
 ``store`` is duck-typed: ``warehouse.store.Warehouse``, whose ``warehouse.queries`` hold the SQL
 (``notification``, ``claim_notification``, ``update_notification``, ``pending_notification_ids``)
 and ``write_rows``.
@@ -32,6 +40,8 @@ from tasks.notify.slack import DeliveryError, SlackSender, WebhookSender, web_cl
 
 TABLE = "notifications"
 STALE_CLAIM = timedelta(minutes=10)
+#: how far before a post with an unknown outcome the channel's history is searched for it
+HISTORY_MARGIN = timedelta(minutes=5)
 
 
 def now_utc() -> datetime:
@@ -151,15 +161,28 @@ def deliver(store: Any, nid: str, *, client: Any = None, webhook: Any = None, in
     ts, channel_id = row.get("message_ts"), row.get("posted_channel")
     files = list(row.get("file_ids") or [])
     note = None
+    unknown = row.get("posting_since")  # an earlier post's reply was lost: it may be in the channel
     try:
         if row["transport"] == "webhook":
-            WebhookSender(webhook or webhook_client(_resolve(row.get("webhook_ref"), "webhook URL"))).post(message)
+            if unknown is not None and not force:
+                raise _Unverifiable(f"an earlier post through the webhook (at {unknown:%Y-%m-%d %H:%M:%S} UTC) may "
+                                    "have been delivered and a webhook has no history to check: not posted again "
+                                    f"(`perfcampaign notify --id {nid} --force` sends it)")
+            sender_hook = WebhookSender(webhook or webhook_client(_resolve(row.get("webhook_ref"), "webhook URL")))
+            _post(store, nid, lambda: sender_hook.post(message))
         else:
             sender = SlackSender(client or web_client(_resolve(row.get("token_ref"), "bot token")))
+            if not ts and unknown is not None:
+                found = _look_for(store, sender, row, nid, unknown, force)
+                if found is not None:
+                    ts, channel_id = found.ts, found.channel
+                    _update(store, nid, message_ts=ts, posted_channel=channel_id, posting_since=None,
+                            updated_at=now_utc())
             if not ts:
-                posted = sender.post(row["channel"], message)
+                posted = _post(store, nid, lambda: sender.post(row["channel"], message, key=nid))
                 ts, channel_id = posted.ts, posted.channel
-                _update(store, nid, message_ts=ts, posted_channel=channel_id, updated_at=now_utc())
+                _update(store, nid, message_ts=ts, posted_channel=channel_id, posting_since=None,
+                        updated_at=now_utc())
             wanted = [(Path(row[k]), title) for k, title in (
                 ("attachment", f"{row['campaign']} — performance summary"),
                 ("report_html", f"{row['campaign']} — executive summary (report.html, opens offline)")) if row.get(k)]
@@ -170,13 +193,50 @@ def deliver(store: Any, nid: str, *, client: Any = None, webhook: Any = None, in
             gone = [p.name for p, _ in wanted if not p.exists()]
             if gone:
                 note = f"{', '.join(gone)} no longer exist{'s' if len(gone) == 1 else ''}: sent without"
+    except _Unverifiable as exc:
+        _update(store, nid, status="failed", last_error=str(exc), updated_at=now_utc())
+        return Delivery(nid, "failed", row.get("channel"), row["attempts"], str(exc), ts, files)
     except DeliveryError as exc:
         attempts = row["attempts"]
         status = "failed" if attempts >= row["max_attempts"] else "pending"
         _update(store, nid, status=status, last_error=str(exc), updated_at=now_utc())
         return Delivery(nid, status, row.get("channel"), attempts, str(exc), ts, files)
-    _update(store, nid, status="sent", sent_at=now_utc(), updated_at=now_utc(), last_error=note)
+    _update(store, nid, status="sent", sent_at=now_utc(), updated_at=now_utc(), last_error=note, posting_since=None)
     return Delivery(nid, "sent", row.get("channel"), row["attempts"], note, ts, files)
+
+
+class _Unverifiable(DeliveryError):
+    """A post whose outcome is unknown, and no way to know: not sent again without ``force``."""
+
+    def __init__(self, message: str):
+        super().__init__(message, "post", None)
+
+
+def _post(store: Any, nid: str, send: Any) -> Any:
+    """Post once: ``posting_since`` is recorded first and cleared when Slack certainly did not post."""
+    _update(store, nid, posting_since=now_utc(), updated_at=now_utc())
+    try:
+        return send()
+    except DeliveryError as exc:
+        if exc.posted is False:
+            _update(store, nid, posting_since=None)
+        raise
+
+
+def _look_for(store: Any, sender: SlackSender, row: dict[str, Any], nid: str, since: datetime, force: bool) -> Any:
+    """The message of an earlier post whose reply was lost, from the channel's history (None: not
+    there, post it). The history unreadable: :class:`_Unverifiable` (unless ``force``)."""
+    channel = (row.get("posted_channel") or store.posted_channel_id(row["channel"])
+               or sender.channel_id(row["channel"]))
+    oldest = (since - HISTORY_MARGIN).timestamp()
+    try:
+        return sender.find_posted(channel, nid, oldest)
+    except DeliveryError as exc:
+        if force:
+            return None
+        raise _Unverifiable(f"an earlier post to {row['channel']} (at {since:%Y-%m-%d %H:%M:%S} UTC) may have gone "
+                            f"through and the channel's history cannot be checked ({exc}): not posted again — give "
+                            f"the bot channels:history, or `perfcampaign notify --id {nid} --force`") from exc
 
 
 def pending_ids(store: Any, *, include_failed: bool = False, now: datetime | None = None) -> list[str]:

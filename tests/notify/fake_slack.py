@@ -10,14 +10,22 @@ It implements what perfcampaign calls, the way Slack answers (HTTP 200 with ``{"
   ``files.completeUploadExternal`` shares the uploaded files into a channel / thread;
 - an incoming webhook at ``/services/T000/B000/<secret>`` (JSON body; ``invalid_blocks`` → HTTP 400).
 
+- ``conversations.history`` (newest first; message ``metadata`` with ``include_all_metadata``),
+  refused with ``missing_scope`` when ``history_scope`` is False (a bot without channels:history).
+
 ``fail(method, error, times, status)`` makes the next calls of a method fail; ``calls`` records
 every call with its method and payload; ``messages`` and ``files`` hold what was delivered.
+
+:class:`LossyProxy` sits between a client and the fake and *loses replies*: the request reaches
+Slack (the message is posted) and the answer never comes back (the connection is reset) — the case
+where a blind retry posts twice.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -90,8 +98,10 @@ class FakeSlack:
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     webhook_posts: list[dict[str, Any]] = field(default_factory=list)
     failures: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    history_scope: bool = True
 
     def reset(self) -> None:
+        self.history_scope = True
         self.channels.clear()
         self.calls.clear()
         self.messages.clear()
@@ -130,6 +140,8 @@ def create_fake_slack(fake: FakeSlack) -> FastAPI:
         return JSONResponse({"ok": False, "error": message, **extra}, status_code=status)
 
     async def payload(request: Request) -> dict[str, Any]:
+        if request.method == "GET":  # slack-sdk sends some methods (conversations.history) as GET
+            return dict(request.query_params)
         body = await request.body()
         kind = request.headers.get("content-type", "")
         if "application/json" in kind:
@@ -179,11 +191,46 @@ def create_fake_slack(fake: FakeSlack) -> FastAPI:
             problems = block_problems(blocks)
             if problems:
                 return error("invalid_blocks", errors=problems)
-        ts = f"1700000000.{next(ts_counter):06d}"
+        metadata = data.get("metadata")
+        if isinstance(metadata, str):
+            metadata = json.loads(metadata)
+        if metadata is not None and not (isinstance(metadata, dict) and metadata.get("event_type")
+                                         and isinstance(metadata.get("event_payload"), dict)):
+            return error("invalid_metadata_format")
+        ts = f"{int(time.time())}.{next(ts_counter):06d}"  # Slack's ts: epoch seconds, unique in the channel
         cid = fake.channel_id(channel)
         fake.messages.append({"channel": cid, "channel_name": channel, "ts": ts, "text": data.get("text"),
-                              "blocks": blocks, "thread_ts": data.get("thread_ts")})
+                              "blocks": blocks, "thread_ts": data.get("thread_ts"), "metadata": metadata})
         return {"ok": True, "channel": cid, "ts": ts, "message": {"text": data.get("text"), "ts": ts}}
+
+    @app.api_route("/api/conversations.list", methods=["GET", "POST"])
+    async def conversation_list(request: Request):
+        _, denied = await begin("conversations.list", request)
+        if denied:
+            return denied
+        names = {cid: name.lstrip("#") for name, cid in fake.channels.items() if name != cid}
+        return {"ok": True, "channels": [{"id": cid, "name": name} for cid, name in names.items()],
+                "response_metadata": {"next_cursor": ""}}
+
+    @app.api_route("/api/conversations.history", methods=["GET", "POST"])
+    async def history(request: Request):
+        data, denied = await begin("conversations.history", request)
+        if denied:
+            return denied
+        if not fake.history_scope:
+            return error("missing_scope", needed="channels:history", provided="chat:write,files:write")
+        channel = data.get("channel")
+        cid = fake.channels.get(channel) or (channel if channel in fake.channels.values() else None)
+        if cid is None:
+            return error("channel_not_found")
+        oldest = float(data.get("oldest") or 0)
+        limit = int(data.get("limit") or 100)
+        with_meta = str(data.get("include_all_metadata", "")).lower() in ("1", "true")
+        found = [m for m in reversed(fake.messages) if m["channel"] == cid and float(m["ts"]) >= oldest
+                 and not m.get("thread_ts")][:limit]
+        return {"ok": True, "has_more": False, "messages": [
+            {"type": "message", "ts": m["ts"], "text": m["text"],
+             **({"metadata": m["metadata"]} if with_meta and m.get("metadata") else {})} for m in found]}
 
     @app.post("/api/files.getUploadURLExternal")
     async def upload_url(request: Request):
@@ -260,3 +307,102 @@ def create_fake_slack(fake: FakeSlack) -> FastAPI:
                 "calls": [c["method"] for c in fake.calls]}
 
     return app
+
+
+class LossyProxy:
+    """A loopback HTTP proxy in front of the fake that loses the replies to some calls: the request
+    goes through (Slack acts on it) and the client's connection is reset instead of answered.
+
+    ``lose("chat.postMessage", times=1)``; ``seen`` counts the requests per API method that passed."""
+
+    def __init__(self, upstream: str):
+        import socket
+        import threading
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(upstream)
+        self.upstream = (parts.hostname, parts.port)
+        self.seen: dict[str, int] = {}
+        self.lost: dict[str, int] = {}
+        self._losing: dict[str, int] = {}
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self._sock.settimeout(0.2)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/"
+
+    def lose(self, method: str, times: int = 1) -> None:
+        self._losing[method] = self._losing.get(method, 0) + times
+
+    def __enter__(self) -> LossyProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._sock.close()
+
+    def _serve(self) -> None:
+        import socket
+        import threading
+
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except (TimeoutError, socket.timeout):
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def _read_message(sock: Any) -> bytes:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value.strip())
+        while len(body) < length:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+        return head + b"\r\n\r\n" + body
+
+    def _handle(self, conn: Any) -> None:
+        import socket
+        import struct
+
+        with conn:
+            request = self._read_message(conn)
+            if not request:
+                return
+            target = request.split(b" ", 2)[1].decode("latin-1") if request.count(b" ") >= 2 else ""
+            method = target.split("?", 1)[0].rsplit("/", 1)[-1]
+            # the upstream answers with the same framing; ask it to close after answering
+            request = request.replace(b"Connection: keep-alive", b"Connection: close")
+            with socket.create_connection(self.upstream) as up:
+                up.sendall(request)
+                response = self._read_message(up)
+            self.seen[method] = self.seen.get(method, 0) + 1
+            if self._losing.get(method):
+                self._losing[method] -= 1
+                self.lost[method] = self.lost.get(method, 0) + 1
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                return  # closed with a reset: the reply is lost
+            conn.sendall(response)

@@ -20,3 +20,9 @@ ALTER TABLE runs ADD COLUMN heartbeat_at TIMESTAMPTZ;  -- renewed every lease_s 
 ALTER TABLE runs ADD COLUMN lease_s DOUBLE;            -- the lease; silent for 2 × lease_s + 15 s = crashed
 ALTER TABLE runs ADD COLUMN repaired_at TIMESTAMPTZ;   -- when the run was marked crashed
 ALTER TABLE runs ADD COLUMN repair_note VARCHAR;       -- why (the process gone, the heartbeat silent)
+
+-- Exactly-once Slack: set just before chat.postMessage (or the webhook post) and cleared once Slack
+-- answered; still set with no message_ts means the last post's outcome is unknown (its reply was
+-- lost), so the outbox looks for the message's idempotency key in the channel's history before it
+-- ever posts again (tasks/notify/outbox.py).
+ALTER TABLE notifications ADD COLUMN posting_since TIMESTAMPTZ;
