@@ -63,17 +63,13 @@ def _refuse(logger: Any, message: str) -> Any:
 
 
 def _trigger() -> str:
-    """What started this flow run, when no ``trigger`` parameter says: a schedule, a deployment
-    (the UI's form, the API), or a direct call."""
+    """What started this flow run, when no ``trigger`` parameter says: ``schedule`` for a run a
+    deployment's schedule created, else ``manual`` (the UI's form, the API, a direct call)."""
     from prefect.context import FlowRunContext
 
     context = FlowRunContext.get()
     run = context.flow_run if context is not None else None
-    if run is None:
-        return "manual"
-    if getattr(run, "auto_scheduled", False):
-        return "schedule"
-    return "deployment" if run.deployment_id else "manual"
+    return "schedule" if run is not None and getattr(run, "auto_scheduled", False) else "manual"
 
 
 async def run_campaign_flow(model: type[CampaignParameters], given: dict[str, Any]) -> Any:

@@ -121,7 +121,7 @@ def campaign_schema() -> dict[str, Any]:
 @click.option("--dask-address", help="Run the load shards on this Dask scheduler (as Prefect tasks).")
 @click.option("--junit", "junit_file", type=click.Path(dir_okay=False),
               help="Also write the gates as JUnit XML (one test case per gate).")
-@click.option("-q", "--quiet", is_flag=True, help="No live progress.")
+@click.option("-q", "--quiet", is_flag=True, help="No live progress (the end-of-run summary still prints).")
 def run(file: str, environments: tuple[str, ...], stages: str | None, test_type: str | None, warehouse: str | None,
         as_json: bool, no_prefect: bool, no_start: bool, trigger: str, duration_scale: float | None,
         load_shards: str | None, dask_address: str | None, junit_file: str | None, quiet: bool) -> None:
@@ -129,28 +129,10 @@ def run(file: str, environments: tuple[str, ...], stages: str | None, test_type:
     from flows.progress.display import display_for
 
     display = display_for(quiet)
-    api = None
-    if not no_prefect:  # first: a temporary server starts while the campaign is loaded and checked
-        from flows.server import choose_api
-
-        api = choose_api()
-        if api.source == "temporary":
-            display.say("no Prefect API configured: starting a temporary Prefect server in the background "
-                        "(`perfcampaign server start` keeps one running for every run; PREFECT_API_URL uses "
-                        "yours; --no-prefect runs without Prefect)")
-        else:
-            display.say(f"using {api.describe()}")
+    # what can be checked without the heavy imports comes first: a mistake costs no server start
     loaded = _load(file)
     stage_list = [s.strip() for s in stages.split(",") if s.strip()] if stages else None
-    display.say(f"campaign {loaded.campaign.campaign} ({file}): "
-                f"{', '.join(environments or loaded.campaign.environments)}"
-                + (f"; stages {', '.join(stage_list)}" if stage_list else ""))
-    from flows.runner import BadInput, plan_campaign
-
-    try:
-        plans = plan_campaign(loaded, list(environments) or None, stage_list)
-    except BadInput as exc:
-        raise Failure.of(exc) from None
+    _check_names(loaded, list(environments), stage_list)
     from campaigns import preflight  # before the first request: what would fail for a reason the user controls
 
     problems = preflight.problems(loaded, secrets=True, environments=list(environments) or None)
@@ -167,6 +149,26 @@ def run(file: str, environments: tuple[str, ...], stages: str | None, test_type:
         stage_options["shards"] = load_shards if load_shards == "auto" else int(load_shards)
     if dask_address:
         stage_options["dask_address"] = dask_address
+    api = None
+    if not no_prefect:  # a temporary server starts now, while the rest is imported and planned
+        from flows.server import choose_api
+
+        api = choose_api()
+        if api.source == "temporary":
+            display.say("no Prefect API configured: starting a temporary Prefect server in the background "
+                        "(`perfcampaign server start` keeps one running for every run; PREFECT_API_URL uses "
+                        "yours; --no-prefect runs without Prefect)")
+        else:
+            display.say(f"using {api.describe()}")
+    display.say(f"campaign {loaded.campaign.campaign} ({file}): "
+                f"{', '.join(environments or loaded.campaign.environments)}"
+                + (f"; stages {', '.join(stage_list)}" if stage_list else ""))
+    from flows.runner import BadInput, plan_campaign
+
+    try:
+        plans = plan_campaign(loaded, list(environments) or None, stage_list)
+    except BadInput as exc:
+        raise Failure.of(exc) from None
     display.say("plan: " + "; ".join(f"{env}: {', '.join(p.stage for p in plan if p.action == 'run') or 'nothing'}"
                                      for env, plan in plans.items()))
     from flows.runner import RunOptions
@@ -189,6 +191,18 @@ def run(file: str, environments: tuple[str, ...], stages: str | None, test_type:
         write_junit(doc.to_json(), junit_file)
     _finish(doc, as_json=as_json, quiet=quiet)
     raise SystemExit(doc.exit_code)
+
+
+def _check_names(loaded: Any, environments: list[str], stages: list[str] | None) -> None:
+    """Unknown environments and stages, said before anything starts (as ``plan_campaign`` says them)."""
+    known = loaded.campaign.environments
+    unknown = [e for e in environments if e not in known]
+    if unknown:
+        raise Failure(f"{loaded.path}: unknown environment {unknown[0]!r} (the campaign has: {', '.join(known)})",
+                      ExitCode.BAD_INPUT)
+    bad = [s for s in stages or [] if s not in STAGE_ORDER]
+    if bad:
+        raise Failure(f"unknown stage {bad[0]!r} (stages: {', '.join(STAGE_ORDER)})", ExitCode.BAD_INPUT)
 
 
 def _finish(doc: RunDocument, *, as_json: bool, quiet: bool) -> None:

@@ -30,7 +30,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("flows.import_cli:init",
              "Write a campaign from an OpenAPI spec: an endpoint per operation, sample values, bodies, "
              "expectations and response schemas."),
-    "load": ("tasks.load.quick:load", "Quick load test of URL (open model with --rate, closed with --connections)."),
+    "load": ("flows.quick_cli:load", "Quick load test of URL (open model with --rate, closed with --connections)."),
     "notify": ("flows.report_cli:notify", "Send the Slack summaries kept in the warehouse (the outbox)."),
     "regressions": ("flows.analytics_cli:regressions",
                     "Change points the analysis found (open ones, newest first): direction by the metric's "
