@@ -155,7 +155,8 @@ def run(file: str, environments: tuple[str, ...], stages: str | None, test_type:
 
         api = choose_api()
         if api.source == "temporary":
-            display.say("no Prefect API configured: starting a temporary Prefect server in the background "
+            display.say(f"no Prefect API configured: starting a temporary Prefect server ({api.api_url}) in the "
+                        "background "
                         "(`perfcampaign server start` keeps one running for every run; PREFECT_API_URL uses "
                         "yours; --no-prefect runs without Prefect)")
         else:

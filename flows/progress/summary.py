@@ -46,12 +46,20 @@ def _ms(value: float | None) -> str:
     return f"{value:.1f}ms" if value < 100 else f"{value:.0f}ms"
 
 
-def _value(observed: Any) -> str:
+def _value(gate: Any) -> str:
+    """The observed value in the threshold's unit: a rate as a percentage, latencies in ms."""
+    observed, name = gate.observed, gate.name.lower()
     if observed is None:
         return "–"
-    if isinstance(observed, float):
-        return f"{observed:.4g}"
-    return str(observed)
+    if not isinstance(observed, (int, float)) or isinstance(observed, bool):
+        return str(observed)
+    if "error_rate" in name or "rate<" in name and "rps" not in name:
+        return f"{observed:.2%}"
+    if name.startswith(("p(", "avg", "med", "min", "max", "mean", "p9", "p5")):
+        return _ms(float(observed))
+    if name.startswith("rps"):
+        return f"{observed:,.1f}/s"
+    return f"{observed:.4g}" if isinstance(observed, float) else str(observed)
 
 
 def _stage_text(name: str, outcome: StageOutcome[Any]) -> str:
@@ -61,7 +69,7 @@ def _stage_text(name: str, outcome: StageOutcome[Any]) -> str:
     s = outcome.summary
     parts: list[str] = []
     if name == "readiness":
-        parts.append(", ".join(f"{v} {n}" for v, n in s.verdicts.items()) or "no endpoint checked")
+        parts.append(", ".join(f"{v} {n}" for v, n in s.verdicts.items() if n) or "no endpoint checked")
         if s.blocked:
             parts.append("kept out of load: " + ", ".join(s.blocked))
     elif name == "smoke":
@@ -116,14 +124,14 @@ def _env_lines(name: str, env: EnvironmentRun) -> list[Line]:
                       STYLE.get(outcome.status, "")))
         if stage == "load" and outcome.ran and outcome.summary.latency_ms is not None:
             lat = outcome.summary.latency_ms
-            extra = lat.model_extra or {}
-            lines.append((f"        {_dots('latency', WIDTH - 4)} avg={_ms(lat.mean)} min={_ms(extra.get('min'))} "
-                          f"med={_ms(lat.p50)} p(90)={_ms(lat.p90)} p(95)={_ms(lat.p95)} p(99)={_ms(lat.p99)} "
-                          f"max={_ms(lat.max)}", ""))
+            values = {"avg": lat.mean, "min": (lat.model_extra or {}).get("min"), "med": lat.p50, "p(90)": lat.p90,
+                      "p(95)": lat.p95, "p(99)": lat.p99, "max": lat.max}
+            shown = " ".join(f"{k}={_ms(v)}" for k, v in values.items() if v is not None)
+            lines.append((f"        {_dots('latency', WIDTH - 4)} {shown}", ""))
         gates = outcome.gates if stage == "load" else [g for g in outcome.gates if not g.passed]
         for gate in gates[:MAX_GATES if stage != "load" else None]:
             label = gate.name if gate.endpoint is None or gate.endpoint in gate.name else f"{gate.name} ({gate.endpoint})"
-            text = f"        {'✓' if gate.passed else '✗'} {_dots(label, WIDTH - 4)} {_value(gate.observed)}"
+            text = f"        {'✓' if gate.passed else '✗'} {_dots(label, WIDTH - 4)} {_value(gate)}"
             if not gate.passed and gate.detail and stage != "load":
                 text += f" — {gate.detail}"
             lines.append((text, "green" if gate.passed else "red"))
