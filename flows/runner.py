@@ -241,7 +241,7 @@ async def run_environment(loaded: LoadedCampaign, env_name: str, plan: list[Stag
                 report.error = result.error
             emit(ProgressEvent(env_name, step.stage, "stage-end", f"{step.stage} {result.status}",
                                {"status": result.status, "gates": len(result.gates),
-                                "failed": sum(not g.passed for g in result.gates)}))
+                                "failed": sum(not g.passed for g in result.gates), "error": result.error}))
         if "load" in report.results and not report.infrastructure_failure:
             analysis = _analyze(store, run_id, loaded, env_name)
             report.results["analysis"] = analysis
