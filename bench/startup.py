@@ -11,7 +11,7 @@
 2. ``run --stages readiness,smoke`` of a small campaign against a service on loopback: the time to
    the first line on stderr and to the end, without Prefect (``--no-prefect``), with Prefect's
    temporary server (no ``PREFECT_API_URL``: first on a new ``PREFECT_HOME``, then again on the
-   same one) and with the server ``perfcampaign server start`` keeps running. The README's
+   same one) and with the server ``perfcampaign prefect-server start`` keeps running. The README's
    start-up figures come from here.
 """
 
@@ -125,14 +125,14 @@ def run_startup(reps: int) -> list[tuple[str, dict[str, float | None]]]:
         home = Path(tmp) / "prefect-home-managed"
         env = {**base, "PREFECT_HOME": str(home)}
         started = time.perf_counter()
-        subprocess.run([PERFCAMPAIGN, "server", "start", "--no-ui", "--port", str(_free_port())], cwd=ROOT, env=env,
+        subprocess.run([PERFCAMPAIGN, "prefect-server", "start", "--no-ui", "--port", str(_free_port())], cwd=ROOT, env=env,
                        check=True, capture_output=True, timeout=600)
-        rows.append(("`perfcampaign server start` itself", {"total": time.perf_counter() - started}))
+        rows.append(("`perfcampaign prefect-server start` itself", {"total": time.perf_counter() - started}))
         try:
             for _ in range(reps):
-                rows.append(("managed server (perfcampaign server)", timed_run(args, env)))
+                rows.append(("managed server (perfcampaign prefect-server)", timed_run(args, env)))
         finally:
-            subprocess.run([PERFCAMPAIGN, "server", "stop"], cwd=ROOT, env=env, capture_output=True, timeout=120)
+            subprocess.run([PERFCAMPAIGN, "prefect-server", "stop"], cwd=ROOT, env=env, capture_output=True, timeout=120)
     return rows
 
 

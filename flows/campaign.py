@@ -6,6 +6,9 @@ campaign allows), the test type, the duration scale and a Dask scheduler — wit
 descriptions and drop-downs; the warehouse file, the trigger and the stages' internal options
 are parameters the CLI and ``prefect.yaml`` pass, hidden from the form. :func:`campaign_form` is
 the same flow for one campaign file, its environments offered as a drop-down (``flows/forms.py``).
+``outputs`` (hidden, ``flows.outputs.OutputOptions``) says what the outputs do, e.g. a JUnit file;
+the outputs (``flows.outputs``, the composition root the CLI's ``--no-prefect`` shares) publish the
+run.
 
 A mistake in the parameters (an unknown environment, a missing or invalid campaign file, an
 unset secret) ends the flow run Failed with one line saying what, before anything is sent; no
@@ -29,11 +32,12 @@ from pydantic import ValidationError
 
 from campaigns.errors import UserError
 from campaigns.loader import CampaignError, load_campaign
-from flows.artifacts import artifact_key, publish_artifacts
+from flows.artifacts import artifact_key
 from flows.concurrency import environment_slot
+from flows.outputs import OutputContext, OutputOptions, build_outputs
 from flows.parameters import CampaignParameters, flow_signature, form_for, one_line
 from flows.progress.flowrun import FlowProgress
-from flows.report_cli import publish_run
+from flows.report_cli import flow_run_url
 from flows.runner import RunOptions, plan_campaign, run_campaign
 from tasks.base import ProgressEvent, RunContext, Stage, StageResult
 from warehouse.store import Warehouse
@@ -92,34 +96,41 @@ async def run_campaign_flow(model: type[CampaignParameters], given: dict[str, An
         return _refuse(logger, "; ".join(str(p) for p in problems))
     store = Warehouse(params.warehouse)
     trigger = params.trigger or _trigger()
+    run_id = str(flow_run.id) if flow_run.id else None
     progress = FlowProgress(logger, artifact_key(loaded.campaign.campaign, "progress"),
                             {env: [p.stage for p in plan if p.action == "run"] for env, plan in plans.items()},
                             endpoints=len(loaded.campaign.endpoints))
     await progress.start()
+    manager = build_outputs()
+    ctx = OutputContext(store=store, campaign=loaded.campaign, options=OutputOptions.model_validate(params.outputs or {}),
+                        trigger=trigger, flow_run_url=flow_run_url(run_id), in_flow=True)
+    manager.start(ctx)
 
     def emit(event: ProgressEvent) -> None:
         for listener in list(PROGRESS_LISTENERS):
             listener(event)
         progress(event)
+        manager.emit(event)
 
     options = RunOptions(environments=params.environments or None, stages=list(params.stages) or None,
                          trigger=trigger, test_type=params.test_type_or_none, start_services=params.start_services,
-                         flow_run_id=str(flow_run.id) if flow_run.id else None,
-                         stage_options=params.stage_options_with_form(),
+                         flow_run_id=run_id, stage_options=params.stage_options_with_form(),
                          env_guard=lambda env: environment_slot(loaded.campaign.campaign, env))
     status = "error"
     try:
         report = await run_campaign(loaded, store, options, emit, _as_task)
-        doc = report.to_dict()  # the run document's JSON (a flow's result is JSON for the Prefect API)
-        status = doc["status"]
+        status = report.document().status
         emit(ProgressEvent("campaign", "outputs", "info", "writing the report, Slack and the artifacts"))
-        # the executive summary, the Slack message (once per run) and the flow run's artifacts
-        doc.update(await asyncio.to_thread(publish_run, doc, store=store, campaign=loaded.campaign, trigger=trigger))
-        await publish_artifacts(doc, doc.get("report"))
+        # report, JUnit, Pushgateway, Slack (once per run), the flow run's artifacts, run.json
+        doc = await asyncio.to_thread(manager.publish, report.document(), ctx)
     finally:
+        manager.stop()
         await progress.finish(f"{loaded.campaign.campaign}: {status}")
-    logger.info("campaign %s: %s (exit code %s)", loaded.campaign.campaign, doc["status"], doc["exit_code"])
-    return doc
+    for name, output in doc.outputs.items():
+        if output.status == "error":
+            logger.warning("output %s failed: %s", name, output.error)
+    logger.info("campaign %s: %s (exit code %s)", doc.campaign, doc.status, doc.exit_code)
+    return doc.to_json()  # the run document's JSON (a flow's result is JSON for the Prefect API)
 
 
 def _flow_for(model: type[CampaignParameters], name: str = "campaign") -> Flow[..., Any]:

@@ -157,7 +157,7 @@ def run(file: str, environments: tuple[str, ...], stages: str | None, test_type:
         if api.source == "temporary":
             display.say(f"no Prefect API configured: starting a temporary Prefect server ({api.api_url}) in the "
                         "background "
-                        "(`perfcampaign server start` keeps one running for every run; PREFECT_API_URL uses "
+                        "(`perfcampaign prefect-server start` keeps one running for every run; PREFECT_API_URL uses "
                         "yours; --no-prefect runs without Prefect)")
         else:
             display.say(f"using {api.describe()}")
@@ -172,24 +172,23 @@ def run(file: str, environments: tuple[str, ...], stages: str | None, test_type:
         raise Failure.of(exc) from None
     display.say("plan: " + "; ".join(f"{env}: {', '.join(p.stage for p in plan if p.action == 'run') or 'nothing'}"
                                      for env, plan in plans.items()))
+    from flows.outputs.base import OutputOptions
     from flows.runner import RunOptions
     from warehouse.store import WarehouseError
 
+    outputs = OutputOptions(junit=junit_file)
     try:
         with display:
             if no_prefect:
                 doc = _run_in_process(loaded, warehouse, RunOptions(
                     environments=list(environments) or None, stages=stage_list, trigger=trigger,
-                    test_type=test_type, start_services=not no_start, stage_options=stage_options), display)
+                    test_type=test_type, start_services=not no_start, stage_options=stage_options), outputs,
+                    display)
             else:
                 doc = _run_with_prefect(api, display, file, environments, stage_list, test_type, warehouse, trigger,
-                                        not no_start, stage_options)
+                                        not no_start, stage_options, outputs)
     except WarehouseError as exc:
         raise Failure.of(exc) from None
-    if junit_file:
-        from flows.junit import write_junit
-
-        write_junit(doc.to_json(), junit_file)
     _finish(doc, as_json=as_json, quiet=quiet)
     raise SystemExit(doc.exit_code)
 
@@ -214,7 +213,7 @@ def _finish(doc: RunDocument, *, as_json: bool, quiet: bool) -> None:
 
     out = console(stderr=as_json)
     print_summary(doc, out)
-    print_outputs(doc.to_json(), console(stderr=True))
+    print_outputs(doc, console(stderr=True))
     if as_json:
         click.echo(json.dumps(doc.to_json(), indent=2, default=str))
     else:
@@ -222,24 +221,35 @@ def _finish(doc: RunDocument, *, as_json: bool, quiet: bool) -> None:
                   highlight=False, soft_wrap=True)
 
 
-def _run_in_process(loaded: Any, warehouse: str | None, options: Any, display: Any) -> RunDocument:
-    """``--no-prefect``: the same pipeline in this process."""
+def _run_in_process(loaded: Any, warehouse: str | None, options: Any, outputs: Any, display: Any) -> RunDocument:
+    """``--no-prefect``: the same pipeline and the same outputs (``flows.outputs``) as the flow, in-process."""
     import asyncio
 
-    from flows.report_cli import publish_run
+    from flows.outputs import OutputContext, build_outputs
     from flows.runner import run_campaign
-    from tasks.document import RunDocument
+    from tasks.base import ProgressEvent
     from warehouse.store import Warehouse
 
     store = Warehouse(warehouse)
-    doc = asyncio.run(run_campaign(loaded, store, options, display)).document()
-    return RunDocument.from_json({**doc.to_json(), **publish_run(doc.to_json(), store=store,
-                                                                 campaign=loaded.campaign, trigger=options.trigger)})
+    manager = build_outputs()
+    ctx = OutputContext(store=store, campaign=loaded.campaign, options=outputs, trigger=options.trigger)
+    manager.start(ctx)
+
+    def emit(event: ProgressEvent) -> None:
+        display(event)
+        manager.emit(event)
+
+    try:
+        report = asyncio.run(run_campaign(loaded, store, options, emit))
+        emit(ProgressEvent("campaign", "outputs", "info", "writing the report, Slack and the artifacts"))
+        return manager.publish(report.document(), ctx)
+    finally:
+        manager.stop()
 
 
 def _run_with_prefect(api: Any, display: Any, file: str, environments: tuple[str, ...], stages: list[str] | None,
                       test_type: str | None, warehouse: str | None, trigger: str, start: bool,
-                      stage_options: dict[str, Any]) -> RunDocument:
+                      stage_options: dict[str, Any], outputs: Any) -> RunDocument:
     """The Prefect flow ``campaign``, in this process, against ``api`` (waited for only now: it
     started while the campaign was loaded and Prefect imported)."""
     import asyncio
@@ -262,7 +272,7 @@ def _run_with_prefect(api: Any, display: Any, file: str, environments: tuple[str
         state = await campaign_flow.campaign(
             campaign_file=file, environments=list(environments), stages=list(stages or []),
             test_type=test_type or "campaign", warehouse=str(default_path(warehouse)), trigger=trigger,
-            start_services=start, stage_options=stage_options, return_state=True)
+            start_services=start, stage_options=stage_options, outputs=outputs.model_dump(), return_state=True)
         if state.is_failed() or state.is_crashed():
             raise Failure(f"the flow run ended {state.name}: {state.message}", ExitCode.INFRA)
         return await state.aresult()
@@ -276,31 +286,47 @@ def _run_with_prefect(api: Any, display: Any, file: str, environments: tuple[str
 
 
 @cli.command()
+@click.option("--campaign", help="Only this campaign.")
+@click.option("--env", "environment", help="Only this environment.")
 @click.option("--warehouse", type=click.Path(dir_okay=False))
 @click.option("--limit", default=20, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
-def runs(warehouse: str | None, limit: int, as_json: bool) -> None:
-    """List the latest runs in the warehouse."""
-    from rich.console import Console
-    from rich.table import Table
+@click.option("--json", "as_json", is_flag=True, help="Every column, full run ids, as JSON.")
+def runs(campaign: str | None, environment: str | None, warehouse: str | None, limit: int, as_json: bool) -> None:
+    """List the latest runs in the warehouse, newest first."""
+    from flows.console import console, open_store
 
-    from warehouse.store import Warehouse, default_path
-
-    path = default_path(warehouse)
-    if not path.exists():
-        raise Failure(f"no warehouse at {path} (run a campaign first, or pass --warehouse)", ExitCode.BAD_INPUT)
-    frame = Warehouse(path).query(
-        "SELECT run_id, campaign, environment, status, trigger, started_at, finished_at, flow_run_id "
-        "FROM runs ORDER BY started_at DESC LIMIT ?", [limit])
+    store = open_store(warehouse, missing_code=ExitCode.BAD_INPUT)
+    frame = store.recent_runs(limit, campaign, environment)
     if as_json:
         click.echo(json.dumps(frame.to_dicts(), default=str, indent=2))
         return
-    table = Table()
-    for col in frame.columns:
-        table.add_column(col)
-    for row in frame.iter_rows():
-        table.add_row(*("" if v is None else str(v) for v in row))
-    Console().print(table)
+    if frame.is_empty():
+        click.echo("no runs in the warehouse" + (f" for {campaign}" if campaign else ""))
+        return
+    console().print(runs_table(frame.to_dicts()))
+
+
+def runs_table(rows: list[dict[str, Any]]) -> Any:
+    """Fits 100 columns: one line per run, the verdict, failed gates, trust, and a short run id."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
+    for col, justify in (("started (UTC)", "left"), ("campaign", "left"), ("env", "left"), ("status", "left"),
+                         ("failed gates", "right"), ("numbers", "left"), ("trigger", "left"), ("type", "left"),
+                         ("run", "left")):
+        table.add_column(col, justify=justify, no_wrap=col in ("started (UTC)", "run"))  # type: ignore[arg-type]
+    styles = {"passed": "green", "failed": "red", "error": "magenta", "crashed": "magenta", "running": "cyan"}
+    for r in rows:
+        started = r["started_at"].strftime("%Y-%m-%d %H:%M") if r.get("started_at") else "–"
+        trust = "–" if r.get("trustworthy") is None else ("ok" if r["trustworthy"] else "◇ in doubt")
+        if r.get("exclude_from_analysis"):
+            trust += " (excluded)"
+        status = r["status"]
+        table.add_row(started, r["campaign"], r["environment"], f"[{styles.get(status, '')}]{status}[/]",
+                      str(r.get("failed_gates") or 0), trust, r.get("trigger") or "", r.get("test_type") or "load",
+                      r["run_id"][:8])
+    return table
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -37,7 +37,9 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
                     "good direction, magnitude, significance and the run where each began."),
     "report": ("flows.report_cli:report",
                "Rebuild the executive summary (HTML + PNGs) from the warehouse."),
-    "server": ("flows.server:server",
+    "serve": ("flows.serve:serve", "Serve the reports folder on loopback (for a browser, or behind the team's reverse "
+                                   "proxy)."),
+    "prefect-server": ("flows.server:server",
                "A Prefect server perfcampaign starts once and reuses (start, stop, status)."),
     "trends": ("flows.analytics_cli:trends",
                "Trends per campaign / environment / endpoint / metric: rolling medians, change against the "

@@ -3,14 +3,14 @@
 In order of preference:
 
 1. ``PREFECT_API_URL`` (the environment, or the active Prefect profile): a server you run;
-2. the server ``perfcampaign server start`` keeps running (its state is in
+2. the server ``perfcampaign prefect-server start`` keeps running (its state is in
    ``$PREFECT_HOME/perfcampaign-server.json``): started once, reused by every run, with the UI at
    http://127.0.0.1:4200 — the choice for interactive work;
 3. otherwise a temporary server for this run only, as Prefect itself would start one, but started
    *first*, in the background, while the campaign is loaded and checked and the flow imported;
    the run waits for it only at the end of that, with a spinner, and stops it when done.
 
-``perfcampaign server start|stop|status`` manages (2): ``prefect server start`` on 127.0.0.1
+``perfcampaign prefect-server start|stop|status`` manages (2): ``prefect server start`` on 127.0.0.1
 detached from the terminal, its log beside the state file.
 
 Standard library only at import time (the CLI's fast paths list this module's command).
@@ -184,7 +184,7 @@ class PrefectApi:
 
     def describe(self) -> str:
         return {"configured": f"Prefect API {self.api_url} (PREFECT_API_URL)",
-                "managed": f"the perfcampaign Prefect server {self.api_url} (`perfcampaign server stop` stops it)",
+                "managed": f"the perfcampaign Prefect server {self.api_url} (`perfcampaign prefect-server stop` stops it)",
                 "temporary": f"a temporary Prefect server at {self.api_url}"}[self.source]
 
 
@@ -236,14 +236,14 @@ def choose_api() -> PrefectApi:
     return start_temporary()
 
 
-# -- perfcampaign server start | stop | status --------------------------------------------------------
+# -- perfcampaign prefect-server start | stop | status --------------------------------------------------------
 
-@click.group("server")
+@click.group("prefect-server")
 def server() -> None:
     """A Prefect server perfcampaign starts once and reuses (start, stop, status).
 
     Without PREFECT_API_URL every `perfcampaign run` would start a temporary Prefect server
-    (10–40 s). `perfcampaign server start` keeps one running on 127.0.0.1 (UI included) and
+    (10–40 s). `perfcampaign prefect-server start` keeps one running on 127.0.0.1 (UI included) and
     every later run uses it at once; its database is Prefect's own ($PREFECT_HOME)."""
 
 
@@ -263,7 +263,7 @@ def start_command(port: int, no_ui: bool) -> None:
     home = prefect_home()
     home.mkdir(parents=True, exist_ok=True)
     log = home / "perfcampaign-server.log"
-    command = [str(Path(sys.executable).with_name("prefect")), "server", "start", "--host", "127.0.0.1", "--port",
+    command = [str(Path(sys.executable).with_name("prefect")), "prefect-server", "start", "--host", "127.0.0.1", "--port",
                str(port), "--analytics-off", "--no-ui" if no_ui else "--ui"]
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     with log.open("ab") as out:
@@ -280,12 +280,12 @@ def start_command(port: int, no_ui: bool) -> None:
         Managed.forget()
         raise Failure(str(exc), ExitCode.INFRA) from None
     click.echo(f"ready in {waited:.1f} s: API {api_url}" + ("" if no_ui else f", UI {ui_url}"))
-    click.echo("every `perfcampaign run` now uses it; `perfcampaign server stop` stops it")
+    click.echo("every `perfcampaign run` now uses it; `perfcampaign prefect-server stop` stops it")
 
 
 @server.command("stop")
 def stop_command() -> None:
-    """Stop the server `perfcampaign server start` started."""
+    """Stop the server `perfcampaign prefect-server start` started."""
     managed = Managed.read()
     if managed is None or not managed.alive():
         Managed.forget()
@@ -319,5 +319,5 @@ def status_command() -> None:
         click.echo(f"running: API {managed.api_url}, UI {managed.ui_url}, pid {managed.pid}, up {up / 60:.0f} min, "
                    f"log {managed.log}")
         return
-    click.echo("no server: each run starts a temporary one (`perfcampaign server start` keeps one running)")
+    click.echo("no server: each run starts a temporary one (`perfcampaign prefect-server start` keeps one running)")
     raise SystemExit(1)

@@ -47,7 +47,7 @@ def imported_by(*args: str, env: dict | None = None) -> dict:
 
 
 @pytest.mark.parametrize("args", [["--help"], ["--version"], ["validate", "campaigns/demo.yaml"], ["schema"],
-                                  ["run", "--help"], ["load", "--help"], ["server", "--help"]])
+                                  ["run", "--help"], ["load", "--help"], ["prefect-server", "--help"]])
 def test_fast_paths_import_no_heavy_stack(args):
     seen = imported_by(*args)
     assert seen["heavy"] == [], f"perfcampaign {' '.join(args)} imported {seen['heavy']}"
