@@ -22,7 +22,7 @@ from click.utils import make_default_short_help
 #: name → (``module:attribute``, the command's one-line help as ``--help`` lists it)
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "backlog": ("flows.backlog_cli:backlog",
-                "Export the backlog gaps (missing APIs, slow APIs, mock data, UI blockers, …)."),
+                "The backlog gaps (missing APIs, slow APIs, mock data, UI blockers, …), one line per gap."),
     "exclude": ("flows.analytics_cli:exclude",
                 "Leave RUN_ID out of trends, baselines and change points, with the reason kept beside it."),
     "export": ("flows.import_cli:export_group", "Write a campaign in another tool's format."),
