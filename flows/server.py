@@ -74,6 +74,8 @@ def healthy(api_url: str, timeout: float = 2.0) -> bool:
     try:
         with urllib.request.urlopen(f"{api_url.rstrip('/')}/health", timeout=timeout) as response:  # noqa: S310
             return response.status == 200
+    except urllib.error.HTTPError as exc:  # behind an auth string the server answers, but 401 without it
+        return exc.code in (401, 403)
     except (urllib.error.URLError, OSError, ValueError):
         return False
 

@@ -144,3 +144,18 @@ def test_the_temporary_prefect_server_starts_before_prefect_is_imported_and_stop
 
     if port:
         assert not healthy(f"http://127.0.0.1:{port}/api", timeout=1.0)
+
+
+def test_the_committed_schema_is_what_schema_prints_and_the_modelines_point_at_it():
+    """Editors read ``campaigns/campaign.schema.json`` through each campaign's first line; it must be
+    the schema the code accepts (after a change to the model: ``perfcampaign schema > campaigns/campaign.schema.json``)."""
+    from flows.cli import campaign_schema
+
+    committed = json.loads((ROOT / "campaigns" / "campaign.schema.json").read_text())
+    assert committed == json.loads(json.dumps(campaign_schema())), \
+        "campaigns/campaign.schema.json is stale: run `perfcampaign schema > campaigns/campaign.schema.json`"
+    for path in [ROOT / "campaigns" / "demo.yaml", *(ROOT / "campaigns" / "examples").glob("*.yaml")]:
+        first = path.read_text().splitlines()[0]
+        assert first.startswith("# yaml-language-server: $schema="), path
+        target = (path.parent / first.split("$schema=", 1)[1].strip()).resolve()
+        assert target == (ROOT / "campaigns" / "campaign.schema.json").resolve(), (path, target)
