@@ -44,6 +44,31 @@ def _load(file: str) -> Any:
         raise SystemExit(ExitCode.BAD_INPUT) from None
 
 
+def _complete_envs(ctx: click.Context, incomplete: str) -> list[str]:
+    """Shell completion of ``--env``: the environments of the campaign file on the line (YAML only)."""
+    file = ctx.params.get("file")
+    if not file:  # click has not parsed FILE while completing an option's value: read the line
+        words = os.environ.get("COMP_WORDS", "").split()
+        after = words[words.index("run") + 1:] if "run" in words else []
+        file = next((w for w in after if w.endswith((".yaml", ".yml"))), None)
+    try:
+        import yaml
+
+        with open(str(file), encoding="utf-8") as fh:
+            names = list((yaml.safe_load(fh) or {}).get("environments") or {})
+    except Exception:  # noqa: BLE001 - no file yet, or not one we can read: nothing to offer
+        return []
+    return [str(n) for n in names if str(n).startswith(incomplete)]
+
+
+def _complete_stages(incomplete: str) -> list[str]:
+    """Shell completion of ``--stages readiness,sm…``: the next stage name, after those given."""
+    done, _, last = incomplete.rpartition(",")
+    given = set(done.split(",")) if done else set()
+    prefix = f"{done}," if done else ""
+    return [prefix + s for s in STAGE_ORDER if s.startswith(last) and s not in given]
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(VERSION, prog_name="perfcampaign")
 def cli() -> None:
@@ -106,8 +131,10 @@ def campaign_schema() -> dict[str, Any]:
 
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--env", "environments", multiple=True, help="Environment to run (repeatable; default all).")
-@click.option("--stages", help=f"Comma-separated stages ({','.join(STAGE_ORDER)}); default all the environment allows.")
+@click.option("--env", "environments", multiple=True, help="Environment to run (repeatable; default all).",
+              shell_complete=lambda ctx, param, incomplete: _complete_envs(ctx, incomplete))
+@click.option("--stages", help=f"Comma-separated stages ({','.join(STAGE_ORDER)}); default all the environment allows.",
+              shell_complete=lambda ctx, param, incomplete: _complete_stages(incomplete))
 @click.option("--test-type", type=click.Choice(TEST_TYPES))
 @click.option("--warehouse", type=click.Path(dir_okay=False), help="DuckDB file (default $PERFCAMPAIGN_WAREHOUSE "
               "or .perfcampaign/warehouse.duckdb).")

@@ -159,3 +159,19 @@ def test_the_committed_schema_is_what_schema_prints_and_the_modelines_point_at_i
         assert first.startswith("# yaml-language-server: $schema="), path
         target = (path.parent / first.split("$schema=", 1)[1].strip()).resolve()
         assert target == (ROOT / "campaigns" / "campaign.schema.json").resolve(), (path, target)
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("perfcampaign run campaigns/demo.yaml --env ", {"dev", "staging", "production"}),
+    ("perfcampaign run campaigns/demo.yaml --env st", {"staging"}),
+    ("perfcampaign run campaigns/demo.yaml --stages readiness,s", {"readiness,smoke"}),
+])
+def test_run_completes_the_campaigns_environments_and_the_stages(line, expected):
+    words = line.split(" ")
+    env = {**os.environ, "_PERFCAMPAIGN_COMPLETE": "bash_complete", "COMP_WORDS": line,
+           "COMP_CWORD": str(len(words) - 1)}
+    proc = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY)], capture_output=True, text=True, cwd=ROOT,
+                          env=env, timeout=60)
+    out, info = proc.stdout.split("\n@@")
+    assert {line.split(",", 1)[1] for line in out.splitlines() if line.startswith("plain,")} == expected
+    assert json.loads(info)["heavy"] == []
