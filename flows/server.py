@@ -268,6 +268,9 @@ def start_command(port: int, no_ui: bool) -> None:
     command = [str(Path(sys.executable).with_name("prefect")), "prefect-server", "start", "--host", "127.0.0.1", "--port",
                str(port), "--analytics-off", "--no-ui" if no_ui else "--ui"]
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    # the UI asks its API where the browser can reach it (Prefect's default is port 4200)
+    env.update(PREFECT_UI_API_URL=api_url, PREFECT_UI_URL=ui_url, PREFECT_SERVER_API_HOST="127.0.0.1",
+               PREFECT_SERVER_API_PORT=str(port))
     with log.open("ab") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    start_new_session=True)  # outlives this terminal's Ctrl-C

@@ -59,18 +59,20 @@ def flow_of(entrypoint: str):
     return load_flow_from_entrypoint(str(ROOT / entrypoint))
 
 
-def test_the_adhoc_form_offers_campaign_environments_stages_and_test_type():
+def test_the_adhoc_forms_offer_environments_stages_and_test_type():
     from prefect.utilities.callables import parameter_schema
 
-    adhoc = deployments()["campaign-adhoc"]
-    assert adhoc["entrypoint"] == "flows/forms.py:demo" and not adhoc.get("schedules")
-    form = parameter_schema(flow_of(adhoc["entrypoint"])).model_dump_for_openapi()["properties"]
-    assert {"campaign_file", "environments", "stages", "test_type"} <= set(form)
-    # drop-downs: the demo's environments, the stages, the test types
-    assert form["environments"]["items"]["enum"] == ["dev", "staging", "production"]
-    assert form["stages"]["items"]["enum"] == ["readiness", "smoke", "e2e", "load", "chaos"]
-    assert "load" in form["test_type"]["enum"]
-    assert form["campaign_file"]["default"] == "campaigns/demo.yaml"
+    generic, demo = deployments()["campaign-adhoc"], deployments()["demo-adhoc"]
+    assert generic["entrypoint"] == "flows/campaign.py:campaign" and demo["entrypoint"] == "flows/forms.py:demo"
+    for d in (generic, demo):
+        assert not d.get("schedules")
+        form = parameter_schema(flow_of(d["entrypoint"])).model_dump_for_openapi()["properties"]
+        assert {"campaign_file", "environments", "stages", "test_type"} <= set(form)
+        assert form["stages"]["items"]["enum"] == ["readiness", "smoke", "e2e", "load", "chaos"]   # drop-downs
+        assert "load" in form["test_type"]["enum"]
+        assert form["campaign_file"]["default"] == "campaigns/demo.yaml"
+    demo_form = parameter_schema(flow_of(demo["entrypoint"])).model_dump_for_openapi()["properties"]
+    assert demo_form["environments"]["items"]["enum"] == ["dev", "staging", "production"]   # the demo's own
 
 
 def test_parameters_name_real_flow_parameters():

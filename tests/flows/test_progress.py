@@ -189,7 +189,8 @@ def test_on_a_terminal_the_bars_are_redrawn_in_place():
     assert "display: LiveDisplay" in drawn
     assert "\x1b[2K" in drawn and "\r" in drawn                       # erase the line, redraw it
     assert "━" in drawn                                               # the bar
-    assert "[staging] load" in drawn and "sustained 2/2" in drawn
+    assert "[staging] load" in drawn and ("warm-up 1/2" in drawn or "sustained 2/2" in drawn)
+    assert "phase 2/2 sustained: 50 iterations/s" in drawn
     assert "req/s (target 100)" in drawn and "left, ETA" in drawn
     # redrawn in place: the status is drawn many times, and every drawing is erased (ESC[2K) before
     # the terminal moves to a new line, so what scrolls up is the notes, never a pile of bars
