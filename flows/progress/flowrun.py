@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flows.progress.lines import parts
+from flows.progress.lines import markdown, parts
 from flows.progress.summary import MARK
 from flows.progress.tracker import Note, Tracker
 from tasks.base import ProgressEvent
@@ -100,7 +100,7 @@ class FlowProgress:
         if final is not None:
             lines.append(f"**{final}**")
         for view in self.tracker.active():
-            lines.append(f"**{view.env} · {view.stage}**  {parts(view, now).detail()}")
+            lines.append(f"**{view.env} · {view.stage}** · {markdown(view, now)}")
         finished = [v for k in self.tracker.order if not (v := self.tracker.views[k]).running]
         if finished:
             lines.append("done: " + ", ".join(f"{MARK.get(v.status or '', '?')} {v.env} {v.stage}" for v in finished))

@@ -24,9 +24,9 @@ class Parts:
     remaining: str
     stats: str
 
-    def detail(self) -> str:
+    def detail(self, sep: str = "  ") -> str:
         """Everything but the label."""
-        return "  ".join(p for p in (self.what, self.position, self.percent, self.remaining, self.stats) if p)
+        return sep.join(p for p in (self.what, self.position, self.percent, self.remaining, self.stats) if p)
 
     def line(self) -> str:
         return f"{self.label}  {self.detail()}"
@@ -70,6 +70,11 @@ def load_stats(view: StageView) -> str:
         vus = row.get("vus")
         rate += f"  {'–' if vus is None else vus}" + (f"/{target_vus}" if target_vus is not None else "") + " VUs"
     return f"{rate}  p95 {fmt_ms(row.get('p95_ms'))}  {fmt_errors(view.errors, view.requests)}"
+
+
+def markdown(view: StageView, now: float, wall: float | None = None) -> str:
+    """The status line for a Prefect artifact (markdown collapses double spaces: say ``·``)."""
+    return parts(view, now, wall).detail(" · ").replace("  ", " · ")
 
 
 def elapsed_text(view: StageView, now: float) -> str:
