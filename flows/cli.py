@@ -114,8 +114,14 @@ def validate(files: tuple[str, ...], environments: tuple[str, ...]) -> None:
 
 
 @cli.command()
-def schema() -> None:
+@click.option("--run-document", is_flag=True, help="The schema of the run document `run --json` prints instead.")
+def schema(run_document: bool) -> None:
     """Print the campaign file's JSON Schema (for editors: yaml-language-server)."""
+    if run_document:
+        from tasks.document import json_schema
+
+        click.echo(json.dumps(json_schema(), indent=2))
+        return
     click.echo(json.dumps(campaign_schema(), indent=2))
 
 
@@ -338,7 +344,7 @@ def runs_table(rows: list[dict[str, Any]]) -> Any:
     from rich import box
     from rich.table import Table
 
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, title_justify="left")
     for col, justify in (("started (UTC)", "left"), ("campaign", "left"), ("env", "left"), ("status", "left"),
                          ("failed gates", "right"), ("numbers", "left"), ("trigger", "left"), ("type", "left"),
                          ("run", "left")):

@@ -28,7 +28,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, model_serializer
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, model_serializer
 
 from campaigns.vocabulary import BLOCKING_VERDICTS, POST_STAGES, STAGE_ORDER, EnvKind, ExitCode
 from tasks.base import Gate
@@ -338,9 +338,12 @@ def stage_outcome(stage: str, status: str, *, summary: dict[str, Any] | None = N
     data = dict(summary or {})
     try:
         parsed = model.model_validate(data)
-    except ValueError as exc:
-        parsed = Summary.model_validate({**{k: v for k, v in data.items() if k != "reason"},
-                                         "reason": data.get("reason"), "summary_problem": str(exc)[:500]})
+    except ValidationError as exc:  # a stage reported a field in another shape: keep it aside, say so
+        bad = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+        kept = {k: v for k, v in data.items() if k not in bad}
+        parsed = model.model_validate({**kept, "unreadable": {k: data[k] for k in bad if k in data},
+                                       "summary_problem": "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                                                                    for e in exc.errors())[:500]})
     gate_objects = [g if isinstance(g, Gate) else Gate(**g) for g in (gates or [])]
     return StageOutcome[model](stage=stage, status=status, summary=parsed, gates=gate_objects,  # type: ignore[valid-type]
                                error=error, reason=reason or parsed.reason, started_at=started_at,

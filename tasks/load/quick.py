@@ -31,8 +31,10 @@ from urllib.parse import urlsplit
 import click
 
 from campaigns.types import is_loopback, parse_duration
+from campaigns.vocabulary import ExitCode
 
-EXIT_OK, EXIT_THRESHOLD, EXIT_INPUT, EXIT_UNREACHABLE = 0, 1, 2, 3
+EXIT_OK, EXIT_THRESHOLD, EXIT_INPUT, EXIT_UNREACHABLE = (ExitCode.OK, ExitCode.GATE_FAILED, ExitCode.BAD_INPUT,
+                                                        ExitCode.INFRA)
 #: applies unless a threshold of the user's own is about the error rate
 DEFAULT_THRESHOLD = "error_rate<1%"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
