@@ -161,7 +161,16 @@ def run(file: str, environments: tuple[str, ...], stages: str | None, test_type:
     """Run campaign FILE: readiness → smoke → e2e → load → chaos per environment."""
     from flows.progress.display import display_for
 
-    display = display_for(quiet)
+    with display_for(quiet) as display:  # closed on every way out: a terminal never keeps a hidden cursor
+        doc = _run(display, file, environments, stages, test_type, warehouse, no_prefect, no_start, trigger,
+                   duration_scale, load_shards, dask_address, junit_file)
+    _finish(doc, as_json=as_json, quiet=quiet)
+    raise SystemExit(doc.exit_code)
+
+
+def _run(display: Any, file: str, environments: tuple[str, ...], stages: str | None, test_type: str | None,
+         warehouse: str | None, no_prefect: bool, no_start: bool, trigger: str, duration_scale: float | None,
+         load_shards: str | None, dask_address: str | None, junit_file: str | None) -> RunDocument:
     # what can be checked without the heavy imports comes first: a mistake costs no server start
     loaded = _load(file)
     stage_list = [s.strip() for s in stages.split(",") if s.strip()] if stages else None
@@ -211,19 +220,14 @@ def run(file: str, environments: tuple[str, ...], stages: str | None, test_type:
 
     outputs = OutputOptions(junit=junit_file)
     try:
-        with display:
-            if no_prefect:
-                doc = _run_in_process(loaded, warehouse, RunOptions(
-                    environments=list(environments) or None, stages=stage_list, trigger=trigger,
-                    test_type=test_type, start_services=not no_start, stage_options=stage_options), outputs,
-                    display)
-            else:
-                doc = _run_with_prefect(api, display, file, environments, stage_list, test_type, warehouse, trigger,
-                                        not no_start, stage_options, outputs)
+        if no_prefect:
+            return _run_in_process(loaded, warehouse, RunOptions(
+                environments=list(environments) or None, stages=stage_list, trigger=trigger, test_type=test_type,
+                start_services=not no_start, stage_options=stage_options), outputs, display)
+        return _run_with_prefect(api, display, file, environments, stage_list, test_type, warehouse, trigger,
+                                 not no_start, stage_options, outputs)
     except WarehouseError as exc:
         raise Failure.of(exc) from None
-    _finish(doc, as_json=as_json, quiet=quiet)
-    raise SystemExit(doc.exit_code)
 
 
 def _check_names(loaded: Any, environments: list[str], stages: list[str] | None) -> None:
