@@ -27,6 +27,7 @@ from typing import Any, TextIO
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn
+from rich.table import Column
 from rich.text import Text
 
 from flows.progress.lines import parts
@@ -154,10 +155,11 @@ class LiveDisplay(Display):
     def __init__(self, console: Any = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.console = console or Console(stderr=True, highlight=False)
-        self.progress = Progress(SpinnerColumn(), _Column(self, "label", "bold"), _Column(self, "what"),
-                                 BarColumn(bar_width=24), _Column(self, "percent"), _Column(self, "position"),
-                                 _Column(self, "remaining", "cyan"), _Column(self, "stats"),
-                                 console=self.console, transient=True, refresh_per_second=4)
+        # one line per stage whatever the width: the detail is cut with an ellipsis, never wrapped
+        self.progress = Progress(SpinnerColumn(), _Column(self, "label", "bold"), BarColumn(bar_width=20),
+                                 _Column(self, "detail", table_column=Column(no_wrap=True, overflow="ellipsis",
+                                                                             ratio=1)),
+                                 console=self.console, transient=True, refresh_per_second=4, expand=True)
         self.tasks: dict[tuple[str, str], Any] = {}
         self.started = False
 
@@ -222,8 +224,8 @@ class _LiveWaiting(Waiting):
 class _Column(ProgressColumn):
     """A rich progress column showing one of :func:`~flows.progress.lines.parts` of the task's view."""
 
-    def __init__(self, display: LiveDisplay, part: str, style: str = ""):
-        super().__init__()
+    def __init__(self, display: LiveDisplay, part: str, style: str = "", table_column: Column | None = None):
+        super().__init__(table_column=table_column or Column(no_wrap=True))
         self.display, self.part, self.style = display, part, style
 
     def render(self, task: Any) -> Text:
@@ -231,10 +233,19 @@ class _Column(ProgressColumn):
         if view is None:  # a waiting spinner: its label and how long it has waited
             if self.part == "label":
                 return Text(task.fields.get("label", ""), style=self.style)
-            if self.part == "position":
+            if self.part == "detail":
                 return Text(fmt_duration(self.display.clock() - task.fields.get("since", 0.0)))
             return Text("")
-        return Text(getattr(parts(view, self.display.clock(), self.display.wall()), self.part), style=self.style)
+        p = parts(view, self.display.clock(), self.display.wall())
+        if self.part == "detail":
+            text = Text(no_wrap=True, overflow="ellipsis")
+            # what matters most first: a narrow terminal cuts the ETA before the rate, p95 and errors
+            for piece, style in ((p.what, ""), (p.percent, "bold"), (p.position, ""), (p.stats, ""),
+                                 (p.remaining, "cyan")):
+                if piece:
+                    text.append(("  " if text else "") + piece, style=style)
+            return text
+        return Text(getattr(p, self.part), style=self.style, no_wrap=True)
 
 
 def _interval() -> float:
