@@ -226,3 +226,44 @@ def test_the_summary_reads_like_k6_per_environment():
     assert summary_text(doc) + "\n" == expected, summary_text(doc)
     styles = dict(summary_lines(doc))
     assert any(style == "red" for style in styles.values()) and any(style == "green" for style in styles.values())
+
+
+class Logs:
+    def __init__(self) -> None:
+        self.lines: list[tuple[int, str]] = []
+
+    def log(self, level: int, fmt: str, *args) -> None:
+        self.lines.append((level, fmt % args))
+
+    def info(self, fmt: str, *args) -> None:
+        self.log(20, fmt, *args)
+
+    def warning(self, fmt: str, *args) -> None:
+        self.log(30, fmt, *args)
+
+
+def test_the_flow_runs_bar_only_moves_forward_and_its_logs_say_each_phase():
+    from flows.progress.flowrun import FlowProgress
+
+    clock, logs = Clock(), Logs()
+    progress = FlowProgress(logs, "shop-api-progress", {"staging": ["smoke", "load"]}, endpoints=4, clock=clock,
+                            log_every=20.0)
+    seen = []
+    progress(E("staging", "smoke", "stage-start", ""))
+    for i in range(4):
+        progress(E("staging", "smoke", "item", f"e{i}: 200 in 3 ms ok", {"endpoint": f"e{i}", "passed": True}))
+        seen.append(progress.fraction())
+    progress(E("staging", "smoke", "stage-end", "smoke passed", {"status": "passed"}))
+    seen.append(progress.fraction())
+    for event in load_events(60):
+        clock.t += 1 if event.kind == "item" else 0
+        progress(event)
+        seen.append(progress.fraction())
+    assert seen == sorted(seen) and seen[0] > 0 and seen[-1] == 1.0
+    assert abs(seen[4] - 1 / 7) < 1e-9                    # smoke is 1 of 7 weights, load the other 6
+    texts = [text for _, text in logs.lines]
+    assert "[staging] load: phase 1/2 warm-up: 10→50 iterations/s × 2 requests for 10 s" in texts
+    assert any(t.startswith("[staging] load: phase 2/2 sustained done: 5,000 requests") for t in texts)
+    assert sum("left, ETA" in t for t in texts) == 2          # a status line every 20 s of a long phase
+    assert texts[-1] == "[staging] load: passed in 1:00 — 6,000 requests, 0 errors"
+    assert progress.description(final="shop-api: passed").startswith("**shop-api: passed**\n\ndone: ✓ staging smoke")
