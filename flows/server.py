@@ -206,13 +206,26 @@ def start_temporary() -> PrefectApi:
            "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     with log.open("wb") as out:
         process = subprocess.Popen(_server_command(port), env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL)
+                                   stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
     api = PrefectApi(api_url, "temporary", process, log)
     os.environ["PREFECT_API_URL"] = api_url
     # registered before Prefect is imported, so it runs after Prefect's own exit handlers (which
     # flush logs and events to this server)
     atexit.register(_stop_and_clean, api)
     return api
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: on Linux, SIGTERM when the CLI dies, however it dies (kill -9
+    included), so a temporary server never outlives its run."""
+    if sys.platform != "linux":
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _stop_and_clean(api: PrefectApi) -> None:

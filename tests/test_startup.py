@@ -175,3 +175,28 @@ def test_run_completes_the_campaigns_environments_and_the_stages(line, expected)
     out, info = proc.stdout.split("\n@@")
     assert {line.split(",", 1)[1] for line in out.splitlines() if line.startswith("plain,")} == expected
     assert json.loads(info)["heavy"] == []
+
+
+def test_a_temporary_server_never_outlives_the_cli_even_killed(tmp_path):
+    """The CLI dies by SIGKILL (no exit handler runs): its temporary Prefect server goes with it."""
+    import signal
+    import time
+
+    code = ("from flows.server import start_temporary; import time; api = start_temporary(); "
+            "print(api.process.pid, flush=True); time.sleep(120)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
+    cli = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+    server_pid = int(cli.stdout.readline())
+    time.sleep(1.0)
+    cli.kill()
+    cli.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            os.kill(server_pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.kill(server_pid, signal.SIGKILL)
+    raise AssertionError("the temporary Prefect server outlived the CLI that started it")
