@@ -130,14 +130,15 @@ def run_startup(reps: int) -> list[tuple[str, dict[str, float | None]]]:
         home = Path(tmp) / "prefect-home-managed"
         env = {**base, "PREFECT_HOME": str(home)}
         started = time.perf_counter()
-        subprocess.run([PERFCAMPAIGN, "prefect-server", "start", "--no-ui", "--port", str(_free_port())], cwd=ROOT, env=env,
-                       check=True, capture_output=True, timeout=600)
+        subprocess.run([PERFCAMPAIGN, "prefect-server", "start", "--no-ui", "--port", str(_free_port())], cwd=ROOT,
+                       env=env, check=True, capture_output=True, timeout=600)
         rows.append(("`perfcampaign prefect-server start` itself", {"total": time.perf_counter() - started}))
         try:
             for _ in range(reps):
                 rows.append(("managed server (perfcampaign prefect-server)", timed_run(args, env)))
         finally:
-            subprocess.run([PERFCAMPAIGN, "prefect-server", "stop"], cwd=ROOT, env=env, capture_output=True, timeout=120)
+            subprocess.run([PERFCAMPAIGN, "prefect-server", "stop"], cwd=ROOT, env=env, capture_output=True,
+                           timeout=120)
     return rows
 
 

@@ -102,8 +102,8 @@ async def run_campaign_flow(model: type[CampaignParameters], given: dict[str, An
                             endpoints=len(loaded.campaign.endpoints))
     await progress.start()
     manager = build_outputs()
-    ctx = OutputContext(store=store, campaign=loaded.campaign, options=OutputOptions.model_validate(params.outputs or {}),
-                        trigger=trigger, flow_run_url=flow_run_url(run_id), in_flow=True)
+    ctx = OutputContext(store=store, campaign=loaded.campaign,
+                        options=OutputOptions.model_validate(params.outputs or {}), trigger=trigger, flow_run_url=flow_run_url(run_id), in_flow=True)
     manager.start(ctx)
 
     def emit(event: ProgressEvent) -> None:
@@ -120,7 +120,8 @@ async def run_campaign_flow(model: type[CampaignParameters], given: dict[str, An
     try:
         report = await run_campaign(loaded, store, options, emit, _as_task)
         status = report.document().status
-        emit(ProgressEvent("campaign", "outputs", "info", "writing the report, Slack and the artifacts"))
+        emit(ProgressEvent(loaded.campaign.campaign, "outputs", "info",
+                           "writing the report, Slack and the artifacts"))
         # report, JUnit, Pushgateway, Slack (once per run), the flow run's artifacts, run.json
         doc = await asyncio.to_thread(manager.publish, report.document(), ctx)
     finally:

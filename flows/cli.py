@@ -278,7 +278,8 @@ def _run_in_process(loaded: Any, warehouse: str | None, options: Any, outputs: A
 
     try:
         report = asyncio.run(run_campaign(loaded, store, options, emit))
-        emit(ProgressEvent("campaign", "outputs", "info", "writing the report, Slack and the artifacts"))
+        emit(ProgressEvent(loaded.campaign.campaign, "outputs", "info",
+                           "writing the report, Slack and the artifacts"))
         return manager.publish(report.document(), ctx)
     finally:
         manager.stop()

@@ -186,7 +186,8 @@ class PrefectApi:
 
     def describe(self) -> str:
         return {"configured": f"Prefect API {self.api_url} (PREFECT_API_URL)",
-                "managed": f"the perfcampaign Prefect server {self.api_url} (`perfcampaign prefect-server stop` stops it)",
+                "managed": f"the perfcampaign Prefect server {self.api_url} "
+                           "(`perfcampaign prefect-server stop` stops it)",
                 "temporary": f"a temporary Prefect server at {self.api_url}"}[self.source]
 
 
@@ -278,8 +279,8 @@ def start_command(port: int, no_ui: bool) -> None:
     home = prefect_home()
     home.mkdir(parents=True, exist_ok=True)
     log = home / "perfcampaign-server.log"
-    command = [str(Path(sys.executable).with_name("prefect")), "prefect-server", "start", "--host", "127.0.0.1", "--port",
-               str(port), "--analytics-off", "--no-ui" if no_ui else "--ui"]
+    command = [str(Path(sys.executable).with_name("prefect")), "server", "start", "--host", "127.0.0.1",
+               "--port", str(port), "--analytics-off", "--no-ui" if no_ui else "--ui"]
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     # the UI asks its API where the browser can reach it (Prefect's default is port 4200)
     env.update(PREFECT_UI_API_URL=api_url, PREFECT_UI_URL=ui_url, PREFECT_SERVER_API_HOST="127.0.0.1",

@@ -148,7 +148,8 @@ def test_the_temporary_prefect_server_starts_before_prefect_is_imported_and_stop
 
 def test_the_committed_schema_is_what_schema_prints_and_the_modelines_point_at_it():
     """Editors read ``campaigns/campaign.schema.json`` through each campaign's first line; it must be
-    the schema the code accepts (after a change to the model: ``perfcampaign schema > campaigns/campaign.schema.json``)."""
+    the schema the code accepts (after a change to the model:
+    ``perfcampaign schema > campaigns/campaign.schema.json``)."""
     from flows.cli import campaign_schema
 
     committed = json.loads((ROOT / "campaigns" / "campaign.schema.json").read_text())
@@ -200,3 +201,37 @@ def test_a_temporary_server_never_outlives_the_cli_even_killed(tmp_path):
         time.sleep(0.2)
     os.kill(server_pid, signal.SIGKILL)
     raise AssertionError("the temporary Prefect server outlived the CLI that started it")
+
+
+@pytest.mark.slow
+def test_the_managed_prefect_server_is_started_once_used_by_runs_and_stopped(shop_file, tmp_path):
+    from flows.server import free_port, healthy
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(PREFECT_HOME=str(tmp_path / "prefect-home"), PERFCAMPAIGN_WAREHOUSE=str(tmp_path / "w.duckdb"),
+               PERFCAMPAIGN_PROGRESS="plain", PERFCAMPAIGN_PREFECT_START_TIMEOUT="300")
+    port = free_port()
+
+    def cli(*args: str, timeout: float = 400) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, cwd=ROOT,
+                              env=env, timeout=timeout)
+
+    assert cli("prefect-server", "status").returncode == 1
+    started = cli("prefect-server", "start", "--no-ui", "--port", str(port))
+    try:
+        assert started.returncode == 0, started.stderr
+        assert f"API http://127.0.0.1:{port}/api" in started.stdout
+        assert cli("prefect-server", "status").returncode == 0
+        again = cli("prefect-server", "start", "--no-ui", "--port", str(port))
+        assert again.returncode == 0 and "already running" in again.stdout
+        run = cli("run", str(shop_file), "--env", "dev", "--stages", "smoke", "--json")
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert f"using the perfcampaign Prefect server http://127.0.0.1:{port}/api" in run.stderr
+        assert "starting a temporary Prefect server" not in run.stderr
+        assert json.loads(run.stdout)["flow_run_id"]
+        assert healthy(f"http://127.0.0.1:{port}/api")             # the run leaves it running
+    finally:
+        stopped = cli("prefect-server", "stop", timeout=120)
+    assert stopped.returncode == 0 and "stopped" in stopped.stdout
+    assert not healthy(f"http://127.0.0.1:{port}/api", timeout=1.0)
+    assert cli("prefect-server", "status").returncode == 1

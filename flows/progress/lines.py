@@ -1,6 +1,6 @@
 """A :class:`~flows.progress.tracker.StageView` said in words: the status line every display shows.
 
-    [staging] load  sustained 2/3  0:25/0:45  56%  0:20 left, ETA 12:03:41  205 req/s (target 200)  p95 12.1 ms  0 errors
+    [staging] load  sustained 2/3  0:25/0:45  56%  0:20 left, ETA 12:03:41  205 req/s (target 200)  p95 12 ms  0 errors
     [staging] readiness  0:04  real 10, mock 2
 
 The terminal's live bars use the parts, the plain (non-TTY) output and the Prefect progress

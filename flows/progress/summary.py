@@ -130,7 +130,8 @@ def _env_lines(name: str, env: EnvironmentRun) -> list[Line]:
             lines.append((f"        {_dots('latency', WIDTH - 4)} {shown}", ""))
         gates = outcome.gates if stage == "load" else [g for g in outcome.gates if not g.passed]
         for gate in gates[:MAX_GATES if stage != "load" else None]:
-            label = gate.name if gate.endpoint is None or gate.endpoint in gate.name else f"{gate.name} ({gate.endpoint})"
+            label = (gate.name if gate.endpoint is None or gate.endpoint in gate.name
+                     else f"{gate.name} ({gate.endpoint})")
             text = f"        {'✓' if gate.passed else '✗'} {_dots(label, WIDTH - 4)} {_value(gate)}"
             if not gate.passed and gate.detail and stage != "load":
                 text += f" — {gate.detail}"
