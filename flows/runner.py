@@ -225,7 +225,10 @@ async def run_environment(loaded: LoadedCampaign, env_name: str, plan: list[Stag
             if report.infrastructure_failure:
                 step.action, step.reason = "skipped", "an earlier stage found the target unreachable"
                 continue
-            emit(ProgressEvent(env_name, step.stage, "stage-start", f"{step.stage} started"))
+            per_endpoint = step.stage in ("readiness", "smoke")  # one item per endpoint: a bar with an ETA
+            emit(ProgressEvent(env_name, step.stage, "stage-start", f"{step.stage} started",
+                               total=len(campaign.endpoints) if per_endpoint else None,
+                               unit="endpoints" if per_endpoint else ""))
             result = await _run_stage(registry[step.stage](), ctx, execute)
             if step.stage == "load" and (gate := trust_gate(result.summary, report.trust_policy)) is not None:
                 result.gates.append(gate)

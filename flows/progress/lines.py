@@ -52,7 +52,8 @@ def parts(view: StageView, now: float, wall: float | None = None) -> Parts:
     position = fmt_clock(view.elapsed(now))
     what = view.counts()
     if view.total and view.done is not None and view.unit and view.unit != "s":
-        what = f"{view.done:g}/{view.total:g} {view.unit}" + (f" ({what})" if what else "")
+        extra = what if view.verdicts or view.failed else ""  # "12 checked" would say the count twice
+        what = f"{view.done:g}/{view.total:g} {view.unit}" + (f" ({extra})" if extra else "")
     return Parts(label, what, position, percent, left, "")
 
 

@@ -209,7 +209,8 @@ class Tracker:
         """Update the views with ``event``; the notes it gives rise to, in order."""
         key = (event.env, event.stage)
         if event.kind == "stage-start":
-            self.views[key] = StageView(event.env, event.stage, started=now)
+            self.views[key] = StageView(event.env, event.stage, started=now, total=event.total,
+                                        unit=event.unit, done=0.0 if event.total else None)
             if key in self.order:
                 self.order.remove(key)
             self.order.append(key)
@@ -248,6 +249,8 @@ class Tracker:
     def _item(self, view: StageView, event: ProgressEvent) -> list[Note]:
         view.items += 1
         view.last = event.message
+        if event.done is None and view.total and view.unit not in ("", "s"):
+            view.done = min(float(view.items), view.total)  # an item is one unit (an endpoint)
         data = event.data
         if "verdict" in data:
             view.verdicts[str(data["verdict"])] += 1

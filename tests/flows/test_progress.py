@@ -267,3 +267,15 @@ def test_the_flow_runs_bar_only_moves_forward_and_its_logs_say_each_phase():
     assert sum("left, ETA" in t for t in texts) == 2          # a status line every 20 s of a long phase
     assert texts[-1] == "[staging] load: passed in 1:00 — 6,000 requests, 0 errors"
     assert progress.description(final="shop-api: passed").startswith("**shop-api: passed**\n\ndone: ✓ staging smoke")
+
+
+def test_readiness_and_smoke_count_endpoints_with_an_eta():
+    clock, out = Clock(), io.StringIO()
+    display = PlainDisplay(out, interval=1.0, clock=clock, wall=lambda: 0.0)
+    display(E("dev", "readiness", "stage-start", "readiness started", total=10, unit="endpoints"))
+    for i in range(10):
+        clock.t += 0.6
+        display(E("dev", "readiness", "item", f"e{i}: {'mock' if i == 3 else 'real'} (90%)",
+                  {"endpoint": f"e{i}", "verdict": "mock" if i == 3 else "real"}))
+    lines = out.getvalue().splitlines()
+    assert "[dev] readiness 4/10 endpoints (real 3, mock 1)  0:02  40%  0:03 left, ETA" in "\n".join(lines)
