@@ -7,8 +7,9 @@ In order of preference:
    ``$PREFECT_HOME/perfcampaign-server.json``): started once, reused by every run, with the UI at
    http://127.0.0.1:4200 — the choice for interactive work;
 3. otherwise a temporary server for this run only, as Prefect itself would start one, but started
-   *first*, in the background, while the campaign is loaded and checked and the flow imported;
-   the run waits for it only at the end of that, with a spinner, and stops it when done.
+   as soon as the campaign is known to be valid, in the background while the run is planned and
+   the flow (Prefect, DuckDB, polars) imported; the run waits for it only at the end of that, with
+   a spinner, and stops it when done (or when the CLI dies: ``PR_SET_PDEATHSIG``).
 
 ``perfcampaign prefect-server start|stop|status`` manages (2): ``prefect server start`` on 127.0.0.1
 detached from the terminal, its log beside the state file.
