@@ -295,8 +295,9 @@ class Tracker:
     def _end(self, view: StageView | None, event: ProgressEvent, now: float) -> list[Note]:
         status = str(event.data.get("status") or "")
         notes: list[Note] = []
-        if view is None:  # skipped or refused: it never started
-            return [Note("stage-end", event.env, event.stage, event.message, _level(status))]
+        if view is None:  # skipped or refused, or a step with no start (the analysis)
+            return [Note("stage-end", event.env, event.stage, event.message.removeprefix(f"{event.stage} "),
+                         _level(status))]
         notes += self._leave_phase(view)
         view.ended, view.status, view.error = now, status, event.data.get("error")
         for group, members in view.failures.items():
