@@ -166,8 +166,10 @@ class PrefectApi:
                 raise PrefectServerError(f"the temporary Prefect server exited with code {self.process.returncode} "
                                          f"before answering:\n{_tail(self.log)}")
             if time.monotonic() > deadline:
-                hint = ("; a busy machine may need more: PERFCAMPAIGN_PREFECT_START_TIMEOUT=300"
-                        if self.source == "temporary" else "")
+                hint = {"temporary": "; a busy machine may need more: PERFCAMPAIGN_PREFECT_START_TIMEOUT=300",
+                        "configured": " (is that server running? unset PREFECT_API_URL to use a temporary one, "
+                                      "or pass --no-prefect)",
+                        "managed": " (`perfcampaign prefect-server status` says more)"}.get(self.source, "")
                 raise PrefectServerError(f"the Prefect API at {self.api_url} did not answer within {timeout:.0f} s"
                                          f"{hint}" + (f"\n{_tail(self.log)}" if self.log else ""))
             if waiting is not None:

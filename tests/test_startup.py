@@ -235,3 +235,17 @@ def test_the_managed_prefect_server_is_started_once_used_by_runs_and_stopped(sho
     assert stopped.returncode == 0 and "stopped" in stopped.stdout
     assert not healthy(f"http://127.0.0.1:{port}/api", timeout=1.0)
     assert cli("prefect-server", "status").returncode == 1
+
+
+@pytest.mark.slow
+def test_a_configured_prefect_api_that_does_not_answer_is_one_line_and_exit_3(shop_file, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(PREFECT_API_URL="http://127.0.0.1:9/api", PREFECT_HOME=str(tmp_path / "prefect-home"),
+               PERFCAMPAIGN_WAREHOUSE=str(tmp_path / "w.duckdb"), PERFCAMPAIGN_PROGRESS="plain")
+    proc = subprocess.run([sys.executable, "-m", "flows.cli", "run", str(shop_file), "--env", "dev", "--stages",
+                           "smoke"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr.splitlines()[-1] == (
+        "perfcampaign: the Prefect API at http://127.0.0.1:9/api did not answer within 15 s (is that server "
+        "running? unset PREFECT_API_URL to use a temporary one, or pass --no-prefect)")
+    assert "Traceback" not in proc.stderr
