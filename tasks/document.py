@@ -146,7 +146,7 @@ class SmokeSummary(Summary):
     passed: int | None = None
     failed: int | None = None
     not_gating: list[str] = Field(default_factory=list, description="endpoints checked but not gating")
-    skipped: dict[str, str] = Field(default_factory=dict)
+    skipped: dict[str, str | None] = Field(default_factory=dict)
 
 
 class Vital(_Model):
@@ -564,8 +564,20 @@ class RunDocument(_Model):
 
 
 def json_schema() -> dict[str, Any]:
-    """The JSON Schema of what ``perfcampaign run --json`` prints."""
+    """The JSON Schema of what ``perfcampaign run --json`` prints.
+
+    The stages' serializers (a stage that never ran is ``{stage, status, reason}``) hide their shape
+    from pydantic's serialization schema, so ``Stages`` is described from its fields: every stage
+    outcome with its summary model, ``summary`` optional (the compact form) and ``duration_s`` added."""
     schema = RunDocument.model_json_schema(mode="serialization")
+    stages = Stages.model_json_schema(mode="validation", ref_template="#/$defs/{model}")
+    for name, definition in stages.pop("$defs", {}).items():
+        if name.startswith("StageOutcome"):
+            definition["required"] = [r for r in definition.get("required", []) if r != "summary"]
+            definition["properties"]["duration_s"] = {"anyOf": [{"type": "number"}, {"type": "null"}],
+                                                      "title": "Duration S"}
+        schema["$defs"].setdefault(name, definition)
+    schema["$defs"]["Stages"] = stages
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "perfcampaign run document"
     return schema

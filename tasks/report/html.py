@@ -129,6 +129,10 @@ def _card(env: EnvData) -> str:
         numbers += [("smoke", f"{n.smoke_passed}/{n.smoke_checked}")]
     if n.verdicts:
         numbers.append(("real", f"{n.verdicts.get('real', 0)}/{sum(n.verdicts.values())}"))
+    if n.journeys:
+        numbers.append(("journeys", f"{n.journeys_passed}/{n.journeys}"))
+    if n.chaos_score is not None:
+        numbers.append(("resilience", f"{n.chaos_score:,.0f}/100"))
     dl = "".join(f"<div><dt>{esc(k)}</dt><dd>{esc(v)}</dd></div>" for k, v in numbers)
     reasons = list(s.reasons[:3])
     if len(s.reasons) > 3:
@@ -189,7 +193,7 @@ def _slo(env: EnvData) -> str:
 def _regressions(env: EnvData) -> str:
     s = env.summary
     analysis = env.env.stages.analysis
-    out = comparison_section(env.env.regression, analysis.status if analysis is not None else None)
+    out = comparison_section(env.env.regression, analysis)
     out += "<h3>Change points</h3>"
     gates = s.regressions if s else []
     cps = env.change_points

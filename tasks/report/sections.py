@@ -82,11 +82,18 @@ def _series_row(s: SeriesVerdict) -> list[str]:
             _comparison_cell(s.vs_previous, s.metric), _comparison_cell(s.vs_baseline, s.metric), esc(s.judged_by)]
 
 
-def comparison_section(verdict: RegressionVerdict | None, analysis_status: str | None) -> str:
+def comparison_section(verdict: RegressionVerdict | None, analysis: Any = None) -> str:
+    """``analysis``: the analysis stage's outcome (None when it did not run)."""
     out = "<h3>vs last night and vs baseline</h3>"
     if verdict is None:
-        why = ("the analysis did not compare this run (it needs the load stage's per-second samples)"
-               if analysis_status else "no analysis: the load stage did not run")
+        if analysis is None:
+            why = "no analysis: the load stage did not run (or found the target unreachable)"
+        elif analysis.status == "error":
+            why = f"the analysis failed: {analysis.error or 'unknown error'} (the run's results are stored)"
+        elif analysis.summary.excluded:
+            why = f"this run is left out of the analysis: {analysis.summary.excluded}"
+        else:
+            why = "the analysis did not compare this run with earlier nights"
         return out + note(why)
     if verdict.headline:
         tone = "bad" if verdict.regressions else "muted"
