@@ -162,8 +162,9 @@ def test_the_progress_artifact_moves_during_the_load_and_the_logs_say_each_phase
 
     with serve(create_shop()) as shop:
         file = tmp_path / "shop.yaml"
-        file.write_text(shop_campaign(shop, LOAD))
-        watcher = ArtifactWatcher(logging_api, "shop-api-progress")
+        # a campaign of its own: other tests on this server publish shop-api's artifacts
+        file.write_text(shop_campaign(shop, LOAD).replace("campaign: shop-api", "campaign: progress-probe"))
+        watcher = ArtifactWatcher(logging_api, "progress-probe-progress")
         watcher.start()
         try:
             state = asyncio.run(campaign(campaign_file=str(file), environments=["dev"], stages=["smoke", "load"],
@@ -178,7 +179,7 @@ def test_the_progress_artifact_moves_during_the_load_and_the_logs_say_each_phase
     during = [(v, d) for v, d in watcher.seen if 0 < v < 100]
     assert len(during) >= 3, watcher.seen                          # updated while the stages ran
     assert any("dev · load" in d and "left, ETA" in d and "req/s (target" in d for _, d in during), during
-    assert values[-1] == 100.0 and "shop-api: passed" in watcher.seen[-1][1]
+    assert values[-1] == 100.0 and "progress-probe: passed" in watcher.seen[-1][1]
     logs = [log["message"] for log in _logs(logging_api, str(state.state_details.flow_run_id))]
     text = "\n".join(logs)
     assert "[dev] load: phase 1/2 warm-up: 10→30 req/s for 3.0 s" in text
