@@ -347,8 +347,9 @@ def summary_figure(data: ReportData, width: int = 1200) -> go.Figure:
             if gaps:
                 lines.append(" · ".join(gaps))
             if s.doubt:
-                doubt = textwrap.wrap(f"◇ {s.doubt}", wrap)
-                doubt = doubt if len(doubt) <= 2 else [doubt[0], _short(" ".join(doubt[1:]), wrap)]
+                narrow = int(wrap * 0.88)                          # bold runs wider than the regular lines
+                doubt = textwrap.wrap(f"◇ {s.doubt}", narrow)
+                doubt = doubt if len(doubt) <= 2 else [doubt[0], _short(" ".join(doubt[1:]), narrow)]
                 lines += [f"<span style='color:{DOUBT_COLOUR}'><b>{w}</b></span>" for w in doubt]
             if s.verdict != "passed":
                 brief = s.brief.replace(f"; {s.doubt}", "") if s.doubt else s.brief

@@ -63,7 +63,7 @@ h3 { font-size:17px; margin:24px 0 8px; }
 table { border-collapse:collapse; width:100%; font-size:14px; }
 th { text-align:left; color:var(--muted); font-weight:600; font-size:12px; text-transform:uppercase;
      letter-spacing:0.04em; border-bottom:1px solid var(--line); padding:6px 8px; }
-td { border-bottom:1px solid #eaeef2; padding:6px 8px; vertical-align:top; }
+td { border-bottom:1px solid #eaeef2; padding:6px 8px; vertical-align:top; overflow-wrap:anywhere; }
 td.num { text-align:right; font-variant-numeric: tabular-nums; white-space:nowrap; }
 .pill { display:inline-block; padding:1px 9px; border-radius:999px; font-size:12px; font-weight:700;
         white-space:nowrap; }
@@ -249,7 +249,7 @@ def _inrun(env: EnvData) -> str:
 
 
 def _errors(env: EnvData) -> str:
-    out = "<h3>Errors during the load</h3>"
+    out = "<h3>Errors and failed checks</h3><p><b>Errors during the load</b></p>"
     fig = figures.errors_figure(env)
     failed_gates = env.summary.failed_gates if env.summary else []
     checks = env.failed_checks
@@ -292,7 +292,7 @@ def _readiness(env: EnvData) -> str:
         out += "<p>" + " ".join(pill(c["verdict"], f"{c['len']} {c['verdict']}") for c in counts) + "</p>"
         def rows_of(items: list[dict[str, Any]]) -> list[list[str]]:
             return [[esc(x["endpoint"]), pill(x["verdict"]), f"{x['confidence'] * 100:.0f}%", esc(x.get("evidence")),
-                     esc(x.get("left_out") or "")] for x in items]
+                     esc((x.get("left_out") or "").split(":", 1)[0])] for x in items]
 
         headers = ["endpoint", "verdict", "confidence", "strongest evidence", "left out of load because"]
         items = r.to_dicts()

@@ -41,7 +41,7 @@ def test_headline_verdicts_come_first(built):
 def test_sections_are_all_there(built):
     html = built.html.read_text()
     for title in ("Service levels", "vs last night and vs baseline", "Change points", "Trends night by night (p95)",
-                  "This run, second by second", "End-to-end journeys", "Chaos experiments", "Errors during the load",
+                  "This run, second by second", "End-to-end journeys", "Chaos experiments", "Errors and failed checks",
                   "Readiness: real or mocked?", "Backlog gaps (open)", "Capacity estimate"):
         assert html.count(f"<h3>{title}</h3>") == 3, title
     assert "712 req/s" in html and "peak throughput (USL)" in html               # staging's stress run
@@ -81,7 +81,7 @@ def test_e2e_and_chaos_sections_show_what_they_measured_with_units(built):
 def test_load_errors_are_not_smokes_known_gaps_and_readiness_says_what_was_left_out(built):
     html = built.html.read_text()
     prod = html[html.index('id="env-production"'):]
-    errors = prod[prod.index("<h3>Errors during the load</h3>"):prod.index("<h3>Readiness")]
+    errors = prod[prod.index("<h3>Errors and failed checks</h3>"):prod.index("<h3>Readiness")]
     assert "Known gaps" in errors and "predict-demand" in errors                # smoke's known gap, apart
     assert "left out of load and chaos:</b> predict-demand, students" in prod
     assert "left out of load because" in prod and "mock (95%)" in prod
