@@ -192,6 +192,12 @@ def redact(value: Any, _depth: int = 0) -> Any:
     return value
 
 
+def redact_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored row (a warehouse row, a backlog item): each value redacted, column names never taken
+    for secret names (a backlog item's ``key`` is its identity, not a credential)."""
+    return {k: redact(v) for k, v in row.items()}
+
+
 def contains_secret(text: str, secrets: list[str]) -> list[str]:
     """Which of ``secrets`` appear in ``text`` (raw or percent-encoded): for tests that plant secrets
     and scan every output."""
@@ -202,5 +208,5 @@ def contains_secret(text: str, secrets: list[str]) -> list[str]:
     return found
 
 
-__all__ = ["MASK", "SECRET_NAMES", "is_secret_name", "redact", "redact_url", "redact_headers",
+__all__ = ["MASK", "SECRET_NAMES", "is_secret_name", "redact", "redact_row", "redact_url", "redact_headers",
            "redact_header_value", "redact_cookie", "redact_text", "contains_secret"]

@@ -40,7 +40,7 @@ from flows.outputs import OutputContext, OutputOptions, build_outputs
 from flows.parameters import CampaignParameters, flow_signature, form_for, one_line
 from flows.progress.flowrun import FlowProgress
 from flows.report_cli import flow_run_url
-from flows.runner import RunOptions, plan_campaign, run_campaign
+from flows.runner import RunOptions, plan_campaign, redact_result, run_campaign
 from tasks.base import ProgressEvent, RunContext, Stage, StageResult
 from tasks.document import RunDocument
 from tasks.stopping import INTERRUPTION, handle_signals
@@ -58,8 +58,9 @@ DESCRIPTION = ("Run a performance campaign — readiness, smoke, e2e, load and c
 
 @task(name="stage", task_run_name="{env_name}-{stage_name}", cache_policy=NO_CACHE, log_prints=True)
 async def run_stage(stage_name: str, env_name: str, stage: Stage, ctx: RunContext) -> StageResult:
-    """One stage of one environment, as a Prefect task run named ``<env>-<stage>``."""
-    return await stage.run(ctx)
+    """One stage of one environment, as a Prefect task run named ``<env>-<stage>`` (its result
+    redacted before Prefect sees it)."""
+    return redact_result(await stage.run(ctx))
 
 
 async def _as_task(stage: Stage, ctx: RunContext) -> StageResult:

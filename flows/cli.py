@@ -428,6 +428,13 @@ def _trigger(row: dict[str, Any]) -> str:
     return f"{trigger} {who}".strip()[:24]
 
 
+def _shown(exc: BaseException) -> str:
+    """An error's message as printed: a URL or header it quotes never shows a secret."""
+    from campaigns.redact import redact_text
+
+    return redact_text(str(exc))
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="perfcampaign", standalone_mode=True)
@@ -439,12 +446,12 @@ def main(argv: list[str] | None = None) -> None:
     except PerfcampaignError as exc:  # raised on purpose: its message and its exit code
         if os.environ.get("PERFCAMPAIGN_DEBUG"):
             traceback.print_exc()
-        click.echo(f"perfcampaign: {exc}", err=True)
+        click.echo(f"perfcampaign: {_shown(exc)}", err=True)
         raise SystemExit(exc.exit_code) from None
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, exit 3
         if os.environ.get("PERFCAMPAIGN_DEBUG"):
             traceback.print_exc()
-        click.echo(f"perfcampaign: internal error: {type(exc).__name__}: {exc} "
+        click.echo(f"perfcampaign: internal error: {type(exc).__name__}: {_shown(exc)} "
                    f"(set PERFCAMPAIGN_DEBUG=1 for the traceback)", err=True)
         raise SystemExit(ExitCode.INFRA) from None
     except BaseException as exc:

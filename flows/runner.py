@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import platform
 import traceback
 import uuid
@@ -25,7 +26,7 @@ from typing import Any
 
 from campaigns.errors import UserError
 from campaigns.loader import LoadedCampaign
-from campaigns.redact import redact
+from campaigns.redact import redact, redact_row, redact_text, redact_url
 from campaigns.types import UnresolvedSecret, register_resolver
 from campaigns.vocabulary import STAGE_ORDER
 from flows.repair import RunLease, lease_seconds, repair_runs, this_process
@@ -159,8 +160,8 @@ class EnvironmentReport:
                                            finished_at=result.finished_at)
         stages = Stages(**outcomes)
         return EnvironmentRun(
-            run_id=self.run_id, kind=self.kind, base_url=self.base_url,  # type: ignore[arg-type]
-            status=self.status, error=self.error,  # type: ignore[arg-type]
+            run_id=self.run_id, kind=self.kind, base_url=redact_url(self.base_url),  # type: ignore[arg-type]
+            status=self.status, error=redact_text(self.error) if self.error else None,  # type: ignore[arg-type]
             started_at=self.started_at, finished_at=self.finished_at, test_type=self.test_type,
             trigger=self.trigger, host=platform.node(), tool_version=TOOL_VERSION, stages=stages,
             audit=Audit(**_audit_columns(self.audit)) if self.audit else None,
@@ -344,10 +345,34 @@ def _uncancel() -> None:
         task.uncancel()
 
 
+def redact_result(result: StageResult) -> StageResult:
+    """A stage's result with its secrets masked (``campaigns.redact``): what the document, the
+    outputs and the logs show. Rows are redacted where they are written (``Warehouse.write_rows``)."""
+    result.summary = redact(result.summary)
+    result.error = redact_text(result.error) if result.error else result.error
+    for gate in result.gates:
+        gate.name, gate.detail = redact_text(gate.name), redact_text(gate.detail)
+        gate.observed, gate.limit = redact(gate.observed), redact(gate.limit)
+    result.endpoints = [redact_row(e) for e in result.endpoints]
+    result.backlog = [redact_row(b) for b in result.backlog]
+    return result
+
+
+def redacting(emit: Callable[[ProgressEvent], None]) -> Callable[[ProgressEvent], None]:
+    """Progress events with their secrets masked: they reach the terminal, logs and artifacts."""
+
+    def out(event: ProgressEvent) -> None:
+        numbers = event.stage == "load" and event.kind == "item"  # the per-second row: numbers only
+        emit(dataclasses.replace(event, message=redact_text(event.message),
+                                 data=event.data if numbers else redact(event.data)))
+
+    return out
+
+
 async def _run_stage(stage: Stage, ctx: RunContext, execute: StageExecutor) -> StageResult:
     started = now()
     try:
-        return await execute(stage, ctx)
+        return redact_result(await execute(stage, ctx))
     except asyncio.CancelledError:
         if not INTERRUPTION.requested:
             raise
@@ -365,6 +390,7 @@ async def run_campaign(loaded: LoadedCampaign, store: Warehouse, options: RunOpt
                        execute: StageExecutor = run_directly) -> CampaignReport:
     """Every environment asked for, one after the other."""
     plans = plan_campaign(loaded, options.environments, options.stages)
+    emit = redacting(emit)
     from campaigns import preflight  # nothing is sent while a reference the run needs is unset
 
     problems = preflight.problems(loaded, secrets=True, environments=list(plans))

@@ -31,10 +31,13 @@ import duckdb
 import pyarrow as pa
 
 from campaigns.errors import MachineryError
+from campaigns.redact import redact_row, redact_text
 from warehouse.migrate import apply_migrations
 from warehouse.queries import Queries
 
 DEFAULT_PATH = Path(".perfcampaign") / "warehouse.duckdb"
+#: tables of numbers and names only, written by the thousand: not walked for secrets
+UNREDACTED_TABLES = frozenset({"load_timeseries", "load_histograms", "metric_samples"})
 ENV_VAR = "PERFCAMPAIGN_WAREHOUSE"
 
 
@@ -186,8 +189,9 @@ class Warehouse(Queries):
             con.unregister(name)
 
     def write_rows(self, rows: dict[str, list[dict[str, Any]]], *, upsert: bool = False) -> None:
-        """Insert rows of several tables in one transaction (spooled if the file stays busy)."""
-        rows = {t: r for t, r in rows.items() if r}
+        """Insert rows of several tables in one transaction (spooled if the file stays busy). Secrets
+        never land: URLs, evidence and texts are redacted here (``campaigns.redact``), whatever wrote them."""
+        rows = {t: (r if t in UNREDACTED_TABLES else [redact_row(x) for x in r]) for t, r in rows.items() if r}
         if not rows:
             return
         try:
@@ -235,7 +239,7 @@ class Warehouse(Queries):
     def finish_run(self, run_id: str, status: str, finished_at: datetime, error: str | None = None) -> None:
         with self.transaction() as con:
             con.execute("UPDATE runs SET status = ?, finished_at = ?, error = ? WHERE run_id = ?",
-                        [status, finished_at, error, run_id])
+                        [status, finished_at, redact_text(error) if error else error, run_id])
 
     def exclude_run(self, run_id: str, reason: str) -> None:
         """Leave a run out of trends and regressions, with the reason kept beside it."""
@@ -269,6 +273,7 @@ class Warehouse(Queries):
         A gap seen every night stays one item (by ``key``) with first/last seen dates.
         """
         counts = {"opened": 0, "refreshed": 0, "closed": 0, "reopened": 0}
+        items = [redact_row(item) for item in items]  # titles and evidence quote URLs and answers
         with self.transaction() as con:
             existing = {r[0]: r[1] for r in con.execute(
                 "SELECT key, status FROM backlog_items WHERE campaign = ? AND environment = ?",
