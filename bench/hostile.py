@@ -18,6 +18,10 @@ perfcampaign process and of its whole process tree (Chromium included for e2e), 
 stage status, rows stored in the warehouse, and requests that reached 127.0.0.2 (the redirect
 target: outside every allow-list). Targets (issue 14): within the bound, under 500 MB, 0 requests
 outside the allow-list, results stored.
+
+``--secrets`` plants a query token, an Authorization header and an X-Api-Key header, runs every
+stage, and lists each output (the --json document, every warehouse table, every file the run
+wrote) that still holds one (target: none).
 """
 
 from __future__ import annotations
@@ -286,6 +290,91 @@ def summary(doc: dict[str, Any]) -> None:
     print(f"  requests outside the allow-list: {sum(o['outside_requests'] for o in outs)} (target 0)")
 
 
+# ---------------------------------------------------------------------------------------------------
+# planted secrets: where do they end up?
+# ---------------------------------------------------------------------------------------------------
+
+SECRETS = {"query token": "qtok-5e1f-SECRET", "Authorization": "auth-77c1-SECRET", "X-Api-Key": "key-c0ff-SECRET"}
+
+
+def secrets_campaign(url: str) -> str:
+    return f"""\
+campaign: planted-secrets
+team: qa
+environments:
+  dev:
+    kind: dev
+    base_url: "{url}"
+    headers: {{Authorization: "Bearer ${{env:PLANTED_AUTH}}", X-Api-Key: "${{env:PLANTED_KEY}}"}}
+endpoints:
+  - {{name: ok, path: "/ok?token={SECRETS['query token']}", expect: {{fields: [id]}}}}
+  - {{name: missing, path: "/nope?api_key={SECRETS['query token']}"}}
+readiness: {{timeout: 3s, samples: 2}}
+e2e:
+  options: {{request_timeout: 3s, navigation_timeout: 5s}}
+  api_journeys: [{{name: api, continue_on_failure: true, steps: [{{endpoint: ok}}, {{endpoint: missing}}]}}]
+  browser_journeys: [{{name: page, start: "/ok?token={SECRETS['query token']}"}}]
+load:
+  rate: 10
+  duration: 2s
+  scenarios: [{{name: s, steps: [{{endpoint: ok}}, {{endpoint: missing}}]}}]
+"""
+
+
+def scan_secrets(work: Path) -> dict[str, Any]:
+    """Run every single-pass stage and the load against a campaign with planted secrets, then look
+    for them in the --json document, the warehouse (every table, every column) and every file the
+    run wrote (reports, screenshots' folder, run.json…)."""
+    from campaigns.redact import contains_secret
+
+    work.mkdir(parents=True, exist_ok=True)
+    found: dict[str, list[str]] = {}
+    with HostileServer() as server:
+        path = work / "secrets.yaml"
+        path.write_text(secrets_campaign(server.url))
+        warehouse = work / "secrets" / "warehouse.duckdb"
+        warehouse.parent.mkdir(exist_ok=True)
+        env = {**os.environ, "PERFCAMPAIGN_WAREHOUSE": str(warehouse), "PLANTED_AUTH": SECRETS["Authorization"],
+               "PLANTED_KEY": SECRETS["X-Api-Key"]}
+        env.pop("PREFECT_API_URL", None)
+        proc = subprocess.run([sys.executable, "-m", "flows.cli", "run", str(path), "--env", "dev", "--no-prefect",
+                               "--no-start", "--json", "-q", "--warehouse", str(warehouse)], cwd=work, env=env,
+                              capture_output=True, text=True, timeout=600)
+        sent = [r for r in server.requests if SECRETS["Authorization"] in r.headers.get("authorization", "")]
+    secrets = list(SECRETS.values())
+    for name, text in (("--json document", proc.stdout), ("stderr (progress)", proc.stderr)):
+        hit = contains_secret(text, secrets)
+        if hit:
+            found[name] = hit
+    from warehouse.store import Warehouse
+
+    store = Warehouse(warehouse)
+    tables = [r[0] for r in store.fetchall("SELECT table_name FROM information_schema.tables")]
+    for table in tables:
+        rows = store.fetchall(f'SELECT * FROM "{table}"')
+        hit = contains_secret(json.dumps(rows, default=str), secrets)
+        if hit:
+            found[f"warehouse {table}"] = hit
+    for file in sorted(p for p in work.rglob("*") if p.is_file() and p.suffix not in (".duckdb", ".wal", ".png")):
+        try:
+            hit = contains_secret(file.read_text(errors="replace"), secrets)
+        except OSError:
+            continue
+        if hit:
+            found[str(file.relative_to(work))] = hit
+    return {"exit_code": proc.returncode, "requests_with_credentials": len(sent), "tables": len(tables),
+            "outputs_with_secrets": {k: [n for n, v in SECRETS.items() if v in hits] for k, hits in found.items()}}
+
+
+def _secrets_text(doc: dict[str, Any]) -> str:
+    lines = [f"planted secrets (query token, Authorization, X-Api-Key) through readiness, smoke, e2e and load "
+             f"(exit {doc['exit_code']}; the target got the credentials {doc['requests_with_credentials']} times):"]
+    outputs = doc["outputs_with_secrets"]
+    lines.append(f"  outputs holding a secret: {len(outputs)} (target 0)")
+    lines += [f"    {where}: {', '.join(names)}" for where, names in outputs.items()]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.hostile", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -294,7 +383,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help=f"behaviours {', '.join(QUICK)}")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--keep", type=Path, help="keep campaigns and warehouses here")
+    ap.add_argument("--secrets", action="store_true", help="only the planted-secrets scan")
     args = ap.parse_args(argv)
+    if args.secrets:
+        work = args.keep or Path(tempfile.mkdtemp(prefix="perfcampaign-secrets-"))
+        doc = scan_secrets(work)
+        print(json.dumps(doc, indent=2) if args.json else _secrets_text(doc))
+        return 0
     behaviours = tuple(args.behaviour or (QUICK if args.quick else ALL))
     stages = tuple(args.stage or STAGES)
     work = args.keep or Path(tempfile.mkdtemp(prefix="perfcampaign-hostile-"))

@@ -192,8 +192,13 @@ async def _run_step(page: Any, capture: SessionCapture, runner: StepRunner, step
         elif record.action in ACTIONABLE and "Timeout" in type(exc).__name__:
             record.blocker = await runner.diagnose(page, render(selector_of(step), variables))
     record.duration_ms = round((time.perf_counter() - began) * 1000, 3)
-    await capture.settle()
     record.url = redact_url(page.url)
+    if record.blocker is not None and record.action in ("start", "goto"):
+        # the page never loaded (a silent, trickling or endless target): there is nothing to settle or
+        # read, only what the browser shows — one short screenshot, not another timeout's worth of waiting
+        record.screenshot = await capture.screenshot(page, "failed", timeout_s=min(capture.observe_s, 1.5))
+        return
+    await capture.settle()
     await capture.observe(page)
     if record.outcome == "failed":
         record.screenshot = await capture.screenshot(page, "failed")

@@ -276,7 +276,7 @@ class SessionCapture:
         self.session.texts.append(PageText(kind, redact_text(text), where, redact_url(url),  # type: ignore[arg-type]
                                            self.step_index))
 
-    async def screenshot(self, page: Any, label: str) -> str | None:
+    async def screenshot(self, page: Any, label: str, timeout_s: float | None = None) -> str | None:
         self.shots_dir.mkdir(parents=True, exist_ok=True)
         name = f"{self.step_index:02d}-{_slug(label)}"
         path = self.shots_dir / f"{name}.png"
@@ -285,7 +285,8 @@ class SessionCapture:
             path = self.shots_dir / f"{name}-{n}.png"
             n += 1
         try:
-            data = await page.screenshot(path=str(path), full_page=True, timeout=self.observe_s * 1000)
+            data = await page.screenshot(path=str(path), full_page=True,
+                                         timeout=(timeout_s or self.observe_s) * 1000)
         except Exception:  # noqa: BLE001 - a page that cannot be captured is not a failed journey
             return None
         self.session.screenshots.append(Screenshot(len(self.session.screenshots) + 1, label, str(path),
