@@ -376,6 +376,7 @@ class AnalysisResult:
             "run_id": self.run_id, "test_type": self.test_type, "excluded": self.excluded, "nights": self.nights,
             "comparison": comparison,
             "headline": self.comparison.headline() if self.comparison else self.excluded,
+            "suspected": len(self.comparison.suspected) if self.comparison else 0,
             "fresh_regressions": self.fresh_regressions,
             "open_change_points": len(self.change_points),
             "regressions": sum(1 for c in self.change_points if c["direction"] == "regression"),
