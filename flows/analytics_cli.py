@@ -186,28 +186,16 @@ def regressions(campaign: str | None, environment: str | None, endpoint: str | N
             analyze(store, campaign, environment)
         nightly = latest_night_regressions(store, campaign, environment, since=bound, endpoint=endpoint,
                                            metric=metric, improvements=improvements)
-        clauses, params = ["status = 'open'"], []
-        for column, value in (("campaign", campaign), ("environment", environment), ("endpoint", endpoint),
-                              ("metric", metric)):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        if bound is not None:
-            clauses.append("night >= ?")
-            params.append(bound)
-        if not improvements:
-            clauses.append("direction = 'regression'")
-        frame = store.query(f"SELECT * FROM change_points WHERE {' AND '.join(clauses)} "
-                            "ORDER BY night DESC, campaign, environment, endpoint, metric", params)
-        excluded = store.query("SELECT run_id, campaign, environment, started_at, exclude_reason FROM runs "
-                               "WHERE exclude_from_analysis ORDER BY started_at DESC LIMIT 20")
+        frame = store.open_change_points(campaign, environment, endpoint=endpoint, metric=metric, since=bound,
+                                         regressions_only=not improvements)
+        excluded = store.excluded_run_rows(20)
     except WarehouseError as exc:
         raise Failure.of(exc) from None
     rows = frame.to_dicts()
     last_nights = nightly.to_dicts() if not nightly.is_empty() else []
     doc = {"warehouse": str(store.path), "since": bound, "campaign": campaign, "environment": environment,
            "endpoint": endpoint, "metric": metric, "latest_night": last_nights, "change_points": rows,
-           "excluded_runs": excluded.to_dicts()}
+           "excluded_runs": excluded}
     if as_json:
         _emit_json(doc)
         return
