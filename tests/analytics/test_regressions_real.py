@@ -111,9 +111,11 @@ def test_a_3x_slowdown_on_night_three_is_flagged_that_morning(tmp_path, service,
     assert "vs last night" in overall["detail"] and "vs baseline" in overall["detail"]
     verdict = comparison(third)
     p50 = next(s for s in verdict["series"] if s["endpoint"] == "_overall" and s["metric"] == "p50_ms")
-    assert p50["vs_previous"]["significant"] and p50["vs_previous"]["method"] == "between-nights"
-    assert p50["vs_previous"]["rel_change"] > 1.5 and p50["vs_previous"]["p_value"] < 0.01
-    assert p50["vs_baseline"]["reference_nights"] == 2
+    prev, base = p50["vs_previous"], p50["vs_baseline"]
+    assert prev["method"] == base["method"] == "between-nights", p50
+    assert prev["rel_change"] > 1.5 and base["rel_change"] > 1.5, p50
+    assert (prev["significant"] and prev["p_value"] < 0.01) or (base["significant"] and base["p_value"] < 0.01), p50
+    assert base["reference_nights"] == 2
     assert verdict["nights"] == 3
     # /health is never slowed: its series stays quiet while every slowed route is flagged
     flagged = {g["endpoint"] for g in regressions}
