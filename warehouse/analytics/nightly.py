@@ -205,11 +205,15 @@ def plan_references(run: RunInfo, history: pl.DataFrame, *, flags: Mapping[tuple
     per: dict[tuple[str, str], SeriesRefs] = {}
     grouped = {k: g for k, g in usable_nights.partition_by(["endpoint", "metric"], as_dict=True).items()} \
         if not usable_nights.is_empty() else {}
+    # the pool reaches back at most this far (past flagged nights and a lasting regression)
+    window = 3 * settings.reference_nights + (settings.accept_regression_after or 0)
     for key in values:
         rows = grouped.get(key)
         if rows is None or rows.is_empty():
             per[key] = SeriesRefs(None, [], 0)
             continue
+        earlier_nights = rows.height
+        rows = rows.tail(window)
         ids, stamps, vals = rows["run_id"].to_list(), rows["night"].to_list(), rows["value"].to_list()
         previous = (ids[-1], stamps[-1], vals[-1])
         base = baselines.get(key)
@@ -223,7 +227,7 @@ def plan_references(run: RunInfo, history: pl.DataFrame, *, flags: Mapping[tuple
         else:
             pool = [(r, n, v) for r, n, v, flagged in zip(ids, stamps, vals, in_force)
                     if not flagged and (start is None or n >= start)]
-        per[key] = SeriesRefs(previous, pool[-settings.reference_nights:], len(ids))
+        per[key] = SeriesRefs(previous, pool[-settings.reference_nights:], earlier_nights)
     return References(run, values, per, excluded, nights, previous_run)
 
 
