@@ -20,10 +20,13 @@ endpoint, untrustworthy runs judged on the seconds the generator vouched for), a
 
 The same sequences go through the change-point detector (:mod:`warehouse.analytics.changepoints`)
 and Apache Otava (E-divisive means, window 50, p ≤ 0.001, as ``bench.analytics_changepoints``
-runs it) on the nightly ``_overall`` p50 and p95: a change point reported at or after the step, on
-the morning it is first seen, is a detection; any change point in a prefix of unchanged nights is
-a false alarm. Change points need nights after the step, so their "that morning" rate is 0 by
-construction; their "within 3 nights" rate is the fair comparison.
+runs it) on the nightly ``_overall`` p50 and p95 of the trusted nights (what the analysis feeds its
+change points): a new change point in the bad direction, on the morning it is first seen, is an
+alarm; one on the step night or the two after it is a detection, one on an unchanged night a false
+alarm. Change points need nights after the step, so their "that morning" rate is 0 by
+construction; "within 3 nights" is the fair comparison. Untrustworthy nights are skipped by every
+method (never an alarm), so "when it could be judged" counts step nights the generator vouched
+for that have an earlier night it vouched for.
 """
 
 from __future__ import annotations
@@ -159,13 +162,19 @@ def judge(seq: Sequence, settings: CompareSettings, upto: int) -> list[bool]:
 
 
 def cp_verdicts(seq: Sequence, detector: Any, metric: str) -> list[bool]:
-    """Per night: did a prefix ending that night show a change point in the bad direction that the
-    previous prefix did not (a new alarm that morning)?"""
-    values = [r.overall(metric) for r in seq.nights]
+    """Per night: did the series of trusted nights up to that one show a change point in the bad
+    direction that the night before did not (a new alarm that morning)? Untrustworthy nights are
+    left out of the series, as the analysis leaves them out of its change points (and never alarm)."""
+    kept: list[float] = []
     seen: set[int] = set()
     out = []
-    for n in range(1, len(values) + 1):
-        found = {i for i in detector(values[:n]) if values[i:n] and np.median(values[i:n]) > np.median(values[:i])}
+    for run in seq.nights:
+        if not run.trusted:
+            out.append(False)
+            continue
+        kept.append(run.overall(metric))
+        n = len(kept)
+        found = {i for i in detector(kept) if 0 < i < n and np.median(kept[i:]) > np.median(kept[:i])}
         out.append(bool(found - seen))
         seen |= found
     return out
@@ -180,8 +189,8 @@ class Tally:
     steps: int = 0
     morning: int = 0
     within3: int = 0
-    trusted_steps: int = 0            # step nights the generator vouched for
-    trusted_morning: int = 0
+    judgeable_steps: int = 0          # step nights vouched for, with an earlier night vouched for
+    judgeable_morning: int = 0
     seconds: float = 0.0
 
 
@@ -204,8 +213,9 @@ def score(seqs: list[Sequence], verdicts_of: Any) -> dict[Any, Tally]:
             t.steps += 1
             t.morning += verdicts[seq.step]
             t.within3 += any(verdicts[seq.step: seq.step + 3])
-            t.trusted_steps += trusted[seq.step]
-            t.trusted_morning += verdicts[seq.step] and trusted[seq.step]
+            judgeable = trusted[seq.step] and any(trusted[: seq.step])
+            t.judgeable_steps += judgeable
+            t.judgeable_morning += verdicts[seq.step] and judgeable
         else:
             t = noise
         t.seconds += elapsed
@@ -272,14 +282,15 @@ def main(argv: list[str] | None = None) -> None:
                  sum(results[n].get(k, Tally()).nights for k in ("noise", "noise-before-step"))) for n in names}
     print(f"{'per 100 nights':<28}" + "".join(f"{100 * a / max(b, 1):>{width}.2f}" for a, b in total.values()))
     print()
-    print("detected: that morning / within 3 nights (all step nights) | that morning, step nights vouched for")
+    print("detected: that morning / within 3 nights (all step nights) | that morning, when it could be judged "
+          "(the step night and an earlier one vouched for)")
     print(f"{'':<28}" + "".join(f"{n:>{width}}" for n in names))
     for key in sorted(k for k in results[names[0]] if isinstance(k, tuple)):
         knob, step = key
         row = f"{f'+{knob:.1f} ms, night {step + 1}':<28}"
         for n in names:
             t = results[n][key]
-            trusted = f"{t.trusted_morning / t.trusted_steps:.0%}" if t.trusted_steps else "–"
+            trusted = f"{t.judgeable_morning / t.judgeable_steps:.0%}" if t.judgeable_steps else "–"
             row += f"{f'{t.morning / t.steps:.0%} / {t.within3 / t.steps:.0%} | {trusted}':>{width}}"
         print(row)
     print()

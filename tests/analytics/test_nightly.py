@@ -132,9 +132,12 @@ def test_untrustworthy_nights_are_marked_shown_not_judged_and_skipped_as_referen
     result = analyze_run(store, stalled, now=night(2))
     s = p50(result)
     assert not result.comparison.trusted and s.vs_previous.rel_change > 1.5 and not s.vs_previous.significant
-    assert s.vs_previous.note.startswith("untrustworthy run: compared, not judged")
-    assert all(g.passed for g in evaluate_gates(result))
-    assert "untrustworthy run: generator CPU saturated" in result.comparison.headline()
+    assert s.vs_previous.note.startswith("untrustworthy run: compared, not judged") and s.vs_previous.suspected
+    gates = evaluate_gates(result)
+    assert all(g.passed for g in gates) and gates[-1].name == "regressions not judged: untrustworthy run"
+    headline = result.comparison.headline()
+    assert headline.startswith("suspected regression, re-run to confirm: ") and "vs last night" in headline
+    assert headline.endswith("[untrustworthy run: generator CPU saturated]")
     judged = analyze_run(store, stalled, now=night(2), settings=AnalyticsSettings(
         compare=CompareSettings(judge_untrusted=True)))
     assert p50(judged).vs_previous.regression

@@ -45,10 +45,12 @@ Detection and false-alarm rates on real recorded runs: ``python -m bench.regress
 
 A run the load generator could not vouch for (``load_runs.trustworthy`` false) is **marked**, never
 dropped: ``RunComparison.trusted`` is false with the reasons, its comparisons are computed and
-shown (``describe``, ``headline``) but, by default, not judged (``significant`` false, ``note``
-says so; ``analytics.compare.untrusted: judge`` judges it on the seconds the generator vouched
-for), and later runs do not use it as a reference (``excluded_nights`` lists the nights skipped,
-with why).
+shown (``describe``, ``headline``) but, by default, not judged: ``significant`` is false and a change
+the tests would call significant is ``suspected`` ("suspected regression, re-run to confirm" in the
+headline, a passing gate that says so; the campaign's trust setting decides whether an
+untrustworthy run fails). ``analytics.compare.untrusted: judge`` judges it on the seconds the
+generator vouched for. Later runs do not use it as a reference (``excluded_nights`` lists the
+nights skipped, with why).
 
 :meth:`RunComparison.gates` turns the verdict into ``tasks.base.Gate`` rows (stage ``analysis``):
 one failing gate per significant regression (vs last night and/or vs baseline, one gate per
@@ -122,6 +124,8 @@ class Comparison(_Model):
     alpha: float = 0.01
     min_change: float = Field(0.0, description="Smallest relative change that can be significant.")
     significant: bool = False
+    suspected: bool = Field(False, description="Not judged (an untrustworthy run), but the tests would call it "
+                                               "significant: re-run to confirm.")
     direction: Direction = "flat"
     nights_available: int = Field(0, description="Trustworthy nights of the series, this one included.")
     nights_needed: int = Field(0, description="Nights the method needs, this one included.")
@@ -143,7 +147,8 @@ class Comparison(_Model):
         if self.method is Method.NONE or self.rel_change is None:
             return f"{where}: {self.note or 'not judged'}"
         p = "" if self.p_value is None else f"p={_p(self.p_value)}, "
-        verdict = "" if self.significant else ", not significant"
+        verdict = "" if self.significant else (", not judged: untrustworthy run" if self.suspected
+                                               else ", not significant")
         return f"{self.rel_change * 100:+.0f}% {where} ({p}{self.method.value}{verdict})"
 
 
@@ -185,6 +190,11 @@ class SeriesVerdict(_Model):
         """A significant regression against last night or the baseline, or a fresh change point."""
         cp = self.change_point is not None and self.change_point.fresh and self.change_point.direction == "regression"
         return self.vs_previous.regression or self.vs_baseline.regression or cp
+
+    @property
+    def suspected(self) -> bool:
+        """Not judged (an untrustworthy run), but a regression the tests would call significant."""
+        return any(c.suspected and c.direction == "regression" for c in (self.vs_previous, self.vs_baseline))
 
     def describe(self) -> str:
         """``dev list-products p95 36.6 ms: +490% vs last night (p=…), +250% vs baseline (…)``."""
@@ -232,6 +242,11 @@ class RunComparison(_Model):
         return [s for s in self.series if s.gating and s.regression]
 
     @property
+    def suspected(self) -> list[SeriesVerdict]:
+        """Gating series of an untrustworthy run that look like regressions: not judged, re-run to confirm."""
+        return [s for s in self.series if s.gating and s.suspected]
+
+    @property
     def improvements(self) -> list[SeriesVerdict]:
         return [s for s in self.series if s.vs_previous.improvement or s.vs_baseline.improvement]
 
@@ -242,6 +257,10 @@ class RunComparison(_Model):
         """One line for a headline: the worst regression, or how the run stands and what judged it."""
         caveat = "" if self.trusted else " [untrustworthy run: " + ("; ".join(self.untrusted_reasons) or "?") + "]"
         found = self.regressions
+        if not found and self.suspected:
+            worst = max(self.suspected, key=lambda s: abs(_worst_change(s, suspected=True)))
+            more = f" (+{len(self.suspected) - 1} more)" if len(self.suspected) > 1 else ""
+            return "suspected regression, re-run to confirm: " + worst.describe() + more + caveat
         if found:
             worst = max(found, key=lambda s: abs(_worst_change(s)))
             more = f" (+{len(found) - 1} more)" if len(found) > 1 else ""
@@ -255,6 +274,9 @@ class RunComparison(_Model):
     def gates(self) -> list[Gate]:
         """Failing gates for significant regressions (one per series), or one passing gate."""
         found = self.regressions
+        if not found and self.suspected:
+            return [Gate(STAGE, "regressions not judged: untrustworthy run", True, observed=len(self.suspected),
+                         limit=0, detail=self.headline())]
         if not found:
             return [Gate(STAGE, "no regression vs last night or baseline", True, observed=0, limit=0,
                          detail=self.headline())]
@@ -273,8 +295,9 @@ def method_needs(min_segment: int) -> dict[Method, int]:
     return {**NIGHTS_NEEDED, Method.CHANGE_POINT: 2 * min_segment}
 
 
-def _worst_change(s: SeriesVerdict) -> float:
-    changes = [c.rel_change for c in (s.vs_previous, s.vs_baseline) if c.regression and c.rel_change is not None]
+def _worst_change(s: SeriesVerdict, suspected: bool = False) -> float:
+    changes = [c.rel_change for c in (s.vs_previous, s.vs_baseline)
+               if (c.suspected if suspected else c.regression) and c.rel_change is not None]
     return max(changes, key=abs) if changes else 0.0
 
 

@@ -21,6 +21,8 @@ Every SQL statement is in :mod:`.reads`; the functions this module calls take an
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -239,6 +241,19 @@ def changed_groups(store: Any, campaign: str | None = None, environment: str | N
     return changed, now_seen, len(now_seen) - len(changed)
 
 
+@contextmanager
+def _one_open_file(store: Any) -> Iterator[None]:
+    """Keep the warehouse file open while an analysis reads and writes it. The store opens the file
+    for every statement; with one connection held, DuckDB's per-process database cache makes every
+    other open ~10× cheaper (60 → 6 ms on a year of 150 environments: a dozen statements a run).
+    Other processes wait for the file as they would for any write (the store retries)."""
+    if hasattr(store, "connect"):
+        with store.connect():
+            yield
+    else:
+        yield
+
+
 def analyze(store: Any, campaign: str | None = None, environment: str | None = None, *,
             settings: AnalyticsSettings = AnalyticsSettings(), now: datetime | None = None,
             analysis_run: str | None = None, incremental: bool = False) -> AnalysisOutput:
@@ -248,6 +263,13 @@ def analyze(store: Any, campaign: str | None = None, environment: str | None = N
     analysis (a new night, a run excluded by hand or errored) are read and recomputed; the others
     keep what is stored.
     """
+    with _one_open_file(store):
+        return _analyze(store, campaign, environment, settings=settings, now=now, analysis_run=analysis_run,
+                        incremental=incremental)
+
+
+def _analyze(store: Any, campaign: str | None, environment: str | None, *, settings: AnalyticsSettings,
+             now: datetime | None, analysis_run: str | None, incremental: bool) -> AnalysisOutput:
     now = now or datetime.now(UTC)
     since = now - timedelta(days=settings.history_days)
     fingerprints: dict[tuple[str, str], str] = {}
@@ -376,6 +398,7 @@ class AnalysisResult:
             "run_id": self.run_id, "test_type": self.test_type, "excluded": self.excluded, "nights": self.nights,
             "comparison": comparison,
             "headline": self.comparison.headline() if self.comparison else self.excluded,
+            "suspected": len(self.comparison.suspected) if self.comparison else 0,
             "fresh_regressions": self.fresh_regressions,
             "open_change_points": len(self.change_points),
             "regressions": sum(1 for c in self.change_points if c["direction"] == "regression"),
@@ -478,6 +501,12 @@ def analyze_run(store: Any, run_id: str, *, settings: AnalyticsSettings | None =
     Call it after the run's load stage has written its rows (its ``endpoint_metrics``), before the
     run's verdict; then add :func:`evaluate_gates` to the run's gates.
     """
+    with _one_open_file(store):
+        return _analyze_run(store, run_id, settings=settings, thresholds=thresholds, now=now)
+
+
+def _analyze_run(store: Any, run_id: str, *, settings: AnalyticsSettings | None, thresholds: Any,
+                 now: datetime | None) -> AnalysisResult:
     settings = settings or AnalyticsSettings()
     now = now or datetime.now(UTC)
     run = reads.run(store, run_id)
