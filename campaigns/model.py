@@ -11,8 +11,10 @@ never a silently ignored option. ``SCHEMA_VERSION`` is the ``version`` this code
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -20,7 +22,7 @@ from campaigns.analytics import AnalyticsOptions, MetricsSource, PrometheusExpor
 from campaigns.load import LoadSpec
 from campaigns.templating import placeholders
 from campaigns.types import (MAX_RATE, MAX_VUS, Duration, Slug, StrictModel, check_headers, check_path,
-                             check_path_value, upper_method)
+                             check_path_value, no_control_characters, upper_method)
 from campaigns.verdict import VerdictOptions
 from campaigns.vocabulary import STAGE_ORDER
 
@@ -31,6 +33,22 @@ EnvKind = Literal["dev", "staging", "production"]
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 Scalar = str | int | float | bool
+#: words that end the path of a POST which only reads (a query sent as a body): ``/flows/filter``,
+#: ``/orders/search``, ``/events/count-by/{unit}``. Such POSTs are probed, smoke-tested and loaded
+#: like GETs (``safe: false`` on the endpoint says otherwise).
+QUERY_POST_WORDS = frozenset({"filter", "filters", "count", "counts", "search", "query", "paginate", "find",
+                              "lookup", "history", "validate"})
+
+
+def reads_only(method: str, path: str) -> bool:
+    """A POST whose last literal path segment names a query (filter, count, search, paginate…)."""
+    if method.upper() != "POST":
+        return False
+    literals = [s for s in path.partition("?")[0].split("/") if s and "{" not in s]
+    if not literals:
+        return False
+    words = {w.lower() for w in re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", literals[-1])}
+    return bool(words & QUERY_POST_WORDS)
 
 #: stages an environment runs when its file does not say; production never runs chaos.
 DEFAULT_STAGES: dict[str, tuple[str, ...]] = {
@@ -38,6 +56,39 @@ DEFAULT_STAGES: dict[str, tuple[str, ...]] = {
     "staging": STAGE_ORDER,
     "production": ("readiness", "smoke", "e2e", "load"),
 }
+
+
+_HOST = re.compile(r"^[A-Za-z0-9._~-]+$")
+
+
+def check_base_url(value: str) -> str:
+    """An http(s) URL with a host (a name, an IPv4 or a bracketed IPv6 address; an internationalized
+    name becomes its punycode), a valid port, no query, fragment, credentials or control characters."""
+    no_control_characters(value, "base_url")
+    try:
+        parts = urlsplit(value.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http(s) URL with a host")
+    if parts.query or parts.fragment:
+        raise ValueError("base_url takes no query or fragment")
+    if parts.username or parts.password:
+        raise ValueError("base_url takes no user or password: put credentials in headers as ${env:…} references")
+    if port == 0:
+        raise ValueError(f"{value!r}: port 0 is not a port to send to")
+    host = parts.hostname
+    if "[" not in parts.netloc and not _HOST.match(host):
+        if any(unicodedata.category(ch).startswith(("C", "Z")) for ch in host):
+            raise ValueError(f"the host of {value!r} holds invisible or space characters")
+        try:
+            ascii_host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ValueError(f"{host!r} is not a valid host name") from None
+        netloc = ascii_host + (f":{port}" if port is not None else "")
+        value = urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    return value.strip().rstrip("/")
 
 
 class Strict(StrictModel):
@@ -108,6 +159,10 @@ class Endpoint(Strict):
     domain: str | None = Field(None, description="Key of the campaign's targets this endpoint answers to.")
     auth: bool = Field(False, description="Send the token obtained by the campaign's auth flow.")
     tags: list[str] = Field(default_factory=list)
+    safe: bool | None = Field(
+        None, description="A POST that only reads (a filter, count or search sent as a body): probed, smoke-tested "
+                          "and loaded like a GET, in production too. Default: true when the path ends in filter, "
+                          "count, search, query, paginate, find, lookup, history or validate.")
     response_schema: str | dict[str, Any] | None = Field(
         None, description="JSON Schema of the endpoint's 2xx bodies, checked by readiness and smoke: inline, or "
                           "'FILE#/json/pointer' relative to the campaign file (a schema file, or the OpenAPI spec "
@@ -135,8 +190,17 @@ class Endpoint(Strict):
         return self
 
     @property
+    def is_safe(self) -> bool:
+        """Sends no change: a GET/HEAD/OPTIONS, or a POST that only reads."""
+        if self.method not in WRITE_METHODS:
+            return True
+        if self.safe is not None:
+            return self.safe and self.method == "POST"
+        return reads_only(self.method, self.path)
+
+    @property
     def is_write(self) -> bool:
-        return self.method in WRITE_METHODS
+        return self.method in WRITE_METHODS and not self.is_safe
 
 
 class RequestSpec(Strict):
@@ -203,7 +267,14 @@ class Service(Strict):
 class ReadinessOptions(Strict):
     samples: int = Field(5, ge=2, le=20, description="Repeated requests per endpoint.")
     probe_writes: bool | None = Field(
-        None, description="Send writes to check they persist (default: not in production).")
+        None, description="Send writes to check they persist (default: the environment's allow_writes, else not "
+                          "in production). Every object a probe creates is deleted afterwards.")
+    never_write: list[str] = Field(
+        default_factory=list, description="Endpoints never written to by readiness, smoke or load (names); they are "
+                                          "reported unverified.")
+    max_writes: int | None = Field(
+        None, gt=0, description="Most write requests one readiness run sends (default: 6 per write endpoint, "
+                                "at least 50).")
     fail_on_mock: bool = Field(False, description="A mocked endpoint fails the run instead of being reported.")
     timeout: Duration = 10.0
 
@@ -231,18 +302,20 @@ class Environment(Strict):
     slack_channel: str | None = None
     schedule: Schedule | None = None
     metrics: MetricsSource | None = Field(None, description="The target's Prometheus /metrics, scraped during load.")
+    allow_writes: bool | None = Field(
+        None, description="May requests that write (POST/PUT/PATCH/DELETE, unless the endpoint is marked safe) be "
+                          "sent here: write probes, smoke, e2e API steps and load. Default: false for production, "
+                          "true otherwise. Shown in every stage's summary.")
+    never_write: list[str] = Field(
+        default_factory=list, description="Endpoints never written to in this environment (names), besides the "
+                                          "campaign's readiness.never_write.")
 
     _headers = field_validator("headers")(classmethod(lambda cls, v: check_headers(v)))
 
     @field_validator("base_url")
     @classmethod
     def _url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"{value!r} is not an http(s) URL with a host")
-        if parts.query or parts.fragment:
-            raise ValueError("base_url takes no query or fragment")
-        return value.rstrip("/")
+        return check_base_url(value)
 
     @model_validator(mode="after")
     def _hosts_and_stages(self) -> Environment:
@@ -253,6 +326,8 @@ class Environment(Strict):
             raise ValueError(f"base_url host {host!r} is not in allow_hosts {self.allow_hosts}")
         if self.kind == "production" and self.stages and "chaos" in self.stages:
             raise ValueError("chaos never runs in a production environment: remove it from stages")
+        if self.allow_writes is None:
+            self.allow_writes = self.kind != "production"
         return self
 
     @property
@@ -263,6 +338,10 @@ class Environment(Strict):
     def port(self) -> int:
         parts = urlsplit(self.base_url)
         return parts.port or (443 if parts.scheme == "https" else 80)
+
+    def target(self) -> tuple[str, int]:
+        """(host, port) this environment's requests go to."""
+        return self.host.lower().rstrip("."), self.port
 
     def allowed_stages(self) -> tuple[str, ...]:
         chosen = self.stages if self.stages is not None else DEFAULT_STAGES[self.kind]
@@ -347,7 +426,31 @@ class Campaign(Strict):
                                  f"(known: {sorted(known) or 'none'})")
             if ep.auth and self.auth is None:
                 raise ValueError(f"endpoint {ep.name!r} sets auth: true but the campaign has no auth flow")
+        names = {ep.name for ep in self.endpoints}
+        for where, listed in [("readiness.never_write", self.readiness.never_write)] + [
+                (f"environments.{env}.never_write", e.never_write) for env, e in self.environments.items()]:
+            unknown = [n for n in listed if n not in names]
+            if unknown:
+                raise ValueError(f"{where} names unknown endpoints {unknown} (known: {sorted(names)})")
         return self
+
+    def writes_left_out(self, env: str) -> dict[str, str]:
+        """Endpoints that write, by name, with why they are left out, when environment ``env`` does not
+        allow writes (``allow_writes: false``, the default in production); an endpoint marked
+        ``safe`` (a read sent as POST) is not a write."""
+        environment = self.environments[env]
+        if environment.allow_writes:
+            return {}
+        why = (f"writes are not sent to environment {env!r} (allow_writes: false"
+               f"{', the default in production' if environment.kind == 'production' else ''})")
+        return {ep.name: why for ep in self.endpoints if ep.is_write and not getattr(ep, "safe", False)}
+
+    def production_targets(self) -> dict[tuple[str, int], str]:
+        """(host, port) → name of every production environment of the campaign."""
+        return {env.target(): name for name, env in self.environments.items() if env.kind == "production"}
+    def never_written(self, env: str) -> set[str]:
+        """Endpoints no stage may write to in environment ``env``."""
+        return set(self.readiness.never_write) | set(self.environments[env].never_write)
 
     def endpoint(self, name: str) -> Endpoint:
         for ep in self.endpoints:

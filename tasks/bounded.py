@@ -88,7 +88,9 @@ async def bounded_request(client: httpx.AsyncClient, method: str, url: str, *,
                 chunks: list[bytes] = []
                 kept = 0
                 truncated = False
-                async for chunk in response.aiter_raw():
+                # a response built in memory (httpx.MockTransport) has its body already: read it as one chunk
+                raw_chunks = _one(response.content) if response.is_stream_consumed else response.aiter_raw()
+                async for chunk in raw_chunks:
                     room = max_bytes - kept
                     if len(chunk) > room:
                         chunks.append(chunk[:room])
@@ -115,6 +117,10 @@ async def bounded_request(client: httpx.AsyncClient, method: str, url: str, *,
         http_version=response.http_version,
         url=str(response.url),
     )
+
+
+async def _one(data: bytes):
+    yield data
 
 
 def _decode(response: httpx.Response, raw: bytes, max_bytes: int) -> tuple[bytes, bool]:

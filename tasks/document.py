@@ -413,6 +413,8 @@ def merge_endpoints(per_stage: dict[str, list[dict[str, Any]]]) -> dict[str, End
             if stage == "readiness":
                 entry.update(verdict=doc.get("verdict"), confidence=doc.get("confidence"),
                              evidence=list(doc.get("evidence") or []))
+                if doc.get("reason"):
+                    entry["reason"] = doc["reason"]
             else:
                 entry[stage] = {k: v for k, v in doc.items() if k != "name"}
     return {name: EndpointView.model_validate(entry) for name, entry in merged.items()}

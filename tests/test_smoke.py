@@ -84,3 +84,116 @@ def test_smoke_results_land_in_the_warehouse(tmp_path, shop_url):
     assert store.fetchall("SELECT count(*) FROM smoke_checks WHERE run_id = ? AND passed", [run_id]) == [(3,)]
     assert store.fetchall("SELECT count(*) FROM endpoint_metrics WHERE run_id = ? AND stage = 'smoke'",
                           [run_id]) == [(3,)]
+
+
+# --- no harm: unique values, cleanup, never-write, samples left alone ------------------------------
+
+def _notes_app():
+    """A real little API with a unique-name constraint, DELETE, a settings singleton and a bulk delete."""
+    from fastapi import FastAPI, HTTPException, Response
+
+    app = FastAPI()
+    notes: dict[int, dict] = {1: {"id": 1, "name": "keep me", "text": "the campaign's sample"}}
+    settings = {"theme": "dark", "lang": "en"}
+    seq = iter(range(2, 10_000))
+    app.state.notes, app.state.settings, app.state.bulk_calls = notes, settings, []
+
+    @app.get("/api/notes")
+    async def list_notes():
+        return list(notes.values())
+
+    @app.post("/api/notes", status_code=201)
+    async def create(body: dict):
+        if any(n["name"] == body.get("name") for n in notes.values()):
+            raise HTTPException(409, "a note with that name exists")
+        nid = next(seq)
+        notes[nid] = {"id": nid, **body}
+        return notes[nid]
+
+    @app.get("/api/notes/{nid}")
+    async def read(nid: int):
+        if nid not in notes:
+            raise HTTPException(404, "note not found")
+        return notes[nid]
+
+    @app.delete("/api/notes/{nid}", status_code=204)
+    async def delete(nid: int):
+        if notes.pop(nid, None) is None:
+            raise HTTPException(404, "note not found")
+        return Response(status_code=204)
+
+    @app.get("/api/settings")
+    async def get_settings():
+        return settings
+
+    @app.patch("/api/settings")
+    async def patch_settings(body: dict):
+        settings.update(body)
+        return settings
+
+    @app.post("/api/notes/bulk_delete")
+    async def bulk_delete(body: dict):
+        app.state.bulk_calls.append(body)
+        notes.clear()
+        return {"deleted": "all"}
+
+    @app.post("/api/notes/search")
+    async def search(body: dict):
+        return [n for n in notes.values() if body.get("q", "") in n.get("text", "")]
+
+    return app
+
+
+NOTES_CAMPAIGN = """\
+campaign: notes
+team: t
+environments:
+  dev: {{kind: dev, base_url: "{base}"}}
+  production: {{kind: production, base_url: "{base}"}}
+endpoints:
+  - {{name: list, path: /api/notes}}
+  - {{name: create, method: POST, path: /api/notes, json: {{name: sample, text: hello}}, expect: {{status: [201]}}}}
+  - {{name: read, path: "/api/notes/{{id}}", params: {{id: [1]}}}}
+  - {{name: delete, method: DELETE, path: "/api/notes/{{id}}", params: {{id: [1]}}, expect: {{status: [204]}}}}
+  - {{name: settings, method: PATCH, path: /api/settings, json: {{theme: light}}}}
+  - {{name: wipe, method: POST, path: /api/notes/bulk_delete, json: {{all: true}}}}
+  - {{name: search, method: POST, path: /api/notes/search, json: {{q: sample}}}}
+{extra}"""
+
+
+def test_smoke_writes_do_no_harm(tmp_path):
+    from tests.loopback import serve
+
+    app = _notes_app()
+    with serve(app) as base:
+        for _ in range(2):   # twice: a fixed name would collide (409) the second time
+            result = asyncio.run(SmokeStage().run(context(tmp_path, NOTES_CAMPAIGN.format(base=base, extra=""))))
+            by = {e["name"]: e for e in result.endpoints}
+            assert by["create"]["status_code"] == 201 and by["create"]["passed"], by["create"]
+            assert by["delete"]["status_code"] == 204, by["delete"]           # it deleted one of its own
+            assert by["wipe"]["outcome"] == "skipped" and "bulk" in by["wipe"]["reason"]
+            assert by["search"]["status_code"] == 200                         # a query POST is a read
+            assert result.summary["harm"]["left_behind"] == []
+        assert list(app.state.notes) == [1] and app.state.notes[1]["name"] == "keep me"   # the sample survived
+        assert app.state.settings == {"theme": "dark", "lang": "en"}                      # put back
+        assert app.state.bulk_calls == []
+
+
+def test_smoke_never_writes_where_it_must_not(tmp_path):
+    from tests.loopback import serve
+
+    app = _notes_app()
+    never = "readiness: {never_write: [create, settings]}\n"
+    with serve(app) as base:
+        text = NOTES_CAMPAIGN.format(base=base, extra="") + never
+        dev = asyncio.run(SmokeStage().run(context(tmp_path, text)))
+        prod = asyncio.run(SmokeStage().run(context(tmp_path, NOTES_CAMPAIGN.format(base=base, extra=""),
+                                                    env="production")))
+    by = {e["name"]: e for e in dev.endpoints}
+    assert by["create"]["outcome"] == "skipped" and "never-write" in by["create"]["reason"]
+    assert by["settings"]["outcome"] == "skipped"
+    assert by["delete"]["outcome"] == "skipped"          # nothing of its own to delete, the sample is never deleted
+    prod_by = {e["name"]: e for e in prod.endpoints}
+    assert all(prod_by[n]["outcome"] == "skipped" for n in ("create", "delete", "settings", "wipe"))
+    assert prod_by["search"]["outcome"] == "checked"      # a query POST is read in production too
+    assert list(app.state.notes) == [1] and app.state.settings["theme"] == "dark"

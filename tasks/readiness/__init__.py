@@ -7,14 +7,19 @@ a mock?  Pure engine: it imports httpx and the standard library only.
     verdicts = await check_endpoints([ProbeTarget("product", "GET",
         "http://127.0.0.1:8101/api/products/{id}", {"id": [1, 2, 3]})])
 
-Modules: ``models`` (data types), ``probe`` (which requests are sent),
-``content`` (body analysis helpers), ``signatures`` (known mock-server
-fingerprints with sources), ``signals`` (one function per signal),
-``verdict`` (how evidence is combined — formula documented there),
-``engine`` (orchestration).
+Modules: ``models`` (data types), ``probe`` (what is sent and recorded,
+through ``tasks.bounded``), ``plans`` (which requests each endpoint gets),
+``identifiers`` (real ids before placeholders), ``routing`` (a missing route
+vs an unknown id), ``ledger`` (unique values, created objects removed),
+``crosscheck`` (evidence across endpoints), ``content`` (body analysis
+helpers), ``signatures`` (known mock-tool fingerprints with sources),
+``signals/`` (one module per signal family, a registry), ``verdict`` (how
+evidence is combined — formula documented there), ``engine`` (order of the
+probes, cleanup).
 """
 
-from .engine import build_verdict, check_endpoints
-from .models import Evidence, ProbeTarget, ReadinessVerdict
+from .engine import build_verdict, check_endpoints, run_readiness
+from .models import CreatedObject, Evidence, ProbeTarget, ReadinessReport, ReadinessVerdict
 
-__all__ = ["Evidence", "ProbeTarget", "ReadinessVerdict", "build_verdict", "check_endpoints"]
+__all__ = ["CreatedObject", "Evidence", "ProbeTarget", "ReadinessReport", "ReadinessVerdict", "build_verdict",
+           "check_endpoints", "run_readiness"]

@@ -1,68 +1,44 @@
-"""Sending the probe requests and recording what came back.
+"""What a probe sends and what it records.
 
-Everything the signals look at is an :class:`Observation` (one request and
-its response, headers with their original casing) gathered in a
-:class:`ProbeRecord`.  The probe *plans* below decide which requests to send
-for one endpoint; they never send more than :data:`MAX_REQUESTS`.
-
-Read plan (GET/HEAD/OPTIONS), in order:
-
-1. ``base``   — the URL filled with the first sample values (if that answers
-   404 and other samples exist, up to two more samples are tried);
-2. ``repeat`` — the same request ``samples - 1`` more times (latency,
-   stability);
-3. ``alt``    — another supplied value of the varied placeholder;
-4. ``ghost``  — a surely-nonexistent value of that placeholder (987654321, a
-   random UUID... matching the sample's type);
-5. ``limit``  — the limit-like query parameter set to 1 (only when the URL
-   has one and the list is long enough to tell);
-6. ``noauth`` — the request without its auth headers (only when it has some);
-7. host probes, once per origin and run: ``control`` (a random path) and
-   ``root`` (``/``) — catch-all routes, mock 404 pages, home pages.
-
-Write plan (only with ``allow_writes``): POST is sent twice, then the created
-resource is looked up (``Location`` header, else ``{collection}/{id}``, and
-when that 404s — after one re-read half a second later — the collection
-list and one listed item, to prove the item route exists).  A POST that
-creates nothing (RPC/query style: 2xx other than 201/202, JSON, no
-``Location``, no id of a new resource — see :func:`is_non_create`) gets
-instead: ``resend`` — ``max(RESENDS, samples - 1)`` more identical sends,
-only when the handler takes ≥ 15 ms (latency samples) — and ``vary`` — the
-body with one identifier-like scalar changed to a neighbour value
-(``SKU-00001`` → ``SKU-00002``), to see whether the answer depends on its
-input.  PUT/PATCH: write, read back the same URL; PATCH also patches a
-ghost id (a PUT there could create it).
-DELETE: read, delete, read again (on the *last* sample value; deletes run
-after every other endpoint).  Without ``allow_writes`` only an ``OPTIONS``
-request is sent.
+Everything the signals look at is an :class:`Observation` (one request and its response, headers
+with their original casing and order, the body up to a cap) gathered in a :class:`ProbeRecord`.
+:class:`Prober` sends one endpoint's requests through :func:`tasks.bounded.bounded_request` (a
+deadline over the whole request, a cap on the body kept, the environment's allow-list checked
+before anything leaves — followed ``Location`` headers included) within a request budget; writes
+also draw on the run's write budget. :class:`HostProbes` are sent once per origin and shared.
+Which requests are sent for an endpoint is decided in :mod:`tasks.readiness.plans`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import time
 import uuid
 from dataclasses import dataclass, field
 from functools import cached_property
-import re
-from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
+from typing import Any, Callable
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from .content import NOT_JSON, UUID_RE, extract_list, find_id, item_ids, parse_json, vary_identifier, with_value
+from tasks.bounded import bounded_request
+
+from .content import NOT_JSON, UUID_RE, find_id, parse_json
 from .models import ProbeTarget
 
-MAX_REQUESTS = 12
+MAX_REQUESTS = 16           # per endpoint (id discovery and route checks included)
 MAX_BODY_BYTES = 512 * 1024
 PLACEHOLDER_RE = re.compile(r"\{([^{}/?&=#]+)\}")
 GHOST_INT = "987654321"
 USER_AGENT = "perfcampaign-readiness/0.1"
+RETRY_BUSY_S = 0.5          # pause before asking an overloaded target (429/503) once more
 FOLLOW_RETRY_S = 0.5
 RESENDS = 4                 # extra identical sends of a slow non-create POST (latency samples)
 RESEND_MIN_MS = 15.0        # ...only when the second send took at least this long
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 AUTH_HEADER_RE = re.compile(r"^(authorization|proxy-authorization|cookie|x-api-key|api-key|apikey|"
                             r"x-auth-token|x-access-token|x-token|token|x-session-token)$|auth|token|api[-_]?key",
                             re.IGNORECASE)
@@ -86,8 +62,12 @@ class Observation:
     body: bytes = b""
     latency_ms: float = 0.0
     error: str | None = None
-    error_kind: str | None = None   # connect | timeout | protocol | invalid
+    error_kind: str | None = None   # connect | timeout | protocol | invalid | refused
     meta: dict = field(default_factory=dict)
+    #: the body went past the cap: ``body`` holds its beginning only
+    truncated: bool = False
+    #: the JSON body that was sent (writes), to compare with what is read back
+    sent: Any = None
 
     def header(self, name: str) -> str | None:
         low = name.lower()
@@ -130,6 +110,10 @@ class ProbeRecord:
     host_observations: list[Observation] = field(default_factory=list)
     info: dict = field(default_factory=dict)
     requests: int = 0
+    #: requests sent on the endpoint's behalf outside its own budget (related reads of a write)
+    extra_requests: int = 0
+    #: evidence other endpoints' probes produced about this one (see :mod:`tasks.readiness.crosscheck`)
+    cross: list = field(default_factory=list)
 
     def labeled(self, *labels: str) -> list[Observation]:
         return [o for o in self.observations if o.label in labels]
@@ -312,13 +296,51 @@ def has_auth(headers: dict[str, str]) -> bool:
 # Sending
 # --------------------------------------------------------------------------
 
-class Prober:
-    """Sends requests for one endpoint, within a request budget."""
+class WriteBudget:
+    """The run's cap on write requests (POST/PUT/PATCH/DELETE that may change state), shared by
+    every endpoint: a campaign of 200 operations never turns into thousands of writes."""
 
-    def __init__(self, client: httpx.AsyncClient, timeout_s: float, budget: int = MAX_REQUESTS) -> None:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.sent = 0
+
+    def take(self) -> bool:
+        if self.sent >= self.limit:
+            return False
+        self.sent += 1
+        return True
+
+
+class WaitBudget:
+    """Seconds a whole run may spend waiting for an overloaded target before asking again."""
+
+    def __init__(self, seconds: float) -> None:
+        self.left = seconds
+
+    def take(self, seconds: float) -> bool:
+        if self.left < seconds:
+            return False
+        self.left -= seconds
+        return True
+
+
+class Prober:
+    """Sends requests for one endpoint, within a request budget (and the run's write budget).
+
+    Every request goes through :func:`tasks.bounded.bounded_request`: ``allow(url)`` (the
+    environment's allow-list) runs before anything is sent, so a ``Location`` pointing at another
+    host is refused, never followed with the endpoint's credentials."""
+
+    def __init__(self, client: httpx.AsyncClient, timeout_s: float, budget: int = MAX_REQUESTS, *,
+                 allow: Callable[[str], Any] | None = None, writes: WriteBudget | None = None,
+                 max_bytes: int = MAX_BODY_BYTES, busy: WaitBudget | None = None) -> None:
         self.client = client
+        self.busy = busy
         self.timeout_s = timeout_s
         self.budget = budget
+        self.allow = allow
+        self.writes = writes
+        self.max_bytes = max_bytes
         self.count = 0
 
     @property
@@ -326,26 +348,42 @@ class Prober:
         return self.budget - self.count
 
     async def send(self, label: str, method: str, url: str, headers: dict[str, str] | None = None,
-                   body: Any = None, meta: dict | None = None) -> Observation | None:
+                   body: Any = None, meta: dict | None = None, *, raw: bytes | None = None,
+                   is_write: bool | None = None) -> Observation | None:
+        """One request; ``None`` when a budget is spent. ``raw`` sends bytes as they are (with a
+        JSON content type), e.g. a malformed body. ``is_write`` (default: by method) draws on the
+        run's write budget."""
+        method = method.upper()
         if self.count >= self.budget:
+            return None
+        writing = (method in WRITE_METHODS) if is_write is None else is_write
+        if writing and self.writes is not None and not self.writes.take():
             return None
         self.count += 1
         hdrs = {"User-Agent": USER_AGENT, "Accept": "application/json, */*;q=0.5"}
         hdrs.update(headers or {})
         kwargs: dict[str, Any] = {}
-        if body is not None and method.upper() not in ("GET", "HEAD", "OPTIONS"):
+        if raw is not None:
+            kwargs["content"] = raw
+            hdrs.setdefault("Content-Type", "application/json")
+        elif body is not None and method not in ("GET", "HEAD", "OPTIONS"):
             if isinstance(body, (bytes, str)):
                 kwargs["content"] = body
             else:
                 kwargs["json"] = body
-        obs = Observation(label=label, method=method.upper(), url=url, meta=dict(meta or {}))
+        obs = Observation(label=label, method=method, url=url, meta=dict(meta or {}))
+        obs.sent = raw if raw is not None else body
+        if writing:
+            obs.meta.setdefault("write", True)
         t0 = time.perf_counter()
         try:
-            resp = await self.client.request(method.upper(), url, headers=hdrs, timeout=self.timeout_s, **kwargs)
+            resp = await bounded_request(self.client, method, url, max_bytes=self.max_bytes,
+                                         deadline_s=self.timeout_s, allow=self.allow, headers=hdrs, **kwargs)
             obs.latency_ms = (time.perf_counter() - t0) * 1000.0
             obs.status = resp.status_code
-            obs.headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in resp.headers.raw]
-            obs.body = resp.content[:MAX_BODY_BYTES]
+            obs.headers = list(resp.raw_headers)
+            obs.body = resp.content
+            obs.truncated = resp.truncated
         except httpx.TimeoutException as exc:
             obs.latency_ms = (time.perf_counter() - t0) * 1000.0
             obs.error, obs.error_kind = f"timeout after {self.timeout_s:g}s ({type(exc).__name__})", "timeout"
@@ -357,13 +395,32 @@ class Prober:
         except httpx.HTTPError as exc:
             obs.latency_ms = (time.perf_counter() - t0) * 1000.0
             obs.error, obs.error_kind = f"{type(exc).__name__}: {exc}", "protocol"
+        except PermissionError as exc:  # the allow-list refused the URL: nothing was sent
+            self.count -= 1
+            obs.error, obs.error_kind = f"refused: {exc}", "refused"
+        tries = int(obs.meta.get("retried", 0))
+        if obs.status in (429, 503) and method != "POST" and tries < 3 and self.left > 0 and (
+                self.busy is None or self.busy.take(RETRY_BUSY_S * 2 ** tries)):
+            # an overloaded target, for a moment: ask again a little later (never a POST: it could
+            # create twice), within the run's allowance for waiting
+            await asyncio.sleep(RETRY_BUSY_S * 2 ** tries)
+            again = await self.send(label, method, url, headers, body, {**obs.meta, "retried": tries + 1}, raw=raw,
+                                    is_write=is_write)
+            if again is not None:
+                return again
         return obs
 
 
+#: Tool admin paths a host is asked for once (GET only, never a write): a mock tool answers them
+#: in its own words (see ``signatures.ADMIN_FINGERPRINTS``), a real service answers its usual 404.
+ADMIN_PATHS = ("/__admin/mappings?limit=1", "/mockoon-admin")
+
+
 class HostProbes:
-    """Once-per-origin probes (random path + root), shared by every endpoint
-    of a ``check_endpoints`` run.  Only the endpoint that triggered them
-    counts their requests."""
+    """Once-per-origin probes shared by every endpoint of a run: ``control`` (a random path),
+    ``root`` (``/``), a CORS ``preflight`` (``OPTIONS`` with ``Origin``) and the mock tools' admin
+    paths. Only the endpoint that triggered them counts
+    their requests."""
 
     def __init__(self) -> None:
         self._tasks: dict[str, asyncio.Future] = {}
@@ -380,6 +437,14 @@ class HostProbes:
         except Exception:
             return []
 
+    def seen(self) -> dict[str, list[Observation]]:
+        """Host observations gathered so far, by origin."""
+        out = {}
+        for origin, fut in self._tasks.items():
+            if fut.done() and not fut.cancelled() and fut.exception() is None:
+                out[origin] = list(fut.result())
+        return out
+
     @staticmethod
     async def _probe(origin: str, prober: Prober, headers: dict[str, str]) -> list[Observation]:
         out = []
@@ -392,245 +457,14 @@ class HostProbes:
         root = await prober.send("root", "GET", f"{origin}/", headers)
         if root is not None:
             out.append(root)
+        prober.budget += 1
+        preflight = await prober.send("preflight", "OPTIONS", control.url if control is not None else f"{origin}/",
+                                      {**headers, "Origin": "http://127.0.0.1", "Access-Control-Request-Method": "GET"})
+        if preflight is not None:
+            out.append(preflight)
+        for path in ADMIN_PATHS:
+            prober.budget += 1  # shared host probes do not eat the endpoint's own budget
+            obs = await prober.send("admin", "GET", f"{origin}{path}", headers, meta={"path": path})
+            if obs is not None:
+                out.append(obs)
         return out
-
-
-# --------------------------------------------------------------------------
-# Plans
-# --------------------------------------------------------------------------
-
-async def probe_read(target: ProbeTarget, prober: Prober, hosts: HostProbes, samples: int) -> ProbeRecord:
-    rec = ProbeRecord(target=target, info={"kind": "read"})
-    method = target.method.upper()
-    headers = dict(target.headers)
-    combos = sample_combos(target)
-    varied, varied_in = varied_placeholder(target)
-    rec.info.update(varied=varied, varied_in=varied_in)
-    missing = [n for n in dict.fromkeys(sum(placeholders(target.url), [])) if not target.params.get(n)]
-    if missing:
-        rec.info["missing_samples"] = missing
-
-    chosen: dict[str, Any] | None = None
-    for i, combo in enumerate(combos[:3]):
-        obs = await prober.send("base", method, fill(target.url, combo), headers,
-                                meta={"combo": i, "values": {k: str(v) for k, v in combo.items()}})
-        if obs is None:
-            break
-        rec.observations.append(obs)
-        if obs.error:
-            break
-        if is_success(obs, target.expect_status):
-            obs.meta["chosen"] = True
-            chosen = combo
-            break
-        if obs.status not in (404, 410) or not varied:
-            break
-    base = rec.base
-    if base is None or base.error:
-        return _finish(rec, prober)
-    origin = origin_of(base.url)
-
-    if chosen is None:
-        # Failed: if every sample id 404s, check whether the collection exists.
-        if base.status in (404, 410) and varied and varied_in == "path":
-            coll = collection_url(target.url, combos[0], varied)
-            if coll and coll.rstrip("/") != origin:
-                obs = await prober.send("collection", "GET", coll, headers)
-                if obs is not None:
-                    rec.observations.append(obs)
-        rec.host_observations = await hosts.get(origin, prober, headers)
-        return _finish(rec, prober)
-
-    rec.info["values"] = {k: str(v) for k, v in chosen.items()}
-    url = base.url
-    # 2. repeats
-    for _ in range(max(0, samples - 1)):
-        if prober.left <= 4:
-            break
-        obs = await prober.send("repeat", method, url, headers)
-        if obs is None:
-            break
-        rec.observations.append(obs)
-    # 3./4. alt + ghost on the varied placeholder
-    if varied:
-        base_val = str(chosen[varied])
-        others = [v for v in (target.params.get(varied) or []) if str(v) != base_val]
-        if others:
-            alt_combo = dict(chosen, **{varied: others[0]})
-            obs = await prober.send("alt", method, fill(target.url, alt_combo), headers,
-                                    meta={"value": str(others[0])})
-            if obs is not None:
-                rec.observations.append(obs)
-        ghost = ghost_value(chosen[varied])
-        obs = await prober.send("ghost", method, fill(target.url, dict(chosen, **{varied: ghost})), headers,
-                                meta={"value": ghost})
-        if obs is not None:
-            rec.observations.append(obs)
-    # 5. host probes (cheap, shared)
-    rec.host_observations = await hosts.get(origin, prober, headers)
-    # 6. limit
-    lp = limit_param(url)
-    if lp is not None and base.is_json:
-        name, value = lp
-        items = extract_list(base.json)
-        probe_value = None
-        if items is not None and len(items) > 1 and value != 1:
-            probe_value = 1
-        elif items is not None and len(items) <= 1 and value == 1:
-            probe_value = 3
-        if probe_value is not None:
-            obs = await prober.send("limit", method, set_query_param(url, name, probe_value), headers,
-                                    meta={"param": name, "value": probe_value, "base_value": value})
-            if obs is not None:
-                rec.observations.append(obs)
-    # 7. without auth
-    if has_auth(headers):
-        obs = await prober.send("noauth", method, url, without_auth(headers))
-        if obs is not None:
-            rec.observations.append(obs)
-    return _finish(rec, prober)
-
-
-async def probe_write(target: ProbeTarget, prober: Prober, hosts: HostProbes, allow_writes: bool,
-                      samples: int = 5) -> ProbeRecord:
-    rec = ProbeRecord(target=target, info={"kind": "write", "writes_allowed": allow_writes})
-    method = target.method.upper()
-    headers = dict(target.headers)
-    combos = sample_combos(target)
-    varied, varied_in = varied_placeholder(target)
-    rec.info.update(varied=varied, varied_in=varied_in)
-    combo = combos[-1] if method == "DELETE" else combos[0]
-    url = fill(target.url, combo)
-    rec.info["values"] = {k: str(v) for k, v in combo.items()}
-    origin = origin_of(url)
-
-    if not allow_writes:
-        obs = await prober.send("options", "OPTIONS", url, headers)
-        if obs is not None:
-            rec.observations.append(obs)
-            if not obs.error:
-                rec.host_observations = await hosts.get(origin, prober, headers)
-        return _finish(rec, prober)
-
-    if method == "DELETE":
-        pre = await prober.send("pre", "GET", url, headers)
-        if pre is not None:
-            rec.observations.append(pre)
-            if pre.error:
-                return _finish(rec, prober)
-    w1 = await prober.send("write", method, url, headers, target.body)
-    if w1 is None:
-        return _finish(rec, prober)
-    rec.observations.append(w1)
-    if w1.error:
-        return _finish(rec, prober)
-    if not is_success(w1, target.expect_status):
-        rec.host_observations = await hosts.get(origin, prober, headers)
-        return _finish(rec, prober)
-
-    if method == "POST":
-        w2 = await prober.send("write", method, url, headers, target.body, meta={"n": 2})
-        if w2 is not None:
-            rec.observations.append(w2)
-        if is_non_create(w1):
-            rec.info["non_create"] = True
-            await _probe_non_create(rec, prober, target, url, headers, w2, samples)
-        else:
-            await _follow_created(rec, prober, url, headers, w1)
-    elif method in ("PUT", "PATCH"):
-        follow = await prober.send("follow", "GET", url, headers, meta={"via": "same-url"})
-        if follow is not None:
-            rec.observations.append(follow)
-        if varied and method == "PATCH":  # a PUT to a ghost id may legitimately create it (upsert)
-            ghost = ghost_value(combo[varied])
-            obs = await prober.send("ghost-write", method, fill(target.url, dict(combo, **{varied: ghost})),
-                                    headers, target.body, meta={"value": ghost})
-            if obs is not None:
-                rec.observations.append(obs)
-    elif method == "DELETE":
-        pre = rec.first("pre")
-        if pre is not None and pre.is_2xx and w1.status != 202:
-            follow = await prober.send("follow", "GET", url, headers, meta={"via": "same-url"})
-            if follow is not None:
-                rec.observations.append(follow)
-    rec.host_observations = await hosts.get(origin, prober, headers)
-    return _finish(rec, prober)
-
-
-async def _probe_non_create(rec: ProbeRecord, prober: Prober, target: ProbeTarget, url: str,
-                            headers: dict[str, str], w2: Observation | None, samples: int) -> None:
-    """A POST that creates nothing: resend it a few times when it is slow
-    enough for its latency to say something, then vary one identifier."""
-    if w2 is not None and w2.is_2xx and w2.latency_ms >= RESEND_MIN_MS:
-        for _ in range(max(RESENDS, samples - 1)):
-            if prober.left <= 3:  # keep room for the vary probe and the host probes
-                break
-            obs = await prober.send("resend", "POST", url, headers, target.body)
-            if obs is None:
-                break
-            rec.observations.append(obs)
-    cand = vary_identifier(target.body)
-    if cand is not None:
-        path, old, new = cand
-        obs = await prober.send("vary", "POST", url, headers, with_value(target.body, path, new),
-                                meta={"field": ".".join(path), "from": old, "to": new})
-        if obs is not None:
-            rec.observations.append(obs)
-
-
-async def _follow_created(rec: ProbeRecord, prober: Prober, url: str, headers: dict[str, str],
-                          w1: Observation) -> None:
-    """Look for the resource the first POST says it created."""
-    location = w1.header("location")
-    created = find_id(w1.json, urlsplit(url).path) if w1.is_json else None
-    rec.info["created_id"] = None if created is None else str(created)
-    collection = strip_query(url).rstrip("/")
-    if w1.status == 202:
-        return  # asynchronous processing: nothing to read back yet
-    if location:
-        target_url = urljoin(url, location)
-        obs = await prober.send("follow", "GET", target_url, headers, meta={"via": "location", "location": location})
-        if obs is not None:
-            rec.observations.append(obs)
-            await _retry_follow(rec, prober, headers)
-        return
-    if created is None:
-        return
-    obs = await prober.send("follow", "GET", f"{collection}/{quote(str(created), safe='')}", headers,
-                            meta={"via": "id", "id": str(created)})
-    if obs is None:
-        return
-    rec.observations.append(obs)
-    if obs.status not in (404, 410):
-        return
-    await _retry_follow(rec, prober, headers)
-    retry = rec.first("follow-retry")
-    if retry is not None and retry.status not in (404, 410):
-        return
-    # Does the item route exist at all?  Read the collection, fetch a listed item.
-    lst = await prober.send("collection", "GET", collection, headers)
-    if lst is None:
-        return
-    rec.observations.append(lst)
-    items = extract_list(lst.json) if lst.is_2xx and lst.is_json else None
-    ids = [i for i in item_ids(items or []) if str(i) != str(created)]
-    if ids:
-        obs = await prober.send("known", "GET", f"{collection}/{quote(str(ids[0]), safe='')}", headers,
-                                meta={"id": str(ids[0])})
-        if obs is not None:
-            rec.observations.append(obs)
-
-
-async def _retry_follow(rec: ProbeRecord, prober: Prober, headers: dict[str, str]) -> None:
-    """Eventual consistency: re-read a 404 follow-up once after a short wait."""
-    follow = rec.first("follow")
-    if follow is not None and follow.status in (404, 410) and prober.left > 2:
-        await asyncio.sleep(FOLLOW_RETRY_S)
-        obs = await prober.send("follow-retry", "GET", follow.url, headers, meta=dict(follow.meta))
-        if obs is not None:
-            rec.observations.append(obs)
-
-
-def _finish(rec: ProbeRecord, prober: Prober) -> ProbeRecord:
-    rec.requests = prober.count
-    return rec

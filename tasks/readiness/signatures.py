@@ -195,6 +195,10 @@ FINGERPRINTS: tuple[Fingerprint, ...] = (
     Fingerprint("prism-sl-violations", "Prism", 1.0,
                 "Prism 'sl-violations' validation header (mock *and* validation-proxy mode; live prism-cli 5.x)",
                 _header_present("sl-violations"), proxy_sensitive=True),
+    Fingerprint("mockoon-crud-counts", "Mockoon", 4.0,
+                "@mockoon/commons-server libs/server/crud.js sets X-Filtered-Count beside X-Total-Count on CRUD "
+                "lists; live @mockoon/cli 9.9.0",
+                _header_present("X-Filtered-Count")),
     Fingerprint("mockoon-route-headers", "Mockoon", 5.0,
                 "@mockoon/commons-server setRouteMetadataHeaders",
                 _header_present("x-mockoon-route-uuid", "x-mockoon-route-response-uuid",
@@ -309,3 +313,28 @@ def match_fingerprints(resp: ResponseLike, *, suppressed: list | None = None) ->
     if "server-names-mock-tool" in ids:  # the weaker twin would double count
         out = [(fp, q) for fp, q in out if fp.id != "server-hints-mock"]
     return out
+
+
+def admin_fingerprint(obs: ResponseLike, control: ResponseLike | None) -> tuple[str, float, str, str] | None:
+    """A mock tool's admin API answering on the host: ``(tool, weight, quote, source)`` or None.
+
+    * WireMock — ``GET /__admin/mappings`` lists the stub mappings (``{"mappings": [...], "meta":
+      {"total": n}}``; WireMock admin API, live 3.13.2).
+    * Mockoon — ``/mockoon-admin`` is the admin API of every running environment (enabled by
+      default, ``@mockoon/commons-server`` ``admin-api.js``): its welcome message, or a 401 where
+      a random path answers 404 (a token is set). Live @mockoon/cli 9.9.0.
+    """
+    path = str(getattr(obs, "meta", {}).get("path", ""))
+    status = obs.status
+    text = obs.body[:4096].decode("utf-8", "replace") if obs.body else ""
+    if path.startswith("/__admin") and status == 200 and '"mappings"' in text and ('"meta"' in text or
+                                                                                     '"total"' in text):
+        return "WireMock", 5.0, f"GET {path} lists stub mappings", "WireMock admin API /__admin/mappings; live 3.13.2"
+    if path.startswith("/mockoon-admin"):
+        if status == 200 and re.search(r"Mockoon'?s admin API", text):
+            return "Mockoon", 5.0, f"GET {path} answered {status}: {text[:60]!r}", \
+                "@mockoon/commons-server admin-api.js; live 9.9.0"
+        if control is not None and control.status == 404 and status in (200, 401, 403):
+            return "Mockoon", 4.0, f"GET {path} answered {status} where a random path answers 404", \
+                "@mockoon/commons-server admin-api.js (admin API on by default); live 9.9.0"
+    return None

@@ -2,8 +2,18 @@
 
 Mocked and missing endpoints are kept out of load and chaos (``ctx.blocked``) and become backlog
 gaps with seed 000's priorities: a mock is "mock data" (medium, 1–2 days), a missing endpoint a
-"missing API" (high, 3–5 days). Writes are probed only outside production unless the campaign says
-otherwise. When nothing at all answers, the stage reports an infrastructure failure (exit code 3).
+"missing API" (high, 3–5 days). An endpoint that could not be exercised (no id that exists, writes
+not probed here, credentials missing) is ``unverified``, with its reason; it stays in load.
+
+Writes are probed where the environment allows writes (``readiness.probe_writes``, else the
+environment's ``allow_writes``, else not in production), never to an endpoint on a never-write
+list; everything a probe creates is deleted afterwards, and what could not be is reported
+(``summary["harm"]``). Every request is checked against the environment's allow-list before it
+is sent, followed ``Location`` headers included. When nothing at all answers, the stage reports an
+infrastructure failure (exit code 3).
+
+``summary["excluded"]`` lists, for the report, every endpoint load leaves out or cannot vouch for:
+``{endpoint, verdict, reason}``.
 """
 
 from __future__ import annotations
@@ -15,7 +25,8 @@ from campaigns.templating import MissingVariable, render
 from campaigns.types import UnresolvedSecret
 from tasks.base import Gate, ProgressEvent, RunContext, StageResult, TargetNotAllowed, now, register
 from tasks.http import AuthFailed, client, ensure_auth
-from tasks.readiness import ProbeTarget, ReadinessVerdict, check_endpoints
+from campaigns.vocabulary import BLOCKING_VERDICTS
+from tasks.readiness import ProbeTarget, ReadinessVerdict, run_readiness
 from tasks.readiness.models import Evidence
 
 BACKLOG_SCOPE = "readiness:"
@@ -23,6 +34,18 @@ GAPS = {
     "mock": ("mock_data", "medium", "1-2 days", "Replace the mock behind {method} {path} ({name}) with the real implementation"),
     "missing": ("missing_api", "high", "3-5 days", "Implement {method} {path} ({name})"),
 }
+
+
+def allow_writes(ctx: RunContext) -> tuple[bool, str]:
+    """Whether readiness may send writes here, and why not."""
+    options = ctx.campaign.readiness
+    if options.probe_writes is not None:
+        return options.probe_writes, "readiness.probe_writes is false"
+    env_switch = getattr(ctx.environment, "allow_writes", None)
+    if env_switch is not None:
+        return bool(env_switch), f"environment {ctx.env_name!r} does not allow writes"
+    kind = ctx.environment.kind
+    return kind != "production", f"writes are never probed in a {kind} environment"
 
 
 def probe_target(ctx: RunContext, ep: Endpoint) -> ProbeTarget:
@@ -36,7 +59,8 @@ def probe_target(ctx: RunContext, ep: Endpoint) -> ProbeTarget:
         url += ("&" if "?" in url else "?") + urlencode(render(ep.query, variables), doseq=True)
     return ProbeTarget(name=ep.name, method=ep.method, url=url, params=dict(ep.params),
                        headers=ctx.headers_for(ep), body=render(ep.body, variables),
-                       expect_status=tuple(ep.expect.status))
+                       expect_status=tuple(ep.expect.status), safe=ep.method == "POST" and ep.is_safe,
+                       never_write=ep.name in ctx.campaign.never_written(ctx.env_name))
 
 
 def backlog_item(ep: Endpoint, verdict: ReadinessVerdict) -> dict[str, Any] | None:
@@ -57,7 +81,7 @@ class ReadinessStage:
     async def run(self, ctx: RunContext) -> StageResult:
         result = StageResult(stage=self.name, status="passed", started_at=now(), backlog_scope=BACKLOG_SCOPE)
         options = ctx.campaign.readiness
-        allow_writes = options.probe_writes if options.probe_writes is not None else ctx.environment.kind != "production"
+        writes_ok, why_not = allow_writes(ctx)
         targets, config_errors = [], {}
         async with client(options.timeout) as http:
             try:
@@ -78,9 +102,10 @@ class ReadinessStage:
                                        f"{v.name}: {v.verdict} ({v.confidence:.0%})",
                                        {"endpoint": v.name, "verdict": v.verdict}))
 
-            verdicts = await check_endpoints(targets, client=http, allow_writes=allow_writes,
-                                             samples=options.samples, timeout_s=options.timeout,
-                                             on_result=progress)
+            report = await run_readiness(targets, client=http, allow_writes=writes_ok, samples=options.samples,
+                                         timeout_s=options.timeout, on_result=progress, allow=ctx.check_url,
+                                         max_writes=options.max_writes, why_no_writes=why_not)
+            verdicts = report.verdicts
             mismatches = await _contract_mismatches(ctx, http, endpoints, verdicts)
         checked_at = now()
         rows = []
@@ -89,8 +114,10 @@ class ReadinessStage:
                 verdict.evidence.extend(mismatches[ep.name])
                 result.backlog.append(contract_item(ep, mismatches[ep.name]))
             ctx.verdicts[ep.name] = verdict.verdict
-            if verdict.verdict in ("mock", "missing"):
-                ctx.blocked[ep.name] = f"{verdict.verdict} ({verdict.confidence:.0%})"
+            if verdict.verdict in BLOCKING_VERDICTS:
+                ctx.blocked[ep.name] = f"{verdict.verdict} ({verdict.confidence:.0%}): {verdict.reason}"[:300]
+            elif ep.name in ctx.campaign.never_written(ctx.env_name) and ep.is_write:
+                ctx.blocked[ep.name] = "on the never-write list"
             item = backlog_item(ep, verdict)
             if item:
                 result.backlog.append(item)
@@ -109,10 +136,20 @@ class ReadinessStage:
         counts: dict[str, int] = {}
         for v in verdicts:
             counts[v.verdict] = counts.get(v.verdict, 0) + 1
-        result.summary = {"verdicts": counts, "blocked": dict(ctx.blocked), "probe_writes": allow_writes,
+        harm = report.harm()
+        result.summary = {"verdicts": counts, "blocked": dict(ctx.blocked), "probe_writes": writes_ok,
                           "mocked": [v.name for v in verdicts if v.verdict == "mock"],
                           "missing": [v.name for v in verdicts if v.verdict == "missing"],
+                          "unverified": [v.name for v in verdicts if v.verdict == "unverified"],
+                          "excluded": [{"endpoint": v.name, "verdict": v.verdict, "reason": v.reason,
+                                        "left_out_of_load": v.verdict in BLOCKING_VERDICTS or v.name in ctx.blocked}
+                                       for v in verdicts if v.verdict != "real"]
+                          + [{"endpoint": n, "verdict": "error", "reason": m, "left_out_of_load": False}
+                             for n, m in config_errors.items()],
+                          "harm": harm,
                           "schema_mismatches": {name: [e.detail for e in ev] for name, ev in mismatches.items()}}
+        if harm["left_behind"]:
+            result.backlog.append(cleanup_item(harm["left_behind"]))
         if options.fail_on_mock:
             mocked = result.summary["mocked"]
             result.gates.append(Gate(self.name, "no mocked endpoints", not mocked, observed=len(mocked), limit=0,
@@ -123,6 +160,14 @@ class ReadinessStage:
         result.status = "error" if result.infrastructure_failure else ("passed" if result.gates_passed else "failed")
         result.finished_at = now()
         return result
+
+
+def cleanup_item(left: list[dict[str, Any]]) -> dict[str, Any]:
+    """Objects the write probes created and no DELETE removed: someone should, and the API may
+    want a way to delete them."""
+    return {"key": f"{BACKLOG_SCOPE}left-behind", "kind": "test_data", "priority": "low", "effort": "0.5 day",
+            "endpoint": None, "title": f"Remove {len(left)} object(s) readiness write probes could not delete",
+            "evidence": [f"{c['endpoint']}: {c['url'] or c['ref']} ({c['detail']})" for c in left][:5]}
 
 
 def contract_item(ep: Endpoint, evidence: list[Evidence]) -> dict[str, Any]:
@@ -140,7 +185,7 @@ async def _contract_mismatches(ctx: RunContext, http: Any, endpoints: list[Endpo
 
     out: dict[str, list[Evidence]] = {}
     for ep, verdict in zip(endpoints, verdicts, strict=True):
-        if ep.method != "GET" or verdict.verdict in ("missing", "unreachable"):
+        if ep.method != "GET" or verdict.verdict not in ("real", "mock"):
             continue
         contract = contract_for(ctx.loaded.path, ep)
         if contract is None:

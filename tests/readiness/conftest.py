@@ -156,6 +156,8 @@ def misc_targets(s: Servers) -> list[ProbeTarget]:
     return [
         ProbeTarget("missing-route", "GET", f"{r}/api/wishlist", {}),
         ProbeTarget("missing-all-ids", "GET", f"{r}/api/products/{{id}}", {"id": [900, 901]}),
+        ProbeTarget("missing-item-route", "GET", f"{r}/api/widgets/{{id}}", {"id": [1, 2]}),
+        ProbeTarget("unknown-user", "GET", f"{r}/api/users/{{id}}", {"id": [98, 99]}),
         ProbeTarget("method-not-allowed", "PUT", f"{r}/api/config", {}, body={"currency": "USD"}),
         ProbeTarget("not-implemented-501", "GET", f"{r}/api/legacy", {}),
         ProbeTarget("not-implemented-body", "GET", f"{s.handmade}/api/refunds", {}),

@@ -29,7 +29,13 @@ MOCK = ["prism-product", "prism-user", "prism-create", "prism-dyn-product", "pri
         "basehttp-catchall", "postman-pet", "handmade-canned-forecast", "handmade-placeholder-inbox"]
 
 OTHER = {
-    "missing-route": "missing", "missing-all-ids": "missing", "method-not-allowed": "missing",
+    # the campaign's ids 404 but the collection lists real ones: the route is real, the test data wrong
+    "missing-all-ids": "real",
+    # the router's own 404 for an item route that does not exist
+    "missing-item-route": "missing",
+    # a handler's 404 ("user not found") and no id to be found anywhere: the route exists, unverified
+    "unknown-user": "unverified",
+    "missing-route": "missing", "method-not-allowed": "missing",
     "not-implemented-501": "missing", "not-implemented-body": "missing", "wiremock-unstubbed": "missing",
     "prism-unknown-route": "missing", "server-error": "error", "unreachable": "unreachable",
 }
@@ -72,9 +78,10 @@ def _signals(v) -> set[str]:
     ("handmade-lorem", "placeholder-content"), ("handmade-faker", "unstable-random-body"),
     ("basehttp-catchall", "catch-all-route"), ("postman-pet", "mock-server-host"),
     ("real-product", "unknown-id-rejected"), ("real-product", "distinct-by-id"), ("real-list", "limit-honoured"),
-    ("real-create", "write-persisted"), ("real-create-unique-sku", "write-conflict"),
+    ("real-create", "write-persisted"), ("real-create-unique-sku", "write-persisted"),
     ("real-patch", "write-persisted"), ("real-delete", "write-persisted"), ("real-me", "auth-enforced"),
-    ("real-product-bad-first-id", "bad-sample"), ("missing-all-ids", "collection-route-ok"),
+    ("real-product-bad-first-id", "bad-sample"), ("missing-all-ids", "bad-sample"),
+    ("unknown-user", "entity-not-found"), ("missing-item-route", "not-found"),
     ("real-via-prism-proxy", "mock-tool-proxy"), ("real-via-mockoon-proxy", "mock-tool-proxy"),
     # RPC-style POSTs: the canned forecast ignores its sku and names another one
     ("handmade-canned-forecast", "ignores-input"), ("handmade-canned-forecast", "input-not-reflected"),
@@ -101,15 +108,15 @@ def test_real_traps_get_no_mock_evidence(verdicts, name):
 
 def test_rpc_posts_send_a_bounded_number_of_requests(verdicts):
     # a non-create POST is resent for latency samples only when its second send took ≥ 15 ms:
-    # 2 sends (+ 4 resends) + the vary probe (+ host probes when first on their origin)
+    # 2 sends (+ 4 resends) + the vary probe (+ 4 host probes when first on their origin)
     for name in ("real-quote-by-id", "real-search-post", "real-validate-coupon", "real-login"):
         v = verdicts[name]
         sends = 2 if v.latencies_ms[1] < 15.0 else 6
-        assert len(v.latencies_ms) == sends and v.requests <= sends + 3, v.to_dict()
+        assert len(v.latencies_ms) == sends and v.requests <= sends + 6, v.to_dict()   # + a refused unique e-mail
     v = verdicts["handmade-canned-forecast"]                  # 120 ms: always resent
-    assert len(v.latencies_ms) == 6 and v.requests <= 9, v.to_dict()
-    # creating POSTs are never resent
-    assert len(verdicts["real-create"].latencies_ms) == 2
+    assert len(v.latencies_ms) == 6 and v.requests <= 11, v.to_dict()
+    # a creating POST read back with its values is sent once: no twin object is created
+    assert len(verdicts["real-create"].latencies_ms) == 1
 
 
 def test_evidence_details_quote_observations(verdicts):
@@ -215,16 +222,17 @@ def test_real_confidence_and_missing_confidence(verdicts):
     assert verdicts["real-product"].confidence >= 0.85
     assert verdicts["real-create"].confidence >= 0.9
     assert verdicts["missing-route"].confidence >= 0.85
-    assert verdicts["missing-all-ids"].confidence <= 0.5       # maybe just wrong test data
+    assert verdicts["missing-item-route"].confidence >= 0.85
 
 
 def test_request_budget_and_shape(verdicts):
     for v in verdicts.values():
-        assert 0 <= v.requests <= 12, (v.name, v.requests)
+        assert 0 <= v.requests <= 40, (v.name, v.requests)
         d = v.to_dict()
         json.dumps(d)
         assert set(d) == {"name", "method", "url", "verdict", "confidence", "evidence", "status_code",
-                          "latencies_ms", "requests"}
+                          "latencies_ms", "requests", "reason"}
+        assert v.reason or v.verdict == "real", d
         assert 0.0 <= v.confidence <= 1.0
         assert "{" not in v.url            # the URL actually requested
     assert len(verdicts["real-report-jittery"].latencies_ms) == 5
@@ -238,9 +246,12 @@ async def test_allow_writes_false_never_writes(servers):
     results = await check_endpoints(targets, allow_writes=False)
     assert store.writes == before
     for v in results:
-        assert v.verdict == "real" and v.confidence <= 0.3, v.to_dict()
+        assert v.verdict in ("unverified", "mock") and v.reason, v.to_dict()
         assert "writes-not-probed" in _signals(v)
-        assert v.requests <= 3
+        if v.verdict == "mock":      # only a tool naming itself in the endpoint's own answer, never a guess
+            assert _signals(v) & {"mock-server-header", "mock-server-body"}, v.to_dict()
+        assert v.requests <= 7
+    assert all(v.verdict == "unverified" for v in results if v.name.startswith("real"))
 
 
 async def test_timeout_is_unreachable(servers):

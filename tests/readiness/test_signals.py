@@ -94,16 +94,38 @@ def test_plain_servers_have_no_fingerprint():
         assert match_fingerprints(obs("base", {"id": 1}, headers=headers)) == []
 
 
-def test_host_fingerprint_is_capped_and_needs_same_server():
+def test_host_tool_counts_only_for_answers_the_tool_itself_wrote():
     base = obs("base", {"id": 1, "name": "Kettle"}, headers=[("Server", "nginx")])
     ctrl_same = obs("control", {"type": "https://stoplight.io/prism/errors#NO_PATH_MATCHED_ERROR"}, status=404,
                     headers=[("Server", "nginx")], url="http://127.0.0.1:9/__readiness-probe-x")
     ev = mock_server_signatures(read_record([base], host=[ctrl_same]))
-    assert [e.weight for e in ev] == [3.0]
+    assert [(e.signal, e.weight) for e in ev] == [("mock-server-host", 4.0)]      # the tool wrote this answer
     ctrl_other = obs("control", ctrl_same.json, status=404, headers=[("Server", "Caddy")],
                      url=ctrl_same.url)
     ev = mock_server_signatures(read_record([base], host=[ctrl_other]))
-    assert [e.weight for e in ev if e.signal == "mock-server-host"] == [1.0]
+    assert [(e.signal, e.weight) for e in ev] == [("mock-tool-proxy", 0.0)]      # relayed from another server
+
+
+def test_admin_apis_name_the_tool():
+    base = obs("base", {"id": 1}, std_headers=False, headers=[("Content-Type", "application/json"),
+                                                              ("Date", "x"), ("Connection", "keep-alive"),
+                                                              ("Keep-Alive", "timeout=5")])
+    control = obs("control", b"Cannot GET", status=404, url="http://127.0.0.1:9/__readiness-probe-x")
+    admin = obs("admin", {"message": "Unauthorized"}, status=401, std_headers=False,
+                headers=base.headers, url="http://127.0.0.1:9/mockoon-admin", meta={"path": "/mockoon-admin"})
+    ev = mock_server_signatures(read_record([base], host=[control, admin]))
+    assert [(e.signal, e.weight) for e in ev] == [("mock-server-host", 4.0)] and "Mockoon" in ev[0].detail
+    wiremock = obs("admin", {"mappings": [], "meta": {"total": 0}}, url="http://127.0.0.1:9/__admin/mappings",
+                   meta={"path": "/__admin/mappings?limit=1"})
+    from tasks.readiness.signatures import admin_fingerprint
+    assert admin_fingerprint(wiremock, control)[0] == "WireMock"
+    real_404 = obs("admin", {"detail": "Not Found"}, status=404, url="http://127.0.0.1:9/mockoon-admin",
+                   meta={"path": "/mockoon-admin"})
+    assert admin_fingerprint(real_404, obs("control", {"detail": "Not Found"}, status=404)) is None
+    # Express echoes the path in its 404 page: naming the path is not naming the tool
+    express_404 = obs("admin", b"<pre>Cannot GET /mockoon-admin</pre>", status=404, url=real_404.url,
+                      meta={"path": "/mockoon-admin"})
+    assert admin_fingerprint(express_404, obs("control", b"<pre>Cannot GET /x</pre>", status=404)) is None
 
 
 # --- content ------------------------------------------------------------------------------
@@ -197,10 +219,42 @@ def _write_record(observations, body=None, method="POST"):
                                                                   "values": {}})
 
 
-def test_write_not_persisted_via_location():
-    w = obs("write", {"id": 5, "sku": "A-1"}, status=201, method="POST", headers=[("Location", "/api/orders/5")])
-    f = obs("follow", {"detail": "nf"}, status=404, meta={"via": "location", "location": "/api/orders/5"})
-    assert signals_of(write_persistence(_write_record([w, f])))["write-not-persisted"] == 3.0
+def test_a_location_that_cannot_be_followed_is_weak_evidence():
+    from tasks.readiness.routing import RouteCheck
+
+    w = obs("write", {"id": 5, "sku": "A-1"}, status=201, method="POST", headers=[("Location", "/api/v1/orders/5")])
+    f = obs("follow", {"detail": "Not Found"}, status=404, meta={"via": "location", "location": "/api/v1/orders/5"})
+    rec = _write_record([w, f])
+    assert signals_of(write_persistence(rec))["write-not-persisted"] == 1.0       # nothing compared: weak
+    rec.info["follow_route"] = RouteCheck(False, "the router's own 404")
+    assert signals_of(write_persistence(rec))["location-unroutable"] == 0.3      # a route the API does not expose
+    rec.info["follow_route"] = RouteCheck(True, "its 404 names the order")
+    assert signals_of(write_persistence(rec))["write-not-persisted"] == 2.5      # the route is there, the id not
+
+
+def test_a_list_that_grew_outweighs_a_location_that_404s():
+    from tasks.readiness.routing import RouteCheck
+
+    w = obs("write", {"id": 5, "product_id": 7}, status=201, method="POST", headers=[("Location", "/api/v1/orders/5")])
+    f = obs("follow", {"detail": "Not Found"}, status=404, meta={"via": "location", "location": "/api/v1/orders/5"})
+    before = [obs("effect-before", [{"id": 4}], meta={"read": "orders"}, url="http://127.0.0.1:9/api/orders"),
+              obs("effect-before", {"balance": 100.0}, meta={"read": "wallet"}, url="http://127.0.0.1:9/api/wallet")]
+    after = [obs("effect-after", [{"id": 5}, {"id": 4}], meta={"read": "orders"}, url="http://127.0.0.1:9/api/orders"),
+             obs("effect-after", {"balance": 70.1}, meta={"read": "wallet"}, url="http://127.0.0.1:9/api/wallet")]
+    rec = _write_record(before + [w, f] + after)
+    rec.info.update(created_id="5", follow_route=RouteCheck(False, "the router's own 404"))
+    sig = signals_of(write_persistence(rec))
+    assert sig["effect-listed"] == 2.0 and "write-not-persisted" not in sig
+    v = build_verdict(rec)
+    assert v.verdict == "real", v.to_dict()
+
+
+def test_a_write_that_changes_nothing_anywhere_is_suspect():
+    w = obs("write", {"id": 1, "status": "registered"}, status=201, method="POST")
+    before = [obs("effect-before", [{"id": 1}], meta={"read": "regs"}, url="http://127.0.0.1:9/api/orders")]
+    after = [obs("effect-after", [{"id": 1}], meta={"read": "regs"}, url="http://127.0.0.1:9/api/orders")]
+    sig = signals_of(write_persistence(_write_record(before + [w] + after)))
+    assert sig["effect-none"] == 1.0
 
 
 def test_write_same_id_and_conflict_and_async():
@@ -230,14 +284,14 @@ def _ok_record():
     ("mock-server-header", 3.0), ("placeholder-content", 2.5), ("catch-all-route", 2.0),
 ])
 def test_single_weak_signal_never_makes_mock(signal, weight):
-    verdict, conf = decide(_ok_record(), [Evidence(signal, "mock", weight, "x")])
+    verdict, conf, _ = decide(_ok_record(), [Evidence(signal, "mock", weight, "x")])
     assert verdict == "real" and conf < 0.5
 
 
 def test_two_moderate_signals_make_mock():
     ev = [Evidence("ignores-path-id", "mock", 2.0, "x"), Evidence("constant-latency", "mock", 1.5, "y")]
-    verdict, conf = decide(_ok_record(), ev)
-    assert verdict == "mock" and 0.8 < conf < 0.95
+    verdict, conf, reason = decide(_ok_record(), ev)
+    assert verdict == "mock" and 0.8 < conf < 0.95 and reason == "x"
 
 
 def test_identified_tool_beats_realistic_behaviour():
@@ -247,18 +301,25 @@ def test_identified_tool_beats_realistic_behaviour():
 
 
 def test_no_evidence_is_real_with_moderate_confidence():
-    verdict, conf = decide(_ok_record(), [])
+    verdict, conf, _ = decide(_ok_record(), [])
     assert verdict == "real" and 0.55 < conf < 0.7
 
 
-def test_writes_not_allowed_never_mock():
+def test_writes_not_allowed_is_unverified_never_real():
     t = ProbeTarget("w", "POST", "http://127.0.0.1:9/api/orders", {})
-    rec = ProbeRecord(target=t, observations=[obs("options", b"", status=404, method="OPTIONS",
-                                                  headers=[("Matched-Stub-Id", "x")])],
-                      info={"kind": "write", "writes_allowed": False})
+    mockoon_cors = [("Access-Control-Allow-Methods", "GET,POST,PUT,PATCH,DELETE,HEAD,OPTIONS"),
+                    ("Access-Control-Allow-Headers", "Content-Type, Origin, Accept, Authorization, Content-Length, "
+                                                     "X-Requested-With")]
+    rec = ProbeRecord(target=t, observations=[obs("options", b"", status=204, method="OPTIONS", headers=mockoon_cors)],
+                      info={"kind": "write", "writes_allowed": False, "not_probed": "writes are off here"})
     v = build_verdict(rec)
-    assert v.verdict == "real" and v.confidence <= 0.3
+    # Mockoon answers OPTIONS itself even for the routes it proxies: a hint, not a verdict
+    assert v.verdict == "unverified" and v.reason.startswith("writes are off here")
+    assert "mock tool" in v.reason
     assert any(e.signal == "writes-not-probed" for e in v.evidence)
+    # a stub that answered the endpoint itself names the tool: that is a mock, writes or not
+    rec.observations = [obs("options", b"", status=404, method="OPTIONS", headers=[("Matched-Stub-Id", "x")])]
+    assert build_verdict(rec).verdict == "mock"
 
 
 def test_not_implemented_needs_a_stub_message():

@@ -87,3 +87,37 @@ def body_is_stable(rec: ProbeRecord) -> bool:
         return True
     first = _norm(same[0])
     return all(_norm(o) == first for o in same[1:])
+
+
+# ---------------------------------------------------------------------------
+# Transport: what the serving software shows of itself
+# ---------------------------------------------------------------------------
+
+_INFRA = ("date", "server", "x-powered-by", "connection", "keep-alive", "transfer-encoding", "content-length",
+          "content-type", "etag")
+def transport_print(obs: Observation) -> tuple:
+    """What the serving software shows of itself on one response, body and app headers aside."""
+    names = [k for k, _ in obs.headers]
+    low = [k.lower() for k in names]
+    if all(k == k.lower() for k in names):
+        casing = "lower"
+    elif all(k[:1].isupper() for k in names):
+        casing = "title"
+    else:
+        casing = "mixed"
+    server = (obs.header("server") or "").split("/")[0].strip().lower()
+    powered = (obs.header("x-powered-by") or "").split("/")[0].strip().lower()
+    framing = "chunked" if "chunked" in (obs.header("transfer-encoding") or "").lower() else (
+        "length" if obs.header("content-length") is not None else "close")
+    order = tuple(k for k in low if k in _INFRA and k not in ("content-length", "transfer-encoding"))
+    return (casing, server, powered, "date" in low, "keep-alive" in low, framing, order)
+
+
+def same_software(a: Observation | None, b: Observation | None) -> bool:
+    """Did one piece of software write both responses? Same header casing, the same Server and
+    X-Powered-By, the same habits about Date and Keep-Alive (framing and order aside: they change
+    with the body)."""
+    if a is None or b is None or not a.ok or not b.ok:
+        return False
+    pa, pb = transport_print(a), transport_print(b)
+    return pa[:5] == pb[:5]

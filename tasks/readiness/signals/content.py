@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from datetime import datetime, timezone
+
 from ..content import (
-    canonical, extract_list, is_id_key, is_round_time, leaves, lorem_score, parse_datetime, placeholder_profile,
+    JS_DATE_RE, NOT_JSON, canonical, extract_list, is_id_key, is_round_time, leaves, lorem_score, parse_datetime,
+    placeholder_profile,
 )
 from ..models import Evidence
 from ..probe import ProbeRecord
@@ -140,3 +143,44 @@ def uniform_items(rec: ProbeRecord) -> list[Evidence]:
         return []
     return [Evidence("uniform-items", "mock", w, f"{len(items)} list items look stamped from one template: "
                      + "; ".join(reasons))]
+
+
+#: keys that say when an answer was computed: it is "now" for anything computed on request
+GENERATED_KEY = re.compile(r"^(generated|computed|calculated|evaluated|quoted|fetched|retrieved|rendered|served|"
+                           r"as[_-]?of|server[_-]?time|current[_-]?time|now)([_-]?(at|on|time|date|timestamp))?$",
+                           re.IGNORECASE)
+_JSON_TYPE = re.compile(r"^application/([a-z0-9.+-]*\+)?json$")
+
+
+@register
+def odd_values(rec: ProbeRecord) -> list[Evidence]:
+    """What real serialisers do not write: a JSON content type over a body that is not JSON (a
+    template that broke), JavaScript ``Date.toString()`` values (``"Mon Jan 15 2024 10:00:00
+    GMT+0000 (…)"``: real APIs write ISO 8601), and an answer computed on request that says it
+    was generated days ago (a fixture)."""
+    p = rec.primary
+    if p is None or not p.is_2xx or not p.body.strip():
+        return []
+    ev: list[Evidence] = []
+    if _JSON_TYPE.match(p.content_type) and p.json is NOT_JSON and not p.truncated:
+        ev.append(Evidence("invalid-json", "mock", 2.0,
+                           f"served as {p.content_type} but not valid JSON: {_q(p.text, 60)!r}"))
+    if p.json is NOT_JSON:
+        return ev
+    sent = {v for _, v in leaves(rec.target.body) if isinstance(v, str)}
+    js = [(k, v) for k, v in leaves(p.json) if isinstance(v, str) and v not in sent and JS_DATE_RE.match(v.strip())]
+    if js:
+        k, v = js[0]
+        ev.append(Evidence("js-date-string", "mock", 1.5,
+                           f"{k}={v[:40]!r} is JavaScript's Date.toString(), not a serialised date"
+                           + (f" (and {len(js) - 1} more)" if len(js) > 1 else "")))
+    now = datetime.now(timezone.utc)
+    obj = p.json if isinstance(p.json, dict) else {}
+    for k, v in obj.items():
+        if isinstance(v, str) and GENERATED_KEY.match(str(k)) and v not in sent:
+            dt = parse_datetime(v)
+            if dt is not None and abs((now - dt).total_seconds()) > 7 * 86400:
+                ev.append(Evidence("stale-generated-at", "mock", 1.5,
+                                   f"an answer computed on request says {k}={v!r}"))
+                break
+    return ev

@@ -4,22 +4,47 @@
 from __future__ import annotations
 
 from ..models import Evidence
-from ..probe import ProbeRecord
-from ..signatures import match_fingerprints
+from ..probe import Observation, ProbeRecord
+from ..signatures import admin_fingerprint, match_fingerprints
 from . import register
-from .base import _path, same_server
+from .base import _path, same_software
+
+#: labels of the requests that address the endpoint itself (not a related list, a cleanup…)
+OWN_LABELS = frozenset({"base", "repeat", "alt", "ghost", "limit", "noauth", "write", "write-refused", "resend",
+                        "vary", "malformed", "options", "pre", "ghost-write", "restore", "bad-input"})
+
+
+def host_tools(rec: ProbeRecord) -> list[tuple[str, float, str, str, Observation]]:
+    """Mock tools the host's own pages name: ``(tool, weight, quote, source, page)``, strongest first."""
+    found: dict[str, tuple[str, float, str, str, Observation]] = {}
+    control = next((o for o in rec.host_observations if o.label == "control" and o.ok), None)
+    for obs in rec.host_observations:
+        if not obs.ok:
+            continue
+        hits = [(fp.tool, fp.weight, f"{quote} [{fp.id}]", fp.source) for fp, quote in match_fingerprints(obs)
+                if fp.id != "python-basehttp"]
+        if obs.label == "admin":
+            admin = admin_fingerprint(obs, control)
+            if admin is not None:
+                hits.append(admin)
+        for tool, weight, quote, source in hits:
+            if tool not in found or weight > found[tool][1]:
+                found[tool] = (tool, weight, quote, source, obs)
+    return sorted(found.values(), key=lambda h: -h[1])
+
 
 @register
 def mock_server_signatures(rec: ProbeRecord) -> list[Evidence]:
-    """Known mock-tool headers/bodies on the endpoint's own responses (full
-    weight) and on the host's other pages (capped, and only full-ish when the
-    host pages come from the same server software as the endpoint)."""
+    """Known mock-tool headers/bodies on the endpoint's own responses (full weight), and the tool
+    the host's own pages name (its admin API, its 404 page, its home page, its CORS preflight):
+    that counts fully when the endpoint's answers were written by the same software as those
+    pages (a tool generating the answer), not at all when they were relayed from a backend (a
+    tool in proxy mode)."""
     ev: list[Evidence] = []
     seen: set[str] = set()
     proxied: list = []
-    for obs in rec.observations:
-        if not obs.ok:
-            continue
+    own = [o for o in rec.observations if o.ok and o.label in OWN_LABELS]
+    for obs in own:
         for fp, quote in match_fingerprints(obs, suppressed=proxied):
             if fp.id in seen:
                 continue
@@ -36,18 +61,21 @@ def mock_server_signatures(rec: ProbeRecord) -> list[Evidence]:
         ev.append(Evidence("mock-tool-proxy", "real", 0.0,
                            f"{fp.tool} headers on top of the backend's own ({quote}): the tool is relaying a "
                            f"backend (validation/partial proxy), so the endpoint is judged on behaviour"))
-    primary = rec.primary
-    for obs in rec.host_observations:
-        if not obs.ok:
+    answer = next((o for o in own if o.is_2xx), None) or next(iter(own), None)
+    tools_seen = {e.detail.split(":", 1)[0] for e in ev}
+    for tool, weight, quote, source, page in host_tools(rec):
+        if tool in tools_seen:
             continue
-        for fp, quote in match_fingerprints(obs):
-            if fp.id in seen or fp.id == "python-basehttp":
-                continue
-            seen.add(fp.id)
-            same = same_server(primary, obs)
-            w = min(fp.weight, 3.0) if same else min(fp.weight, 1.0)
+        where = f"{page.method} {_path(page)} → {page.status}"
+        if answer is not None and same_software(answer, page):
+            w = 4.0 if weight >= 4.0 else min(weight, 3.0)
             ev.append(Evidence("mock-server-host", "mock", w,
-                               f"{fp.tool}: {quote} on the host's {obs.label} probe (GET {_path(obs)} → "
-                               f"{obs.status}){'' if same else '; served by different software than the endpoint'}"
-                               f" [{fp.id}; source: {fp.source}]"))
+                               f"{tool}: {quote} on the host ({where}), and this endpoint's answers come from the "
+                               f"same software [source: {source}]"))
+        elif answer is not None:
+            ev.append(Evidence("mock-tool-proxy", "real", 0.0,
+                               f"the host runs {tool} ({quote}, {where}), but this endpoint's answers were written "
+                               f"by other software (relayed from a backend): judged on behaviour"))
+        else:
+            ev.append(Evidence("mock-server-host", "mock", min(weight, 1.0), f"{tool}: {quote} on the host ({where})"))
     return ev

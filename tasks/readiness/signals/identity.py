@@ -34,7 +34,7 @@ def ignores_path_id(rec: ProbeRecord) -> list[Evidence]:
                 w = 2.0 if where == "path" else 1.0
                 also = ""
                 if alt is not None and alt.is_2xx and _norm(alt) == raw_base:
-                    w += 0.5 if where == "path" else 0.0
+                    w += 0.5 if where == "path" else 1.0
                     also = f" and {varied}={alt.meta.get('value')}"
                 ev.append(Evidence(sig, "mock", w,
                                    f"{varied}={gval} (nonexistent){also} answered {ghost.status} with the same body "
@@ -96,15 +96,38 @@ def id_mismatch(rec: ProbeRecord) -> list[Evidence]:
     mentions 11 nowhere: the body is canned.  (A real ``/users/{username}``
     answers an object whose ``id`` differs but whose ``username`` matches, so
     it is not flagged.)"""
-    if rec.info.get("kind") != "read" or rec.info.get("varied_in") != "path":
+    if rec.info.get("kind") != "read" or not rec.info.get("varied"):
         return []
-    varied = rec.info["varied"]
+    varied, where = rec.info["varied"], rec.info.get("varied_in")
     for label in ("alt", "ghost"):
         o = rec.first(label)
         if o is None or not o.is_2xx or not o.is_json:
             continue
-        oid, req = _top_id(o.json, varied), str(o.meta.get("value", ""))
+        req = str(o.meta.get("value", ""))
+        if where == "path":
+            oid = _top_id(o.json, varied)
+        else:  # ?customer_id=2 answered {"customer_id": 1, …}: only the echo of the parameter itself
+            key = rec.info.get("varied_key") or varied
+            oid = o.json.get(key) if isinstance(o.json, dict) else None
+            oid = oid if isinstance(oid, (str, int)) and not isinstance(oid, bool) else None
         if oid is not None and str(oid) != req and not _mentions(o.json, req):
-            return [Evidence("id-mismatch", "mock", 1.0,
-                             f"GET {_path(o)} answered an object with id={oid!r} that never mentions {req!r}")]
+            what = "an object with id" if where == "path" else f"{rec.info.get('varied_key') or varied}"
+            return [Evidence("id-mismatch", "mock", 1.0 if where == "path" else 1.5,
+                             f"GET {_path(o)} answered {what}={oid!r} and never mentions {req!r}")]
+    return []
+
+
+@register
+def accepts_malformed_id(rec: ProbeRecord) -> list[Evidence]:
+    """An id of the wrong shape (letters where the ids are numbers, not a UUID where they are
+    UUIDs) answered 2xx with the answer every id gets: nothing looked the id up."""
+    bad, base = rec.first("bad-input"), rec.base
+    if bad is None or base is None or not bad.is_2xx or not base.is_2xx or _is_empty_body(bad):
+        return []
+    varied = rec.info.get("varied")
+    base_val = str(rec.info.get("values", {}).get(varied, ""))
+    if _norm(bad, {str(bad.meta.get("value", ""))}) == _norm(base, {base_val}):
+        return [Evidence("accepts-malformed", "mock", 1.5,
+                         f"{varied}={bad.meta.get('value')!r} (not an id of that shape) answered {bad.status} with "
+                         f"the same answer as {varied}={base_val}")]
     return []

@@ -48,20 +48,32 @@ def status_evidence(rec: ProbeRecord) -> list[Evidence]:
         else:
             ev.append(Evidence("request-failed", "error", 3.0, f"{p.method} {p.url}: {p.error}"))
         return ev
-    if rec.info.get("kind") == "write" and not rec.info.get("writes_allowed"):
+    if rec.info.get("not_probed") or rec.info.get("no_own_object"):
         return ev
     s = p.status
     if s in (404, 410):
         bases = rec.labeled("base") or [p]
-        tried = [o.meta.get("values", {}) for o in bases]
+        tried = [o.meta.get("values", {}) for o in bases if o.ok]
         detail = f"{p.method} {_path(p)} answered {s}"
-        if len(bases) > 1:
-            detail += f" for every sample tried ({', '.join(_q(t, 40) for t in tried)})"
-        ev.append(Evidence("not-found", "missing", 3.0, detail + f": {_q(p.text, 90)!s}"))
+        if len(tried) > 1:
+            detail += f" for every value tried ({', '.join(_q(t, 40) for t in tried)})"
+        detail += f": {_q(p.text, 90)!s}"
+        route = rec.info.get("route")
+        if route is not None and route.exists is False:
+            ev.append(Evidence("not-found", "missing", 3.0, f"{detail}; {route.detail}"))
+        elif route is not None and route.exists:
+            ev.append(Evidence("entity-not-found", "real", 0.0,
+                               f"the route exists but no id that exists could be found: {detail}; {route.detail}"
+                               + _discovery_note(rec)))
+        else:
+            why = route.detail if route is not None else "the router's own 404 was not compared"
+            ev.append(Evidence("entity-not-found", "real", 0.0,
+                               f"a missing route cannot be told from an unknown id: {detail}; {why}"
+                               + _discovery_note(rec)))
         coll = rec.first("collection")
         if coll is not None and coll.is_2xx and rec.info.get("kind") == "read":
             ev.append(Evidence("collection-route-ok", "real", 0.0,
-                               f"GET {_path(coll)} works ({coll.status}) while the supplied ids 404: "
+                               f"GET {_path(coll)} works ({coll.status}) while the ids tried 404: "
                                f"the route may exist and the test data be wrong"))
     elif s == 405:
         allow = p.header("allow")
@@ -84,12 +96,23 @@ def status_evidence(rec: ProbeRecord) -> list[Evidence]:
         ev.append(Evidence("unexpected-status", "error", 0.0, f"got {s}, campaign expects {list(expect)}"))
     bases = rec.labeled("base")
     if p.is_2xx and len(bases) > 1:
-        bad = [o for o in bases if o is not p and o.status in (404, 410)]
-        if bad:
+        bad = [o for o in bases if o is not p and o.status in (400, 404, 410, 422) and not o.meta.get("discovered")]
+        if bad and not p.meta.get("body"):
+            found = f" ({p.meta['discovered']})" if p.meta.get("discovered") else ""
             ev.append(Evidence("bad-sample", "real", 0.0,
                                f"sample {bad[0].meta.get('values')} answered {bad[0].status} but "
-                               f"{p.meta.get('values')} works: check the campaign's test data"))
+                               f"{p.meta.get('values')}{found} works: check the campaign's test data"))
+    if p.is_2xx and p.meta.get("body") == "empty":
+        ev.append(Evidence("bad-sample", "real", 0.0, str(rec.info.get("body_note", ""))))
     if rec.info.get("missing_samples"):
         ev.append(Evidence("missing-sample", "error", 0.0,
                            f"no sample values for {rec.info['missing_samples']}; '1' was used"))
     return ev
+
+
+def _discovery_note(rec: ProbeRecord) -> str:
+    if rec.info.get("kind") != "read":
+        return ""
+    if any(o.meta.get("discovered") for o in rec.labeled("base")):
+        return ""
+    return "; no other endpoint listed one, and nothing this run created fits"

@@ -56,10 +56,17 @@ def transport_details(rec: ProbeRecord) -> list[Evidence]:
 
 @register
 def writes_skipped(rec: ProbeRecord) -> list[Evidence]:
-    if rec.info.get("kind") == "write" and not rec.info.get("writes_allowed"):
+    why = rec.info.get("not_probed")
+    if rec.info.get("kind") == "write" and why:
         o = rec.first("options")
         seen = f"OPTIONS answered {o.status}" if o is not None and o.ok else "nothing could be observed"
         return [Evidence("writes-not-probed", "real", 0.0,
-                         f"allow_writes=False: {rec.target.method.upper()} was not sent; {seen}. "
-                         f"Readiness of this endpoint is unverified")]
+                         f"{rec.target.method.upper()} was not sent ({why}); {seen}")]
     return []
+
+
+@register
+def cross_endpoint(rec: ProbeRecord) -> list[Evidence]:
+    """Evidence other endpoints' probes produced about this one (transport siblings, lists that do
+    not move after a write): see :mod:`tasks.readiness.crosscheck`."""
+    return list(rec.cross)

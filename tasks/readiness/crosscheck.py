@@ -1,0 +1,203 @@
+"""Evidence that takes several endpoints to see, added to each record's ``cross`` list after every
+probe has run (the ``cross-endpoint`` signal reports it).
+
+* **Transport siblings.** Endpoints on one base URL are normally served by one piece of software:
+  the same header casing and order, the same ``Date``/``Keep-Alive``/framing habits. When a few
+  endpoints answer with another transport than their siblings, one side is a mock tool (a stub in
+  front of, or beside, a real backend). The side that is blamed is the one without the ``Date``
+  header every real origin server sends (RFC 9110 §6.6.1), else the one without the ``Server``
+  header its siblings carry, else the smaller group.
+* **Phantom parents.** Two endpoints about the same thing (``/customers/{id}/wallet`` and
+  ``/customers/{id}/loyalty``, or ``?customer_id=``) disagree on whether a nonexistent one exists:
+  the one answering 2xx for it did not look it up.
+* **Lists that do not move.** A POST whose object is confirmed (read back by id, or listed by
+  another endpoint) while the list of its own collection answers exactly as before: the list is
+  canned (the blame goes to the side that did not change). A list that changed after the writes
+  is live.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from .content import canonical, extract_list, normalize_for_compare
+from .identifiers import list_collection, noun_of, ref_noun, slots, strip_url
+from .models import Evidence
+from .probe import Observation, ProbeRecord, origin_of
+from .signals.base import transport_print
+from .signals.writes import creation_confirmed
+
+#: a group this small (or smaller) next to a bigger one is the odd one out
+MIN_SIBLINGS = 3
+
+
+def _describe(p: tuple) -> str:
+    casing, server, powered, date, keep_alive, framing, order = p
+    bits = [f"{casing}-case headers", f"Server: {server or '(none)'}"]
+    if powered:
+        bits.append(f"X-Powered-By: {powered}")
+    bits += ["Date" if date else "no Date", "Keep-Alive" if keep_alive else "no Keep-Alive", framing]
+    return ", ".join(bits)
+
+
+def _primary_2xx(rec: ProbeRecord) -> Observation | None:
+    p = rec.primary
+    if p is None or not p.is_2xx or not p.body.strip():
+        return None
+    return p
+
+
+def transport_siblings(records: list[ProbeRecord]) -> None:
+    by_origin: dict[str, list[tuple[ProbeRecord, tuple]]] = defaultdict(list)
+    for rec in records:
+        p = _primary_2xx(rec)
+        if p is not None:
+            by_origin[origin_of(p.url)].append((rec, transport_print(p)))
+    for origin, items in by_origin.items():
+        if len(items) < MIN_SIBLINGS:
+            continue
+        groups: dict[tuple, list[ProbeRecord]] = defaultdict(list)
+        for rec, p in items:
+            groups[p].append(rec)
+        if len(groups) < 2:
+            continue
+        ranked = sorted(groups.items(), key=lambda g: -len(g[1]))
+        main_print, main = ranked[0]
+        for other_print, others in ranked[1:]:
+            blame_other, why = _blame(main_print, other_print, len(main), len(others))
+            if blame_other is None:
+                continue
+            odd, odd_print, ref_print, n_ref = (others, other_print, main_print, len(main)) if blame_other else \
+                (main, main_print, other_print, len(others))
+            weight = 1.5 if why != "size" else 1.0
+            for rec in odd:
+                rec.cross.append(Evidence(
+                    "transport-differs", "mock", weight,
+                    f"served differently from {n_ref} sibling endpoint(s) on {origin} ({_describe(odd_print)} vs "
+                    f"{_describe(ref_print)}): {_WHY[why]}"))
+
+
+_WHY = {"date": "no Date header, which every real origin server sends (RFC 9110 §6.6.1)",
+        "server": "no Server header where its siblings name theirs",
+        "size": "a small group of endpoints with another transport than the rest"}
+
+
+def _blame(main: tuple, other: tuple, n_main: int, n_other: int) -> tuple[bool | None, str]:
+    """(True: blame ``other``; False: blame ``main``; None: undecided), and why."""
+    if main[3] != other[3]:
+        return (not other[3]), "date"
+    if bool(main[1]) != bool(other[1]):
+        return (not other[1]), "server"
+    if n_other * 3 <= n_main:
+        return True, "size"
+    return None, ""
+
+
+def _norm(obs: Observation) -> str:
+    return canonical(normalize_for_compare(obs.json)) if obs.is_json else obs.text
+
+
+def frozen_lists(records: list[ProbeRecord]) -> None:
+    by_name = {rec.target.name: rec for rec in records}
+    for w in records:
+        if w.info.get("kind") != "write" or not w.labeled("effect-after"):
+            continue
+        confirmed = creation_confirmed(w)
+        if not confirmed:
+            continue
+        coll = strip_url(w.primary.url) if w.primary is not None else ""
+        before = {o.meta.get("read"): o for o in w.labeled("effect-before") if o.is_2xx}
+        for after in w.labeled("effect-after"):
+            name = after.meta.get("read")
+            b = before.get(name)
+            r = by_name.get(name)
+            if b is None or r is None or not after.is_2xx or r is w:
+                continue
+            same_collection = list_collection(after.url) == coll or strip_url(after.url) == coll
+            if not same_collection or not after.is_json:
+                continue
+            items = extract_list(after.json)
+            if items is None:
+                continue
+            if _norm(after) == _norm(b):
+                limit = _limit_of(after.url)
+                if limit is not None and len(items) >= limit:
+                    continue  # a full page may not show the newest item
+                r.cross.append(Evidence(
+                    "frozen-list", "mock", 2.0,
+                    f"after POST {_path(w.primary)} created {confirmed}, {r.target.method.upper()} {_path(after)} "
+                    f"answered exactly as before ({len(items)} items): the list does not move"))
+            else:
+                r.cross.append(Evidence("list-moves", "real", 1.0,
+                                        f"{r.target.method.upper()} {_path(after)} changed after POST {_path(w.primary)}"))
+
+
+def _limit_of(url: str) -> int | None:
+    from .probe import limit_param
+
+    lp = limit_param(url)
+    return lp[1] if lp else None
+
+
+def _path(obs: Observation | None) -> str:
+    if obs is None:
+        return "?"
+    from urllib.parse import urlsplit
+
+    return urlsplit(obs.url).path or "/"
+
+
+def _ghost_noun(rec: ProbeRecord) -> str | None:
+    """The noun of the thing the ghost probe asked for: ``/customers/{id}/wallet`` → customer,
+    ``?customer_id={id}`` → customer."""
+    varied, where = rec.info.get("varied"), rec.info.get("varied_in")
+    if not varied:
+        return None
+    if where == "query":
+        return ref_noun(rec.info.get("varied_key") or varied)
+    for sl in slots(rec.target.url):
+        if sl.name == varied:
+            return ref_noun(varied) or noun_of(strip_url(sl.collection).rsplit("/", 1)[-1])
+    return None
+
+
+def phantom_parents(records: list[ProbeRecord]) -> None:
+    """Two endpoints about the same thing disagree on whether it exists: ``GET /customers/987654321/
+    wallet`` says customer 987654321 does not exist (404 from its handler), ``GET /customers/
+    987654321/loyalty`` answers 200 with a full body for it. The second one did not look it up."""
+    by_noun: dict[tuple[str, str], list[ProbeRecord]] = defaultdict(list)
+    for rec in records:
+        noun = _ghost_noun(rec)
+        if noun and rec.first("ghost") is not None and rec.first("ghost").ok:
+            by_noun[(origin_of(rec.first("ghost").url), noun)].append(rec)
+    for (_, noun), recs in by_noun.items():
+        deniers = [r for r in recs if r.first("ghost").status in (404, 410) and r.base is not None and r.base.is_2xx]
+        if not deniers:
+            continue
+        ref = deniers[0].first("ghost")
+        for rec in recs:
+            g = rec.first("ghost")
+            if rec in deniers or not g.is_2xx or _empty(g):
+                continue
+            rec.cross.append(Evidence(
+                "phantom-parent", "mock", 2.0,
+                f"{ref.method} {_path(ref)} says that {noun} does not exist ({ref.status}), yet {g.method} {_path(g)} "
+                f"answered {g.status} with a full body for it"))
+
+
+def _empty(obs: Observation) -> bool:
+    j = obs.json if obs.is_json else None
+    if j in (None, {}, [], ""):
+        return not obs.body.strip() or j is not None
+    items = extract_list(j)
+    return items is not None and len(items) == 0
+
+
+def crosscheck(records: list[ProbeRecord]) -> None:
+    """Add cross-endpoint evidence to every record (idempotent per run: clears it first)."""
+    for rec in records:
+        rec.cross = [e for e in rec.cross if e.signal not in ("transport-differs", "frozen-list", "list-moves",
+                                                              "phantom-parent")]
+    transport_siblings(records)
+    frozen_lists(records)
+    phantom_parents(records)
