@@ -17,7 +17,8 @@ from tests.realbed.bed import Bed
 from tests.realbed.registry import CONFIG
 from tests.realbed.runner import run_pass
 
-pytestmark = pytest.mark.slow
+# one pass over 187 operations with write probes and clean-up takes minutes on a busy 2-core machine
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 ENGINE = "engine on main (issue 11)"
 
 
@@ -42,18 +43,18 @@ def test_no_real_operation_called_mock(prefect_pass):
     assert prefect_pass.score.real_called_mock == 0, prefect_pass.explain()
 
 
-@pytest.mark.xfail(strict=False, reason=f"{ENGINE}: an entity-level 404 for a placeholder id is called missing")
 def test_existing_routes_are_not_called_missing(prefect_pass):
     rate = prefect_pass.score.wrong_missing_rate
     assert rate is not None and rate <= 0.02, prefect_pass.explain()
 
 
-@pytest.mark.xfail(strict=False, reason=f"{ENGINE}: write probes create objects and do not remove them")
+@pytest.mark.xfail(strict=False, reason=f"{ENGINE}: a work pool and a work queue created by probes stay behind")
 def test_nothing_left_behind(prefect_pass):
     assert prefect_pass.left == {}, prefect_pass.left
 
 
-@pytest.mark.xfail(strict=False, reason=f"{ENGINE}: probe automations set each other off (event storm)")
+@pytest.mark.xfail(strict=False, reason=f"{ENGINE}: on a loaded machine deletes answered 500 leave probe automations "
+                                        f"behind and events keep pouring in (13,212 events, 32/s after the pass)")
 def test_server_healthy_after_the_pass(prefect_pass):
     assert prefect_pass.health is None, prefect_pass.health
 

@@ -31,22 +31,10 @@ TRUTH_OF = {"shop-production": "shop-canned"}
 SHOP_WRITES = ("create-product", "update-product", "create-order", "subscribe")
 ENGINE = "engine on main (issue 11)"
 KNOWN: dict[str, dict[str, str]] = {
-    "mockoon-helpdesk": {n: f"{ENGINE}: Mockoon CRUD over data buckets and templated routes called real"
-                         for n in ("assign-ticket", "create-customer", "create-ticket", "customer", "dashboard",
-                                   "list-customers", "list-tickets", "login", "search", "ticket",
-                                   "ticket-comments", "update-customer")},
-    "wiremock-payments": {"transfer": f"{ENGINE}: a templated stub answering 500 to a probe is called error"},
-    "mockoon-proxy-shop": {n: f"{ENGINE}: a route stubbed in a proxying Mockoon is called real"
-                           for n in ("create-order", "recommendations", "wallet")},
-    "shop-canned": {n: f"{ENGINE}: a canned handler inside a real app is called real"
-                    for n in ("loyalty", "recommendations", "shipping-quote", "subscribe")},
-    "shop-production": {n: f"{ENGINE}: a canned handler inside a real app is called real"
-                        for n in ("loyalty", "recommendations", "shipping-quote", "subscribe")},
     "express-lms": {n: f"{ENGINE}: a hand-rolled Express mock is called real"
-                    for n in ("attendance", "course", "enroll", "enrollments", "grade", "list-courses",
-                              "progress")},
+                    for n in ("attendance", "course", "enroll", "enrollments", "list-courses", "progress")},
 }
-KNOWN_LEFT_BEHIND = {"json-server-shop", "mockoon-helpdesk", "mockoon-proxy-shop", "shop-canned", "express-lms"}
+KNOWN_LEFT_BEHIND = {"mockoon-helpdesk", "express-lms"}
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +69,8 @@ def test_verdict_matches_ground_truth(outcomes, config, endpoint, label):
     outcome = outcomes(config)
     verdict = outcome.verdicts.get(endpoint)
     allowed = {"real", "unverified"} if label == "real" else {label}
+    if config == "shop-production" and endpoint in SHOP_WRITES:
+        allowed.add("unverified")  # no write probes: "unverified" is the honest answer for a write
     assert verdict in allowed, (f"{config} {endpoint}: truth {label}, readiness said {verdict} "
                                 f"[{outcome.evidence(endpoint)}]")
 
@@ -96,9 +86,7 @@ def test_nothing_left_behind(outcomes, config):
     assert outcome.health is None, outcome.health
 
 
-@pytest.mark.parametrize("endpoint", [
-    pytest.param(n, marks=pytest.mark.xfail(strict=False, reason=f"{ENGINE}: with write probes off a write "
-                                                                 f"endpoint is called real")) for n in SHOP_WRITES])
+@pytest.mark.parametrize("endpoint", SHOP_WRITES)
 def test_production_write_not_probed_is_not_called_real(outcomes, endpoint):
     """Production gets no write probes, so readiness cannot know a write is real: the honest
     verdict is "unverified" (or "mock" from other evidence), never "real"."""
@@ -128,7 +116,6 @@ def test_shop_from_its_own_spec_canned_handlers_caught(outcomes, config):
     assert s.mocks == 5 and s.recall is not None and s.recall >= 0.95, outcomes(config).explain()
 
 
-@pytest.mark.xfail(strict=False, reason=f"{ENGINE}: write probes are not cleaned up")
 @pytest.mark.parametrize("config", ["shop-openapi", "prism-proxy-shop"])
 def test_shop_from_its_own_spec_nothing_left_behind(outcomes, config):
     assert outcomes(config).left == {}, outcomes(config).left

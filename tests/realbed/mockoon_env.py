@@ -129,8 +129,42 @@ def shop_proxy(upstream: str = "http://127.0.0.1:8000") -> dict[str, Any]:
     return environment("Shop API (proxy)", routes, proxy=upstream)
 
 
+def crm() -> dict[str, Any]:
+    """A CRM API mocked in Mockoon: CRUD over buckets (contacts with faker data, deals), templated
+    routes reading the buckets, a rule on a query parameter, a route with latency."""
+    contacts = ("[\n{{#repeat 12 comma=true}}\n  {\n    \"id\": \"c{{add @index 1}}\",\n"
+                "    \"name\": \"{{faker 'person.fullName'}}\",\n"
+                "    \"company\": \"{{faker 'company.name'}}\",\n"
+                "    \"email\": \"{{faker 'internet.email'}}\",\n"
+                "    \"phone\": \"{{faker 'phone.number'}}\",\n"
+                "    \"created\": \"{{faker 'date.past'}}\"\n  }\n{{/repeat}}\n]")
+    deals = json.dumps([{"id": "d1", "contact": "c1", "amount": 12000, "stage": "proposal"},
+                        {"id": "d2", "contact": "c2", "amount": 4500, "stage": "won"},
+                        {"id": "d3", "contact": "c3", "amount": 30000, "stage": "negotiation"}], indent=2)
+    routes = [
+        route("", "v2/contacts", response(bucket="cont"), crud=True),
+        route("", "v2/deals", response(bucket="deal"), crud=True),
+        route("get", "v2/pipeline",
+              response('{"stages": [{{#each (dataRaw \'deals\')}}{"id": "{{id}}", "stage": "{{stage}}",'
+                       ' "amount": {{amount}} }{{#unless @last}},{{/unless}}{{/each}}],'
+                       ' "forecast": {{float 10000 90000 precision=0.01}} }')),
+        route("get", "v2/contacts/:id/activities",
+              response('[{{#repeat 3 comma=true}}{"type": "{{oneOf (array \'call\' \'email\' \'meeting\')}}",'
+                       ' "at": "{{faker \'date.recent\'}}", "note": "{{faker \'lorem.sentence\'}}"}{{/repeat}}]')),
+        route("get", "v2/reports/revenue",
+              response('{"period": "{{queryParam \'period\' \'month\'}}", "total": 46500, "currency": "USD"}',
+                       rules=[rule("query", "period", "month|quarter|year", operator="regex")], label="known period"),
+              response('{"error": "unknown period"}', status=400, default=True, label="bad period")),
+        route("post", "v2/emails/send",
+              response('{"queued": true, "id": "{{faker \'string.uuid\'}}", "to": "{{body \'to\'}}"}', status=202,
+                       latency=250)),
+    ]
+    return environment("CRM API", routes, [bucket("cont", "contacts", contacts), bucket("deal", "deals", deals)])
+
+
 def write_all() -> None:
-    for folder, env in (("mockoon-helpdesk", helpdesk()), ("mockoon-proxy-shop", shop_proxy())):
+    for folder, env in (("mockoon-helpdesk", helpdesk()), ("mockoon-proxy-shop", shop_proxy()),
+                        ("mockoon-crm", crm())):
         path = HERE / folder / "environment.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(env, indent=2) + "\n")

@@ -5,14 +5,17 @@ scenarios, Prism static on Prefect's spec, Mockoon proxy in front of the real sh
 with canned handlers (as dev, as production, and from its own spec directly and behind Prism's
 proxy), a hand-rolled Express mock, the real Prefect server.
 Held out: Prism dynamic on the shop's spec, json-server 1.x, WireMock proxy in front of the real
-shop, a hand-rolled FastAPI mock, Mockoon started from an OpenAPI spec, the real Kinto.
+shop, a hand-rolled FastAPI mock, Mockoon started from an OpenAPI spec, Mockoon CRUD on a CRM,
+a real library app with canned handlers, the real Kinto.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import shutil
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -307,6 +310,36 @@ def mockoon_openapi_shop(bed: Bed) -> Target:
     return Target(CONFIG["mockoon-openapi-shop"], proc.url, campaign, {ep["name"]: "mock" for ep in endpoints})
 
 
+def mockoon_crm(bed: Bed) -> Target:
+    src, work = _copy_config(bed, "mockoon-crm")
+    proc = launch.start(bed.stack, "mockoon-crm",
+                        launch.node_tool("@mockoon/cli", "bin/run.js") +
+                        ["start", "--data", "environment.json", "--port", "{port}", "--hostname", "127.0.0.1", "-X"],
+                        work, ready_path="/v2/deals")
+
+    def count() -> Counts:
+        return Counts(deletable={c: json_count(f"{proc.url}/v2/{c}") for c in ("contacts", "deals")})
+    return Target(CONFIG["mockoon-crm"], proc.url, write_campaign(src / "campaign.yaml", work / "run.yaml", proc.url),
+                  read_truth(src), count=count)
+
+
+def library_canned(bed: Bed) -> Target:
+    src = CONFIGS / "library-canned"
+    work = bed.folder("library-canned")
+    db = work / "library.sqlite3"
+    proc = launch.start(bed.stack, "library", launch.python_cmd("-m", "tests.realbed.apps.library", "--port", "{port}",
+                                                                "--db", str(db)), work, ready_path="/stats")
+
+    def count() -> Counts:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
+            books = con.execute("SELECT count(*) FROM books").fetchone()[0]
+            open_loans = con.execute("SELECT count(*) FROM loans WHERE returned_at IS NULL").fetchone()[0]
+            loans = con.execute("SELECT count(*) FROM loans").fetchone()[0]
+        return Counts(deletable={"books": books, "open_loans": open_loans}, residue={"loans": loans})
+    return Target(CONFIG["library-canned"], proc.url, write_campaign(src / "campaign.yaml", work / "run.yaml", proc.url),
+                  read_truth(src), count=count, health=no_5xx([proc.url + "/stats", proc.url + "/books"]))
+
+
 CONFIG: dict[str, Config] = {c.name: c for c in [
     Config("json-server-shop", "calibration", "json-server 0.17", "db.json + routes.json", json_server_shop),
     Config("mockoon-helpdesk", "calibration", "Mockoon CLI", "CRUD over data buckets, faker templating, rules",
@@ -331,5 +364,8 @@ CONFIG: dict[str, Config] = {c.name: c for c in [
     Config("fastapi-inventory", "heldout", "FastAPI", "hand-rolled mock", fastapi_inventory),
     Config("mockoon-openapi-shop", "heldout", "Mockoon CLI", "started from the shop's OpenAPI spec",
            mockoon_openapi_shop),
+    Config("mockoon-crm", "heldout", "Mockoon CLI", "CRUD over buckets, templated routes reading them, a rule",
+           mockoon_crm),
+    Config("library-canned", "heldout", "real app", "a real library app with 3 canned handlers", library_canned),
     Config("kinto", "heldout", "real app", "Kinto (memory backend), campaign from its converted spec", kinto),
 ]}
