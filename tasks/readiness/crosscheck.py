@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from .content import canonical, extract_list, normalize_for_compare
-from .identifiers import list_collection, noun_of, ref_noun, slots, strip_url
+from .identifiers import list_collection, noun_of, object_id, ref_noun, slots, strip_url
 from .models import Evidence
 from .probe import Observation, ProbeRecord, origin_of
 from .signals.base import transport_print
@@ -117,8 +117,10 @@ def frozen_lists(records: list[ProbeRecord]) -> None:
             if not same_collection or not after.is_json:
                 continue
             items = extract_list(after.json)
-            if items is None:
-                continue
+            if not items or not all(isinstance(i, dict) and object_id(i) is not None for i in items[:5]):
+                continue  # only a list of the collection's own objects can be expected to show a new one
+            if after.method != "GET" and after.sent not in (None, {}, []):
+                continue  # a query with a filter may rightly leave the new object out
             if _norm(after) == _norm(b):
                 limit = _limit_of(after.url)
                 if limit is not None and len(items) >= limit:

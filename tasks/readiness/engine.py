@@ -137,6 +137,8 @@ class Readiness:
         #: collections whose objects overloaded the target: removed before anything else, never made again
         self.urgent: list[str] = []
         self.harmful: set[str] = set()
+        #: what the target makes for an object a write creates (``{endpoint, field, collection, list}``)
+        self.made_by_target: list[dict[str, Any]] = []
 
     # -- probing one endpoint -------------------------------------------------------------------
     async def probe(self, i: int, *, own_only: bool = False) -> ProbeRecord:
@@ -254,11 +256,11 @@ class Readiness:
         run's own objects refers to them. They are removed with the rest; objects that appeared
         without such a link are somebody else's and left alone."""
         ledger = self.run.ledger
-        refs: dict[str, str] = {}
+        refs: dict[str, tuple[str, str]] = {}
         for entry in ledger.created:
             for k, v in ledger.object_of(entry).items():
                 if ref_noun(str(k)) and isinstance(v, (str, int)) and not isinstance(v, bool):
-                    refs[str(v)] = entry.endpoint
+                    refs[str(v)] = (entry.endpoint, str(k))
         if not refs:
             return
         prober = self.run.prober(4 * len(self.targets))
@@ -280,10 +282,14 @@ class Readiness:
                     continue
                 if any(c.ref == str(oid) for c in ledger.created):
                     continue
-                entry = ledger.record(f"{refs[str(oid)]} (made by the target for it)", coll, obj, None, now.url)
+                endpoint, field = refs[str(oid)]
+                entry = ledger.record(f"{endpoint} (made by the target for it)", coll, obj, None, now.url)
                 if entry is not None:  # removed after the object that needed it: put it first in line
                     ledger.created.remove(entry)
                     ledger.created.insert(0, entry)
+                    self.made_by_target.append({"endpoint": endpoint, "field": field, "collection": coll,
+                                                "list": {"method": t.method.upper(), "url": rec.base.url,
+                                                         "body": body}})
 
     async def provision(self, collection: str) -> bool:
         """One more object in ``collection`` (a filled URL), created with the campaign's own POST
@@ -446,7 +452,7 @@ async def run_readiness(targets: list[ProbeTarget], *, client: httpx.AsyncClient
             await client.aclose()
     return ReadinessReport(verdicts=verdicts, created=list(run.ledger.created),
                            unknown_effects=list(dict.fromkeys(run.ledger.unknown_effects)),
-                           writes_sent=run.writes.sent)
+                           writes_sent=run.writes.sent, made_by_target=job.made_by_target)
 
 
 async def check_endpoints(targets: list[ProbeTarget], **kwargs: Any) -> list[ReadinessVerdict]:
