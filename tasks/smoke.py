@@ -218,7 +218,7 @@ class SmokeStage:
             return why
         if ep.name in ctx.campaign.never_written(ctx.env_name):
             return "on the campaign's never-write list"
-        danger = destructive(ep.method, ep.path)
+        danger = destructive(ep.method, ep.path, ep.body)
         if danger:
             return f"not sent: {danger}"
         return None

@@ -110,7 +110,7 @@ def not_probed_reason(target: ProbeTarget, run: Run) -> str | None:
         return "the campaign lists it as never to be written to"
     if not run.allow_writes:
         return run.why_no_writes
-    why = destructive(target.method, target.url)
+    why = destructive(target.method, target.url, target.body)
     if why:
         return f"not probed: {why} (mark it safe: true, or test it by hand)"
     return None
@@ -680,6 +680,10 @@ async def _probe_modify(rec: ProbeRecord, run: Run, prober: Prober, url: str, he
         if pre is not None:
             rec.observations.append(pre)
     restorable = pre is not None and pre.is_2xx and pre.is_json and isinstance(pre.json, dict)
+    if not own and method == "PUT" and pre is not None and pre.ok and pre.status in (404, 410):
+        rec.info["not_probed"] = (f"not written: GET answered {pre.status} for the campaign's sample, and a PUT "
+                                  f"there could create it (nothing this run created could be used instead)")
+        return
     if not own and not has_slots and not restorable and method in ("PUT", "PATCH"):
         rec.info["not_probed"] = ("not written: its current value could not be read "
                                   f"(GET answered {pre.status if pre is not None and pre.ok else 'nothing'}), "
