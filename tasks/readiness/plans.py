@@ -681,9 +681,11 @@ async def _probe_modify(rec: ProbeRecord, run: Run, prober: Prober, url: str, he
             rec.observations.append(pre)
     restorable = pre is not None and pre.is_2xx and pre.is_json and isinstance(pre.json, dict)
     if not own and method == "PUT" and pre is not None and pre.ok and pre.status in (404, 410):
-        rec.info["not_probed"] = (f"not written: GET answered {pre.status} for the campaign's sample, and a PUT "
-                                  f"there could create it (nothing this run created could be used instead)")
-        return
+        check = await run.oracle.check(pre, prober, headers)
+        if check.exists:  # the item route answers "no such item": a PUT there could create it
+            rec.info["not_probed"] = (f"not written: GET answered {pre.status} for the campaign's sample ({check.detail})"
+                                      f", and a PUT there could create it; nothing this run created could be used")
+            return
     if not own and not has_slots and not restorable and method in ("PUT", "PATCH"):
         rec.info["not_probed"] = ("not written: its current value could not be read "
                                   f"(GET answered {pre.status if pre is not None and pre.ok else 'nothing'}), "
