@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup system-deps mock-tools bench clean lock
+.PHONY: demo test setup system-deps mock-tools importer-corpus bench clean lock
 
 demo: setup
 	$(BIN)/perfcampaign run campaigns/demo.yaml
@@ -15,7 +15,7 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
-setup: system-deps $(STAMP) mock-tools
+setup: system-deps $(STAMP) mock-tools importer-corpus
 
 system-deps:
 	@bash scripts/system-deps.sh
@@ -23,6 +23,10 @@ system-deps:
 # the readiness test bed's real mock tools (npm, pinned; quick when present)
 mock-tools: system-deps
 	@bash scripts/mock-tools.sh
+
+# the importers' corpus of real public OpenAPI/Swagger documents (npm, pinned; quick when present)
+importer-corpus: system-deps
+	@bash scripts/importer-corpus.sh
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)

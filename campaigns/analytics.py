@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from campaigns.types import Duration, StrictModel
 
@@ -105,7 +105,7 @@ class CompareOptions(Strict):
                                                             "earlier night, e.g. 50%.")
     prior_spread: dict[MetricName, float] = Field(
         default_factory=dict, description="Spread between nights assumed per metric until the nights tell "
-        "(relative, e.g. {p95_ms: 30%}; error_rate absolute). Defaults: p50 15%, p95 50%, p99 60%, mean 30%, "
+        "(relative, e.g. {p95_ms: 30%}; error_rate absolute). Defaults: p50 15%, p95 70%, p99 80%, mean 40%, "
         "rps 10%, error rate 0.5 points.")
     prior_nights: float = Field(6.0, ge=0, description="How many nights that assumption is worth.")
     reference_nights: int = Field(30, ge=2, description="Baseline nights compared with at most.")

@@ -228,6 +228,8 @@ class E2EOptions(Strict):
     action_timeout: Duration = Field(10.0, gt=0, description="How long a click/fill/expect may wait.")
     navigation_timeout: Duration = Field(30.0, gt=0)
     request_timeout: Duration = Field(10.0, gt=0, description="API journeys: timeout per request.")
+    cookies: bool = Field(True, description="API journeys: a cookie jar per journey (it starts empty; Set-Cookie "
+                                            "answers are sent back on its next steps), as in Artillery and k6.")
     viewport: Viewport = Field(default_factory=Viewport)
     screenshots: Literal["key", "every_step", "failures"] = Field(
         "key", description="key: start, screenshot steps, failures and journey end.")

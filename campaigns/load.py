@@ -619,6 +619,37 @@ class LoadSpec(_Strict):
             bp = p
         return Profile(model=model, test_type=kind, phases=phases, breakpoint=bp, source=f"preset:{kind}")
 
+    def without_writes(self, write_endpoints: set[str] | dict[str, str],
+                       write_methods: frozenset[str] = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+                       ) -> tuple[LoadSpec, dict[str, Any]]:
+        """A copy without the steps that write, for an environment that does not allow writes.
+
+        A step writes when it names one of ``write_endpoints`` or holds an inline request with a write
+        method. A scenario that loses a step that ``capture``s variables is left out whole (its later
+        steps would run without them). Returns the copy and what was left out:
+        ``{"steps": [...], "scenarios": {name: why}}``."""
+        steps_out: list[str] = []
+        scenarios_out: dict[str, str] = {}
+        kept = []
+        for sc in self.scenarios:
+            writes = [st for st in sc.steps if (st.endpoint is not None and st.endpoint in write_endpoints)
+                      or (st.request is not None and st.request.method in write_methods)]
+            if not writes:
+                kept.append(sc)
+                continue
+            steps_out += [st.metric_name for st in writes if st.metric_name not in steps_out]
+            capturing = [st.metric_name for st in writes if st.capture]
+            rest = [st for st in sc.steps if st not in writes]
+            if capturing:
+                scenarios_out[sc.name] = (f"its write step {capturing[0]!r} captures what later steps use")
+            elif not rest:
+                scenarios_out[sc.name] = "every step writes"
+            else:
+                kept.append(sc.model_copy(update={"steps": rest}))
+        if not steps_out:
+            return self, {"steps": [], "scenarios": {}}
+        return self.model_copy(update={"scenarios": kept}), {"steps": steps_out, "scenarios": scenarios_out}
+
     # -- references --------------------------------------------------------------------------------
     def reference_errors(self, endpoint_names: set[str] | list[str], prefix: str = "load") -> list[str]:
         """Every reference to an endpoint the campaign does not define, as ``path: message``."""

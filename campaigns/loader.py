@@ -21,6 +21,9 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.resolver import Resolver
 
 from campaigns.errors import UserError
 from campaigns.model import Campaign
@@ -59,34 +62,59 @@ class LoadedCampaign:
         return self.path.parent
 
 
-#: a campaign file is read only up to this size (a few hundred endpoints fit in a tenth of it)
-MAX_FILE_BYTES = 2 * 1024 * 1024
+#: a campaign file is read only up to this size (an OpenAPI import of 500 operations is ~200 kB);
+#: parsing and validating this much takes about two seconds
+MAX_FILE_BYTES = 1024 * 1024
 #: a CSV feeder is read only up to this size
 MAX_FEEDER_BYTES = 64 * 1024 * 1024
 #: nesting deeper than this is refused (a campaign is ~10 levels deep; JSON bodies add a few)
 MAX_DEPTH = 64
 #: aliases (``*name``) in one file
 MAX_ALIASES = 1_000
-#: values once every alias is expanded (an alias bomb expands to billions)
-MAX_NODES = 200_000
+#: values in the file, also once every alias is expanded (an alias bomb expands to billions); a
+#: campaign of 500 endpoints holds about 10,000
+MAX_NODES = 100_000
 #: problems listed per file (the rest are counted)
 MAX_PROBLEMS = 200
+
+try:  # libyaml's scanner and parser (5× faster); composing stays in Python, where the limits are
+    from yaml._yaml import CParser
+
+    _EVENTS: tuple[type, ...] = (CParser,)
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml.parser import Parser
+    from yaml.reader import Reader
+    from yaml.scanner import Scanner
+
+    _EVENTS = (Reader, Scanner, Parser)
 
 
 class _Limit(yaml.MarkedYAMLError):
     """A size, depth or alias limit was passed while composing the file."""
 
 
-class _Loader(yaml.SafeLoader):
-    """PyYAML's safe loader that refuses what could hurt: nesting past :data:`MAX_DEPTH`, more than
-    :data:`MAX_ALIASES` aliases, and aliases to a node that contains them (recursive structures),
+class _Loader(Composer, *_EVENTS, SafeConstructor, Resolver):  # type: ignore[misc]
+    """A safe loader that refuses what could hurt: nesting past :data:`MAX_DEPTH`, more than
+    :data:`MAX_ALIASES` aliases, and aliases to a node that contains them (recursive structures);
     and that reports every constructor failure (a bad ``!!timestamp``, an unknown ``!!python/…`` tag,
-    an unhashable key…) as a YAML error at the value's line."""
+    an unhashable key…) as a YAML error at the value's line.
+
+    Events come from libyaml when PyYAML has it; nodes are composed here, one event at a time, so a
+    limit stops the parse where it is passed (libyaml alone takes a minute over 100,000 ``[``)."""
 
     def __init__(self, stream: str):
-        super().__init__(stream)
+        if len(_EVENTS) == 1:
+            _EVENTS[0].__init__(self, stream)
+        else:  # pragma: no cover
+            _EVENTS[0].__init__(self, stream)
+            _EVENTS[1].__init__(self)
+            _EVENTS[2].__init__(self)
+        Composer.__init__(self)
+        SafeConstructor.__init__(self)
+        Resolver.__init__(self)
         self._depth = 0
         self._aliases = 0
+        self._nodes = 0
         self._open: list[str] = []
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
@@ -98,8 +126,11 @@ class _Loader(yaml.SafeLoader):
             if event.anchor in self._open:
                 raise _Limit(None, None, f"alias *{event.anchor} refers to a value that contains it "
                                          "(recursive structures are not allowed)", event.start_mark)
-            return super().compose_node(parent, index)
+            return Composer.compose_node(self, parent, index)
         event = self.peek_event()
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise _Limit(None, None, f"holds more than {MAX_NODES:,} values", event.start_mark)
         self._depth += 1
         if self._depth > MAX_DEPTH:
             raise _Limit(None, None, f"nested more than {MAX_DEPTH} levels deep", event.start_mark)
@@ -107,7 +138,7 @@ class _Loader(yaml.SafeLoader):
         if anchor is not None:
             self._open.append(anchor)
         try:
-            return super().compose_node(parent, index)
+            return Composer.compose_node(self, parent, index)
         finally:
             self._depth -= 1
             if anchor is not None:
@@ -115,7 +146,7 @@ class _Loader(yaml.SafeLoader):
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
-            return super().construct_object(node, deep)
+            return SafeConstructor.construct_object(self, node, deep)
         except yaml.MarkedYAMLError:
             raise
         except Exception as exc:  # noqa: BLE001 - ValueError, AttributeError… from a tag's constructor
@@ -150,7 +181,8 @@ def _yaml_problem(exc: yaml.YAMLError, text: str, file: str) -> Problem:
 
 def _expanded_size(root: yaml.Node) -> tuple[int, int]:
     """(values, depth) of the tree once every alias is expanded, computed without expanding it
-    (each node once, iteratively: neither an alias bomb nor deep nesting can make it slow)."""
+    (each collection once, iteratively: neither an alias bomb nor deep nesting can make it slow).
+    The composer refuses cycles, so the node graph is acyclic."""
     size: dict[int, int] = {}
     depth: dict[int, int] = {}
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
@@ -159,13 +191,25 @@ def _expanded_size(root: yaml.Node) -> tuple[int, int]:
         key = id(node)
         if key in size:
             continue
+        if not isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            size[key], depth[key] = 1, 1
+            continue
         children = _children(node)
         if not done:
             stack.append((node, True))
-            stack.extend((c, False) for c in children if id(c) not in size)
+            stack.extend((c, False) for c in children
+                         if id(c) not in size and isinstance(c, (yaml.MappingNode, yaml.SequenceNode)))
             continue
-        size[key] = min(1 + sum(size.get(id(c), 0) for c in children), MAX_NODES + 1)
-        depth[key] = 1 + max((depth.get(id(c), 0) for c in children), default=0)
+        total, deepest = 1, 0
+        for c in children:
+            got = size.get(id(c))
+            if got is None:  # a scalar
+                total += 1
+                deepest = max(deepest, 1)
+            else:
+                total += got
+                deepest = max(deepest, depth[id(c)])
+        size[key], depth[key] = min(total, MAX_NODES + 1), deepest + 1
     return size[id(root)], depth[id(root)]
 
 
@@ -192,8 +236,9 @@ def _compose(text: str, file: str) -> tuple[Any, yaml.Node | None, list[Problem]
             return None, None, []
         values, depth = _expanded_size(node)
         if values > MAX_NODES or depth > MAX_DEPTH:
-            why = (f"expands to more than {MAX_NODES:,} values once its aliases are expanded"
-                   if values > MAX_NODES else f"nests more than {MAX_DEPTH} levels deep once its aliases are expanded")
+            aliased = " once its aliases are expanded" if loader._aliases else ""
+            why = (f"holds more than {MAX_NODES:,} values{aliased}" if values > MAX_NODES
+                   else f"nests more than {MAX_DEPTH} levels deep{aliased}")
             return None, node, [Problem(file, 1, "", f"file too complex: it {why}")]
         problems: list[Problem] = []
         _find_duplicates(node, file, problems)
@@ -215,6 +260,7 @@ def _find_duplicates(root: yaml.Node, file: str, out: list[Problem]) -> None:
     visited once, so shared (aliased) nodes cost nothing more."""
     seen_nodes: set[int] = set()
     stack: list[tuple[yaml.Node, str]] = [(root, "")]
+    collections = (yaml.MappingNode, yaml.SequenceNode)
     while stack:
         node, path = stack.pop()
         if id(node) in seen_nodes:
@@ -224,15 +270,17 @@ def _find_duplicates(root: yaml.Node, file: str, out: list[Problem]) -> None:
             seen: set[str] = set()
             for key, value in node.value:
                 name = str(key.value) if isinstance(key, yaml.ScalarNode) else f"<{type(key).__name__}>"
-                where = f"{path}.{name}" if path else name
                 if isinstance(key, yaml.ScalarNode) and name != "<<":
                     if name in seen:
-                        out.append(Problem(file, key.start_mark.line + 1, where, "key appears twice"))
+                        out.append(Problem(file, key.start_mark.line + 1, f"{path}.{name}" if path else name,
+                                           "key appears twice"))
                     seen.add(name)
-                stack.append((value, where))
+                if isinstance(value, collections):
+                    stack.append((value, f"{path}.{name}" if path else name))
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
-                stack.append((item, f"{path}[{i}]"))
+                if isinstance(item, collections):
+                    stack.append((item, f"{path}[{i}]"))
     out.sort(key=lambda p: p.line or 0)
 
 
@@ -253,14 +301,27 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
+def _model_names() -> frozenset[str]:
+    """Names of the campaign's models: pydantic puts them in an error's location for union members."""
+    from campaigns.types import StrictModel
+
+    names, todo = set(), [StrictModel]
+    while todo:
+        cls = todo.pop()
+        names.add(cls.__name__)
+        todo += cls.__subclasses__()
+    return frozenset(names)
+
+
 def _field_path(loc: tuple[Any, ...]) -> str:
     out = ""
+    models = _model_names()
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
         elif part == "[key]":
             continue
-        elif "[" in str(part) or str(part).startswith(("function-", "literal[")):
+        elif "[" in str(part) or str(part).startswith(("function-", "literal[")) or part in models:
             continue  # union branch names are pydantic's, not the user's
         else:
             out += f".{part}" if out else str(part)

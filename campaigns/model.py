@@ -12,8 +12,9 @@ never a silently ignored option. ``SCHEMA_VERSION`` is the ``version`` this code
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -21,7 +22,7 @@ from campaigns.analytics import AnalyticsOptions, MetricsSource, PrometheusExpor
 from campaigns.load import LoadSpec
 from campaigns.templating import placeholders
 from campaigns.types import (MAX_RATE, MAX_VUS, Duration, Slug, StrictModel, check_headers, check_path,
-                             check_path_value, upper_method)
+                             check_path_value, no_control_characters, upper_method)
 from campaigns.verdict import VerdictOptions
 from campaigns.vocabulary import STAGE_ORDER
 
@@ -55,6 +56,39 @@ DEFAULT_STAGES: dict[str, tuple[str, ...]] = {
     "staging": STAGE_ORDER,
     "production": ("readiness", "smoke", "e2e", "load"),
 }
+
+
+_HOST = re.compile(r"^[A-Za-z0-9._~-]+$")
+
+
+def check_base_url(value: str) -> str:
+    """An http(s) URL with a host (a name, an IPv4 or a bracketed IPv6 address; an internationalized
+    name becomes its punycode), a valid port, no query, fragment, credentials or control characters."""
+    no_control_characters(value, "base_url")
+    try:
+        parts = urlsplit(value.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http(s) URL with a host")
+    if parts.query or parts.fragment:
+        raise ValueError("base_url takes no query or fragment")
+    if parts.username or parts.password:
+        raise ValueError("base_url takes no user or password: put credentials in headers as ${env:…} references")
+    if port == 0:
+        raise ValueError(f"{value!r}: port 0 is not a port to send to")
+    host = parts.hostname
+    if "[" not in parts.netloc and not _HOST.match(host):
+        if any(unicodedata.category(ch).startswith(("C", "Z")) for ch in host):
+            raise ValueError(f"the host of {value!r} holds invisible or space characters")
+        try:
+            ascii_host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ValueError(f"{host!r} is not a valid host name") from None
+        netloc = ascii_host + (f":{port}" if port is not None else "")
+        value = urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    return value.strip().rstrip("/")
 
 
 class Strict(StrictModel):
@@ -268,6 +302,10 @@ class Environment(Strict):
     slack_channel: str | None = None
     schedule: Schedule | None = None
     metrics: MetricsSource | None = Field(None, description="The target's Prometheus /metrics, scraped during load.")
+    allow_writes: bool | None = Field(
+        None, description="May requests that write (POST/PUT/PATCH/DELETE, unless the endpoint is marked safe) be "
+                          "sent here: write probes, smoke, e2e API steps and load. Default: false for production, "
+                          "true otherwise. Shown in every stage's summary.")
     never_write: list[str] = Field(
         default_factory=list, description="Endpoints never written to in this environment (names), besides the "
                                           "campaign's readiness.never_write.")
@@ -277,12 +315,7 @@ class Environment(Strict):
     @field_validator("base_url")
     @classmethod
     def _url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"{value!r} is not an http(s) URL with a host")
-        if parts.query or parts.fragment:
-            raise ValueError("base_url takes no query or fragment")
-        return value.rstrip("/")
+        return check_base_url(value)
 
     @model_validator(mode="after")
     def _hosts_and_stages(self) -> Environment:
@@ -293,6 +326,8 @@ class Environment(Strict):
             raise ValueError(f"base_url host {host!r} is not in allow_hosts {self.allow_hosts}")
         if self.kind == "production" and self.stages and "chaos" in self.stages:
             raise ValueError("chaos never runs in a production environment: remove it from stages")
+        if self.allow_writes is None:
+            self.allow_writes = self.kind != "production"
         return self
 
     @property
@@ -303,6 +338,10 @@ class Environment(Strict):
     def port(self) -> int:
         parts = urlsplit(self.base_url)
         return parts.port or (443 if parts.scheme == "https" else 80)
+
+    def target(self) -> tuple[str, int]:
+        """(host, port) this environment's requests go to."""
+        return self.host.lower().rstrip("."), self.port
 
     def allowed_stages(self) -> tuple[str, ...]:
         chosen = self.stages if self.stages is not None else DEFAULT_STAGES[self.kind]
@@ -395,6 +434,20 @@ class Campaign(Strict):
                 raise ValueError(f"{where} names unknown endpoints {unknown} (known: {sorted(names)})")
         return self
 
+    def writes_left_out(self, env: str) -> dict[str, str]:
+        """Endpoints that write, by name, with why they are left out, when environment ``env`` does not
+        allow writes (``allow_writes: false``, the default in production); an endpoint marked
+        ``safe`` (a read sent as POST) is not a write."""
+        environment = self.environments[env]
+        if environment.allow_writes:
+            return {}
+        why = (f"writes are not sent to environment {env!r} (allow_writes: false"
+               f"{', the default in production' if environment.kind == 'production' else ''})")
+        return {ep.name: why for ep in self.endpoints if ep.is_write and not getattr(ep, "safe", False)}
+
+    def production_targets(self) -> dict[tuple[str, int], str]:
+        """(host, port) → name of every production environment of the campaign."""
+        return {env.target(): name for name, env in self.environments.items() if env.kind == "production"}
     def never_written(self, env: str) -> set[str]:
         """Endpoints no stage may write to in environment ``env``."""
         return set(self.readiness.never_write) | set(self.environments[env].never_write)

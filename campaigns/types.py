@@ -157,9 +157,15 @@ def no_control_characters(value: str, what: str) -> str:
     return value
 
 
+_TEMPLATE_SPAN = re.compile(r"(\{\{.*?\}\})")
+
+
 def percent_encode_non_ascii(value: str) -> str:
-    """``/café`` → ``/caf%C3%A9``: what every HTTP client sends for a non-ASCII path (RFC 3986)."""
-    return _NON_ASCII.sub(lambda m: quote(m.group(), safe=""), value)
+    """``/café`` → ``/caf%C3%A9``, ``/a b`` → ``/a%20b``: what every HTTP client sends for such a path
+    (RFC 3986). ``{{ templates }}`` are left as they are (they are filled at run time)."""
+    parts = _TEMPLATE_SPAN.split(value)
+    return "".join(part if i % 2 else _NON_ASCII.sub(lambda m: quote(m.group(), safe=""), part).replace(" ", "%20")
+                   for i, part in enumerate(parts))
 
 
 def check_path(value: str) -> str:

@@ -7,7 +7,8 @@ Register them in the ``perfcampaign`` group (``flows/cli.py``)::
         cli.add_command(command)
 
 ``trends`` computes from the nights in the warehouse (nothing is written); ``regressions`` lists the
-change points the last analysis stored (``--refresh`` analyses first and stores the result);
+newest night's significant changes vs last night and vs baseline, and the change points the last
+analysis stored (``--refresh`` analyses first and stores the result);
 ``exclude`` marks a run untrustworthy with a reason, so no later analysis uses it. Tables go to
 stdout with rich; ``--json`` prints one JSON document instead. Exit codes: 0, 2 for bad input
 (an unknown metric, an unreadable ``--since``), 3 when the warehouse cannot be read.
@@ -21,7 +22,6 @@ from datetime import datetime
 from typing import Any
 
 import click
-import polars as pl
 from rich.console import Console
 from rich.table import Table
 
@@ -83,14 +83,6 @@ def pct(value: Any) -> str:
     return f"{value * 100:+.1f}%"
 
 
-def _filters(frame: pl.DataFrame, endpoint: str | None, metric: str | None) -> pl.DataFrame:
-    if endpoint is not None:
-        frame = frame.filter(pl.col("endpoint") == endpoint)
-    if metric is not None:
-        frame = frame.filter(pl.col("metric") == metric)
-    return frame
-
-
 _common = [
     click.option("--campaign", help="Campaign slug (default: all)."),
     click.option("--env", "environment", help="Environment name (default: all)."),
@@ -133,18 +125,15 @@ def trends(campaign: str | None, environment: str | None, endpoint: str | None, 
            warehouse: str | None, as_json: bool) -> None:
     """Trends per campaign / environment / endpoint / metric: rolling medians, change against the last
     7 and 30 nights, and when the SLO threshold will be crossed at the current slope."""
-    from warehouse.analytics.service import SEED_LIMITS, read_nightly
-    from warehouse.analytics.trends import compute_trends, limits_frame
+    from warehouse.analytics.service import current_trends
 
     _check_metric(metric)
     bound = parse_since(since)
     store = _store(warehouse)
-    try:
-        nightly = read_nightly(store, campaign, environment, since=bound)
+    try:  # forecasts against each series' own gate (stored by its campaign's last analysis)
+        frame = current_trends(store, campaign, environment, since=bound, endpoint=endpoint, metric=metric)
     except WarehouseError as exc:
         raise Failure.of(exc) from None
-    nightly = _filters(nightly, endpoint, metric)
-    frame = compute_trends(nightly, limits_frame(SEED_LIMITS)) if not nightly.is_empty() else pl.DataFrame()
     rows = frame.sort("campaign", "environment", "test_type", "endpoint", "metric").to_dicts() \
         if not frame.is_empty() else []
     doc = {"warehouse": str(store.path), "since": bound, "campaign": campaign, "environment": environment,
@@ -188,39 +177,53 @@ def regressions(campaign: str | None, environment: str | None, endpoint: str | N
     _check_metric(metric)
     bound = parse_since(since)
     store = _store(warehouse)
+    from warehouse.analytics.service import latest_night_regressions
+
     try:
         if refresh:
             from warehouse.analytics.service import analyze
 
             analyze(store, campaign, environment)
-        clauses, params = ["status = 'open'"], []
-        for column, value in (("campaign", campaign), ("environment", environment), ("endpoint", endpoint),
-                              ("metric", metric)):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        if bound is not None:
-            clauses.append("night >= ?")
-            params.append(bound)
-        if not improvements:
-            clauses.append("direction = 'regression'")
-        frame = store.query(f"SELECT * FROM change_points WHERE {' AND '.join(clauses)} "
-                            "ORDER BY night DESC, campaign, environment, endpoint, metric", params)
-        excluded = store.query("SELECT run_id, campaign, environment, started_at, exclude_reason FROM runs "
-                               "WHERE exclude_from_analysis ORDER BY started_at DESC LIMIT 20")
+        nightly = latest_night_regressions(store, campaign, environment, since=bound, endpoint=endpoint,
+                                           metric=metric, improvements=improvements)
+        frame = store.open_change_points(campaign, environment, endpoint=endpoint, metric=metric, since=bound,
+                                         regressions_only=not improvements)
+        excluded = store.excluded_run_rows(20)
     except WarehouseError as exc:
         raise Failure.of(exc) from None
     rows = frame.to_dicts()
+    last_nights = nightly.to_dicts() if not nightly.is_empty() else []
     doc = {"warehouse": str(store.path), "since": bound, "campaign": campaign, "environment": environment,
-           "endpoint": endpoint, "metric": metric, "change_points": rows, "excluded_runs": excluded.to_dicts()}
+           "endpoint": endpoint, "metric": metric, "latest_night": last_nights, "change_points": rows,
+           "excluded_runs": excluded}
     if as_json:
         _emit_json(doc)
         return
-    if not rows:
+    if not rows and not last_nights:
         click.echo("no regressions" + (" or improvements" if improvements else "") + " found"
                    + ("" if refresh else " (has the analysis run? try --refresh)"))
         return
-    console().print(regressions_table(rows, "change points" if improvements else "regressions"))
+    out = console()
+    if last_nights:
+        out.print(night_table(last_nights, "the latest night vs last night / vs baseline"))
+    if rows:
+        out.print(regressions_table(rows, "change points" if improvements else "change-point regressions"))
+
+
+def night_table(rows: list[dict[str, Any]], title: str) -> Table:
+    """The newest night's significant changes: against which reference, by how much, how sure, by which method."""
+    table = Table(title=title)
+    for col in ("env", "endpoint", "metric", "night", "vs", "before", "after", "change", "p", "method"):
+        table.add_column(col, justify="right" if col in ("before", "after", "change", "p") else "left")
+    for r in rows:
+        m = r["metric"]
+        style = "red" if r["direction"] == "regression" else "green"
+        table.add_row(r["environment"], r["endpoint"], METRICS[m].label if m in METRICS else m,
+                      f"{r['night']:%Y-%m-%d %H:%M}", "last night" if r["reference"] == "previous" else "baseline",
+                      fmt(m, r["reference_value"]), fmt(m, r["value"]),
+                      f"[{style}]{pct(r.get('rel_change'))}[/{style}]",
+                      "–" if r.get("p_value") is None else f"{r['p_value']:.1g}", r["method"])
+    return table
 
 
 @click.command()

@@ -30,6 +30,7 @@ from campaigns.loader import CampaignError, load_campaign
 from campaigns.model import Campaign
 from campaigns.vocabulary import STAGE_ORDER, TEST_TYPES, ExitCode
 from flows.console import Failure, console, open_store
+from flows.outputs.base import OutputOptions
 from flows.runner import BadInput, RunOptions, plan_campaign
 from tasks.base import ProgressEvent
 from tasks.document import RunDocument
@@ -207,32 +208,22 @@ def run(file: str, environments: tuple[str, ...], stages: str | None, test_type:
     if dask_address:
         stage_options["dask_address"] = dask_address
     progress = Progress(quiet)
+    outputs = OutputOptions(junit=junit_file)
     try:
         if no_prefect:
-            from flows.runner import run_campaign
-
-            store = Warehouse(warehouse)
-            options = RunOptions(environments=list(environments) or None, stages=stage_list, trigger=trigger,
-                                 test_type=test_type, start_services=not no_start, stage_options=stage_options)
-            doc = asyncio.run(run_campaign(loaded, store, options, progress)).document()
-            from flows.report_cli import publish_run
-
-            doc = RunDocument.from_json({**doc.to_json(), **publish_run(doc.to_json(), store=store,
-                                                                         campaign=loaded.campaign, trigger=trigger)})
+            doc = _run_in_process(loaded, warehouse, RunOptions(
+                environments=list(environments) or None, stages=stage_list, trigger=trigger, test_type=test_type,
+                start_services=not no_start, stage_options=stage_options), outputs, progress)
         else:
             doc = RunDocument.from_json(_run_with_prefect(file, environments, stage_list, test_type, warehouse,
-                                                          trigger, not no_start, progress, stage_options))
+                                                          trigger, not no_start, progress, stage_options, outputs))
     except WarehouseError as exc:
         raise Failure.of(exc) from None
-    if junit_file:
-        from flows.junit import write_junit
-
-        write_junit(doc.to_json(), junit_file)
     if not quiet:
         (err if as_json else Console(highlight=False)).print(_summary_table(doc))
         from flows.report_cli import print_outputs
 
-        print_outputs(doc.to_json(), err)
+        print_outputs(doc, err)
     if as_json:
         click.echo(json.dumps(doc.to_json(), indent=2, default=str))
     elif not quiet:
@@ -240,7 +231,30 @@ def run(file: str, environments: tuple[str, ...], stages: str | None, test_type:
     raise SystemExit(doc.exit_code)
 
 
-def _run_with_prefect(file, environments, stages, test_type, warehouse, trigger, start, progress, stage_options):
+def _run_in_process(loaded: Any, warehouse: str | None, options: RunOptions, outputs: OutputOptions,
+                    progress: Progress) -> RunDocument:
+    """``--no-prefect``: the same pipeline and the same outputs (``flows.outputs``) as the flow, in-process."""
+    from flows.outputs import OutputContext, build_outputs
+    from flows.runner import run_campaign
+
+    store = Warehouse(warehouse)
+    manager = build_outputs()
+    ctx = OutputContext(store=store, campaign=loaded.campaign, options=outputs, trigger=options.trigger)
+    manager.start(ctx)
+
+    def emit(event: ProgressEvent) -> None:
+        progress(event)
+        manager.emit(event)
+
+    try:
+        report = asyncio.run(run_campaign(loaded, store, options, emit))
+        return manager.publish(report.document(), ctx)
+    finally:
+        manager.stop()
+
+
+def _run_with_prefect(file, environments, stages, test_type, warehouse, trigger, start, progress, stage_options,
+                      outputs):
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry from a closed network
     from flows import campaign as campaign_flow
@@ -250,40 +264,59 @@ def _run_with_prefect(file, environments, stages, test_type, warehouse, trigger,
         doc = asyncio.run(campaign_flow.campaign(
             campaign_file=file, environments=list(environments) or None, stages=stages, test_type=test_type,
             warehouse=str(default_path(warehouse)), trigger=trigger, start_services=start,
-            stage_options=stage_options))
+            stage_options=stage_options, outputs=outputs.model_dump()))
     finally:
         campaign_flow.PROGRESS_LISTENERS.remove(progress)
     return doc
 
 
 @cli.command()
+@click.option("--campaign", help="Only this campaign.")
+@click.option("--env", "environment", help="Only this environment.")
 @click.option("--warehouse", type=click.Path(dir_okay=False))
 @click.option("--limit", default=20, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
-def runs(warehouse: str | None, limit: int, as_json: bool) -> None:
-    """List the latest runs in the warehouse."""
-    path = default_path(warehouse)
-    if not path.exists():
-        raise Failure(f"no warehouse at {path} (run a campaign first, or pass --warehouse)", ExitCode.BAD_INPUT)
-    frame = Warehouse(path).query(
-        "SELECT run_id, campaign, environment, status, trigger, started_at, finished_at, flow_run_id "
-        "FROM runs ORDER BY started_at DESC LIMIT ?", [limit])
+@click.option("--json", "as_json", is_flag=True, help="Every column, full run ids, as JSON.")
+def runs(campaign: str | None, environment: str | None, warehouse: str | None, limit: int, as_json: bool) -> None:
+    """List the latest runs in the warehouse, newest first."""
+    store = open_store(warehouse, missing_code=ExitCode.BAD_INPUT)
+    frame = store.recent_runs(limit, campaign, environment)
     if as_json:
         click.echo(json.dumps(frame.to_dicts(), default=str, indent=2))
         return
-    table = Table()
-    for col in frame.columns:
-        table.add_column(col)
-    for row in frame.iter_rows():
-        table.add_row(*("" if v is None else str(v) for v in row))
-    Console().print(table)
+    if frame.is_empty():
+        click.echo("no runs in the warehouse" + (f" for {campaign}" if campaign else ""))
+        return
+    console().print(runs_table(frame.to_dicts()))
+
+
+def runs_table(rows: list[dict[str, Any]]) -> Table:
+    """Fits 100 columns: one line per run, the verdict, failed gates, trust, and a short run id."""
+    from rich import box
+
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
+    for col, justify in (("started (UTC)", "left"), ("campaign", "left"), ("env", "left"), ("status", "left"),
+                         ("failed gates", "right"), ("numbers", "left"), ("trigger", "left"), ("type", "left"),
+                         ("run", "left")):
+        table.add_column(col, justify=justify, no_wrap=col in ("started (UTC)", "run"))  # type: ignore[arg-type]
+    styles = {"passed": "green", "failed": "red", "error": "magenta", "crashed": "magenta", "running": "cyan"}
+    for r in rows:
+        started = r["started_at"].strftime("%Y-%m-%d %H:%M") if r.get("started_at") else "–"
+        trust = "–" if r.get("trustworthy") is None else ("ok" if r["trustworthy"] else "◇ in doubt")
+        if r.get("exclude_from_analysis"):
+            trust += " (excluded)"
+        status = r["status"]
+        table.add_row(started, r["campaign"], r["environment"], f"[{styles.get(status, '')}]{status}[/]",
+                      str(r.get("failed_gates") or 0), trust, r.get("trigger") or "", r.get("test_type") or "load",
+                      r["run_id"][:8])
+    return table
 
 
 from flows.analytics_cli import exclude, regressions, trends  # noqa: E402
 from flows.backlog_cli import backlog  # noqa: E402
 from flows.report_cli import notify, report  # noqa: E402
+from flows.serve import serve  # noqa: E402
 
-for _command in (backlog, trends, regressions, exclude, report, notify):
+for _command in (backlog, trends, regressions, exclude, report, notify, serve):
     cli.add_command(_command)
 
 

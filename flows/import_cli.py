@@ -22,16 +22,10 @@ import click
 from campaigns.importers import ImportResult, SourceError
 from campaigns.loader import CampaignError, load_campaign, parse_campaign
 
-EXIT_BAD_INPUT, EXIT_INFRA = 2, 3
+from campaigns.vocabulary import ExitCode
+from flows.console import Failure as _Failure
 
-
-class _Failure(click.ClickException):
-    def __init__(self, message: str, code: int = EXIT_BAD_INPUT):
-        super().__init__(message)
-        self.exit_code = code
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"perfcampaign: {self.message}", err=True)
+EXIT_BAD_INPUT, EXIT_INFRA = ExitCode.BAD_INPUT, ExitCode.INFRA
 
 
 def _read(path: str) -> str:

@@ -7,8 +7,14 @@ gives the observed value against the limit; a stage that errored is an ``<error>
 was skipped or refused (chaos in production) is a ``<skipped>`` test case with the reason; a stage
 that ran without gates is one test case named after the stage.
 
+A run whose numbers the load generator could not vouch for says so: the suite's properties
+``trustworthy=false`` and ``trust_reasons``, and a test case ``trustworthy numbers`` — failed when the
+campaign's ``verdict.untrustworthy`` is ``fail`` (a gate like any other), else passing with the
+warning in ``<system-err>``. The run against last night and the baseline is the property
+``vs_last_night_baseline``; its regressions are failed ``regression …`` gates.
+
 The layout follows the common JUnit schema (Jenkins' junit-10 / Ant), which GitHub Actions,
-GitLab and Jenkins read.
+GitLab and Jenkins read. Input: the run document (``tasks.document.RunDocument``).
 """
 
 from __future__ import annotations
@@ -16,69 +22,76 @@ from __future__ import annotations
 import platform
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
 
-from tasks.report.summary import SLO_STAGES, fmt_gate_value, fmt_value
+from tasks.base import Gate
+from tasks.document import TRUST_GATE, RunDocument
+from tasks.report.summary import SLO_STAGES, fmt_gate_value, fmt_value, summarize
 
 
 def _num(value: float) -> str:
     return f"{value:.3f}"
 
 
-def _gate_name(gate: dict[str, Any]) -> str:
-    name = str(gate.get("name") or "gate")
-    endpoint = gate.get("endpoint")
-    return f"{name} [{endpoint}]" if endpoint and endpoint not in name else name
+def _gate_name(gate: Gate) -> str:
+    name = gate.name or "gate"
+    return f"{name} [{gate.endpoint}]" if gate.endpoint and gate.endpoint not in name else name
 
 
-def _message(gate: dict[str, Any]) -> str:
-    unit_name = str(gate.get("name", "")) if gate.get("stage") in SLO_STAGES else ""
-    observed = fmt_gate_value(unit_name, gate.get("observed")) if unit_name else fmt_value(gate.get("observed"))
-    limit = fmt_gate_value(unit_name, gate.get("limit")) if unit_name else fmt_value(gate.get("limit"))
+def _message(gate: Gate) -> str:
+    unit_name = gate.name if gate.stage in SLO_STAGES else ""
+    observed = fmt_gate_value(unit_name, gate.observed) if unit_name else fmt_value(gate.observed)
+    limit = fmt_gate_value(unit_name, gate.limit) if unit_name else fmt_value(gate.limit)
     return f"observed {observed}, limit {limit}"
 
 
-def build_junit(doc: dict[str, Any]) -> ET.Element:
-    campaign = doc.get("campaign", "campaign")
+def build_junit(doc: RunDocument) -> ET.Element:
+    campaign = doc.campaign
     root = ET.Element("testsuites", name=f"perfcampaign {campaign}")
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     total_time = 0.0
-    for env_name, env in (doc.get("environments") or {}).items():
+    summaries = {e.name: e for e in summarize(doc).environments}
+    for env_name, env in doc.environments.items():
+        summary = summaries[env_name]
         suite = ET.SubElement(root, "testsuite", name=f"{campaign}.{env_name}")
         props = ET.SubElement(suite, "properties")
-        for key, value in (("run_id", env.get("run_id")), ("kind", env.get("kind")), ("status", env.get("status")),
-                           ("base_url", env.get("base_url")), ("flow_run_id", doc.get("flow_run_id"))):
+        for key, value in (("run_id", env.run_id), ("kind", env.kind), ("status", env.status),
+                           ("verdict", summary.verdict), ("base_url", env.base_url),
+                           ("flow_run_id", doc.flow_run_id),
+                           ("trustworthy", "false" if not env.trust.trustworthy else None),
+                           ("trust_reasons", "; ".join(env.trust.reasons) or None),
+                           ("vs_last_night_baseline", summary.vs or None)):
             if value:
                 ET.SubElement(props, "property", name=key, value=str(value))
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         suite_time, started = 0.0, None
         seen: dict[tuple[str, str], int] = {}
-        for stage_name, stage in (env.get("stages") or {}).items():
+        for stage_name, stage in env.stages.items():
             classname = f"{env_name}.{stage_name}"
-            status = stage.get("status")
-            duration = float(stage.get("duration_s") or 0.0)
+            status = stage.status
+            duration = float(stage.duration_s or 0.0)
             suite_time += duration
-            started = started or stage.get("started_at")
-            gates = stage.get("gates") or []
-            if status in ("skipped", "refused"):
+            started = started or stage.started_at
+            if not stage.ran:
                 case = ET.SubElement(suite, "testcase", classname=classname, name=stage_name, time="0")
-                reason = stage.get("reason") or (stage.get("summary") or {}).get("reason") or ""
-                ET.SubElement(case, "skipped", message=f"{status}: {reason}".rstrip(": "))
+                ET.SubElement(case, "skipped", message=f"{status}: {stage.reason or ''}".rstrip(": "))
                 counts["tests"] += 1
                 counts["skipped"] += 1
                 continue
-            if status == "error" and stage.get("error"):
+            if status == "error" and stage.error:
                 case = ET.SubElement(suite, "testcase", classname=classname, name=f"{stage_name} ran",
                                      time=_num(duration))
-                err = ET.SubElement(case, "error", message=str(stage["error"])[:1000], type="infrastructure")
-                err.text = str((stage.get("summary") or {}).get("traceback") or stage["error"])
+                err = ET.SubElement(case, "error", message=stage.error[:1000], type="infrastructure")
+                err.text = str((stage.summary.model_extra or {}).get("traceback") or stage.error)
                 counts["tests"] += 1
                 counts["errors"] += 1
-            if not gates and status != "error":
+            gates = list(stage.gates)
+            doubt = (stage_name == "load" and status != "error" and not env.trust.trustworthy
+                     and not any(g.name == TRUST_GATE for g in gates))
+            if not gates and status != "error" and not doubt:
                 case = ET.SubElement(suite, "testcase", classname=classname, name=stage_name, time=_num(duration))
                 counts["tests"] += 1
                 if status == "failed":
-                    ET.SubElement(case, "failure", message=stage.get("error") or "the stage failed", type="stage")
+                    ET.SubElement(case, "failure", message=stage.error or "the stage failed", type="stage")
                     counts["failures"] += 1
                 continue
             for gate in gates:
@@ -88,16 +101,20 @@ def build_junit(doc: dict[str, Any]) -> ET.Element:
                     name = f"{name} #{seen[(classname, name)]}"
                 case = ET.SubElement(suite, "testcase", classname=classname, name=name, time="0")
                 counts["tests"] += 1
-                if not gate.get("passed"):
+                if not gate.passed:
                     failure = ET.SubElement(case, "failure", message=_message(gate), type="gate")
-                    failure.text = str(gate.get("detail") or _message(gate))
+                    failure.text = gate.detail or _message(gate)
                     counts["failures"] += 1
+            if doubt:  # warn: a passing case that says so (fail: the gate above already failed)
+                case = ET.SubElement(suite, "testcase", classname=classname, name=TRUST_GATE, time="0")
+                ET.SubElement(case, "system-err").text = f"WARNING: {env.trust.line}"
+                counts["tests"] += 1
         for key, value in counts.items():
             suite.set(key, str(value))
             totals[key] += value
         suite.set("time", _num(suite_time))
         if started:
-            suite.set("timestamp", str(started)[:19])
+            suite.set("timestamp", started.strftime("%Y-%m-%dT%H:%M:%S"))
         suite.set("hostname", platform.node() or "localhost")
         total_time += suite_time
     for key, value in totals.items():
@@ -106,8 +123,8 @@ def build_junit(doc: dict[str, Any]) -> ET.Element:
     return root
 
 
-def write_junit(doc: dict[str, Any], path: str | Path) -> Path:
-    """Write the JUnit XML of a run's JSON document to ``path`` (parents created)."""
+def write_junit(doc: RunDocument, path: str | Path) -> Path:
+    """Write the JUnit XML of a run document to ``path`` (parents created)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tree = ET.ElementTree(build_junit(doc))

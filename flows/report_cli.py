@@ -1,20 +1,14 @@
-"""``perfcampaign report`` and ``perfcampaign notify``, and what a run does after its last stage.
+"""``perfcampaign report`` and ``perfcampaign notify``: the report and the Slack outbox after the fact.
 
     perfcampaign report [--campaign C] [--env E]... [--since 30d] [--run-id R]... [--out DIR] [--json]
     perfcampaign notify --pending [--include-failed] [--json]      # send what Slack refused earlier
     perfcampaign notify --id NOTIFICATION_ID                       # send one kept message (even skipped)
     perfcampaign notify --list                                     # the outbox, newest first
 
-Register them in ``flows/cli.py``::
-
-    from flows.report_cli import notify, report
-    cli.add_command(report)
-    cli.add_command(notify)
-
-:func:`publish_run` is the end of a run (the Prefect flow, and the CLI's ``--no-prefect`` path): the
-HTML report and its PNGs, then the Slack message through the outbox; it returns the ``report`` and
-``notifications`` entries of the run's JSON document. Neither a rendering nor a Slack failure
-changes the run's verdict or exit code: each is reported in its entry.
+``report`` rebuilds the executive summary from the warehouse: the run document the warehouse's
+reader rebuilds (``warehouse.documents``), the same verdict rules as the run's own. The end of a
+run (report, Slack, JUnit, artifacts…) is ``flows.outputs``; :func:`print_outputs` prints what the
+outputs did, after the run's summary table.
 
 Exit codes: 0 done; 2 bad input (no such campaign or run, an unreadable ``--since``); 3 the warehouse
 cannot be read, or a Slack message is still not delivered.
@@ -26,18 +20,13 @@ import json
 import os
 import sys
 import time
-import traceback
-from pathlib import Path
 from typing import Any
 
 import click
 
 from campaigns.vocabulary import ExitCode
 from flows.console import Failure, open_store, parse_since
-
-
-def _store(path: str | None, must_exist: bool = True):
-    return open_store(path, must_exist=must_exist)
+from tasks.document import RunDocument
 
 
 def flow_run_url(flow_run_id: str | None) -> str | None:
@@ -52,79 +41,26 @@ def flow_run_url(flow_run_id: str | None) -> str | None:
         return None
 
 
-def publish_run(doc: dict[str, Any], *, store: Any = None, campaign: Any = None, pngs: bool = True,
-                notify: bool = True, client: Any = None, webhook: Any = None, trigger: str | None = None,
-                report_dir: str | Path | None = None) -> dict[str, Any]:
-    """Report and Slack for a finished run: returns ``{"report": {...}, "notifications": [...]}``."""
-    import flows.runner  # noqa: F401 - registers the ${prefect:…} secret resolver
-    from tasks.notify import notify_run
-    from tasks.report import build_report
-    from warehouse.store import Warehouse
+def print_outputs(doc: RunDocument, console: Any) -> None:
+    """After the run's summary table: where the report went, what Slack said, what failed (a rich Console)."""
+    def say(text: str, style: str = "") -> None:
+        console.print(text, style=style, markup=False, highlight=False)
 
-    store = store or Warehouse(doc["warehouse"])
-    url = flow_run_url(doc.get("flow_run_id"))
-    if campaign is None:
-        try:
-            from campaigns.loader import load_campaign
-
-            campaign = load_campaign(doc["campaign_file"]).campaign
-        except Exception:  # noqa: BLE001 - changed or moved since the run: no notify settings
-            campaign = None
-    out: dict[str, Any] = {}
-    paths = None
-    try:
-        paths = build_report(store, doc["campaign"], list(doc["run_ids"].values()), report_dir, doc=doc,
-                             pngs=pngs, flow_run_url=url)
-        out["report"] = paths.to_dict()
-        out["report"]["link"] = _link(paths, campaign, doc)
-    except Exception as exc:  # noqa: BLE001 - the run's results are stored; the report can be rebuilt
-        out["report"] = {"error": f"{type(exc).__name__}: {exc}",
-                         "rebuild": f"perfcampaign report --campaign {doc['campaign']}"}
-        if os.environ.get("PERFCAMPAIGN_DEBUG"):
-            traceback.print_exc()
-    if not notify:
-        return out
-    if campaign is None:
-        out["notifications"] = [{"status": "error", "error": f"cannot read {doc.get('campaign_file')} for its "
-                                                            "Slack settings"}]
-        return out
-    try:
-        deliveries = notify_run(store, doc, campaign, report=paths, flow_run_url=url, client=client,
-                                webhook=webhook, trigger=trigger)
-        out["notifications"] = [d.to_dict() for d in deliveries]
-    except Exception as exc:  # noqa: BLE001 - Slack never costs the run
-        out["notifications"] = [{"status": "error", "error": f"{type(exc).__name__}: {exc}"}]
-        if os.environ.get("PERFCAMPAIGN_DEBUG"):
-            traceback.print_exc()
-    return out
-
-
-def print_outputs(doc: dict[str, Any], console: Any) -> None:
-    """After the run's summary table: where the report went and what Slack said (a rich Console)."""
-    report_info = doc.get("report") or {}
-    if report_info.get("html"):
-        chart = f"   chart: {report_info['summary_png']}" if report_info.get("summary_png") else ""
-        console.print(f"report: {report_info['html']}{chart}   ({report_info.get('seconds', 0):.1f} s)",
-                      markup=False, highlight=False)
-    elif report_info.get("error"):
-        console.print(f"report failed: {report_info['error']} (rebuild: {report_info.get('rebuild')})",
-                      style="yellow", markup=False, highlight=False)
-    for note in doc.get("notifications") or []:
-        console.print(f"slack {note.get('channel') or 'webhook'}: {note.get('status')}"
-                      + (f" ({note['error']})" if note.get("error") else ""), markup=False, highlight=False)
-
-
-def _link(paths: Any, campaign: Any, doc: dict[str, Any]) -> str:
-    """The report's link for Slack and the Prefect artifact: under ``notify.report_url`` when the
-    reports folder is served, else a ``file://`` URL."""
-    from tasks.notify import report_link
-    from tasks.notify.config import settings_of
-
-    if campaign is not None:
-        link = report_link(paths, settings_of(campaign), doc.get("warehouse"))
-        if link and link.startswith(("http://", "https://")):
-            return link
-    return paths.html.resolve().as_uri()
+    report = doc.report
+    if report is not None and report.html:
+        chart = f"   chart: {report.summary_png}" if report.summary_png else ""
+        say(f"report: {report.link or report.html}{chart}   ({report.seconds:.1f} s)")
+        if not report.url:
+            say("        (a file: `perfcampaign serve` or notify.report_url makes it a link in Slack and Prefect)",
+                "dim")
+    for note in doc.notifications:
+        say(f"slack {note.channel or 'webhook'}: {note.status}" + (f" ({note.error})" if note.error else ""))
+    for name, status in doc.outputs.items():
+        if status.status == "error":
+            rebuild = f" (rebuild: {report.rebuild})" if name == "report" and report and report.rebuild else ""
+            say(f"output {name} failed: {status.error}{rebuild} — the run's results are stored", "yellow")
+        elif name == "junit" and status.status == "done":
+            say(f"junit: {status.detail}")
 
 
 # -- perfcampaign report -------------------------------------------------------------------------
@@ -142,20 +78,24 @@ def _link(paths: Any, campaign: Any, doc: dict[str, Any]) -> str:
 def report(campaign: str | None, environments: tuple[str, ...], run_ids: tuple[str, ...], since: str,
            warehouse: str | None, out_dir: str | None, no_png: bool, as_json: bool) -> None:
     """Rebuild the executive summary (HTML + PNGs) from the warehouse."""
+    from flows.outputs import OutputContext, OutputOptions, campaign_of
+    from flows.outputs.report import report_url
     from tasks.report import build_report
 
     bound = parse_since(since)
-    store = _store(warehouse)
+    store = open_store(warehouse)
     started = time.perf_counter()
     try:
-        paths = build_report(store, campaign, list(run_ids) or None, out_dir, environments=list(environments) or None,
-                             since=bound, pngs=not no_png)
+        doc = store.document(list(run_ids) or None, campaign, list(environments) or None)
+        paths = build_report(store, doc=doc, out_dir=out_dir, since=bound, pngs=not no_png)
     except LookupError as exc:
         raise Failure(str(exc), ExitCode.BAD_INPUT) from None
+    ctx = OutputContext(store=store, campaign=campaign_of(doc), options=OutputOptions(report_dir=out_dir))
+    info = paths.info(report_url(paths.html, ctx))
     if as_json:
-        click.echo(json.dumps(paths.to_dict(), indent=2))
+        click.echo(json.dumps(info.model_dump(mode="json"), indent=2))
         return
-    click.echo(f"report: {paths.html}")
+    click.echo(f"report: {info.link}")
     for png in paths.pngs:
         click.echo(f"png:    {png}")
     if paths.png_error:
@@ -182,12 +122,9 @@ def notify(pending: bool, include_failed: bool, ids: tuple[str, ...], as_list: b
 
     if not (pending or ids or as_list):
         raise Failure("say what to do: --pending, --id ID or --list", ExitCode.BAD_INPUT)
-    store = _store(warehouse)
+    store = open_store(warehouse)
     if as_list:
-        frame = store.query("SELECT notification_id, created_at, campaign, environments, channel, transport, verdict, "
-                            "status, attempts, last_error, message_ts FROM notifications ORDER BY created_at DESC "
-                            "LIMIT ?", [limit])
-        rows = frame.to_dicts()
+        rows = store.recent_notifications(limit)
         if as_json:
             click.echo(json.dumps(rows, indent=2, default=str))
         else:

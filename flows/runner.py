@@ -261,8 +261,6 @@ async def run_environment(loaded: LoadedCampaign, env_name: str, plan: list[Stag
         report.status = final
         report.finished_at = now()
         store.finish_run(run_id, final, report.finished_at, report.error)
-    if campaign.prometheus is not None:
-        _push(store, run_id, campaign.prometheus, final, env_name, emit)
     return report
 
 
@@ -280,17 +278,6 @@ def _analyze(store: Warehouse, run_id: str, loaded: LoadedCampaign, env_name: st
     gates = evaluate_gates(result)
     return StageResult("analysis", "passed" if all(g.passed for g in gates) else "failed", started_at=started,
                        finished_at=now(), summary=result.summary(), gates=gates)
-
-
-def _push(store: Warehouse, run_id: str, settings: Any, verdict: str, env_name: str,
-          emit: Callable[[ProgressEvent], None]) -> None:
-    """Push the run's results to the Pushgateway; a gateway failure is a warning, not a lost run."""
-    from warehouse.prometheus import push_run_from_store
-
-    try:
-        push_run_from_store(store, run_id, settings.pushgateway, verdict, job=settings.job, timeout=settings.timeout)
-    except Exception as exc:  # noqa: BLE001
-        emit(ProgressEvent(env_name, "prometheus", "warning", f"push to {settings.pushgateway} failed: {exc}"))
 
 
 def _stage_options(given: dict[str, Any]) -> dict[str, Any]:

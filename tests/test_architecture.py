@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import ast
 import inspect
+import re
 from pathlib import Path
 
 from campaigns.model import STAGE_ORDER
 from tasks.base import StageResult, load_stages
+from tasks.document import RunDocument
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,3 +48,38 @@ def test_every_registered_stage_fulfils_the_contract():
         assert cls.name == name and name in STAGE_ORDER
         assert inspect.iscoroutinefunction(cls.run)
         assert inspect.signature(cls.run).return_annotation in (StageResult, "StageResult")
+
+
+SQL = re.compile(r"""["'](?:SELECT|INSERT INTO|UPDATE|DELETE FROM|CREATE TABLE|ALTER TABLE) [a-z_*]""")
+
+
+def test_only_the_warehouse_speaks_sql():
+    """A schema change is an edit in warehouse/ (store, queries, documents, migrations), never in flows/ or tasks/."""
+    offenders = [p.relative_to(ROOT).as_posix() for folder in ("flows", "tasks", "campaigns")
+                 for p in (ROOT / folder).rglob("*.py") if SQL.search(p.read_text())]
+    assert offenders == []
+
+
+def test_outputs_read_the_run_document_not_dict_keys():
+    """Every output takes the typed run document (tasks.document.RunDocument)."""
+    from flows.artifacts import endpoint_rows, publish_artifacts, summary_markdown
+    from flows.junit import build_junit
+    from tasks.notify import notify_run
+    from tasks.notify.blocks import build_message
+    from tasks.report.summary import summarize
+
+    for func in (endpoint_rows, publish_artifacts, summary_markdown, build_junit, build_message, summarize):
+        annotation = inspect.signature(func).parameters["doc"].annotation
+        assert annotation in ("RunDocument", RunDocument), func.__qualname__
+    assert inspect.signature(notify_run).parameters["doc"].annotation in ("RunDocument", RunDocument)
+
+
+def test_one_word_for_exit_codes_and_cli_failures():
+    """Exit codes come from campaigns.vocabulary and CLI failures from flows.console: no private copies."""
+    offenders = []
+    for path in (ROOT / "flows").rglob("*.py"):
+        text = path.read_text()
+        copies = re.search(r"^EXIT_\w+(\s*,\s*EXIT_\w+)*\s*=\s*\d", text, re.M)
+        if copies or (re.search(r"^class _?Failure\(", text, re.M) and path.name != "console.py"):
+            offenders.append(path.relative_to(ROOT).as_posix())
+    assert offenders == []

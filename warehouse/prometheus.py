@@ -10,7 +10,9 @@ age them out). Series, one per endpoint of the load stage (``_overall`` for the 
 * ``perfcampaign_error_rate`` and ``perfcampaign_requests_per_second`` gauges (``endpoint``);
 * ``perfcampaign_latency_seconds`` gauge (``endpoint``, ``quantile`` 0.5 / 0.95 / 0.99);
 * ``perfcampaign_run_verdict`` gauge, 1 for the run's verdict (``verdict`` = passed | failed | error…)
-  and ``perfcampaign_run_passed`` (1 or 0), ``perfcampaign_run_timestamp_seconds``.
+  and ``perfcampaign_run_passed`` (1 or 0), ``perfcampaign_run_timestamp_seconds``;
+* ``perfcampaign_run_trustworthy`` (1 or 0): whether the load generator could vouch for the numbers,
+  so a dashboard can grey out the runs it could not.
 """
 
 from __future__ import annotations
@@ -56,10 +58,12 @@ def bucket_counts(histoblob: str | None, buckets: Iterable[float] = BUCKETS) -> 
 class RunCollector(Collector):
     """The series of one run, built from its ``endpoint_metrics`` rows (stage ``load``)."""
 
-    def __init__(self, run: dict[str, Any], endpoints: list[dict[str, Any]], verdict: str | None):
+    def __init__(self, run: dict[str, Any], endpoints: list[dict[str, Any]], verdict: str | None,
+                 trustworthy: bool | None = None):
         self.run = run
         self.endpoints = endpoints
         self.verdict = verdict
+        self.trustworthy = trustworthy
 
     def collect(self):  # noqa: ANN201 - prometheus-client's protocol
         hist = HistogramMetricFamily("http_request_duration_seconds",
@@ -96,6 +100,9 @@ class RunCollector(Collector):
             yield verdict
             yield GaugeMetricFamily("perfcampaign_run_passed", "1 if the run passed, else 0",
                                     value=1.0 if self.verdict == "passed" else 0.0)
+        if self.trustworthy is not None:
+            yield GaugeMetricFamily("perfcampaign_run_trustworthy", "1 if the load generator could vouch for the "
+                                    "run's numbers, else 0", value=1.0 if self.trustworthy else 0.0)
         started = self.run.get("started_at")
         if isinstance(started, datetime):
             yield GaugeMetricFamily("perfcampaign_run_timestamp_seconds", "When the run started (Unix time)",
@@ -106,32 +113,33 @@ def grouping_key(run: dict[str, Any]) -> dict[str, str]:
     return {"campaign": str(run["campaign"]), "environment": str(run["environment"]), "run": str(run["run_id"])}
 
 
-def build_registry(run: dict[str, Any], endpoints: list[dict[str, Any]], verdict: str | None) -> CollectorRegistry:
+def build_registry(run: dict[str, Any], endpoints: list[dict[str, Any]], verdict: str | None,
+                   trustworthy: bool | None = None) -> CollectorRegistry:
     registry = CollectorRegistry()
-    registry.register(RunCollector(run, endpoints, verdict))
+    registry.register(RunCollector(run, endpoints, verdict, trustworthy))
     return registry
 
 
 def push_run(gateway: str, run: dict[str, Any], endpoints: list[dict[str, Any]], verdict: str | None = None, *,
-             job: str = JOB, timeout: float = 5.0, handler: Callable[..., Any] | None = None) -> dict[str, str]:
+             job: str = JOB, timeout: float = 5.0, handler: Callable[..., Any] | None = None,
+             trustworthy: bool | None = None) -> dict[str, str]:
     """Push one run (its ``runs`` row and its load ``endpoint_metrics`` rows); returns the grouping key."""
     key = grouping_key(run)
     kwargs: dict[str, Any] = {"grouping_key": key, "timeout": timeout}
     if handler is not None:
         kwargs["handler"] = handler
-    push_to_gateway(gateway, job=job, registry=build_registry(run, endpoints, verdict), **kwargs)
+    push_to_gateway(gateway, job=job, registry=build_registry(run, endpoints, verdict, trustworthy), **kwargs)
     return key
 
 
 def push_run_from_store(store: Any, run_id: str, gateway: str, verdict: str | None = None, **options: Any
                         ) -> dict[str, str]:
-    """Read the run and its load metrics from the warehouse, then :func:`push_run`. The verdict
-    defaults to the run's status."""
-    runs = store.query("SELECT * FROM runs WHERE run_id = ?", [run_id]).to_dicts()
+    """Read the run and its load metrics from the warehouse (its queries), then :func:`push_run`.
+    The verdict defaults to the run's status."""
+    runs = store.run_rows([run_id])
     if not runs:
         raise LookupError(f"no run {run_id!r} in the warehouse")
-    rows = store.query("SELECT * FROM endpoint_metrics WHERE run_id = ? AND stage = 'load' ORDER BY endpoint",
-                       [run_id]).to_dicts()
+    rows = store.endpoint_metric_rows(run_id, "load")
     run = runs[0]
     return push_run(gateway, run, rows, verdict if verdict is not None else run.get("status"), **options)
 

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -153,9 +154,13 @@ def _variables(config: dict[str, Any], cx: Context, stem: str) -> tuple[dict[str
         payloads = [payloads]
     for i, p in enumerate(payloads or []):
         where = f"config.payload[{i}]"
-        if not isinstance(p, dict) or "path" not in p:
+        if not isinstance(p, dict):
             cx.problems.append(f"{cx.file}: {where}: a payload has a 'path' (CSV file) and 'fields'")
             continue
+        if "path" not in p:  # given on the command line (artillery run --payload FILE)
+            p = {**p, "path": f"{stem}.payload.csv"}
+            cx.note(f"{where}: no path (Artillery takes it from --payload on the command line): the feeder reads "
+                    f"{p['path']} beside the campaign — put the CSV there")
         name = var_name(p.get("name") or ("payload" if i == 0 else f"payload{i + 1}"))
         fields = [var_name(f) for f in p.get("fields") or []]
         source = cx.source_dir / str(p["path"]) if cx.source_dir is not None else None
@@ -428,6 +433,7 @@ def convert_artillery(text: str, file: str = "artillery.yml", *, base_url: str |
     thresholds = _thresholds(config, cx)
     for plugin in (config.get("plugins") or {}):
         cx.note(_PLUGIN_NOTES.get(plugin, f"plugins.{plugin}: no equivalent (ignored)"))
+    cx.scripted = bool(config.get("processor")) or "function" in json.dumps(doc.get("scenarios"), default=str)
     if config.get("processor"):
         cx.note(f"no equivalent for processor: {config['processor']} (custom JavaScript is not run; "
                 f"functions it defines are ignored)")
@@ -569,6 +575,10 @@ def _define_missing(out: dict[str, Any], cx: Context, files: dict[str, str]) -> 
     for var, locs in sorted(checker.undefined.items()):
         out.setdefault("variables", {})[var] = "undefined"
         fields = sorted({preflight.describe(loc) for loc in locs})[:3]
+        if cx.scripted:
+            why = ("a processor function may set it in Artillery, but perfcampaign runs no JavaScript, so the "
+                   "text 'undefined' is sent (as Artillery would without the function)")
+        else:
+            why = "Artillery sends the text 'undefined' there too"
         cx.note(f"variable {var} = 'undefined': it is used ({', '.join(fields)}) where no variable, feeder or "
-                f"earlier capture of the same scenario gives it; Artillery sends the text 'undefined' there too — "
-                f"give it a real value under variables:")
+                f"earlier capture of the same scenario gives it; {why} — give it a real value under variables:")

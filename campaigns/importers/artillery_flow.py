@@ -60,6 +60,7 @@ class Context:
         self.macros: dict[str, str] = {}               # variables whose value is itself a template
         self.feeder_rows: dict[str, list[dict[str, str]]] = {}  # payload rows read at import time
         self.redirects = False                         # a request that Artillery lets follow redirects
+        self.scripted = False                          # the script has processor functions
 
     def rebase(self, path: str) -> str:
         """A path relative to the script, made relative to the campaign file (``-o`` elsewhere)."""

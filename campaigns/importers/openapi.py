@@ -61,6 +61,7 @@ class _Importer:
         self.file = file
         self.notes: list[str] = []
         self.envs_used: dict[str, str] = {}    # env var → what it holds
+        self.unsent: dict[str, list[str]] = {}  # optional parameters not sent: kind → "METHOD path: name"
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -106,11 +107,23 @@ class _Importer:
             kinds = ", ".join(body.get("content") or {}) or "no content"
             self.note(f"{where}/requestBody: only JSON bodies are generated ({kinds}): sent without a body")
             return False, None
+        schema = media[1].get("schema") or {}
         found, value = explicit(media[1])
+        if found and isinstance(value, str) and value.strip()[:1] in ("{", "["):
+            try:  # an example written as JSON text
+                value = json.loads(value)
+            except ValueError:
+                pass
+        if found and schema and not self.spec.validates(schema, value):
+            self.note(f"{where}/requestBody: the documented example does not match the body's schema "
+                      f"({'; '.join(self.spec.schema_problems(schema, value, 1))}): a generated body is sent instead")
+            found = False
         if not found:
-            found, value = explicit(self.spec.deref(media[1].get("schema") or {}))
-        if not found:
-            value = sample(self.spec, media[1].get("schema") or {})
+            value = sample(self.spec, schema)
+        problems = self.spec.schema_problems(schema, value) if schema else []
+        if problems:
+            self.note(f"{where}/requestBody: no body that matches the schema could be generated "
+                      f"({'; '.join(problems[:2])}): edit the endpoint's json")
         return True, value
 
     def responses(self, op: dict[str, Any]) -> tuple[list[int], str | None, Any]:
@@ -164,8 +177,21 @@ class _Importer:
                     if schema.get("type") == "array" and not isinstance(value, list):
                         value = [value]
                     query[pname] = scalarish(value)
+                else:
+                    self.unsent.setdefault("query", []).append(f"{method.upper()} {path}: {pname}")
             elif where_in == "header":
-                if pname.lower() in _SKIP_HEADERS or not p.get("required"):
+                if pname.lower() == "authorization" and p.get("required") and not op.get(
+                        "security", self.spec.doc.get("security")):
+                    env = _env_name(pname)
+                    headers["Authorization"] = "${env:" + env + "}"
+                    self.envs_used[env] = "the Authorization header (scheme included)"
+                    continue
+                if pname.lower() in _SKIP_HEADERS:
+                    self.unsent.setdefault("header", []).append(f"{method.upper()} {path}: {pname} (set by the "
+                                                                f"HTTP client or the security scheme)")
+                    continue
+                if not p.get("required"):
+                    self.unsent.setdefault("header", []).append(f"{method.upper()} {path}: {pname}")
                     continue
                 if is_secret_key(pname):
                     env = _env_name(pname)
@@ -175,6 +201,10 @@ class _Importer:
                     headers[pname] = str(parameter_value(self.spec, p))
             elif where_in == "cookie" and p.get("required"):
                 self.note(f"{where}: cookie parameter {pname} has no equivalent (not sent)")
+            elif where_in == "cookie":
+                self.unsent.setdefault("cookie", []).append(f"{method.upper()} {path}: {pname}")
+        for callback in (op.get("callbacks") or {}):
+            self.note(f"{where}/callbacks/{callback}: callbacks are requests the API sends to its client: not tested")
         our_path = re.sub(r"\{([^}]+)\}", lambda m: "{" + renames.get(m.group(1), var_name(m.group(1))) + "}", path)
         ep: dict[str, Any] = {"name": name}
         if method != "get":
@@ -242,18 +272,32 @@ def import_openapi(text: str, file: str = "openapi.yaml", *, base_url: str | Non
     written to (it names the response-schema side file)."""
     spec = load_spec(text, file)
     imp = _Importer(spec, file)
+    for note in spec.notes:
+        imp.note(note)
     info = spec.doc.get("info") or {}
     name = campaign or slug(info.get("title") or PurePosixPath(file).stem, "api")
     output = output or f"{name}.yaml"
-    endpoints, schemas, taken = [], {}, set()
+    endpoints, schemas, taken, ops = [], {}, set(), []
     for path, method, op, params in spec.operations():
         if method == "trace":
             imp.note(f"{pointer('paths', path, method)}: TRACE has no equivalent (left out)")
             continue
         ep, schema = imp.endpoint(path, method, op, params, taken)
         endpoints.append(ep)
+        ops.append((path, method, op, params))
         if schema is not None:
             schemas[ep["name"]] = schema
+    for kind, where in sorted(imp.unsent.items()):
+        examples = "; ".join(where[:3]) + ("…" if len(where) > 3 else "")
+        imp.note(f"optional {kind} parameters are not sent ({len(where)}, e.g. {examples}): readiness and smoke "
+                 f"call each operation in its simplest form; add one to an endpoint's "
+                 f"{'query' if kind == 'query' else 'headers'} to send it")
+    if spec.doc.get("webhooks"):
+        imp.note(f"webhooks ({', '.join(spec.doc['webhooks'])}): requests the API sends, not operations to call: "
+                 f"not tested")
+    from campaigns.importers.chains import journeys as chain_journeys
+
+    chained = chain_journeys(spec, endpoints, ops, imp.note)
     out: dict[str, Any] = {"version": 1, "campaign": name, "team": team or "unassigned"}
     title = " ".join(str(x) for x in (info.get("title"), info.get("version")) if x)
     out["description"] = f"Imported from OpenAPI {spec.version} ({PurePosixPath(file).name}): {title}".rstrip(": ")
@@ -267,6 +311,14 @@ def import_openapi(text: str, file: str = "openapi.yaml", *, base_url: str | Non
         if writes:
             imp.note(f"load: writes ({', '.join(writes)}) are left out of the load scenarios; add them where "
                      f"the environment can take the data")
+    if chained:
+        out["e2e"] = {"api_journeys": chained}
+        links = [j["name"] for j in chained if j["name"].startswith("link-")]
+        lifecycles = [j["name"] for j in chained if not j["name"].startswith("link-")]
+        imp.note("e2e.api_journeys: " + ", ".join(filter(None, [
+            f"{len(links)} from the spec's links ({', '.join(links[:5])}{'…' if len(links) > 5 else ''})" if links
+            else "", f"{len(lifecycles)} create → read/update/delete chains with the created id "
+            f"({', '.join(lifecycles[:5])}{'…' if len(lifecycles) > 5 else ''})" if lifecycles else ""])))
     if not team:
         imp.note("team: set to 'unassigned' (use --team)")
     if imp.envs_used:

@@ -59,6 +59,7 @@ class Spec:
         self.file = file
         self.version = str(doc.get("openapi"))
         self.is_30 = self.version.startswith("3.0")
+        self.notes: list[str] = []  # what reading the document changed (e.g. Swagger 2.0 converted)
 
     def deref(self, node: Any, depth: int = 0) -> Any:
         """Follow ``$ref`` until a node without one (local refs; checked at load time)."""
@@ -143,8 +144,43 @@ class Spec:
         return out
 
     def components_as_json_schema(self) -> dict[str, Any]:
-        schemas = ((self.doc.get("components") or {}).get("schemas") or {})
-        return {"schemas": {name: self.to_json_schema(s) for name, s in schemas.items()}}
+        cached = self.__dict__.get("_components")
+        if cached is None:
+            schemas = ((self.doc.get("components") or {}).get("schemas") or {})
+            cached = {"schemas": {name: self.to_json_schema(s) for name, s in schemas.items()}}
+            self.__dict__["_components"] = cached
+        return cached
+
+    def validator(self, schema: Any) -> Any:
+        """A JSON Schema (2020-12) validator for an OpenAPI schema of this document (components
+        references resolve inside it)."""
+        from jsonschema import Draft202012Validator
+
+        converted = self.to_json_schema(schema)
+        if isinstance(converted, bool):
+            return Draft202012Validator(converted)
+        return Draft202012Validator({**converted, "components": self.components_as_json_schema()})
+
+    def validates(self, schema: Any, value: Any) -> bool:
+        try:
+            return self.validator(schema).is_valid(value)
+        except Exception:  # noqa: BLE001 - a schema jsonschema cannot use says nothing about the value
+            return True
+
+    def schema_problems(self, schema: Any, value: Any, limit: int = 3) -> list[str]:
+        """Why ``value`` does not match ``schema`` (empty when it does), as ``$.path: message``."""
+        from jsonschema.exceptions import relevance
+
+        try:
+            errors = sorted(self.validator(schema).iter_errors(value), key=relevance)
+        except Exception:  # noqa: BLE001
+            return []
+        out = []
+        for err in errors[:limit]:
+            best = min(err.context, key=relevance) if err.context else err
+            where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in best.absolute_path)
+            out.append(f"{where}: {best.message[:160]}")
+        return out
 
 
 def _walk_refs(node: Any, path: tuple[str, ...], out: list[tuple[tuple[str, ...], str]]) -> None:
@@ -171,9 +207,16 @@ def load_spec(text: str, file: str = "openapi.yaml") -> Spec:
         raise SourceError([f"{file}{line}: invalid YAML/JSON: {getattr(exc, 'problem', None) or exc}"]) from None
     if not isinstance(doc, dict):
         raise SourceError([f"{file}: #: an OpenAPI document is a mapping (openapi, info, paths)"])
+    notes: list[str] = []
     if "swagger" in doc:
-        raise SourceError([f"{file}: #/swagger: Swagger {doc['swagger']} is not supported: convert it to "
-                           f"OpenAPI 3 first (e.g. with swagger2openapi)"])
+        if not str(doc["swagger"]).startswith("2"):
+            raise SourceError([f"{file}: #/swagger: Swagger {doc['swagger']} is not supported (2.0, OpenAPI 3.0 and "
+                               f"3.1 are)"])
+        from campaigns.importers.swagger import convert
+
+        doc, notes = convert(doc)
+        notes.insert(0, "Swagger 2.0 document converted to OpenAPI 3.0 (servers from host/basePath/"
+                        f"schemes, definitions → components, body and formData parameters → request bodies)")
     version = str(doc.get("openapi", ""))
     problems = []
     if not re.match(r"^3\.[01](\.\d+)?$", version):
@@ -182,7 +225,8 @@ def load_spec(text: str, file: str = "openapi.yaml") -> Spec:
         problems.append(f"{file}: #/info: required (title, version)")
     paths = doc.get("paths")
     if not isinstance(paths, dict) or not paths:
-        problems.append(f"{file}: #/paths: no paths: nothing to test")
+        hooks = " (webhooks are requests the API sends, not operations to call)" if doc.get("webhooks") else ""
+        problems.append(f"{file}: #/paths: no paths: nothing to test{hooks}")
         paths = {}
     refs: list[tuple[tuple[str, ...], str]] = []
     _walk_refs(doc, (), refs)
@@ -196,6 +240,7 @@ def load_spec(text: str, file: str = "openapi.yaml") -> Spec:
         except KeyError:
             problems.append(f"{file}: {pointer(*where)}: unresolved reference {ref!r}")
     spec = Spec(doc, file)
+    spec.notes = notes
     for path, item in paths.items():
         if not str(path).startswith("/"):
             problems.append(f"{file}: {pointer('paths', path)}: a path starts with '/'")

@@ -1,7 +1,9 @@
 """The one run-context object of a chaos run (instead of parameters threaded through every call).
 
-:class:`ChaosContext` refuses a production environment when it is built, so no experiment can
-run with one; :meth:`ChaosContext.from_run_context` builds it from the stage's ``RunContext``.
+:class:`ChaosContext` refuses a production environment when it is built — by its kind, and by its
+target: a base URL whose host and port are any production environment's is refused whatever its
+own environment is labelled — so no experiment can run with one.
+:meth:`ChaosContext.from_run_context` builds it from the stage's ``RunContext``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from campaigns.chaos import ChaosSpec
-from tasks.chaos.errors import refuse_production
+from tasks.chaos.errors import production_targets_of, refuse_production, refuse_production_target
 
 
 @dataclass
@@ -38,6 +40,16 @@ class ChaosContext:
 
     def __post_init__(self) -> None:
         refuse_production(self.env_kind, f"chaos in environment {self.env_name!r}")
+        refuse_production_target((self.host, self.port), production_targets_of(self.campaign),
+                                 f"chaos in environment {self.env_name!r}")
+
+    def safety(self) -> dict[str, Any]:
+        """What the chaos stage checked before injecting anything (shown in its summary)."""
+        return {"env_kind": self.env_kind, "target": f"{self.host}:{self.port}",
+                "production_targets": sorted(f"{h}:{p} ({n})" for (h, p), n in
+                                             production_targets_of(self.campaign).items()),
+                "allow_writes": bool(getattr(self.campaign.environments.get(self.env_name), "allow_writes", True))
+                if hasattr(self.campaign, "environments") else None}
 
     @property
     def host(self) -> str:

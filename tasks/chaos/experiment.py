@@ -4,7 +4,8 @@ The campaign model already checked each experiment on its own (fault types and p
 activities, time bounds, file and line). This checks them against the campaign and the
 environment they are about to run in:
 
-- the environment is not production (:func:`tasks.chaos.errors.refuse_production`),
+- the environment is not production (:func:`tasks.chaos.errors.refuse_production`), and no target —
+  the service, a dependency's upstream — is any production environment's host and port,
 - every endpoint a probe or the load names exists, and readiness left at least one of them,
 - a ``service`` target is plain ``http://`` (the proxy frames HTTP; it cannot read TLS),
 - a dependency's ``upstream`` host is on the environment's allow-list and differs from ``listen``,
@@ -26,7 +27,8 @@ from urllib.parse import urlsplit
 
 from campaigns.chaos import CommandActivity, DependencyTarget, Experiment
 from tasks.chaos.activity import fill
-from tasks.chaos.errors import ExperimentInvalid, refuse_production
+from tasks.chaos.errors import (ChaosRefused, ExperimentInvalid, production_targets_of, refuse_production,
+                               refuse_production_target)
 from tasks.chaos.windows import build_plan
 from tasks.load.planner import PlanError
 
@@ -56,6 +58,11 @@ def validate(cc: Any, experiments: list[Experiment] | None = None) -> tuple[list
         names = exp.endpoint_names(load)
         if isinstance(exp.target, DependencyTarget):
             host = exp.target.upstream.rpartition(":")[0].strip("[]")
+            upstream = (host, int(exp.target.upstream.rpartition(":")[2]))
+            try:
+                refuse_production_target(upstream, production_targets_of(cc.campaign), f"{where}.target.upstream")
+            except ChaosRefused as exc:
+                problems.append(str(exc))
             if host not in cc.allow_hosts:
                 problems.append(f"{where}.target.upstream: host {host!r} is not on the allow_hosts of environment "
                                 f"{cc.env_name!r} {cc.allow_hosts}")

@@ -16,7 +16,8 @@ request while keeping answers in order. A connection returns to the fast path on
 empty and nothing HTTP is pending.
 
 **Safety.** The constructor and ``add_fault`` refuse a production environment
-(:func:`tasks.chaos.errors.refuse_production`); the listening address must be loopback; removing a
+(:func:`tasks.chaos.errors.refuse_production`), and the constructor an upstream that is a production
+environment's target (``production_targets``); the listening address must be loopback; removing a
 fault undoes what it holds (a ``timeout`` fault's silent connections are aborted), and
 :meth:`FaultProxy.stop` clears every fault first.
 """
@@ -31,7 +32,7 @@ from collections.abc import Callable
 from typing import Any
 
 from campaigns.types import is_loopback
-from tasks.chaos.errors import ChaosError, refuse_production
+from tasks.chaos.errors import ChaosError, refuse_production, refuse_production_target
 from tasks.chaos.faults.base import Fault
 from tasks.chaos.link import Link, _ClientSide
 
@@ -51,10 +52,12 @@ class FaultProxy:
     """Listen on ``listen`` (loopback), forward to ``upstream``, inject the active faults."""
 
     def __init__(self, upstream: str | tuple[str, int], *, env_kind: str, listen: str | tuple[str, int] = ("127.0.0.1", 0),
-                 seed: int | None = None, connect_timeout: float = 5.0, name: str = "proxy"):
+                 seed: int | None = None, connect_timeout: float = 5.0, name: str = "proxy",
+                 production_targets: dict[tuple[str, int], str] | None = None):
         refuse_production(env_kind, "a fault proxy")
         self.env_kind = env_kind
         self.upstream = parse_address(upstream)
+        refuse_production_target(self.upstream, production_targets or {}, "a fault proxy")
         self.listen = parse_address(listen)
         if not is_loopback(self.listen[0]):
             raise ChaosError(f"the proxy listens on loopback only, not {self.listen[0]!r}")
@@ -169,9 +172,9 @@ class ProxyThread:
 
     def __init__(self, upstream: str | tuple[str, int], *, env_kind: str,
                  listen: str | tuple[str, int] = ("127.0.0.1", 0), seed: int | None = None, name: str = "proxy",
-                 connect_timeout: float = 5.0):
+                 connect_timeout: float = 5.0, production_targets: dict[tuple[str, int], str] | None = None):
         self.proxy = FaultProxy(upstream, env_kind=env_kind, listen=listen, seed=seed, name=name,
-                                connect_timeout=connect_timeout)
+                                connect_timeout=connect_timeout, production_targets=production_targets)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.thread: threading.Thread | None = None
         self._ready = threading.Event()

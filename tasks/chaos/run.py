@@ -26,7 +26,7 @@ from typing import Any
 from campaigns.chaos import DependencyTarget, Experiment, FaultActivity, PauseActivity
 from tasks.chaos import hypothesis
 from tasks.chaos.activity import Method
-from tasks.chaos.errors import ChaosError, MethodFailed, refuse_production
+from tasks.chaos.errors import ChaosError, MethodFailed, production_targets_of, refuse_production
 from tasks.chaos.outcome import ExperimentOutcome
 from tasks.chaos.proxy import ProxyThread
 from tasks.chaos.rollback import remove_faults, roll_back
@@ -62,7 +62,8 @@ def start_proxy(exp: Experiment, cc: Any) -> ProxyThread:
     else:
         upstream, listen = f"{cc.host}:{cc.port}", "127.0.0.1:0"
     return ProxyThread(upstream, env_kind=cc.env_kind, listen=listen, seed=cc.spec.seed,
-                       name=f"{cc.env_name}-{exp.name}").start()
+                       name=f"{cc.env_name}-{exp.name}",
+                       production_targets=production_targets_of(getattr(cc, "campaign", None))).start()
 
 
 class _Experiment:

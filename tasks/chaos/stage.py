@@ -1,6 +1,7 @@
 """The chaos stage (registered): the campaign's ``chaos:`` experiments for one environment.
 
-Refuses a production environment (status ``refused``, whatever asked for it); validates every
+Refuses a production environment (status ``refused``, whatever asked for it), and an environment
+whose target (host and port) is any production environment's, whatever its label; validates every
 experiment against the campaign and the environment at once (``experiment``); runs them one
 after the other (``run``); returns one gate per decision (steady state before, watchdog quiet,
 method completed, recovered within the bound, rollbacks succeeded, optional minimum score), the
@@ -29,9 +30,11 @@ class ChaosStage:
 
     async def run(self, ctx: RunContext) -> StageResult:
         started = now()
+        safety = {"env_kind": ctx.environment.kind, "target": f"{ctx.environment.host}:{ctx.environment.port}",
+                  "allow_writes": bool(ctx.environment.allow_writes)}
         if ctx.environment.kind == "production":
             return StageResult("chaos", "refused", started_at=started, finished_at=now(), error=REFUSAL,
-                               summary={"reason": REFUSAL})
+                               summary={"reason": REFUSAL, "safety": {**safety, "refused": REFUSAL}})
         spec = getattr(ctx.campaign, "chaos", None)
         if spec is None:
             return StageResult("chaos", "skipped", started_at=started, finished_at=now(),
@@ -50,10 +53,11 @@ class ChaosStage:
             notes = validation.check(cc, experiments)
         except ExperimentInvalid as exc:
             return StageResult("chaos", "refused", started_at=started, finished_at=now(), error=str(exc),
-                               summary={"reason": "the chaos section cannot run here", "problems": exc.problems})
+                               summary={"reason": "the chaos section cannot run here", "problems": exc.problems,
+                                        "safety": {**safety, "refused": "; ".join(exc.problems)}})
         except (TargetNotAllowed, ChaosRefused) as exc:
             return StageResult("chaos", "refused", started_at=started, finished_at=now(), error=str(exc),
-                               summary={"reason": str(exc)})
+                               summary={"reason": str(exc), "safety": {**safety, "refused": str(exc)}})
         pairs = []
         for exp in experiments:
             cc.emit("info", f"experiment {exp.name}", {"experiment": exp.name})
@@ -63,10 +67,11 @@ class ChaosStage:
                     f"experiment {exp.name} {out.status}: detected after {_s(out.time_to_detect_s)}, "
                     f"recovered after {_s(out.recovery_time_s)}, score {out.score}",
                     {"experiment": exp.name, "status": out.status})
-        return _result(pairs, started, notes, cc.dry_run)
+        return _result(pairs, started, notes, cc.dry_run, cc.safety())
 
 
-def _result(pairs: list[tuple[Any, Any]], started: Any, notes: list[str], dry_run: bool) -> StageResult:
+def _result(pairs: list[tuple[Any, Any]], started: Any, notes: list[str], dry_run: bool,
+            safety: dict[str, Any] | None = None) -> StageResult:
     outcomes = [o for _, o in pairs]
     gates = [Gate(stage="chaos", name=g["name"], passed=g["passed"], observed=g["observed"], limit=g["limit"],
                   detail=g["detail"]) for o in outcomes for g in o.gates()]
@@ -80,7 +85,7 @@ def _result(pairs: list[tuple[Any, Any]], started: Any, notes: list[str], dry_ru
         "experiments": [o.summary() for o in outcomes], "dry_run": dry_run,
         "score": round(fmean(scores), 1) if scores else None, "score_formula": formula()["score"],
         "passed": sum(o.status == "passed" for o in outcomes), "failed": sum(o.status == "failed" for o in outcomes),
-        "notes": notes,
+        "notes": notes, "safety": safety or {},
     }
     error = "; ".join(f"{o.name}: {o.error}" for o in errored) or None
     return StageResult("chaos", status, started_at=started, finished_at=now(), summary=summary, gates=gates,

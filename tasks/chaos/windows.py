@@ -38,6 +38,7 @@ def build_plan(cc: Any, endpoints: list[str], rate: float, duration: float, base
     """A plan of ``rate`` requests/s spread evenly over ``endpoints`` for ``duration`` s, sent to
     ``base_url`` (the proxy, for a service target). The environment's caps and readiness's blocked
     endpoints apply as in the load stage (``plan_load``); raises ``PlanError``."""
+    endpoints = list(dict.fromkeys(endpoints))  # a probe may name an endpoint twice: one scenario each
     spec = LoadSpec(rate=rate, duration=duration, timeout=timeout, max_vus=connections,
                     connect_timeout=min(timeout, 5.0), graceful_stop=timeout + 0.5,
                     scenarios=[{"name": ep, "weight": 1, "steps": [{"endpoint": ep}]} for ep in endpoints])

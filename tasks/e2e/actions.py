@@ -11,10 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from campaigns.e2e import BrowserStep, E2EOptions
+from campaigns.redact import redact_url
 from campaigns.templating import render
 from campaigns.types import is_secret_key
 from tasks.base import RunContext
 from tasks.e2e.capture import SessionCapture
+from tasks.e2e.egress import MARKER
 from tasks.e2e.session import StepRecord
 
 ACTIONABLE = ("click", "fill", "press", "select")
@@ -71,6 +73,12 @@ class StepRunner:
         url = self.url_for(target)
         response = await page.goto(url, wait_until="load", timeout=self.options.navigation_timeout * 1000)
         if response is not None:
+            egress = response.headers.get(MARKER.lower())
+            if egress == "blocked":  # a redirect led outside the allow-list: the guard refused it
+                raise NavigationFailed(f"navigation to {target} was blocked: it redirected to "
+                                       f"{redact_url(response.url)}, outside the environment's allow_hosts")
+            if egress is not None:
+                raise NavigationFailed(f"navigation to {target} failed: {egress.removeprefix('upstream-failed: ')}")
             record.status_code = response.status
             if response.status >= 400:
                 raise NavigationFailed(f"navigation to {target} answered HTTP {response.status}")

@@ -1,15 +1,17 @@
 """API journeys: ordered HTTP steps with variables, captures, conditions and expectations (httpx).
 
-Variables start as the campaign's variables plus the first row of each CSV feeder; ``capture``
+Each journey is a virtual user with its own cookie jar (it starts empty; a ``Set-Cookie`` answer is
+sent back on the journey's next steps, as Artillery and k6 do; ``e2e.options.cookies: false`` turns
+it off). Variables start as the campaign's variables plus the first row of each CSV feeder; ``capture``
 adds values from JSON bodies (JSON paths) and ``capture_headers`` from response headers. A step
 with ``if: token`` runs only when ``token`` is set and truthy (``if: "!token"``: only when it is
 not), as Artillery's ``ifTrue`` does. A capture that finds nothing leaves the variable unset; it
 fails the step only when the response was a 2xx (a 401 to a sign-in is allowed to carry no token).
 
 A step that names an ``auth: true`` endpoint and sends no ``Authorization`` header of its own gets
-the campaign's auth flow token (obtained once per run). Writes are never sent to a production
-environment (the step is skipped, as smoke does). After the first failed step the rest are skipped,
-unless the journey sets ``continue_on_failure``; a failure on an endpoint readiness found mocked or
+the campaign's auth flow token (obtained once per run). Writes are never sent to an environment
+whose ``allow_writes`` is false, the default in production (the step is skipped). After the first
+failed step the rest are skipped, unless the journey sets ``continue_on_failure``; a failure on an endpoint readiness found mocked or
 missing is recorded but does not fail the journey (a known gap, not a regression).
 """
 
@@ -25,11 +27,13 @@ import httpx
 from campaigns import jsonpath
 from campaigns.e2e import ApiJourney, ApiStep
 from campaigns.model import WRITE_METHODS, Expect
+from campaigns.redact import redact_text, redact_url
 from campaigns.templating import MissingVariable, fill_path, has_template, lookup, render
 from campaigns.types import UnresolvedSecret, resolve_refs
 from tasks.base import ProgressEvent, RunContext, TargetNotAllowed, now
 from tasks.e2e.friction import EndpointMatcher
 from tasks.e2e.session import NetworkCall, Session, StepRecord
+from tasks.bounded import DEFAULT_DEADLINE_S, bounded_request
 from tasks.http import AuthFailed, check_response, classify_error, elapsed_ms, ensure_auth
 
 MAX_BODY = 512_000
@@ -92,6 +96,18 @@ def build_request(ctx: RunContext, step: ApiStep, variables: dict[str, Any], mat
                     expect, name, template, needs_auth and not has_auth)
 
 
+def _endpoint(ctx: RunContext, name: str) -> Any:
+    try:
+        return ctx.campaign.endpoint(name)
+    except KeyError:
+        return None
+
+
+def _keeps_cookies(ctx: RunContext) -> bool:
+    e2e = getattr(ctx.campaign, "e2e", None)
+    return bool(getattr(getattr(e2e, "options", None), "cookies", True))
+
+
 def _capture(step: ApiStep, response: httpx.Response, variables: dict[str, Any]) -> tuple[list[str], list[str]]:
     """Set the captured variables; returns (names captured, what could not be captured)."""
     captured, missing = [], []
@@ -125,8 +141,9 @@ async def run_api_journey(ctx: RunContext, http: httpx.AsyncClient, journey: Api
     """Run one API journey; every step's timing and outcome is in the returned session."""
     session = Session(journey.name, "api", now())
     variables: dict[str, Any] = dict(ctx.variables())
+    http.cookies.clear()  # a journey is a virtual user: its cookie jar starts empty
     stopped: str | None = None
-    production = ctx.environment.kind == "production"
+    production = not ctx.environment.allow_writes  # allow_writes: false (the default in production)
     for index, step in enumerate(journey.steps, start=1):
         label = step.name or step.endpoint or (f"{step.method or 'GET'} {step.path}" if step.path else "think")
         record = StepRecord(index=index, name=label, action="think" if step.is_pause else "request",
@@ -160,12 +177,14 @@ async def _send(ctx: RunContext, http: httpx.AsyncClient, step: ApiStep, record:
     except (MissingVariable, UnresolvedSecret, TargetNotAllowed, KeyError) as exc:
         record.outcome, record.failures = "failed", [str(exc).strip('"')]
         return
-    record.method, record.url, record.endpoint = request.method, request.url, request.endpoint
-    record.target = f"{request.method} {request.template or request.url.removeprefix(ctx.base_url)}"
+    record.method, record.url, record.endpoint = request.method, redact_url(request.url), request.endpoint
+    record.target = f"{request.method} {request.template or redact_url(request.url.removeprefix(ctx.base_url))}"
     if request.endpoint in ctx.blocked:
         record.gating = False
-    if production and request.method in WRITE_METHODS:
-        record.outcome, record.reason = "skipped", "writes are never sent to a production environment"
+    safe = request.endpoint is not None and getattr(_endpoint(ctx, request.endpoint), "safe", False)
+    if production and request.method in WRITE_METHODS and not safe:
+        record.outcome, record.reason = "skipped", (f"writes are not sent to environment {ctx.env_name!r} "
+                                                    f"(allow_writes: false)")
         return
     headers = dict(request.headers)
     if request.needs_auth:
@@ -174,19 +193,22 @@ async def _send(ctx: RunContext, http: httpx.AsyncClient, step: ApiStep, record:
         except AuthFailed as exc:
             record.outcome, record.failures = "failed", [str(exc)]
             return
-    call = NetworkCall(seq=len(session.calls) + 1, method=request.method, url=request.url, resource_type="api",
+    call = NetworkCall(seq=len(session.calls) + 1, method=request.method, url=redact_url(request.url), resource_type="api",
                        started_at=now(), step_index=record.index, endpoint=request.endpoint,
                        template=request.template, expected_status=tuple(request.expect.status))
     session.calls.append(call)
     record.started_at = call.started_at
+    if not _keeps_cookies(ctx):
+        http.cookies.clear()  # the campaign turned cookies off: nothing a response set is sent back
     start = time.perf_counter()
-    try:
-        response = await http.request(request.method, request.url, headers=headers, json=request.body)
-    except httpx.HTTPError as exc:
-        kind = classify_error(exc)
+    try:  # a whole-request deadline and a body cap: a trickling or endless target cannot stretch the journey
+        response = await bounded_request(http, request.method, request.url, headers=headers, json=request.body,
+                                         allow=ctx.check_url, deadline_s=http.timeout.read or DEFAULT_DEADLINE_S)
+    except (httpx.HTTPError, TargetNotAllowed) as exc:
+        kind = "blocked" if isinstance(exc, TargetNotAllowed) else classify_error(exc)
         call.duration_ms = record.duration_ms = round(elapsed_ms(start), 3)
-        call.failure = kind
-        record.outcome, record.failures = "failed", [f"{kind}: {exc or type(exc).__name__}"]
+        call.failure, call.blocked = kind, kind == "blocked"
+        record.outcome, record.failures = "failed", [redact_text(f"{kind}: {exc or type(exc).__name__}")]
         return
     latency = elapsed_ms(start)
     content = response.content
@@ -196,9 +218,12 @@ async def _send(ctx: RunContext, http: httpx.AsyncClient, step: ApiStep, record:
     if len(content) <= MAX_BODY:
         call.body = content
     check = check_response(request.expect, response.status_code, response.headers, content, latency)
-    captured, missing = _capture(step, response, variables)
+    captured, missing = _capture(step, response, variables)  # type: ignore[arg-type]
     record.captured = captured
-    failures = list(check.failures)
+    failures = [redact_text(f) for f in check.failures]
+    reads_body = request.expect.fields or request.expect.values or request.expect.body_contains or step.capture
+    if response.truncated and reads_body:
+        failures.append(f"body larger than {len(content):,} bytes: the rest was not read, so it was not checked")
     if missing and 200 <= response.status_code < 300:
         failures += missing
     record.failures = failures

@@ -6,8 +6,11 @@ order while :class:`~tasks.e2e.capture.SessionCapture` records every action, req
 Web Vital and screenshot. After a failed step the rest are skipped and a screenshot is taken.
 
 Chromium comes from ``options.browser_path``, ``$PERFCAMPAIGN_CHROMIUM`` or ``chromium`` on the
-PATH (Playwright's own browser download is never needed). Requests to hosts outside the
-environment's ``allow_hosts`` are aborted unless ``block_outside_hosts`` is off.
+PATH (Playwright's own browser download is never needed). Every request of a journey goes through
+the journey's egress guard (``egress``, a loopback proxy), which refuses hosts outside the
+environment's ``allow_hosts`` — redirect hops included, which route interception never sees — so
+neither the request nor the environment's headers reach them (unless ``block_outside_hosts`` is
+off); the first request to such a host is also aborted by a route, and every one is reported.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ import time
 from typing import Any
 
 from campaigns.e2e import BrowserJourney, BrowserStep, E2EOptions
+from campaigns.redact import redact_text, redact_url
 from campaigns.templating import MissingVariable, render
 from tasks.base import ProgressEvent, RunContext, now
 from tasks.e2e.actions import ACTIONABLE, StepRunner, first_line, selector_of, typed_value
 from tasks.e2e.capture import SessionCapture
+from tasks.e2e.egress import EgressGuard
 from tasks.e2e.friction import PENDING, EndpointMatcher
 from tasks.e2e.session import Session, StepRecord
 from tasks.e2e.vitals import INIT_SCRIPT
@@ -93,8 +98,11 @@ async def run_browser_journey(browser: Any, ctx: RunContext, journey: BrowserJou
     capture = SessionCapture(ctx, journey, options, matcher, ctx.out_dir / "e2e" / journey.name)
     session = capture.session
     context = None
+    guard = EgressGuard(list(ctx.environment.allow_hosts), enforce=options.block_outside_hosts,
+                        on_blocked=capture.on_blocked)
     try:
-        context = await _new_context(browser, ctx, journey, options, capture)
+        await guard.start()
+        context = await _new_context(browser, ctx, journey, options, capture, guard)
         page = await context.new_page()
         runner = StepRunner(ctx, options, capture)
         variables = dict(ctx.variables())
@@ -103,8 +111,9 @@ async def run_browser_journey(browser: Any, ctx: RunContext, journey: BrowserJou
         for index, step in steps:
             capture.step_index = index
             action = "start" if index == 0 else step.action
-            record = StepRecord(index=index, name=step.name or f"{action} {selector_of(step)}".strip(),
-                                action=action, target=selector_of(step), started_at=now(), value=typed_value(step))
+            target = redact_text(selector_of(step))  # a goto's URL may carry ?token=…
+            record = StepRecord(index=index, name=redact_text(step.name or f"{action} {target}".strip()),
+                                action=action, target=target, started_at=now(), value=typed_value(step))
             session.steps.append(record)
             if stopped:
                 record.outcome, record.reason = "skipped", stopped
@@ -122,9 +131,15 @@ async def run_browser_journey(browser: Any, ctx: RunContext, journey: BrowserJou
         if not stopped and not last_was_shot and options.screenshots in ("key", "every_step"):
             await capture.screenshot(page, "end")
     except Exception as exc:  # noqa: BLE001 - the browser itself failed: the machinery, not the target
-        session.error = f"browser: {first_line(exc)}"
+        session.error = f"browser: {redact_text(first_line(exc))}"
     finally:
         await _close(capture, context)
+        await guard.stop()
+    if guard.blocked:
+        ctx.emit(ProgressEvent(ctx.env_name, "e2e", "warning",
+                               f"browser journey {journey.name}: {len(guard.blocked)} request(s) to hosts outside "
+                               f"allow_hosts blocked: " + ", ".join(sorted({b.host for b in guard.blocked})),
+                               {"journey": journey.name, "blocked": [b.to_dict() for b in guard.blocked[:20]]}))
     ctx.emit(ProgressEvent(ctx.env_name, "e2e", "item",
                            f"browser journey {journey.name}: {session.status} ({len(session.steps)} steps, "
                            f"{len(session.calls)} requests, {len(session.screenshots)} screenshots)",
@@ -133,11 +148,11 @@ async def run_browser_journey(browser: Any, ctx: RunContext, journey: BrowserJou
 
 
 async def _new_context(browser: Any, ctx: RunContext, journey: BrowserJourney, options: E2EOptions,
-                       capture: SessionCapture) -> Any:
+                       capture: SessionCapture, guard: EgressGuard) -> Any:
     viewport = journey.viewport or options.viewport
     context = await browser.new_context(
         viewport={"width": viewport.width, "height": viewport.height}, base_url=ctx.base_url,
-        ignore_https_errors=options.ignore_https_errors,
+        ignore_https_errors=options.ignore_https_errors, proxy={"server": guard.server},
         # the environment's headers only when no other host can receive them
         extra_http_headers=_env_headers(ctx) if options.block_outside_hosts else None)
     context.set_default_timeout(options.action_timeout * 1000)
@@ -165,14 +180,14 @@ async def _run_step(page: Any, capture: SessionCapture, runner: StepRunner, step
     except MissingVariable as exc:
         record.outcome, record.failures = "failed", [str(exc).strip('"')]
     except Exception as exc:  # noqa: BLE001 - Playwright errors, assertion failures, navigation
-        record.outcome, record.failures = "failed", [first_line(exc)]
+        record.outcome, record.failures = "failed", [redact_text(first_line(exc))]
         if record.action in ("start", "goto"):
-            record.blocker = {"reason": f"navigation failed: {first_line(exc)}"}
+            record.blocker = {"reason": f"navigation failed: {redact_text(first_line(exc))}"}
         elif record.action in ACTIONABLE and "Timeout" in type(exc).__name__:
             record.blocker = await runner.diagnose(page, render(selector_of(step), variables))
     record.duration_ms = round((time.perf_counter() - began) * 1000, 3)
     await capture.settle()
-    record.url = page.url
+    record.url = redact_url(page.url)
     await capture.observe(page)
     if record.outcome == "failed":
         record.screenshot = await capture.screenshot(page, "failed")

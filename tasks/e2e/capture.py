@@ -4,7 +4,9 @@
 
 - every request: method, URL, resource type, status, and its timing from ``request.timing``
   (request start to response end; time to first byte), the step it belongs to, the campaign
-  endpoint it matches; requests to hosts outside ``allow_hosts`` are aborted and marked blocked;
+  endpoint it matches; requests to hosts outside ``allow_hosts`` are aborted (a route for the
+  first request, the egress guard for redirects and everything else, see ``egress``) and marked
+  blocked; URLs and console texts are stored redacted (``campaigns.redact``);
   JSON/text bodies of the app's own fetch/XHR calls stay in memory for mock detection;
 - console errors and warnings, and uncaught page errors;
 - after each step (:meth:`observe`): the Web Vitals of the current document, the error messages
@@ -22,7 +24,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from campaigns.e2e import BrowserJourney, E2EOptions
+from campaigns.redact import redact_text, redact_url
 from tasks.base import RunContext, now
+from tasks.e2e.egress import MARKER, BlockedRequest
 from tasks.e2e.friction import EndpointMatcher, placeholder_reason
 from tasks.e2e.session import ConsoleEntry, NetworkCall, PageText, PageVitals, Screenshot, Session
 from tasks.e2e.vitals import READ_SCRIPT, metrics_of
@@ -76,6 +80,11 @@ SCAN_SCRIPT = r"""
 """
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.hostname or ''}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "step"
 
@@ -91,6 +100,9 @@ class SessionCapture:
         self.step_index = 0
         self.pending: dict[Any, tuple[NetworkCall, float]] = {}
         self.blocked: set[str] = set()
+        #: what the egress guard refused (redacted), in order
+        self.egress_blocked: list[BlockedRequest] = []
+        self._blocked_origins: set[str] = set()
         self.tasks: set[asyncio.Task[Any]] = set()
         self.readings: dict[str, dict[str, Any]] = {}     # document id → last vitals reading
         self.shown: set[tuple[str, str, str]] = set()
@@ -107,10 +119,10 @@ class SessionCapture:
             page_url = request.frame.url
         except Exception:  # noqa: BLE001 - service-worker requests have no frame
             page_url = None
-        call = NetworkCall(seq=len(self.session.calls) + 1, method=request.method, url=request.url,
+        call = NetworkCall(seq=len(self.session.calls) + 1, method=request.method, url=redact_url(request.url),
                            resource_type=request.resource_type, started_at=now(), step_index=self.step_index,
                            from_app=from_app, endpoint=match[0] if match else None,
-                           template=match[1] if match else None, page_url=page_url)
+                           template=match[1] if match else None, page_url=redact_url(page_url) if page_url else None)
         self.session.calls.append(call)
         self.pending[request] = (call, time.perf_counter())
         self.last_activity = time.monotonic()
@@ -126,8 +138,16 @@ class SessionCapture:
         try:
             response = await request.response()
             if response is not None:
+                headers = await response.all_headers()
+                egress = headers.get(MARKER.lower())
+                if egress is not None:  # answered by the egress guard, not by the target
+                    call.blocked = egress == "blocked"
+                    call.failure = ("net::ERR_BLOCKED_BY_CLIENT (host outside allow_hosts)" if call.blocked
+                                    else egress.removeprefix("upstream-failed: "))
+                    self._timing(call, request, started)
+                    return
                 call.status_code = response.status
-                call.content_type = (await response.all_headers()).get("content-type")
+                call.content_type = headers.get("content-type")
                 if call.is_api and call.from_app and call.content_type and \
                         ("json" in call.content_type or "text" in call.content_type):
                     body = await response.body()
@@ -145,7 +165,9 @@ class SessionCapture:
             return
         call, started = entry
         call.failure = request.failure or "failed"
-        call.blocked = request.url in self.blocked
+        call.blocked = request.url in self.blocked or _origin(request.url) in self._blocked_origins
+        if call.blocked and "BLOCKED" not in call.failure:
+            call.failure = f"net::ERR_BLOCKED_BY_CLIENT (host outside allow_hosts; {call.failure})"
         self._timing(call, request, started)
         self.last_activity = time.monotonic()
 
@@ -169,7 +191,8 @@ class SessionCapture:
         except Exception:  # noqa: BLE001
             location, page_url = {}, None
         self.session.console.append(ConsoleEntry("console", "error" if message.type == "error" else "warning",
-                                                 message.text, location.get("url") or None, page_url,
+                                                 redact_text(message.text), redact_url(location.get("url") or "")
+                                                 or None, redact_url(page_url) if page_url else None,
                                                  self.step_index))
 
     def on_page_error(self, web_error: Any) -> None:
@@ -179,11 +202,20 @@ class SessionCapture:
         except Exception:  # noqa: BLE001
             page_url = None
         text = f"{error.name}: {error.message}" if getattr(error, "name", None) else str(error.message)
-        self.session.console.append(ConsoleEntry("pageerror", "error", text, None, page_url, self.step_index))
+        self.session.console.append(ConsoleEntry("pageerror", "error", redact_text(text), None,
+                                                 redact_url(page_url) if page_url else None, self.step_index))
 
     async def on_route(self, route: Any) -> None:
         self.blocked.add(route.request.url)
         await route.abort("blockedbyclient")
+
+    def on_blocked(self, item: BlockedRequest) -> None:
+        """The egress guard refused a request (a redirect hop, a CONNECT…): the browser sees a 403
+        or a failed tunnel; remember it so that call is marked blocked."""
+        self.egress_blocked.append(item)
+        if item.method.upper() == "CONNECT":
+            self._blocked_origins.add(_origin(item.url))
+        self.last_activity = time.monotonic()
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -235,7 +267,8 @@ class SessionCapture:
         if key in self.shown:
             return
         self.shown.add(key)
-        self.session.texts.append(PageText(kind, text, where, url, self.step_index))  # type: ignore[arg-type]
+        self.session.texts.append(PageText(kind, redact_text(text), where, redact_url(url),  # type: ignore[arg-type]
+                                           self.step_index))
 
     async def screenshot(self, page: Any, label: str) -> str | None:
         self.shots_dir.mkdir(parents=True, exist_ok=True)
@@ -250,7 +283,7 @@ class SessionCapture:
         except Exception:  # noqa: BLE001 - a page that cannot be captured is not a failed journey
             return None
         self.session.screenshots.append(Screenshot(len(self.session.screenshots) + 1, label, str(path),
-                                                   self.step_index, page.url, now(), len(data)))
+                                                   self.step_index, redact_url(page.url), now(), len(data)))
         for text in self.session.texts:
             if text.step_index == self.step_index and text.screenshot is None:
                 text.screenshot = str(path)
@@ -261,5 +294,5 @@ class SessionCapture:
         for reading in sorted(self.readings.values(), key=lambda r: r["order"]):
             metrics = metrics_of(reading)
             if metrics:
-                out.append(PageVitals(len(out) + 1, reading["url"], reading["step_index"], metrics, now()))
+                out.append(PageVitals(len(out) + 1, redact_url(reading["url"]), reading["step_index"], metrics, now()))
         return out

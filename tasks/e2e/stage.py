@@ -112,6 +112,7 @@ class E2EStage:
             "friction": counts(all_points),
             "poor_web_vitals": {s.journey: poor_vitals(s) for s in sessions if poor_vitals(s)},
             "screenshots_dir": str(ctx.out_dir / "e2e"),
+            "writes": {"allowed": bool(ctx.environment.allow_writes)},
             "backlog": [{"key": i["key"], "priority": i["priority"], "effort": i["effort"], "title": i["title"]}
                         for i in result.backlog],
         }

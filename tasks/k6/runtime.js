@@ -224,6 +224,7 @@ function step(vars, s) {
     responseCallback: status ? http.expectedStatuses(...status) : OK_2XX,
   };
   if (s.needs_body) params.responseType = 'text';
+  if (!COOKIES) params.jar = new http.CookieJar();   // nothing a response sets is sent back
   const res = http.request(s.method, url, body, params);
   if (res.status === 0) {
     failed.add(1, { name: s.name, kind: 'transport' });

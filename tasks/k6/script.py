@@ -280,6 +280,8 @@ def render_script(plan: Plan, rules: list[RulePlan], *, title: str, secrets: dic
         f"const BASE_URL = (__ENV.PERFCAMPAIGN_BASE_URL || {_js(plan.base_url)}).replace(/\\/$/, '');",
         f"const TIMEOUT = {_js(_duration(plan.timeout))};",
         f"const ITERATION_THINK = {plan.think:g};   // closed model: pause between a VU's iterations",
+        f"const COOKIES = {'true' if plan.cookies else 'false'};   // k6's per-VU jar, emptied each iteration "
+        f"(false: a throwaway jar per request)",
         f"const VARIABLES = {_js(plan.variables)};",
         f"const FEEDERS = {{\n{feeders}\n}};" if feeders else "const FEEDERS = {};",
         "// secrets come from the environment, never from this file",

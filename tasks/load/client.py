@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import httptools
 
+from tasks.load.cookies import set_cookie_values
 from tasks.load.errors import classify_connect, classify_lost
 
 perf_counter = time.perf_counter
@@ -39,6 +40,8 @@ class Job(Protocol):
                     headers: dict[bytes, bytes] | None) -> None: ...
 
     def on_error(self, kind: str, now: float, sent: bool) -> None: ...
+
+    def add_cookies(self, values: list[bytes]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -157,8 +160,28 @@ class Connection(asyncio.Protocol):
             self.pool._lost(self)
 
 
+class CookieConnection(Connection):
+    """A connection that hands ``Set-Cookie`` values to its job (the virtual user's cookie jar).
+
+    The cost when no cookie arrives is one substring search per chunk received: httptools calls no
+    per-header callback here (``HeaderConnection`` does, when headers are needed anyway)."""
+
+    __slots__ = ()
+
+    def data_received(self, data: bytes) -> None:
+        if (b"ookie" in data or b"OOKIE" in data) and self.job is not None:
+            values = set_cookie_values(data)
+            if values:
+                self.job.add_cookies(values)
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            self._fail("protocol")
+
+
 class HeaderConnection(Connection):
-    """A connection that also collects response headers (for content-type expectations)."""
+    """A connection that also collects response headers (for content-type expectations), and hands
+    ``Set-Cookie`` values to its job when the pool keeps cookies."""
 
     __slots__ = ("headers",)
 
@@ -170,21 +193,26 @@ class HeaderConnection(Connection):
         self.headers = {}
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers[name.lower()] = value
+        key = name.lower()
+        self.headers[key] = value
+        if key == b"set-cookie" and self.pool.cookies and self.job is not None:
+            self.job.add_cookies([value])
 
 
 class Pool:
     """Connections to one origin: idle LIFO, bounded total, bounded FIFO queue of waiting jobs."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, origin: Origin, max_connections: int,
-                 timeout: float, connect_timeout: float, max_queue: int, with_headers: bool = False):
+                 timeout: float, connect_timeout: float, max_queue: int, with_headers: bool = False,
+                 cookies: bool = False):
         self.loop = loop
         self.origin = origin
         self.max_connections = max(1, max_connections)
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self.max_queue = max_queue
-        self.conn_cls = HeaderConnection if with_headers else Connection
+        self.cookies = cookies
+        self.conn_cls = HeaderConnection if with_headers else CookieConnection if cookies else Connection
         self.ssl = origin.ssl_context()
         self.idle: list[Connection] = []
         self.all: set[Connection] = set()

@@ -428,7 +428,8 @@ class ShardEngine:
             max_conns = max(max_conns, max(share(getattr(ex, "vus_to", 0) or 0, self.shard, self.n_shards)
                                            for ex in self.executors), 1)
         self.pool = Pool(loop, self.origin, max_conns, plan.timeout, plan.connect_timeout,
-                         max_queue=max(1000, 2 * max_conns), with_headers=self.workload.with_headers)
+                         max_queue=max(1000, 2 * max_conns), with_headers=self.workload.with_headers,
+                         cookies=plan.cookies)
         _warm_up(self.rec)
         gc.collect()
         gc.freeze()  # what exists now is never scanned again: no long collections mid-run

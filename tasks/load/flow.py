@@ -20,6 +20,7 @@ import random
 from typing import TYPE_CHECKING, Any
 
 from campaigns.templating import MissingVariable, lookup, render
+from tasks.load.cookies import CookieJar
 from tasks.load.errors import CONNECT_KINDS, status_kind
 from tasks.load.plan import Plan, ScenarioPlan, StepPlan, build_request, request_target
 
@@ -145,7 +146,8 @@ class Workload:
 class Iteration:
     """One pass of a scenario; the pool's ``Job`` for each of its requests."""
 
-    __slots__ = ("engine", "scenario", "k", "step", "vars", "t_intended", "data", "want_body", "queued_at", "vu")
+    __slots__ = ("engine", "scenario", "k", "step", "vars", "t_intended", "data", "want_body", "queued_at", "vu",
+                 "jar")
 
     def __init__(self, engine: ShardEngine, scenario: CompiledScenario, t_intended: float, vu: Any = None):
         self.engine = engine
@@ -159,6 +161,7 @@ class Iteration:
         self.want_body = False
         self.queued_at = 0.0
         self.vu = vu
+        self.jar: CookieJar | None = None  # created by the first Set-Cookie (see tasks/load/cookies.py)
 
     def prepare(self) -> bool:
         """Build the current step's request; False (and the flow ends) when a template fails."""
@@ -168,8 +171,19 @@ class Iteration:
         except (MissingVariable, ValueError, TypeError):
             self.engine.rec.fail(step.index, "template")
             return False
+        if self.jar:
+            self.data = self.jar.apply(self.data)
         self.want_body = step.want_body
         return True
+
+    def add_cookies(self, values: list[bytes]) -> None:
+        """``Set-Cookie`` values of the current response (the connection calls this)."""
+        if self.jar is None:
+            origin = self.engine.origin
+            self.jar = CookieJar(origin.host, origin.scheme == "https")
+        line_end = self.data.find(b"\r\n")
+        parts = self.data[:line_end].split(b" ", 2)
+        self.jar.store(values, parts[1].decode("latin-1") if len(parts) > 1 else "/")
 
     def on_response(self, status: int, now: float, t_sent: float, body: list[bytes] | None,
                     headers: dict[bytes, bytes] | None) -> None:

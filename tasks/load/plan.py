@@ -118,6 +118,7 @@ class Plan:
     ca_file: str | None = None
     seed: int = 0
     test_type: str = "load"
+    cookies: bool = True                # a cookie jar per iteration (Artillery's and k6's per-VU jar)
 
     @property
     def endpoint_names(self) -> list[str]:

@@ -36,6 +36,8 @@ class Planned:
     notes: list[str] = field(default_factory=list)
     skipped_rules: list[dict[str, Any]] = field(default_factory=list)
     needs_auth: bool = False                   # a step targets an ``auth: true`` endpoint
+    #: the environment's writes switch and what it left out: {allowed, left_out: {steps, scenarios}}
+    writes: dict[str, Any] = field(default_factory=dict)
 
 
 def _expectation(exp: Any) -> Expectation:
@@ -99,6 +101,14 @@ def plan_load(spec: LoadSpec, campaign: Any, env_name: str, *, blocked: dict[str
     options = options or {}
     blocked = blocked or {}
     env = campaign.environments[env_name]
+    # allow_writes: false (the default in production): no write request is planned, whatever the engine
+    writes = campaign.writes_left_out(env_name) if hasattr(campaign, "writes_left_out") else {}
+    spec, left_out = spec.without_writes(writes) if getattr(env, "allow_writes", True) is False else \
+        (spec, {"steps": [], "scenarios": {}})
+    if left_out["scenarios"] and not spec.scenarios:
+        raise PlanError(f"every scenario writes, and environment {env_name!r} does not allow writes "
+                        f"(allow_writes: false): {left_out['scenarios']}")
+    blocked = {**writes, **blocked}
     problems = spec.reference_errors([e.name for e in campaign.endpoints])
     if problems:
         raise PlanError("\n".join(problems))
@@ -131,8 +141,8 @@ def plan_load(spec: LoadSpec, campaign: Any, env_name: str, *, blocked: dict[str
         if any(st.endpoint == name for sc in scenarios_in for st in sc.steps):
             excluded.setdefault(name, why)
     if not scenarios or not any(s.weight > 0 for s in scenarios):
-        raise PlanError("no scenario is left to run once the endpoints readiness blocked are left out "
-                        f"(excluded: {excluded or 'none'})")
+        raise PlanError("no scenario is left to run once the endpoints readiness blocked (and the writes the "
+                        f"environment does not allow) are left out (excluded: {excluded or 'none'})")
 
     # -- profile: scale, caps ------------------------------------------------------------------
     caps_notes: dict[str, Any] = {}
@@ -236,11 +246,12 @@ def plan_load(spec: LoadSpec, campaign: Any, env_name: str, *, blocked: dict[str
         feeders=dict(feeders or {}), feeder_order={k: v.order for k, v in campaign.data.items()},
         max_rps=caps.max_rps, rules=tuple(r for r in rules if r.abort_on_fail), breakpoint=breakpoint,
         graceful_stop=spec.graceful_stop, verify_tls=spec.tls.verify, ca_file=ca_file, seed=spec.seed,
-        test_type=profile.test_type)
+        test_type=profile.test_type, cookies=spec.cookies)
     auth_names = {e.name for e in campaign.endpoints if e.auth}
     needs_auth = any(st.name in auth_names for sc in scenarios for st in sc.steps)
     return Planned(plan=plan, shards=max(1, shards), profile=profile, rules=rules, excluded=excluded,
-                   caps=caps_notes, notes=notes, skipped_rules=skipped, needs_auth=needs_auth)
+                   caps=caps_notes, notes=notes, skipped_rules=skipped, needs_auth=needs_auth,
+                   writes={"allowed": getattr(env, "allow_writes", True) is not False, "left_out": left_out})
 
 
 def _step(st: Step, campaign: Any, env_headers: dict[str, str], auth_headers: dict[str, str] | None) -> StepPlan:

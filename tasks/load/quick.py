@@ -5,9 +5,19 @@
 
 ``--rate`` drives the open model (constant arrival rate, latency from the intended send time);
 ``--connections`` the closed model (that many connections, each sending as soon as the previous
-answer arrives). ``--json`` prints one JSON document last. Only loopback targets (127.0.0.0/8,
-::1, localhost) are accepted. Exit codes: 0 ok, 1 a threshold failed, 2 bad input,
-3 target unreachable.
+answer arrives). ``--json`` prints one JSON document last.
+
+Thresholds (``--threshold``, k6's grammar) decide the exit code; ``error_rate<1%`` applies unless a
+threshold of your own speaks about the error rate (``--threshold 'error_rate<5%'``), so a run where
+every request failed never exits 0.
+
+Targets: loopback (127.0.0.0/8, ::1, localhost) always; any other host only when named with
+``--allow-host HOST`` (repeatable) — the same allow-list rule as a campaign environment's
+``allow_hosts``: redirects are never followed, so nothing but that host receives a request. Writes
+(POST, PUT, PATCH, DELETE) to a host beyond loopback also need ``--allow-writes`` (a campaign's
+``allow_writes``): quick load cannot tell a staging host from production.
+
+Exit codes: 0 ok, 1 a threshold failed, 2 bad input (or a target not allowed), 3 target unreachable.
 """
 
 from __future__ import annotations
@@ -23,7 +33,9 @@ import click
 from campaigns.types import is_loopback, parse_duration
 
 EXIT_OK, EXIT_THRESHOLD, EXIT_INPUT, EXIT_UNREACHABLE = 0, 1, 2, 3
-
+#: applies unless a threshold of the user's own is about the error rate
+DEFAULT_THRESHOLD = "error_rate<1%"
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def reachable(host: str, port: int, timeout: float = 2.0) -> str | None:
@@ -70,10 +82,15 @@ def _fail(message: str, code: int, as_json: bool) -> None:
               help="Generator processes (one per core).")
 @click.option("--insecure", is_flag=True, help="Do not verify the TLS certificate.")
 @click.option("--cacert", type=click.Path(exists=True, dir_okay=False), help="CA bundle for TLS.")
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="HOST",
+              help="Let a host beyond loopback receive the load (repeatable); nothing else is ever contacted.")
+@click.option("--allow-writes", is_flag=True,
+              help="Let POST/PUT/PATCH/DELETE go to an --allow-host target (never needed for loopback).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document last.")
 def load_command(url: str, rate: float | None, connections: int | None, duration: float, method: str,
                  headers: tuple[str, ...], body: str | None, timeout: float, thresholds: tuple[str, ...],
-                 shards: int, insecure: bool, cacert: str | None, as_json: bool) -> None:
+                 shards: int, insecure: bool, cacert: str | None, allow_hosts: tuple[str, ...], allow_writes: bool,
+                 as_json: bool) -> None:
     """Quick load test of URL (open model with --rate, closed with --connections)."""
     from campaigns.load import parse_threshold
     from tasks.load.plan import PhasePlan, Plan, RulePlan, ScenarioPlan, StepPlan
@@ -81,9 +98,14 @@ def load_command(url: str, rate: float | None, connections: int | None, duration
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         _fail(f"{url!r} is not an http(s) URL", EXIT_INPUT, as_json)
-    if not is_loopback(parts.hostname or ""):
-        _fail(f"{parts.hostname} is not a loopback address: quick load only targets 127.0.0.0/8, ::1 or "
-              "localhost", EXIT_INPUT, as_json)
+    host = (parts.hostname or "").lower().rstrip(".")
+    allowed = {h.lower().strip("[]").rstrip(".") for h in allow_hosts}
+    if not is_loopback(host) and host not in allowed:
+        _fail(f"{parts.hostname} is not a loopback address: quick load targets 127.0.0.0/8, ::1 or localhost, "
+              f"and other hosts only when named with --allow-host {parts.hostname}", EXIT_INPUT, as_json)
+    if not is_loopback(host) and method.upper() in WRITE_METHODS and not allow_writes:
+        _fail(f"{method.upper()} to {parts.hostname} is a write to a host beyond loopback: add --allow-writes if "
+              "this target may receive writes (never point it at production)", EXIT_INPUT, as_json)
     if rate is None and connections is None:
         _fail("give --rate R (open model) or --connections C (closed model)", EXIT_INPUT, as_json)
     rules = []
@@ -92,7 +114,10 @@ def load_command(url: str, rate: float | None, connections: int | None, duration
             metric, op, value, endpoint = parse_threshold(text)
         except ValueError as exc:
             _fail(str(exc), EXIT_INPUT, as_json)
-        rules.append(RulePlan(metric, op, value, None, source=text))
+        rules.append(RulePlan(metric, op, value, None, source=text))  # one URL: every threshold is about it
+    if not any(r.metric == "error_rate" for r in rules):
+        metric, op, value, _ = parse_threshold(DEFAULT_THRESHOLD)
+        rules.append(RulePlan(metric, op, value, None, source=f"{DEFAULT_THRESHOLD} (default)"))
     hdrs = []
     for h in headers:
         if ":" not in h:

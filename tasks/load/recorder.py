@@ -40,7 +40,6 @@ class Recorder:
         self.svc_hist = [H.new_histogram() for _ in range(n)]
         self.lat_sum = [0] * n
         self.svc_sum = [0] * n
-        self._scratch = H.new_histogram()
         self.keep_second_histograms = keep_second_histograms
         self.keep_series = keep_series
         self.series: list[dict[str, Any]] = []
@@ -72,21 +71,21 @@ class Recorder:
             st[status] = st.get(status, 0) + 1
 
     # -- once a tick -----------------------------------------------------------------------------
-    def _percentile_row(self, values: np.ndarray) -> tuple[dict[str, Any], str | None]:
-        scratch = self._scratch
-        H.reset(scratch)
-        H.record_batch(scratch, values)
-        pv = H.percentiles(scratch, (50.0, 95.0, 99.0))
-        row = {"p50_ms": pv[50.0] / 1000 if values.size else None,
-               "p95_ms": pv[95.0] / 1000 if values.size else None,
-               "p99_ms": pv[99.0] / 1000 if values.size else None}
-        blob = H.encode(scratch) if self.keep_second_histograms and values.size else None
-        return row, blob
+    def _percentile_row(self, buckets: H.Buckets) -> dict[str, Any]:
+        """p50/p95/p99 of the second (ms) and, when kept, its sparse histogram (``buckets``)."""
+        if not len(buckets[0]):
+            return {"p50_ms": None, "p95_ms": None, "p99_ms": None}
+        pv = H.percentiles_of_buckets(buckets, (50.0, 95.0, 99.0))
+        row = {"p50_ms": pv[50.0] / 1000, "p95_ms": pv[95.0] / 1000, "p99_ms": pv[99.0] / 1000}
+        if self.keep_second_histograms:
+            row["buckets"] = H.buckets_to_list(buckets)
+        return row
 
     def flush(self, second: int, interval: float, extra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Fold the buffers into the histograms; return this second's rows (endpoints + overall)."""
         rows: list[dict[str, Any]] = []
         all_values: list[np.ndarray] = []
+        all_buckets: list[H.Buckets] = []
         recent: dict[str, Any] = {"second": second, "interval": interval}
         tot_req = tot_err = 0
         for i, name in enumerate(self.names):
@@ -99,7 +98,7 @@ class Recorder:
             svc_us = np.rint(np.frombuffer(svc, dtype=np.float64) * 1e6).astype(np.int64)
             self.lat[i] = array("d")
             self.svc[i] = array("d")
-            H.record_batch(self.lat_hist[i], lat_us)
+            buckets = H.record_buckets(self.lat_hist[i], lat_us)
             H.record_batch(self.svc_hist[i], svc_us)
             self.lat_sum[i] += int(lat_us.sum())
             self.svc_sum[i] += int(svc_us.sum())
@@ -107,15 +106,15 @@ class Recorder:
             tot_req += req
             tot_err += err
             all_values.append(lat_us)
+            all_buckets.append(buckets)
             recent[name] = (lat_us, req, err)
-            pct, blob = self._percentile_row(lat_us)
             rows.append({"second": second, "endpoint": name, "requests": req, "errors": err,
-                         "rps": round(req / interval, 3) if interval > 0 else None, **pct, "histogram": blob})
+                         "rps": round(req / interval, 3) if interval > 0 else None,
+                         **self._percentile_row(buckets)})
         overall = np.concatenate(all_values) if all_values else np.empty(0, np.int64)
-        pct, blob = self._percentile_row(overall)
         rows.append({"second": second, "endpoint": OVERALL, "requests": tot_req, "errors": tot_err,
-                     "rps": round(tot_req / interval, 3) if interval > 0 else None, **pct, "histogram": blob,
-                     **(extra or {})})
+                     "rps": round(tot_req / interval, 3) if interval > 0 else None,
+                     **self._percentile_row(H.merge_buckets(all_buckets)), **(extra or {})})
         recent[OVERALL] = (overall, tot_req, tot_err)
         self.recent.append(recent)
         if self.keep_series:

@@ -188,7 +188,7 @@ def merge_series(series: list[list[dict[str, Any]]], n_shards: int) -> list[dict
     """Per-second rows of every shard merged by (second, endpoint); percentiles from merged histograms
     (the same merge as the streaming coordinator's, ``stream.merge_second``)."""
     if len(series) == 1:
-        return [{k: v for k, v in r.items() if k != "histogram"} for r in series[0]]
+        return [{k: v for k, v in r.items() if k not in ("histogram", "buckets")} for r in series[0]]
     groups: dict[tuple[int, str], list[dict[str, Any]]] = defaultdict(list)
     for rows in series:
         for r in rows:

@@ -188,7 +188,7 @@ class LoadStage:
             "start_skew_ms": start_skew_ms(results),
             "partial": {"lost_shards": {str(r.shard): r.error for r in failed_shards},
                         "merged_from": len(results) - len(failed_shards), "of": len(results)} if partial else None,
-            "excluded": planned.excluded, "caps": planned.caps, "notes": planned.notes,
+            "excluded": planned.excluded, "caps": planned.caps, "notes": planned.notes, "writes": planned.writes,
             "thresholds_skipped": planned.skipped_rules,
             "thresholds": [{"threshold": o.rule.source or o.label, "passed": o.passed, "observed": o.observed,
                             "detail": o.detail} for o in outcomes],

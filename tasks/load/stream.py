@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hdrh.histogram import HdrHistogram
+import numpy as np
 
 from tasks.load import histogram as H
 from tasks.load.recorder import OVERALL
@@ -43,15 +43,27 @@ _SUMMED = ("requests", "errors", "in_flight", "vus")
 _MAXED = ("cpu_percent", "sched_lag_ms", "loop_lag_ms")
 
 
-def merge_second(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], HdrHistogram | None]:
+def _buckets(row: dict[str, Any]) -> H.Buckets | None:
+    """A row's histogram of the second: sparse ``buckets`` (the engine's), or a histoblob."""
+    if row.get("buckets"):
+        return H.buckets_from_list(row["buckets"])
+    if row.get("histogram"):
+        return H.buckets_from_histogram(H.decode(row["histogram"]))
+    return None
+
+
+_WIRE = ("buckets", "histogram")
+
+
+def merge_second(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], H.Buckets | None]:
     """One (second, endpoint) from several shards: counts and rates added, generator figures at
     their worst, percentiles from the sum of the shards' histograms. Returns the merged row
-    (without a histogram) and the merged histogram (None when no row carried one)."""
+    (without a histogram) and the merged sparse histogram (None when no row carried one)."""
     first = rows[0]
-    blobs = [r["histogram"] for r in rows if r.get("histogram")]
-    hist = H.merge(blobs) if blobs else None
+    parts = [b for b in map(_buckets, rows) if b is not None]
+    hist = H.merge_buckets(parts) if parts else None
     if len(rows) == 1:
-        merged = {k: v for k, v in first.items() if k != "histogram"}
+        merged = {k: v for k, v in first.items() if k not in _WIRE}
         return merged, hist
     merged = {"second": first["second"], "endpoint": first["endpoint"]}
     for key in _SUMMED:
@@ -64,8 +76,8 @@ def merge_second(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], HdrHistogr
     merged["rps"] = round(sum(rates), 3) if rates else None
     targets = [r["target_rate"] for r in rows if r.get("target_rate") is not None]
     merged["target_rate"] = max(targets) if targets else None
-    if hist is not None and hist.total_count:
-        pv = H.percentiles(hist, (50.0, 95.0, 99.0))
+    if hist is not None and len(hist[0]):
+        pv = H.percentiles_of_buckets(hist, (50.0, 95.0, 99.0))
         merged.update(p50_ms=pv[50.0] / 1000, p95_ms=pv[95.0] / 1000, p99_ms=pv[99.0] / 1000)
     else:
         merged.update(p50_ms=None, p95_ms=None, p99_ms=None)
@@ -91,12 +103,18 @@ class Emitted:
 
 
 class _Interval:
-    __slots__ = ("hist", "requests", "errors")
+    """One endpoint's counts over an interval (dense bucket counts: a fixed ~180 KB)."""
+
+    __slots__ = ("counts", "requests", "errors")
 
     def __init__(self) -> None:
-        self.hist = H.new_histogram()
+        self.counts = np.zeros(len(H.new_histogram().counts), dtype=np.int64)
         self.requests = 0
         self.errors = 0
+
+    def buckets(self) -> H.Buckets:
+        nz = np.flatnonzero(self.counts)
+        return nz, self.counts[nz]
 
 
 class SeriesMerger:
@@ -124,7 +142,7 @@ class SeriesMerger:
             if second < mark or second < self.next_second:
                 self.duplicates += 1
                 continue
-            out.shard_rows.append((shard, {k: v for k, v in r.items() if k != "histogram"}))
+            out.shard_rows.append((shard, {k: v for k, v in r.items() if k not in _WIRE}))
             self.pending.setdefault(second, {}).setdefault(r["endpoint"], []).append(r)
             top = max(top, second + 1)
         self.watermark[shard] = top
@@ -171,8 +189,8 @@ class SeriesMerger:
                     self._intervals[name] = acc
                 acc.requests += row.get("requests") or 0
                 acc.errors += row.get("errors") or 0
-                if hist is not None and hist.total_count:
-                    acc.hist.add(hist)
+                if hist is not None and len(hist[0]):
+                    acc.counts[hist[0]] += hist[1]
         if limit > self.next_second:
             self.next_second = limit
         return out
@@ -183,11 +201,12 @@ class SeriesMerger:
             return out
         start = self._interval_index * self.histogram_every
         for name, acc in self._intervals.items():
+            buckets = acc.buckets()
             out.histograms.append({
                 "shard": MERGED, "endpoint": name, "second_from": start, "second_to": start + self.histogram_every,
                 "requests": acc.requests, "errors": acc.errors,
-                "histogram": H.encode(acc.hist) if acc.hist.total_count else None})
-            H.reset(acc.hist)
+                "histogram": H.encode(H.histogram_from_buckets(buckets)) if len(buckets[0]) else None})
+            acc.counts[buckets[0]] = 0
             acc.requests = acc.errors = 0
             self._spare.append(acc)
         self._intervals = {}

@@ -1,11 +1,14 @@
 """Tell the team: one Slack message per campaign run (and channel), kept in the warehouse until sent.
 
-    deliveries = notify_run(store, doc, campaign, report=paths, flow_run_url=url)
+    deliveries = notify_run(store, doc, campaign, flow_run_url=url)
 
-``blocks`` formats (pure, golden-tested), ``slack`` sends (thin, injected clients), ``outbox`` keeps
-and retries, ``config`` is the campaign's ``notify:`` section. This package imports neither Prefect
-nor the warehouse: the store is handed in, and a ``${prefect:…}`` token resolves through the
-resolver the flow layer registers (``flows.runner``).
+``doc`` is the run document (``tasks.document.RunDocument``), its ``report`` filled by the report
+output: the message links the report when ``report.url`` serves it, else the HTML itself goes into
+the message's thread beside the summary chart. ``blocks`` formats (pure, golden-tested), ``slack``
+sends (thin, injected clients), ``outbox`` keeps and retries, ``config`` is the campaign's
+``notify:`` section. This package imports neither Prefect nor the warehouse: the store is handed
+in (``warehouse.store.Warehouse``: its outbox queries), and a ``${prefect:…}`` token resolves
+through the resolver the flow layer registers (``flows.runner``).
 """
 
 from __future__ import annotations
@@ -17,16 +20,18 @@ from typing import Any
 from campaigns.types import REF
 from tasks.notify.blocks import Links, Message, build_message, limit_problems
 from tasks.notify.config import NotifyLevel, NotifySettings, channel_for, settings_of
+from tasks.document import RunDocument
 from tasks.notify.outbox import Delivery, Outgoing, deliver, enqueue, send_pending
 from tasks.report.summary import VERDICTS, EnvSummary, summarize
 
 
 def should_notify(level: NotifyLevel, env: EnvSummary) -> bool:
-    """always: every run; on_failure: anything but a pass; on_regression: a regression was found."""
+    """always: every run; on_failure: anything but a clean pass (numbers in doubt included);
+    on_regression: a regression was found."""
     if level == "always":
         return True
     if level == "on_failure":
-        return env.verdict != "passed"
+        return env.attention
     return bool(env.regressions)
 
 
@@ -40,38 +45,13 @@ def _configured(ref: str | None) -> bool:
     return True
 
 
-def report_link(report: Any, settings: NotifySettings, warehouse: str | None) -> str | None:
-    """The report's URL under ``settings.report_url`` when the report lies in the served folder,
-    else its local path."""
-    html = _report_value(report, "html")
-    if not html:
-        return None
-    path = Path(html)
-    if settings.report_url and warehouse:
-        root = Path(warehouse).parent / "reports"
-        try:
-            return f"{settings.report_url}/{path.resolve().relative_to(root.resolve()).as_posix()}"
-        except ValueError:
-            pass
-    return str(path)
-
-
-def _report_value(report: Any, key: str) -> Any:
-    if report is None:
-        return None
-    if isinstance(report, dict):
-        return report.get(key)
-    return getattr(report, key, None)
-
-
-def notify_run(store: Any, doc: dict[str, Any], campaign: Any, *, report: Any = None,
-               flow_run_url: str | None = None, client: Any = None, webhook: Any = None,
-               trigger: str | None = None, send: bool = True) -> list[Delivery]:
+def notify_run(store: Any, doc: RunDocument, campaign: Any, *, flow_run_url: str | None = None,
+               client: Any = None, webhook: Any = None, trigger: str | None = None,
+               send: bool = True) -> list[Delivery]:
     """Store the run's message(s) in the outbox and send them now (``send=False``: only store).
 
-    ``campaign`` is the campaign model (for channels and its ``notify:`` section); ``report`` the
-    ``ReportPaths`` (or the ``report`` dict of the JSON document). Returns one delivery per message.
-    A campaign without any channel or webhook sends nothing and stores nothing.
+    ``campaign`` is the campaign model (for channels and its ``notify:`` section). Returns one
+    delivery per message. A campaign without any channel or webhook sends nothing and stores nothing.
     """
     settings = settings_of(campaign)
     summary = summarize(doc)
@@ -84,11 +64,15 @@ def notify_run(store: Any, doc: dict[str, Any], campaign: Any, *, report: Any = 
             channel = channel_for(campaign, name)
             if channel:
                 groups.setdefault(("bot", channel), []).append(name)
-    links = Links(report=report_link(report, settings, doc.get("warehouse")), flow_run=flow_run_url)
-    png = _report_value(report, "summary_png")
+    report = doc.report
+    html = report.html if report is not None and report.html else None
+    attach_html = html is not None and not (report.url if report else None)
+    png = report.summary_png if report is not None else None
     deliveries = []
     for (transport, channel), names in groups.items():
         chosen = [n for n in names if should_notify(settings.level_for(n), by_name[n])]
+        links = Links(report=(report.url or report.link or html) if report is not None else None,
+                      flow_run=flow_run_url, report_attached=attach_html and transport == "bot")
         message = build_message(doc, environments=chosen or names, links=links, mention=settings.mention,
                                 trigger=trigger)
         envs = [by_name[n] for n in (chosen or names)]
@@ -97,9 +81,9 @@ def notify_run(store: Any, doc: dict[str, Any], campaign: Any, *, report: Any = 
         out = Outgoing(campaign=summary.campaign, environments=chosen or names,
                        run_ids=[by_name[n].run_id for n in (chosen or names) if by_name[n].run_id],
                        transport=transport, channel=channel, level=",".join(levels), verdict=verdict,
-                       message=message, flow_run_id=doc.get("flow_run_id"),
+                       message=message, flow_run_id=doc.flow_run_id,
                        attachment=Path(png) if png and settings.upload_chart and transport == "bot" else None,
-                       report_html=Path(_report_value(report, "html")) if _report_value(report, "html") else None,
+                       report_html=Path(html) if html and attach_html and transport == "bot" else None,
                        token_ref=settings.token if transport == "bot" else None,
                        webhook_ref=settings.webhook if transport == "webhook" else None,
                        max_attempts=settings.max_attempts)

@@ -1,11 +1,12 @@
 """The Slack message of a campaign run: a pure Block Kit formatter (as Otava's ``slack.py``).
 
-``build_message(doc, …)`` turns the run's JSON document (what ``perfcampaign run --json`` prints)
-into ``Message(text, blocks)``; it does no I/O, so ``tests/notify/expected-slack-blocks.json`` pins
-its output. Layout, top to bottom: the verdict as a header, the one-line why, one section per
-environment (verdict, p95, errors, throughput, real endpoints), the failed gates, the regressions,
-the mocked and missing endpoints, what was refused (chaos in production), the links (report,
-Prefect flow run) and the run ids.
+``build_message(doc, …)`` turns the run document (``tasks.document.RunDocument``) into
+``Message(text, blocks)``; it does no I/O, so ``tests/notify/expected-slack-blocks.json`` pins its
+output. Layout, top to bottom: the verdict as a header, the one-line why, one section per
+environment (verdict, p95, errors, throughput, real endpoints; a warning when its numbers are in
+doubt, with the reason), the run against last night and the baseline, the failed gates, the
+regressions, the mocked and missing endpoints, what was refused (chaos in production), the links
+(report, Prefect flow run) and the run ids.
 
 Block Kit's limits are respected by construction and checked by :func:`limit_problems` (the fake
 Slack in the tests checks them independently): at most 50 blocks, a header's text ≤ 150
@@ -18,8 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tasks.report.summary import (VERDICTS, EnvSummary, RunSummary, fmt_ms, fmt_pct, gate_line, regression_line,
-                                  summarize)
+from tasks.document import RunDocument
+from tasks.report.summary import (DOUBT_EMOJI, VERDICTS, EnvSummary, RunSummary, fmt_ms, fmt_pct, gate_line,
+                                  regression_line, summarize)
 
 MAX_BLOCKS, MAX_HEADER, MAX_SECTION, MAX_FIELDS, MAX_FIELD, MAX_CONTEXT = 50, 150, 3000, 10, 2000, 10
 MAX_BUTTON_TEXT, MAX_URL, MAX_LIST = 75, 3000, 8
@@ -29,6 +31,7 @@ MAX_ENV_SECTIONS = 12
 @dataclass
 class Links:
     report: str | None = None           #: http(s) URL of the HTML report, or its local path
+    report_attached: bool = False       #: the HTML goes into the message's thread (no URL serves it)
     flow_run: str | None = None         #: the Prefect UI's flow-run page
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -88,9 +91,19 @@ def _env_fields(env: EnvSummary) -> list[str]:
 def _env_line(env: EnvSummary) -> str:
     kind = f" ({env.kind})" if env.kind and env.kind != env.name else ""
     line = f"{env.emoji} *{env.name}*{kind} — *{env.label}*"
-    if env.verdict in ("error", "interrupted") and env.reasons:
+    if env.verdict in ("error", "interrupted", "crashed") and env.reasons:
         line += f"\n{_mrkdwn_escape(_cut(env.reasons[0], 500))}"
+    if env.doubt:
+        line += f"\n{DOUBT_EMOJI} {_mrkdwn_escape(_cut(env.doubt, 500))}"
     return line
+
+
+def _comparison_lines(env: EnvSummary) -> list[str]:
+    """The run against last night and the baseline: its regressions with their change and
+    significance, else the analysis's one line (no significant regression, first night…)."""
+    if env.regressions:
+        return [f"{env.name} · {regression_line(g)}" for g in env.regressions]
+    return [f"{env.name} · {env.vs}"] if env.vs else []
 
 
 def _links(links: Links) -> tuple[dict[str, Any] | None, list[str]]:
@@ -100,6 +113,10 @@ def _links(links: Links) -> tuple[dict[str, Any] | None, list[str]]:
     items += [(label, url, label.lower().replace(" ", "-")) for label, url in links.extra.items()]
     for label, url, action in items:
         if not url:
+            continue
+        if action == "report" and links.report_attached and not url.startswith(("http://", "https://")):
+            context.append("report: attached in the thread (report.html, opens offline); set `notify.report_url` "
+                           "to link a served copy")
             continue
         if url.startswith(("http://", "https://")) and len(url) <= MAX_URL:
             button = {"type": "button", "text": {"type": "plain_text", "text": _cut(label, MAX_BUTTON_TEXT)},
@@ -112,16 +129,13 @@ def _links(links: Links) -> tuple[dict[str, Any] | None, list[str]]:
     return ({"type": "actions", "elements": buttons[:25]} if buttons else None), context
 
 
-def _when(doc: dict[str, Any]) -> str | None:
-    starts = [s.get("started_at") for e in (doc.get("environments") or {}).values()
-              for s in (e.get("stages") or {}).values() if s.get("started_at")]
-    if not starts:
-        return None
-    first = min(starts)
-    return f"{first[:10]} {first[11:16]} UTC" if len(first) >= 16 else first
+def _when(doc: RunDocument) -> str | None:
+    starts = [o.started_at for e in doc.environments.values() for _, o in e.stages.items() if o.started_at]
+    starts += [e.started_at for e in doc.environments.values() if e.started_at]
+    return f"{min(starts):%Y-%m-%d %H:%M} UTC" if starts else None
 
 
-def build_message(doc: dict[str, Any], *, environments: list[str] | None = None, links: Links | None = None,
+def build_message(doc: RunDocument, *, environments: list[str] | None = None, links: Links | None = None,
                   mention: str | None = None, trigger: str | None = None) -> Message:
     """The run's message for the ``environments`` sharing one channel (all when None)."""
     links = links or Links()
@@ -133,11 +147,12 @@ def build_message(doc: dict[str, Any], *, environments: list[str] | None = None,
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "emoji": True,
                                     "text": _cut(f"{run.emoji} {run.campaign} · {run.label}", MAX_HEADER)}}]
-    attention = [e for e in envs if e.verdict != "passed"]
+    attention = [e for e in envs if e.attention]
     if attention:
         why = []
         for env in attention[:5]:
-            why.append(f"{env.emoji} *{env.name}*: {_mrkdwn_escape(_cut(env.brief, 400))}")
+            emoji = DOUBT_EMOJI if env.verdict == "passed" else env.emoji      # passed, but in doubt
+            why.append(f"{emoji} *{env.name}*: {_mrkdwn_escape(_cut(env.brief, 400))}")
         if len(attention) > 5:
             why.append(f"… and {len(attention) - 5} more environments")
         lead = "\n".join(why)
@@ -162,10 +177,12 @@ def build_message(doc: dict[str, Any], *, environments: list[str] | None = None,
     if failed:
         blocks.append(_section(f"*Failed gates* ({len(failed)})\n"
                                + _bullets([f"{name} · {gate_line(g)}" for name, g in failed])))
-    regressions = [(e.name, g) for e in envs for g in e.regressions]
-    if regressions:
-        blocks.append(_section(f"*Regressions* ({len(regressions)})\n"
-                               + _bullets([f"{name} · {regression_line(g, short=True)}" for name, g in regressions])))
+    regressions = sum(len(e.regressions) for e in envs)
+    compared = [line for e in envs for line in _comparison_lines(e)]
+    if compared:
+        title = f"*Regressions* ({regressions}) — vs last night / vs baseline" if regressions else \
+            "*vs last night / vs baseline*"
+        blocks.append(_section(f"{title}\n" + _bullets(compared)))
     gaps: dict[tuple[str, str], list[str]] = {}
     for env in envs:
         for name in env.mocked:

@@ -9,11 +9,14 @@ Lifecycle of a row::
 
 A send first *claims* the row (``UPDATE … SET status = 'sending' WHERE status = 'pending'``, one
 statement, so two processes never both claim it), then posts, records the message's ``ts`` at once,
-uploads the chart and records the file ids. A retry skips the steps already recorded: the message
-is posted exactly once even when the upload failed after it. A claim left in ``sending`` by a
-process that died is taken over after :data:`STALE_CLAIM`.
+uploads the files into the message's thread (the summary chart, and ``report.html`` itself when no
+``report_url`` serves it) in one ``files_upload_v2`` call and records the file ids. A retry skips
+the steps already recorded: the message is posted exactly once even when the upload failed after
+it. A claim left in ``sending`` by a process that died is taken over after :data:`STALE_CLAIM`.
 
-``store`` is duck-typed (``query``, ``fetchall``, ``write_rows``: ``warehouse.store.Warehouse``).
+``store`` is duck-typed: ``warehouse.store.Warehouse``, whose ``warehouse.queries`` hold the SQL
+(``notification``, ``claim_notification``, ``update_notification``, ``pending_notification_ids``)
+and ``write_rows``.
 """
 
 from __future__ import annotations
@@ -29,10 +32,6 @@ from tasks.notify.slack import DeliveryError, SlackSender, WebhookSender, web_cl
 
 TABLE = "notifications"
 STALE_CLAIM = timedelta(minutes=10)
-COLUMNS = ("notification_id", "campaign", "environments", "run_ids", "flow_run_id", "transport", "channel", "level",
-           "verdict", "text", "blocks", "attachment", "report_html", "token_ref", "webhook_ref", "status", "attempts",
-           "max_attempts", "last_error", "created_at", "updated_at", "sent_at", "message_ts", "posted_channel",
-           "file_ids")
 
 
 def now_utc() -> datetime:
@@ -102,8 +101,7 @@ def enqueue(store: Any, out: Outgoing, *, status: str = "pending", reason: str |
 
 
 def read(store: Any, nid: str) -> dict[str, Any] | None:
-    rows = store.query(f"SELECT * FROM {TABLE} WHERE notification_id = ?", [nid]).to_dicts()
-    return rows[0] if rows else None
+    return store.notification(nid)
 
 
 def _delivery(row: dict[str, Any]) -> Delivery:
@@ -112,19 +110,11 @@ def _delivery(row: dict[str, Any]) -> Delivery:
 
 
 def _claim(store: Any, nid: str, now: datetime, include_failed: bool, force: bool = False) -> dict[str, Any] | None:
-    cols = ", ".join(COLUMNS)
-    rows = store.fetchall(
-        f"UPDATE {TABLE} SET status = 'sending', attempts = attempts + 1, updated_at = ? "
-        "WHERE notification_id = ? AND (status = 'pending' OR (status = 'sending' AND updated_at < ?) "
-        f"OR (? AND status = 'failed') OR (? AND status = 'skipped')) RETURNING {cols}",
-        [now, nid, now - STALE_CLAIM, include_failed or force, force])
-    return dict(zip(COLUMNS, rows[0], strict=True)) if rows else None
+    return store.claim_notification(nid, now, now - STALE_CLAIM, include_failed=include_failed, force=force)
 
 
 def _update(store: Any, nid: str, **values: Any) -> None:
-    sets = ", ".join(f"{k} = ?" for k in values)
-    store.fetchall(f"UPDATE {TABLE} SET {sets} WHERE notification_id = ? RETURNING notification_id",
-                   [*values.values(), nid])
+    store.update_notification(nid, **values)
 
 
 def _resolve(ref: str | None, what: str) -> str:
@@ -170,14 +160,16 @@ def deliver(store: Any, nid: str, *, client: Any = None, webhook: Any = None, in
                 posted = sender.post(row["channel"], message)
                 ts, channel_id = posted.ts, posted.channel
                 _update(store, nid, message_ts=ts, posted_channel=channel_id, updated_at=now_utc())
-            attachment = Path(row["attachment"]) if row.get("attachment") else None
-            if attachment is not None and not files:
-                if attachment.exists():
-                    files = sender.upload(channel_id or row["channel"], ts, attachment,
-                                          f"{row['campaign']} — performance summary")
-                    _update(store, nid, file_ids=files, updated_at=now_utc())
-                else:
-                    note = f"chart {attachment} no longer exists: sent without it"
+            wanted = [(Path(row[k]), title) for k, title in (
+                ("attachment", f"{row['campaign']} — performance summary"),
+                ("report_html", f"{row['campaign']} — executive summary (report.html, opens offline)")) if row.get(k)]
+            present = [(p, t) for p, t in wanted if p.exists()]
+            if present and not files:
+                files = sender.upload_many(channel_id or row["channel"], ts, present)
+                _update(store, nid, file_ids=files, updated_at=now_utc())
+            gone = [p.name for p, _ in wanted if not p.exists()]
+            if gone:
+                note = f"{', '.join(gone)} no longer exist{'s' if len(gone) == 1 else ''}: sent without"
     except DeliveryError as exc:
         attempts = row["attempts"]
         status = "failed" if attempts >= row["max_attempts"] else "pending"
@@ -189,10 +181,7 @@ def deliver(store: Any, nid: str, *, client: Any = None, webhook: Any = None, in
 
 def pending_ids(store: Any, *, include_failed: bool = False, now: datetime | None = None) -> list[str]:
     now = now or now_utc()
-    frame = store.query(
-        f"SELECT notification_id FROM {TABLE} WHERE status = 'pending' OR (status = 'sending' AND updated_at < ?) "
-        "OR (? AND status = 'failed') ORDER BY created_at", [now - STALE_CLAIM, include_failed])
-    return frame["notification_id"].to_list()
+    return store.pending_notification_ids(now - STALE_CLAIM, include_failed=include_failed)
 
 
 def send_pending(store: Any, client: Any = None, *, webhook: Any = None, include_failed: bool = False,

@@ -95,6 +95,19 @@ class SlackSender:
         files = response.get("files") or []
         return [f["id"] for f in files if isinstance(f, dict) and f.get("id")]
 
+    def upload_many(self, channel_id: str, thread_ts: str | None, files: list[tuple[Path, str]]) -> list[str]:
+        """Upload several files into the message's thread in one ``files_upload_v2`` call (one
+        ``files.completeUploadExternal``: all of them or none); returns the file ids."""
+        if len(files) == 1:
+            return self.upload(channel_id, thread_ts, *files[0])
+        uploads = [{"file": str(p), "filename": p.name, "title": title} for p, title in files]
+        try:
+            response = self.client.files_upload_v2(channel=channel_id, thread_ts=thread_ts, file_uploads=uploads)
+        except Exception as exc:  # noqa: BLE001
+            raise DeliveryError(f"files_upload_v2 of {', '.join(p.name for p, _ in files)}: {_describe(exc)}",
+                                "upload") from exc
+        return [f["id"] for f in response.get("files") or [] if isinstance(f, dict) and f.get("id")]
+
 
 class WebhookSender:
     """Post through an incoming webhook (its channel is fixed by Slack; no file upload)."""

@@ -1,11 +1,13 @@
 """The executive summary of a campaign run: one self-contained HTML file and PNGs for Slack.
 
     paths = build_report(store, "demo", run_ids, out_dir)      # ReportPaths(html, pngs, …)
+    paths = build_report(store, doc=run_document)               # the runner's own document
 
-``data`` reads the warehouse (through the store handed in: this package imports neither the
-warehouse nor DuckDB), ``summary`` decides each environment's verdict from the run's JSON document
-shape, ``figures`` turns frames into Plotly figures, ``html`` writes the page and ``png`` renders
-the Slack picture with kaleido and Debian's Chromium. Reports go to
+``data`` reads the warehouse through the store handed in (its ``warehouse.queries``: this package
+imports neither the warehouse nor DuckDB, and holds no SQL), ``summary`` decides each
+environment's verdict from the run document, ``figures`` turns frames into Plotly figures, ``html``
+writes the page (``sections`` renders the e2e and chaos stages) and ``png`` renders the Slack
+picture with kaleido and Debian's Chromium. Reports go to
 ``<warehouse folder>/reports/<campaign>/<UTC timestamp>/`` unless told otherwise.
 """
 
@@ -17,7 +19,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tasks.report.data import ReportData, Store, load_report_data
+from tasks.document import ReportInfo, RunDocument
+from tasks.report.data import ReportData, Source, load_report_data
 from tasks.report.summary import RunSummary, summarize
 
 SUMMARY_PNG = {"width": 1200, "height": 675, "scale": 2}
@@ -38,12 +41,16 @@ class ReportPaths:
     def summary_png(self) -> Path | None:
         return next((p for p in self.pngs if p.name == "summary.png"), None)
 
+    def info(self, url: str | None = None) -> ReportInfo:
+        """The ``report`` entry of the run document; ``url`` when the reports folder is served."""
+        return ReportInfo(html=str(self.html), url=url, link=url or str(self.html),
+                          pngs=[str(p) for p in self.pngs],
+                          summary_png=str(self.summary_png) if self.summary_png else None,
+                          dir=str(self.dir or self.html.parent), seconds=round(self.seconds, 3),
+                          png_seconds=round(self.png_seconds, 3), png_error=self.png_error, verdict=self.verdict)
+
     def to_dict(self) -> dict[str, Any]:
-        """The ``report`` entry of the run's JSON document."""
-        return {"html": str(self.html), "url": self.html.resolve().as_uri(), "pngs": [str(p) for p in self.pngs],
-                "summary_png": str(self.summary_png) if self.summary_png else None,
-                "dir": str(self.dir or self.html.parent), "seconds": round(self.seconds, 3),
-                "png_seconds": round(self.png_seconds, 3), "png_error": self.png_error, "verdict": self.verdict}
+        return self.info().model_dump(mode="json")
 
 
 def default_out_dir(warehouse_path: str | Path, campaign: str, now: datetime | None = None) -> Path:
@@ -51,8 +58,8 @@ def default_out_dir(warehouse_path: str | Path, campaign: str, now: datetime | N
     return Path(warehouse_path).parent / "reports" / campaign / stamp
 
 
-def build_report(store: Store, campaign: str | None = None, run_ids: list[str] | None = None,
-                 out_dir: str | Path | None = None, *, doc: dict[str, Any] | None = None,
+def build_report(store: Source, campaign: str | None = None, run_ids: list[str] | None = None,
+                 out_dir: str | Path | None = None, *, doc: RunDocument | None = None,
                  environments: list[str] | None = None, since: datetime | timedelta | None = timedelta(days=30),
                  pngs: bool = True, trend_pngs: bool = True, flow_run_url: str | None = None,
                  now: datetime | None = None) -> ReportPaths:

@@ -5,7 +5,8 @@
   endpoint, else the whole run) with its baseline band and change points.
 - :func:`trend_figure`: p95 over the nights for the key endpoints, baseline bands, change points.
 - :func:`inrun_figure`: p50/p95/p99 and throughput second by second within this run.
-- :func:`errors_figure`: errors by endpoint and kind.
+- :func:`errors_figure`: the load stage's errors by endpoint and kind (smoke's known gaps are a
+  table of their own, not load errors).
 - :func:`capacity_figure`: the Universal Scalability Law fit of the latest stress run.
 
 Nothing here reads files or the warehouse; ``tasks.report.data`` builds the inputs.
@@ -22,7 +23,7 @@ import polars as pl
 from plotly.subplots import make_subplots
 
 from tasks.report.data import OVERALL, TREND_METRIC, EnvData, ReportData
-from tasks.report.summary import VERDICTS, fmt_ms, fmt_pct
+from tasks.report.summary import DOUBT_COLOUR, VERDICTS, fmt_ms, fmt_pct
 
 #: dates on night axes; hours too when the runs are less than a day apart
 DATE_TICKS = [{"dtickrange": [None, 86_400_000], "value": "%d %b %H:%M"},
@@ -32,8 +33,8 @@ INK, MUTED, GRID = "#1f2328", "#656d76", "#e6e8eb"
 BLUE, PURPLE, GREY = "#0969da", "#8250df", "#8c959f"
 REGRESSION, IMPROVEMENT = "#cf222e", "#1a7f37"
 ERROR_COLOURS = ["#cf222e", "#fb8f44", "#bf8700", "#8250df", "#57606a", "#e16f24", "#a40e26"]
-VERDICT_COLOURS = {"real": "#1a7f37", "mock": "#bf8700", "missing": "#cf222e", "error": "#8250df",
-                   "unreachable": "#57606a"}
+VERDICT_COLOURS = {"real": "#1a7f37", "mock": "#bf8700", "missing": "#cf222e", "unverified": "#8c959f",
+                   "error": "#8250df", "unreachable": "#57606a"}
 
 
 def label(endpoint: str) -> str:
@@ -61,7 +62,7 @@ def _base_layout(fig: go.Figure, height: int, title: str | None = None) -> go.Fi
 def _series(env: EnvData, endpoint: str, metric: str = TREND_METRIC) -> pl.DataFrame:
     assert env.nightly is not None
     frame = env.nightly.filter(pl.col("endpoint") == endpoint)
-    return frame.select("night", "run_id", metric, "excluded").sort("night")
+    return frame.select("night", "run_id", metric, "excluded", "trustworthy").sort("night")
 
 
 def _band(env: EnvData, endpoint: str, metric: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
@@ -107,6 +108,16 @@ def _add_trend(fig: go.Figure, env: EnvData, endpoint: str, row: int, col: int, 
             y=[v for v, e in zip(values, excluded, strict=True) if e], mode="markers", name="left out of analysis",
             marker={"symbol": "x", "size": 9, "color": GREY}, showlegend=show_legend, hoverinfo="skip"),
             row=row, col=col)
+    doubtful = [not t for t in series["trustworthy"].to_list()]
+    if any(doubtful):
+        fig.add_trace(go.Scatter(
+            x=[n for n, d in zip(nights, doubtful, strict=True) if d],
+            y=[v for v, d in zip(values, doubtful, strict=True) if d], mode="markers", name="numbers in doubt",
+            marker={"symbol": "diamond-open", "size": 13 if compact else 12, "color": DOUBT_COLOUR,
+                    "line": {"width": 2.5, "color": DOUBT_COLOUR}},
+            showlegend=show_legend, hovertemplate="%{x|%d %b}: %{y:.1f} ms — numbers in doubt "
+                                                  "(the generator could not vouch for them)<extra></extra>"),
+            row=row, col=col)
     fig.add_trace(go.Scatter(
         x=[nights[-1]], y=[values[-1]], mode="markers" + ("" if compact else "+text"), showlegend=False,
         marker={"size": 12 if compact else 10, "color": colour, "line": {"width": 2, "color": "white"}},
@@ -143,7 +154,7 @@ def trend_figure(env: EnvData) -> go.Figure | None:
                                                            if flagged else ""))
     fig = make_subplots(rows=len(names), cols=1, shared_xaxes=True, vertical_spacing=0.22 / max(len(names), 1),
                         subplot_titles=titles)
-    regressed = {g.get("endpoint") or OVERALL for g in (env.summary.regressions if env.summary else [])}
+    regressed = {g.endpoint or OVERALL for g in (env.summary.regressions if env.summary else [])}
     if not cps.is_empty():
         regressed |= set(cps.filter(pl.col("direction") == "regression")["endpoint"].to_list())
     for i, name in enumerate(names, start=1):
@@ -203,8 +214,8 @@ def errors_figure(env: EnvData) -> go.Figure | None:
         fig.add_trace(go.Bar(y=order, x=[counts.get(e, 0) for e in order], name=kind, orientation="h",
                              marker_color=ERROR_COLOURS[i % len(ERROR_COLOURS)]))
     fig.update_layout(barmode="stack")
-    fig.update_xaxes(title_text="errors in this run")
-    return _base_layout(fig, 90 + 28 * len(order))
+    fig.update_xaxes(title_text="errors during the load, by kind (count)")
+    return _base_layout(fig, 110 + 28 * len(order))
 
 
 # -- capacity ----------------------------------------------------------------------------------------
@@ -249,8 +260,8 @@ def _focus(env: EnvData) -> str | None:
         return None
     available = set(env.nightly["endpoint"].to_list())
     for gate in env.summary.regressions if env.summary else []:
-        if (gate.get("endpoint") or OVERALL) in available:
-            return gate.get("endpoint") or OVERALL
+        if (gate.endpoint or OVERALL) in available:
+            return gate.endpoint or OVERALL
     cps = env.change_points
     if cps is not None and not cps.is_empty():
         for name in cps.filter(pl.col("direction") == "regression")["endpoint"].to_list():
@@ -265,7 +276,7 @@ def _readiness_bar(fig: go.Figure, env: EnvData, col: int, x0: float, x1: float,
     fig.update_xaxes(visible=False, row=1, col=col)
     fig.update_yaxes(visible=False, row=1, col=col)
     if counts:
-        for verdict in ("real", "mock", "missing", "error", "unreachable"):
+        for verdict in ("real", "mock", "missing", "unverified", "error", "unreachable"):
             if counts.get(verdict):
                 fig.add_trace(go.Bar(x=[counts[verdict]], y=[""], orientation="h", showlegend=False,
                                      marker_color=VERDICT_COLOURS.get(verdict, GREY),
@@ -332,11 +343,16 @@ def summary_figure(data: ReportData, width: int = 1200) -> go.Figure:
                 gaps.append(f"<span style='color:#cf222e'>{len(s.missing)} missing</span>")
             if gaps:
                 lines.append(" · ".join(gaps))
+            if s.doubt:
+                lines.append(f"<span style='color:{DOUBT_COLOUR}'><b>◇ {_short(s.doubt, wrap)}</b></span>")
             if s.verdict != "passed":
-                wrapped = textwrap.wrap(s.brief, wrap)
+                brief = s.brief.replace(f"; {s.doubt}", "") if s.doubt else s.brief
+                wrapped = textwrap.wrap(brief, wrap)
                 if len(wrapped) > 2:
                     wrapped = [wrapped[0], _short(" ".join(wrapped[1:]), wrap)]
                 lines += [f"<span style='color:{colour}'>{w}</span>" for w in wrapped]
+            elif s.vs:
+                lines.append(f"<span style='color:{MUTED}'>{_short(s.vs, wrap)}</span>")
             elif s.not_run:
                 refused = [st for st, status, _ in s.not_run if status == "refused"]
                 if refused:
@@ -346,7 +362,7 @@ def summary_figure(data: ReportData, width: int = 1200) -> go.Figure:
                            font={"size": 15 if n < 3 else 14, "color": INK})
         focus = _focus(env)
         if focus is not None and env.nightly is not None and env.nightly["run_id"].n_unique() >= 2:
-            regressed = {g.get("endpoint") or OVERALL for g in (s.regressions if s else [])}
+            regressed = {g.endpoint or OVERALL for g in (s.regressions if s else [])}
             tone = REGRESSION if focus in regressed else BLUE
             _add_trend(fig, env, focus, 1, i, compact=True, colour=tone)
             fig.add_annotation(xref="paper", yref="paper", x=x0, y=chart_top + 0.05, xanchor="left", yanchor="bottom",
@@ -368,6 +384,9 @@ def summary_figure(data: ReportData, width: int = 1200) -> go.Figure:
     total = len(envs)
     bad = [e for e in envs if e.summary and e.summary.verdict != "passed"]
     tail = (f"{len(bad)} of {total} environments need attention" if bad else f"all {total} environments green")
+    doubtful = [e.name for e in envs if e.summary and e.summary.doubt]
+    if doubtful:
+        tail += f" · <span style='color:{DOUBT_COLOUR}'>◇ numbers in doubt in {', '.join(doubtful)}</span>"
     fig.add_annotation(xref="paper", yref="paper", x=0, y=1.0, xanchor="left", yanchor="top", showarrow=False,
                        text=f"<b>{data.campaign}</b> <span style='color:{MUTED}'>· performance · {when}</span>",
                        font={"size": 22, "color": INK})

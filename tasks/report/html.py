@@ -4,9 +4,12 @@ plotly.js is inlined once in ``<head>`` (``plotly.offline.get_plotlyjs()``, what
 ``include_plotlyjs=True`` inlines) and every figure is a ``<div>`` drawn by it; the CSS is inline;
 nothing is fetched from the network (no CDN, no web fonts, no MathJax).
 
-Reading order is the manager's: the campaign's verdict, a card per environment (verdict in colour,
-key numbers, why), then per environment the SLO table, regressions, trends, the run second by
-second, errors, readiness and backlog gaps, capacity, and what did not run.
+Reading order is the manager's: the campaign's verdict (and numbers in doubt), a card per
+environment (verdict in colour, key numbers, the run against last night, why), then per
+environment: numbers in doubt, the SLO table, the run against last night and the baseline (which
+method judged, how many nights each needs), change points, trends, the run second by second, the
+e2e journeys, the chaos experiments, the load's errors (smoke's known gaps apart), readiness (what
+was left out of load, and why) and backlog gaps, capacity, and what did not run. Units everywhere.
 """
 
 from __future__ import annotations
@@ -20,13 +23,15 @@ from plotly.offline import get_plotlyjs
 
 from tasks.report import figures
 from tasks.report.data import EnvData, ReportData
-from tasks.report.summary import VERDICTS, fmt_ms, fmt_pct
+from tasks.report.sections import chaos_section, comparison_section, doubt_banner, e2e_section
+from tasks.report.sections import esc, note, table
+from tasks.report.summary import DOUBT_COLOUR, VERDICTS, fmt_ms, fmt_pct, fmt_s
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True,
                  "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
 STATUS_PILL = {"passed": "ok", "failed": "bad", "not measured": "muted", "skipped": "muted", "refused": "warn",
                "error": "err", "real": "ok", "mock": "warn", "missing": "bad", "unreachable": "err",
-               "high": "bad", "medium": "warn", "low": "muted"}
+               "unverified": "muted", "high": "bad", "medium": "warn", "low": "muted"}
 
 CSS = """
 :root { --ink:#1f2328; --muted:#656d76; --line:#d0d7de; --soft:#f6f8fa; --ok:#1a7f37; --bad:#cf222e;
@@ -73,11 +78,21 @@ td.num { text-align:right; font-variant-numeric: tabular-nums; white-space:nowra
 footer { margin-top:40px; color:var(--muted); font-size:12px; border-top:1px solid var(--line); padding-top:12px; }
 details { margin:8px 0; } summary { cursor:pointer; color:var(--muted); font-size:14px; }
 code { font-size:12px; background:var(--soft); padding:1px 4px; border-radius:4px; }
+.muted { color:var(--muted); } .lead { font-size:16px; font-weight:600; margin:4px 0 8px; }
+.lead.bad { color:var(--bad); }
+.doubt { border:2px dashed; border-radius:8px; padding:10px 14px; margin:12px 0; background:#fff8c5; font-size:14px; }
+.doubt ul { margin:4px 0 0; padding-left:18px; }
+.card .doubtline { color:#9a6700; font-weight:700; font-size:14px; margin:4px 0 0; }
+.card .vs { color:var(--muted); font-size:13px; margin:6px 0 0; }
+.badge { display:inline-block; margin-left:10px; padding:6px 12px; border-radius:8px; font-weight:700;
+         border:2px dashed #9a6700; color:#9a6700; background:#fff8c5; font-size:15px; white-space:nowrap; }
+ul.methods { margin:2px 0 10px; font-size:14px; }
+.shots { display:flex; flex-wrap:wrap; gap:12px; }
+.shot { margin:0; width:220px; } .shot img { width:100%; border:1px solid var(--line); border-radius:6px; cursor:zoom-in; }
+.shot img.big { position:fixed; inset:4vh 4vw; width:92vw; height:92vh; object-fit:contain; background:#fff;
+                z-index:10; cursor:zoom-out; box-shadow:0 0 0 100vmax rgba(0,0,0,.55); }
+.shot figcaption { font-size:12px; color:var(--muted); } .shot.missing { width:auto; }
 """
-
-
-def esc(value: Any) -> str:
-    return html.escape("" if value is None else str(value))
 
 
 def pill(status: str, text: str | None = None) -> str:
@@ -96,16 +111,8 @@ def _chart(fig: Any) -> str:
     return f'<div class="chart">{body}</div>'
 
 
-def _note(text: str | None) -> str:
-    return f'<p class="note">{esc(text)}</p>' if text else ""
-
-
-def _table(headers: list[str], rows: list[list[str]], numeric: set[int] | None = None) -> str:
-    numeric = numeric or set()
-    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f'<td class="num">{c}</td>' if i in numeric else f"<td>{c}</td>"
-                                    for i, c in enumerate(r)) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+_note = note
+_table = table
 
 
 # -- the top of the page -------------------------------------------------------------------------
@@ -132,19 +139,22 @@ def _card(env: EnvData) -> str:
         gaps.append(f"{len(s.mocked)} mocked ({', '.join(s.mocked[:4])}{'…' if len(s.mocked) > 4 else ''})")
     if s.missing:
         gaps.append(f"{len(s.missing)} missing ({', '.join(s.missing[:4])}{'…' if len(s.missing) > 4 else ''})")
-    items = "".join(f"<li>{esc(r)}</li>" for r in reasons)
+    items = "".join(f"<li>{esc(r)}</li>" for r in reasons if r != s.doubt)
     if gaps:
         items += f"<li>endpoints not real yet: {esc('; '.join(gaps))} — kept out of load</li>"
     stage_marks = []
     for stage, status in s.stages.items():
-        mark = {"passed": "✓", "failed": "✗", "error": "!", "skipped": "–", "refused": "⊘"}.get(status, "?")
+        mark = {"passed": "✓", "failed": "✗", "error": "!", "skipped": "–", "refused": "⊘",
+                "interrupted": "■"}.get(status, "?")
         stage_marks.append(f'<span title="{esc(status)}">{esc(stage)} {mark}</span>')
     refused = [f"{st} refused: {why}" for st, status, why in s.not_run if status == "refused"]
     kind = f' <span class="kind">{esc(env.kind)}</span>' if env.kind != env.name else ""
     return (f'<article class="card" style="border-color:{colour}; background:{figures._tint(colour, 0.05)}">'
             f'<h2><a href="#env-{esc(env.name)}" style="color:inherit">{esc(env.name)}</a>{kind}</h2>'
             f'<div class="verdict" style="color:{colour}">{esc(s.label.upper())}</div>'
-            f'<dl class="numbers">{dl}</dl>' + (f"<ul>{items}</ul>" if items else "")
+            + (f'<p class="doubtline">◇ {esc(s.doubt)}</p>' if s.doubt else "")
+            + f'<dl class="numbers">{dl}</dl>' + (f"<ul>{items}</ul>" if items else "")
+            + (f'<p class="vs">{esc(s.vs)}</p>' if s.vs and not s.regressions else "")
             + f'<p class="stages">{" · ".join(stage_marks)}'
             + (f"<br>{esc('; '.join(refused))}" if refused else "") + "</p></article>")
 
@@ -158,10 +168,12 @@ def _header(data: ReportData) -> str:
             f"generated {data.generated_at:%d %b %Y %H:%M} UTC",
             f"history since {data.since:%d %b %Y}" if data.since else "all history",
             f'<a href="{esc(data.flow_run_url)}">Prefect flow run</a>' if data.flow_run_url else None]
+    doubtful = [e.name for e in s.doubtful]
+    badge = (f'<span class="badge">◇ NUMBERS IN DOUBT · {esc(", ".join(doubtful))}</span>' if doubtful else "")
     return (f'<header><div><h1>{esc(data.campaign)} — performance summary</h1>'
             f'<p class="meta">{" · ".join(m for m in meta if m)}</p></div>'
-            f'<div class="overall" style="background:{s.colour}">{esc(s.label.upper())} · {esc(tail)}</div>'
-            "</header>")
+            f'<div><span class="overall" style="background:{s.colour}">{esc(s.label.upper())} · {esc(tail)}</span>'
+            f"{badge}</div></header>")
 
 
 # -- per environment -------------------------------------------------------------------------------
@@ -177,17 +189,23 @@ def _slo(env: EnvData) -> str:
 
 def _regressions(env: EnvData) -> str:
     s = env.summary
-    out = "<h3>Regressions and change points</h3>"
+    analysis = env.env.stages.analysis
+    out = comparison_section(env.env.regression, analysis.status if analysis is not None else None)
+    out += "<h3>Change points</h3>"
     gates = s.regressions if s else []
     cps = env.change_points
-    if cps is None:
-        return out + _note(env.notes.get("change_points"))
-    if cps.is_empty() and not gates:
-        return out + _note("no open change point: every series is on its baseline")
+    if cps is None or (cps.is_empty() and not gates):
+        nights = env.nightly["run_id"].n_unique() if env.nightly is not None else 0
+        return out + _note(f"no open change point over {nights} night{'s' if nights != 1 else ''}: the detector "
+                           "confirms a lasting shift once a new regime has lasted a few nights (see the methods "
+                           "above); night-against-night tests judge before that")
+    if cps.is_empty():
+        rows = [[esc(g.endpoint or "whole run"), esc(g.name), esc(g.detail)] for g in gates]
+        return out + _table(["endpoint", "gate", "detail"], rows)
     rows = []
     for cp in cps.sort("night", descending=True).to_dicts():
         rel = cp.get("rel_change")
-        unit = "" if cp["metric"] in ("error_rate", "rps") else " ms"
+        unit = "" if cp["metric"] == "error_rate" else " req/s" if cp["metric"] == "rps" else " ms"
         tone = "bad" if cp["direction"] == "regression" else "ok"
         rows.append([esc(figures.label(cp["endpoint"])), esc(cp["metric"].replace("_ms", "")),
                      f'<span class="pill {tone}">{esc(cp["direction"])} '
@@ -216,8 +234,8 @@ def _trends(env: EnvData) -> str:
     several = env.nightly is not None and env.nightly["run_id"].n_unique() >= 2
     fig = figures.trend_figure(env) if several else None
     out += _note(env.notes.get("trends")) + _chart(fig)
-    if fig is not None and env.notes.get("baselines"):
-        out += _note(env.notes["baselines"])
+    if fig is not None and env.notes.get("trust"):
+        out += _note(env.notes["trust"])
     return out
 
 
@@ -228,31 +246,38 @@ def _inrun(env: EnvData) -> str:
 
 
 def _errors(env: EnvData) -> str:
-    out = "<h3>Errors</h3>"
+    out = "<h3>Errors during the load</h3>"
     fig = figures.errors_figure(env)
     failed_gates = env.summary.failed_gates if env.summary else []
     checks = env.failed_checks
-    if fig is None and not failed_gates and (checks is None or checks.is_empty()):
-        return out + _note("no errors in this run")
+    load = env.env.stages.load
+    if fig is None:
+        out += _note("no errors in the load" if load is not None and load.ran else
+                     "the load stage did not run: no load errors to show")
     out += _chart(fig)
     if failed_gates:
-        rows = [[esc(g.get("stage")), esc(g.get("name")), esc(g.get("endpoint") or ""),
-                 esc(g.get("observed")), esc(g.get("limit")), esc(g.get("detail"))] for g in failed_gates]
+        from tasks.report.summary import fmt_gate_value, SLO_STAGES
+
+        rows = [[esc(g.stage), esc(g.name), esc(g.endpoint or ""),
+                 esc(fmt_gate_value(g.name if g.stage in SLO_STAGES else "", g.observed)),
+                 esc(fmt_gate_value(g.name if g.stage in SLO_STAGES else "", g.limit)), esc(g.detail)]
+                for g in failed_gates]
         out += "<p><b>Failed gates</b></p>" + _table(["stage", "gate", "endpoint", "observed", "limit", "detail"], rows)
     if checks is not None and not checks.is_empty():
-        rows = []
-        for r in checks.to_dicts():
-            failures = r.get("failures")
-            if isinstance(failures, str):
-                import json
+        gating = [r for r in checks.to_dicts() if r["gating"]]
+        known = [r for r in checks.to_dicts() if not r["gating"]]
 
-                try:
-                    failures = json.loads(failures)
-                except ValueError:
-                    failures = [failures]
-            rows.append([esc(r["endpoint"]), esc(r.get("status_code")), esc("; ".join(map(str, failures or []))),
-                         pill("failed" if r["gating"] else "skipped", "gating" if r["gating"] else "known gap")])
-        out += "<p><b>Smoke checks that failed</b></p>" + _table(["endpoint", "status", "failures", "gating"], rows)
+        def rows_of(items: list[dict[str, Any]]) -> list[list[str]]:
+            return [[esc(r["endpoint"]), esc(r.get("status_code")), esc(fmt_ms(r.get("latency_ms"))),
+                     esc("; ".join(map(str, r.get("failures") or [])))] for r in items]
+
+        if gating:
+            out += "<p><b>Smoke checks that failed</b></p>" + _table(
+                ["endpoint", "status", "latency", "failures"], rows_of(gating), {2})
+        if known:
+            out += ("<p><b>Known gaps</b> <span class=\"muted\">(smoke checks of endpoints readiness found mocked or "
+                    "missing: reported, not gating, not load errors)</span></p>"
+                    + _table(["endpoint", "status", "latency", "why it failed"], rows_of(known), {2}))
     return out
 
 
@@ -265,13 +290,17 @@ def _readiness(env: EnvData) -> str:
         counts = r.group_by("verdict").len().sort("verdict").to_dicts()
         out += "<p>" + " ".join(pill(c["verdict"], f"{c['len']} {c['verdict']}") for c in counts) + "</p>"
         def rows_of(items: list[dict[str, Any]]) -> list[list[str]]:
-            return [[esc(x["endpoint"]), pill(x["verdict"]), f"{x['confidence'] * 100:.0f}%", esc(x.get("evidence"))]
-                    for x in items]
+            return [[esc(x["endpoint"]), pill(x["verdict"]), f"{x['confidence'] * 100:.0f}%", esc(x.get("evidence")),
+                     esc(x.get("left_out") or "")] for x in items]
 
-        headers = ["endpoint", "verdict", "confidence", "strongest evidence"]
+        headers = ["endpoint", "verdict", "confidence", "strongest evidence", "left out of load because"]
         items = r.to_dicts()
         gaps = [x for x in items if x["verdict"] != "real"]
         real = [x for x in items if x["verdict"] == "real"]
+        left_out = [x for x in items if x.get("left_out")]
+        if left_out:
+            out += (f"<p><b>{len(left_out)} endpoint{'s' if len(left_out) != 1 else ''} left out of load and chaos:"
+                    f"</b> {esc(', '.join(x['endpoint'] for x in left_out))}</p>")
         if gaps:
             out += _table(headers, rows_of(gaps), {2})
         if real:
@@ -283,7 +312,7 @@ def _readiness(env: EnvData) -> str:
         return out + _note("no open backlog item for this environment")
     rows = [[pill(x["priority"]), esc(x["title"]), esc(x["kind"]), esc(x["effort"]), _date(x["first_seen"]),
              esc(x["times_seen"])] for x in b.to_dicts()]
-    return out + _table(["priority", "gap", "kind", "effort", "first seen", "runs"], rows, {5})
+    return out + _table(["priority", "gap", "kind", "effort", "first seen", "runs seen"], rows, {5})
 
 
 def _capacity(env: EnvData) -> str:
@@ -324,16 +353,23 @@ def _not_run(env: EnvData) -> str:
 
 def _env_section(env: EnvData) -> str:
     s = env.summary
-    run = env.run
+    run = env.env
     colour = s.colour if s else VERDICTS["running"][2]
-    when = run["started_at"].strftime("%d %b %Y %H:%M UTC") if isinstance(run.get("started_at"), datetime) else ""
-    sub = (f'{esc(env.kind)} · run <code>{esc(env.run_id)}</code> · {esc(when)} · test type {esc(env.test_type)}'
-           f' · trigger {esc(run.get("trigger"))}')
+    when = run.started_at.strftime("%d %b %Y %H:%M UTC") if isinstance(run.started_at, datetime) else ""
+    took = (f" · took {fmt_s((run.finished_at - run.started_at).total_seconds())}"
+            if run.started_at and run.finished_at else "")
+    sub = (f'{esc(env.kind)} · run <code>{esc(env.run_id)}</code> · {esc(when)}{esc(took)} · test type '
+           f'{esc(env.test_type)} · trigger {esc(run.trigger)}')
+    stages = run.stages
+    e2e, chaos = stages.e2e, stages.chaos
     return (f'<section class="env" id="env-{esc(env.name)}" style="border-top-color:{colour}">'
             f'<h2>{esc(env.name)} <span style="color:{colour}">· {esc(s.label if s else "")}</span></h2>'
-            f'<p class="sub">{sub}</p>'
-            + _slo(env) + _regressions(env) + _trends(env) + _inrun(env) + _errors(env) + _readiness(env)
-            + _capacity(env) + _not_run(env) + "</section>")
+            f'<p class="sub">{sub}</p>' + doubt_banner(env.name, run.trust)
+            + _slo(env) + _regressions(env) + _trends(env) + _inrun(env)
+            + e2e_section(e2e.summary if e2e else None, e2e.status if e2e else None, e2e.reason if e2e else None)
+            + chaos_section(chaos.summary if chaos else None, chaos.status if chaos else None,
+                            chaos.reason if chaos else None)
+            + _errors(env) + _readiness(env) + _capacity(env) + _not_run(env) + "</section>")
 
 
 def render_html(data: ReportData) -> str:

@@ -1,17 +1,20 @@
-"""The verdict of a campaign run, per environment, from the run's JSON document: pure, no I/O.
+"""The verdict of a campaign run, per environment, from the run document: pure, no I/O.
 
-The executive summary (HTML, PNG) and the Slack message both start here, so the morning's three
-views never disagree. The input is the shape ``CampaignReport.to_dict()`` prints with ``--json``
-(``environments.<name>.{kind, status, error, stages.<stage>.{status, summary, gates, error,
-reason}}``); ``tasks.report.data`` rebuilds the same shape from the warehouse.
+The executive summary (HTML, PNG), Slack, the Prefect artifacts and JUnit all start here, so the
+morning's views never disagree. The input is :class:`tasks.document.RunDocument` (what the runner
+produces and ``warehouse.documents`` rebuilds).
 
 Verdicts, worst first (the campaign's verdict is its worst environment's):
 
     error       the target was unreachable or the machinery failed: nothing was measured
     failed      a gate failed (an expectation, a threshold, a journey)
-    regressed   only regression gates failed: slower than the baseline, within the SLOs
+    regressed   only regression gates failed: slower than last night or the baseline, within the SLOs
     interrupted the run was stopped
     passed      every gate passed (mocked or missing endpoints are reported, not failed)
+
+Orthogonal to the verdict, a run whose numbers the load generator could not vouch for is *in
+doubt* (``EnvSummary.doubt``): every view says so with the reason, beside the verdict. With the
+campaign's ``verdict.untrustworthy: fail`` the doubt is also a failed gate (``trustworthy numbers``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from tasks.base import Gate
+from tasks.document import OVERALL, EnvironmentRun, RegressionVerdict, RunDocument, SeriesVerdict, Trust
 
 #: verdict → (rank, label, colour, Slack emoji); rank orders severity (higher is worse)
 VERDICTS: dict[str, tuple[int, str, str, str]] = {
@@ -28,17 +34,20 @@ VERDICTS: dict[str, tuple[int, str, str, str]] = {
     "regressed": (3, "Regressed", "#bc4c00", ":large_orange_circle:"),
     "failed": (4, "Failed", "#cf222e", ":red_circle:"),
     "error": (5, "Error", "#8250df", ":purple_circle:"),
+    "crashed": (5, "Crashed", "#8250df", ":purple_circle:"),
 }
-STAGE_ORDER = ("readiness", "smoke", "e2e", "load", "chaos", "analysis")
+DOUBT_COLOUR, DOUBT_EMOJI = "#9a6700", ":warning:"
 REGRESSION_PREFIXES = ("regression", "suspect")
 #: stages whose gates are service levels (numbers with units), not expectations
 SLO_STAGES = ("load", "analysis", "chaos")
+METRIC_LABELS = {"p50_ms": "p50", "p95_ms": "p95", "p99_ms": "p99", "mean_ms": "mean", "error_rate": "error rate",
+                 "rps": "throughput"}
 
 
-def is_regression_gate(gate: dict[str, Any]) -> bool:
-    """Analytics' gates: ``regression p95`` (a change point) and ``suspect p95`` (a first night far
-    outside the baseline band)."""
-    return str(gate.get("name", "")).lower().startswith(REGRESSION_PREFIXES)
+def is_regression_gate(gate: Gate) -> bool:
+    """Analytics' gates: ``regression p95`` (vs last night, the baseline or a change point) and
+    ``suspect p95`` (a first night far outside the baseline band)."""
+    return gate.name.lower().startswith(REGRESSION_PREFIXES)
 
 
 @dataclass
@@ -54,6 +63,9 @@ class KeyNumbers:
     smoke_passed: int | None = None
     smoke_checked: int | None = None
     verdicts: dict[str, int] = field(default_factory=dict)   # readiness: real/mock/missing/…
+    journeys_passed: int | None = None
+    journeys: int | None = None
+    chaos_score: float | None = None
 
     def phrases(self) -> list[str]:
         out = []
@@ -65,10 +77,10 @@ class KeyNumbers:
             out.append(f"{self.rps:,.0f} req/s")
         if self.smoke_checked:
             out.append(f"smoke {self.smoke_passed}/{self.smoke_checked}")
+        if self.journeys:
+            out.append(f"journeys {self.journeys_passed}/{self.journeys}")
         if self.verdicts:
-            real = self.verdicts.get("real", 0)
-            total = sum(self.verdicts.values())
-            out.append(f"{real}/{total} endpoints real")
+            out.append(f"{self.verdicts.get('real', 0)}/{sum(self.verdicts.values())} endpoints real")
         return out
 
 
@@ -99,19 +111,32 @@ class EnvSummary(_Verdict):
     verdict: str
     reasons: list[str]
     numbers: KeyNumbers
-    failed_gates: list[dict[str, Any]]
-    regressions: list[dict[str, Any]]
+    failed_gates: list[Gate]
+    regressions: list[Gate]
     mocked: list[str]
     missing: list[str]
     not_run: list[tuple[str, str, str]]          # (stage, skipped|refused, reason)
     stages: dict[str, str]                        # stage → status
+    trust: Trust = field(default_factory=Trust)
+    comparison: RegressionVerdict | None = None
     gates_total: int = 0
     error: str | None = None
 
     @property
+    def doubt(self) -> str:
+        """``numbers not trustworthy: event loop stalled for up to 176 ms`` (empty when trustworthy)."""
+        return self.trust.line
+
+    @property
+    def vs(self) -> str:
+        """``p95 +252% vs last night (p=0.0004, within-run)``: the analysis's one line, or ``""``."""
+        c = self.comparison
+        return (c.headline or "") if c is not None else ""
+
+    @property
     def brief(self) -> str:
         """Why, in one line: ``2 gates failed — p(95)<300 on product: 412 ms; product p95 +23% …``."""
-        if self.verdict in ("error", "interrupted"):
+        if self.verdict in ("error", "interrupted", "crashed"):
             return self.reasons[0] if self.reasons else self.label
         parts = []
         if self.failed_gates:
@@ -122,7 +147,14 @@ class EnvSummary(_Verdict):
             n = len(self.regressions)
             parts.append(regression_line(self.regressions[0], short=True)
                          + (f" (and {n - 1} more regression{'s' if n > 2 else ''})" if n > 1 else ""))
+        if self.doubt and not any(g.name == "trustworthy numbers" for g in self.failed_gates):
+            parts.append(self.doubt)
         return "; ".join(parts) or self.label
+
+    @property
+    def attention(self) -> bool:
+        """Something to read: a verdict other than passed, or numbers in doubt."""
+        return self.verdict != "passed" or bool(self.doubt)
 
 
 @dataclass
@@ -136,20 +168,29 @@ class RunSummary(_Verdict):
     flow_run_id: str | None
 
     @property
+    def doubtful(self) -> list[EnvSummary]:
+        return [e for e in self.environments if e.doubt]
+
+    @property
     def headline(self) -> str:
-        """``demo: Failed — 1 of 3 environments failed``."""
+        """``demo: Failed — staging (1 of 3)``, ``demo: Passed — 3 environments green``; numbers in
+        doubt add ``· numbers in doubt in dev``."""
         envs = self.environments
         bad = [e for e in envs if e.verdict != "passed"]
         if not envs:
             return f"{self.campaign}: nothing ran"
         if not bad:
-            return f"{self.campaign}: Passed — {_count(len(envs), 'environment')} green"
-        worst = [e for e in envs if e.verdict == self.verdict]
-        names = ", ".join(e.name for e in worst)
-        return f"{self.campaign}: {self.label} — {names} ({len(worst)} of {len(envs)})"
+            line = f"{self.campaign}: Passed — {_count(len(envs), 'environment')} green"
+        else:
+            worst = [e for e in envs if e.verdict == self.verdict]
+            line = f"{self.campaign}: {self.label} — {', '.join(e.name for e in worst)} ({len(worst)} of {len(envs)})"
+        doubtful = self.doubtful
+        if doubtful:
+            line += f" · numbers in doubt in {', '.join(e.name for e in doubtful)}"
+        return line
 
     @property
-    def regressions(self) -> list[tuple[str, dict[str, Any]]]:
+    def regressions(self) -> list[tuple[str, Gate]]:
         return [(e.name, r) for e in self.environments for r in e.regressions]
 
     @property
@@ -174,11 +215,30 @@ def fmt_ms(value: float | None) -> str:
     return f"{value:,.0f} ms" if value >= 100 else f"{value:.1f} ms"
 
 
+def fmt_s(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.1f} s"
+
+
 def fmt_pct(value: float | None) -> str:
     if value is None:
         return "–"
     pct = value * 100
     return f"{pct:.0f}%" if pct >= 10 else f"{pct:.2f}%" if pct < 1 else f"{pct:.1f}%"
+
+
+def fmt_change(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:+.0f}%" if abs(value) >= 0.1 else f"{value * 100:+.1f}%"
+
+
+def fmt_metric(metric: str, value: float | None) -> str:
+    """A series' value in its unit: ms, a percentage, or requests per second."""
+    if value is None:
+        return "–"
+    if metric == "error_rate":
+        return fmt_pct(value)
+    if metric == "rps":
+        return f"{value:,.1f} req/s"
+    return fmt_ms(value)
 
 
 def fmt_value(value: Any) -> str:
@@ -193,7 +253,8 @@ def fmt_value(value: Any) -> str:
 
 
 def fmt_gate_value(name: str, value: Any) -> str:
-    """A gate's number in the unit its name implies: ``error_rate<1%`` → percent, ``p(95)`` → ms.
+    """A gate's number in the unit its name implies: ``error_rate<1%`` → percent, ``p(95)`` → ms,
+    ``score`` → points, ``recovery``/``detect`` → seconds.
 
     Latencies keep their tenths (``200.4 ms`` against a limit of ``200 ms`` must not read as 200)."""
     if not isinstance(value, (int, float)) or isinstance(value, bool):
@@ -202,105 +263,127 @@ def fmt_gate_value(name: str, value: Any) -> str:
             if match:
                 return f"{match.group(1)} {fmt_gate_value(name, float(match.group(2)))}"
         return fmt_value(value)
-    lowered = name.lower()
+    lowered = name.lower().rsplit(": ", 1)[-1]        # chaos gates are "<experiment>: <decision>"
     if not lowered:
         return fmt_value(value)
+    if "score" in lowered:
+        return f"{value:,.0f} / 100"
+    if any(k in lowered for k in ("recover", "detect", "seconds")) or lowered.endswith("_s"):
+        return fmt_s(float(value))
     if "error" in lowered or "fail" in lowered:
         return fmt_pct(float(value))
     if "rps" in lowered or "rate" in lowered or "throughput" in lowered:
         return f"{value:,.1f}/s"
-    if any(k in lowered for k in ("p(", "p50", "p90", "p95", "p99", "mean", "avg", "latency", "_ms", "med")):
+    if any(k in lowered for k in ("p(", "p50", "p90", "p95", "p99", "mean", "avg", "latency", "_ms", "med", "max")):
         value = float(value)
         return f"{value:,.0f} ms" if value == int(value) else f"{value:,.1f} ms"
     return fmt_value(value)
 
 
-def _where(gate: dict[str, Any]) -> str:
-    endpoint = gate.get("endpoint")
-    return f" on {endpoint}" if endpoint and endpoint not in str(gate.get("name", "")) else ""
+def _where(gate: Gate) -> str:
+    return f" on {gate.endpoint}" if gate.endpoint and gate.endpoint not in gate.name else ""
 
 
-def gate_line(gate: dict[str, Any]) -> str:
-    """``load · p(95)<300 on product: observed 412.3 ms, wanted < 300 ms`` — one failed gate."""
-    line = f"{gate.get('stage', '?')} · {gate.get('name', '?')}{_where(gate)}"
-    detail = str(gate.get("detail") or "")
+def _unit_name(gate: Gate) -> str:
+    return gate.name if gate.stage in SLO_STAGES else ""
+
+
+def gate_line(gate: Gate) -> str:
+    """``load · p(95)<300 on product: 412.3 ms (limit < 300 ms)`` — one failed gate."""
+    line = f"{gate.stage} · {gate.name}{_where(gate)}"
+    detail = gate.detail or ""
     if re.search(r"\d", detail):               # the stage already said it with its numbers
         return f"{line}: {detail}"
-    if gate.get("observed") is not None or gate.get("limit") is not None:
-        name = str(gate.get("name", "")) if gate.get("stage") in SLO_STAGES else ""
-        line += f": {fmt_gate_value(name, gate.get('observed'))} (limit {fmt_gate_value(name, gate.get('limit'))})"
+    if gate.observed is not None or gate.limit is not None:
+        name = _unit_name(gate)
+        line += f": {fmt_gate_value(name, gate.observed)} (limit {fmt_gate_value(name, gate.limit)})"
     return f"{line} — {detail}" if detail else line
 
 
-def gate_short(gate: dict[str, Any]) -> str:
+def gate_short(gate: Gate) -> str:
     """``p(95)<300 on product: 412.3 ms`` — a failed gate, shortest form."""
-    name = str(gate.get("name", "?"))
-    unit_name = name if gate.get("stage") in SLO_STAGES else ""
-    observed = gate.get("observed")
-    return f"{name}{_where(gate)}" + (f": {fmt_gate_value(unit_name, observed)}" if observed is not None else "")
+    observed = gate.observed
+    return f"{gate.name}{_where(gate)}" + (f": {fmt_gate_value(_unit_name(gate), observed)}"
+                                           if observed is not None else "")
 
 
-def regression_line(gate: dict[str, Any], short: bool = False) -> str:
+def regression_line(gate: Gate, short: bool = False) -> str:
     """``product p95 +23.0% (180 → 222) since 2026-11-19`` from an analytics gate; ``short`` drops
     the statistics (run id, t, p) after the date."""
-    endpoint = gate.get("endpoint") or "_overall"
-    name = str(gate.get("name", "")).split(" ", 1)
+    endpoint = gate.endpoint or "_overall"
+    name = gate.name.split(" ", 1)
     metric = name[1] if len(name) > 1 else ""
     who = "whole run" if endpoint == "_overall" else endpoint
-    detail = str(gate.get("detail") or "")
+    detail = gate.detail or ""
     if short:
-        detail = re.split(r" \(run |; ", detail)[0]
-    if detail and metric and detail.startswith(metric):
+        detail = re.split(r" \(run |; t=", detail)[0]
+    if detail.startswith(f"{endpoint} "):      # the analysis names the series itself
+        text = detail if endpoint != "_overall" else f"{who} {detail[len(endpoint) + 1:]}"
+    elif detail and metric and detail.startswith(metric):
         text = f"{who} {detail}"
     elif detail:
         text = f"{who} {metric}: {detail}"
     else:
-        text = (f"{who} {metric}: {fmt_gate_value(metric, gate.get('observed'))} "
-                f"(baseline {fmt_gate_value(metric, gate.get('limit'))})")
+        text = (f"{who} {metric}: {fmt_gate_value(metric, gate.observed)} "
+                f"(baseline {fmt_gate_value(metric, gate.limit)})")
     return f"{name[0]}: {text}" if name[0] == "suspect" else text
 
 
-def _numbers(stages: dict[str, Any]) -> KeyNumbers:
+def series_line(series: SeriesVerdict) -> str:
+    """``whole run p95 36.6 ms: +490% vs last night (p=0.0004, within-run); …``."""
+    if series.detail:
+        return series.detail.replace(f"{OVERALL} ", "whole run ", 1) if series.detail.startswith(OVERALL) \
+            else series.detail
+    who = "whole run" if series.endpoint == OVERALL else series.endpoint
+    parts = []
+    for c, where in ((series.vs_previous, "vs last night"), (series.vs_baseline, "vs baseline")):
+        if c.judged:
+            p = f"p={c.p_value:.2g}, " if c.p_value is not None else ""
+            parts.append(f"{fmt_change(c.rel_change)} {where} ({p}{c.method}"
+                         + ("" if c.significant else ", not significant") + ")")
+    label = METRIC_LABELS.get(series.metric, series.metric)
+    return f"{who} {label} {fmt_metric(series.metric, series.value)}: " + ("; ".join(parts) or "not judged")
+
+
+def _numbers(env: EnvironmentRun) -> KeyNumbers:
     numbers = KeyNumbers()
-    load = stages.get("load") or {}
-    summary = load.get("summary") or {}
-    if load.get("status") in ("passed", "failed") and summary.get("requests"):
-        latency = summary.get("latency_ms") or {}
-        numbers.p95_ms = latency.get("p95")
-        numbers.p99_ms = latency.get("p99")
-        numbers.error_rate = summary.get("error_rate")
-        numbers.rps = summary.get("rps")
-        numbers.requests = summary.get("requests")
-        numbers.test_type = summary.get("test_type")
-    smoke = (stages.get("smoke") or {}).get("summary") or {}
-    if "checked" in smoke:
-        gating = [g for g in (stages.get("smoke") or {}).get("gates") or []]
-        numbers.smoke_checked = len(gating) if gating else smoke.get("checked")
-        numbers.smoke_passed = sum(1 for g in gating if g.get("passed")) if gating else smoke.get("passed")
-    readiness = (stages.get("readiness") or {}).get("summary") or {}
-    numbers.verdicts = dict(readiness.get("verdicts") or {})
+    stages = env.stages
+    load = stages.load
+    if load is not None and load.status in ("passed", "failed") and load.summary.requests:
+        s = load.summary
+        numbers.p95_ms = s.latency_ms.p95 if s.latency_ms else None
+        numbers.p99_ms = s.latency_ms.p99 if s.latency_ms else None
+        numbers.error_rate, numbers.rps, numbers.requests, numbers.test_type = s.error_rate, s.rps, s.requests, \
+            s.test_type
+    smoke = stages.smoke
+    if smoke is not None and smoke.summary.checked is not None:
+        numbers.smoke_checked = len(smoke.gates) if smoke.gates else smoke.summary.checked
+        numbers.smoke_passed = sum(g.passed for g in smoke.gates) if smoke.gates else smoke.summary.passed
+    if stages.readiness is not None:
+        numbers.verdicts = dict(stages.readiness.summary.verdicts)
+    if stages.e2e is not None and stages.e2e.summary.journeys:
+        journeys = stages.e2e.summary.journeys
+        numbers.journeys, numbers.journeys_passed = len(journeys), sum(j.status == "passed" for j in journeys)
+    if stages.chaos is not None and stages.chaos.ran:
+        numbers.chaos_score = stages.chaos.summary.score
     return numbers
 
 
-def summarize_env(name: str, env: dict[str, Any]) -> EnvSummary:
-    stages: dict[str, Any] = env.get("stages") or {}
-    gates = [g for s in stages.values() for g in (s.get("gates") or [])]
-    if not gates:
-        gates = list(env.get("gates") or [])
-    failed = [g for g in gates if not g.get("passed")]
+def summarize_env(name: str, env: EnvironmentRun) -> EnvSummary:
+    gates = env.gates
+    failed = [g for g in gates if not g.passed]
     regressions = [g for g in failed if is_regression_gate(g)]
     other_failed = [g for g in failed if not is_regression_gate(g)]
-    status = env.get("status") or "running"
+    status = env.status
     # an analysis that could not run is reported, not a verdict: the run itself was measured
-    errored = [s for s, r in stages.items() if r.get("status") == "error" and s != "analysis"]
+    errored = [(s, o) for s, o in env.stages.items() if o.status == "error" and s != "analysis"]
     reasons: list[str] = []
-    if status == "error" or errored:
-        verdict = "error"
-        reasons.append(env.get("error") or next((stages[s].get("error") for s in errored if stages[s].get("error")),
-                                                "the machinery failed"))
+    if status in ("error", "crashed") or errored:
+        verdict = "crashed" if status == "crashed" else "error"
+        reasons.append(env.error or next((o.error for _, o in errored if o.error), "the machinery failed"))
     elif status == "interrupted":
         verdict = "interrupted"
-        reasons.append("the run was interrupted")
+        reasons.append(env.error or "the run was interrupted")
     elif other_failed:
         verdict = "failed"
     elif regressions:
@@ -311,25 +394,25 @@ def summarize_env(name: str, env: dict[str, Any]) -> EnvSummary:
         verdict = "passed"
     reasons += [gate_line(g) for g in other_failed]
     reasons += [regression_line(g, short=True) for g in regressions]
-    analysis = stages.get("analysis") or {}
-    if analysis.get("status") == "error":
-        reasons.append(f"the trend analysis failed: {analysis.get('error') or 'unknown error'}")
-    readiness = (stages.get("readiness") or {}).get("summary") or {}
-    not_run = [(s, r.get("status"), r.get("reason") or (r.get("summary") or {}).get("reason") or "")
-               for s, r in stages.items() if r.get("status") in ("skipped", "refused")]
+    analysis = env.stages.analysis
+    if analysis is not None and analysis.status == "error":
+        reasons.append(f"the trend analysis failed: {analysis.error or 'unknown error'}")
+    if env.trust.line and not any(g.name == "trustworthy numbers" for g in other_failed):
+        reasons.append(env.trust.line)
+    readiness = env.stages.readiness
+    not_run = [(s, o.status, o.reason or "") for s, o in env.stages.items() if not o.ran]
     return EnvSummary(
-        name=name, kind=env.get("kind") or "", run_id=env.get("run_id"), status=status, verdict=verdict,
-        reasons=[r for r in reasons if r], numbers=_numbers(stages), failed_gates=other_failed,
-        regressions=regressions, mocked=list(readiness.get("mocked") or []),
-        missing=list(readiness.get("missing") or []), not_run=not_run,
-        stages={s: r.get("status", "?") for s, r in stages.items()}, gates_total=len(gates),
-        error=env.get("error"))
+        name=name, kind=env.kind, run_id=env.run_id, status=status, verdict=verdict,
+        reasons=[r for r in reasons if r], numbers=_numbers(env), failed_gates=other_failed,
+        regressions=regressions, mocked=list(readiness.summary.mocked) if readiness else [],
+        missing=list(readiness.summary.missing) if readiness else [], not_run=not_run,
+        stages=env.stages.statuses(), trust=env.trust, comparison=env.regression, gates_total=len(gates),
+        error=env.error)
 
 
-def summarize(doc: dict[str, Any]) -> RunSummary:
-    """The run's verdict and each environment's, from its JSON document."""
-    envs = [summarize_env(name, env) for name, env in (doc.get("environments") or {}).items()]
+def summarize(doc: RunDocument) -> RunSummary:
+    """The run's verdict and each environment's."""
+    envs = [summarize_env(name, env) for name, env in doc.environments.items()]
     verdict = max((e.verdict for e in envs), key=lambda v: VERDICTS[v][0], default="passed")
-    return RunSummary(campaign=doc.get("campaign", "?"), team=doc.get("team"), verdict=verdict, environments=envs,
-                      refused=list(doc.get("refused") or []), exit_code=doc.get("exit_code"),
-                      flow_run_id=doc.get("flow_run_id"))
+    return RunSummary(campaign=doc.campaign, team=doc.team, verdict=verdict, environments=envs,
+                      refused=list(doc.refused), exit_code=doc.exit_code, flow_run_id=doc.flow_run_id)

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from flows.analytics_cli import exclude, parse_since, regressions, trends, trends_table
-from warehouse.analytics.service import analyze
+from warehouse.analytics.service import AnalyticsSettings, analyze
 
 from .conftest import night
 
@@ -21,9 +21,13 @@ ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).parent / "golden" / "trends_table.txt"
 
 
+#: the campaign's gates, as ``settings_for`` reads them from ``load.thresholds: ["p(95)<300", "rps>=50"]``
+GATES = AnalyticsSettings(endpoint_limits={("_overall", "p95_ms"): 300.0, ("_overall", "rps"): 50.0})
+
+
 def filled(store, nights, noise):
     nights.series({"_overall": list(noise(40, 200)) + list(noise(5, 260)), "search": noise(45, 80)})
-    analyze(store, now=night(46))
+    analyze(store, now=night(46), settings=GATES)
     return nights.run_ids
 
 
@@ -37,7 +41,11 @@ def test_trends_table_and_json(store, nights, noise):
                                             "--endpoint", "_overall"]).output)
     assert {r["metric"] for r in doc["trends"]} == {"p50_ms", "p95_ms", "p99_ms", "mean_ms", "error_rate", "rps"}
     p95 = next(r for r in doc["trends"] if r["metric"] == "p95_ms")
-    assert p95["nights"] == 45 and p95["threshold"] == 3000 and p95["change_30"] > 0.2
+    assert p95["nights"] == 45 and p95["threshold"] == 300 and p95["change_30"] > 0.2  # the campaign's gate
+    assert p95["untrusted_nights"] == 0
+    search = json.loads(runner.invoke(trends, ["--warehouse", str(store.path), "--since", "all", "--json",
+                                               "--endpoint", "search"]).output)["trends"]
+    assert {r["metric"]: r["threshold"] for r in search}["rps"] is None  # the run-wide minimum is not an endpoint's
     empty = runner.invoke(trends, ["--warehouse", str(store.path), "--since", "30d"])  # the nights are in 2025
     assert empty.exit_code == 0 and "no nights" in empty.output
 

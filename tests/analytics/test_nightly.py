@@ -58,7 +58,7 @@ def test_a_3x_slowdown_on_night_two_is_judged_within_the_run(store, nights, rng)
     assert s.vs_previous.p_within < 0.001 and s.vs_previous.shift == pytest.approx(2.0, rel=0.3)
     assert s.vs_previous.p_between < 0.01        # against the prior spread between nights (15 % for p50)
     assert s.vs_baseline.regression and s.judged_by is Method.WITHIN_RUN
-    # p95 moves 50 % between nights of an unchanged service: one earlier night cannot tell 3× from noise
+    # p95 moves 34–67 % between nights of an unchanged service: one earlier night cannot tell 3× from noise
     assert p95(result).vs_previous.direction == "regression" and not p95(result).vs_previous.significant
     assert result.comparison.nights == 2
     bad = [g for g in evaluate_gates(result) if not g.passed]
@@ -169,3 +169,39 @@ def test_the_result_round_trips_as_json(store, nights, rng):
     again = RunComparison.model_validate(doc)
     assert again == result.comparison and again.regressions
     assert result.summary()["comparison"]["series"][0]["vs_previous"]["reference"] == "previous"
+
+
+def test_the_regressions_command_shows_the_latest_night_vs_last_night_and_baseline(store, nights, rng):
+    import json
+
+    from click.testing import CliRunner
+
+    from flows.analytics_cli import regressions
+
+    for d in range(2):
+        analyze_run(store, add(nights, rng, 10.0, day=d), now=night(d + 1))
+    slow = add(nights, rng, 10.0, scale=3.0, day=2)
+    analyze_run(store, slow, now=night(3))
+    runner = CliRunner()
+    out = runner.invoke(regressions, ["--warehouse", str(store.path), "--since", "all"], terminal_width=160)
+    assert out.exit_code == 0, out.output
+    assert "the latest night vs last night / vs baseline" in out.output and "last night" in out.output
+    assert "no regressions" not in out.output
+    doc = json.loads(runner.invoke(regressions, ["--warehouse", str(store.path), "--since", "all", "--json",
+                                                 "--metric", "p50_ms", "--endpoint", "_overall"]).output)
+    assert {(r["reference"], r["run_id"], r["direction"]) for r in doc["latest_night"]} == {
+        ("previous", slow, "regression"), ("baseline", slow, "regression")}
+
+
+def test_a_lasting_regression_becomes_the_norm_after_the_policys_nights(store, nights, rng):
+    settings = AnalyticsSettings(compare=CompareSettings(accept_regression_after=4))
+    for d in range(2):
+        add(nights, rng, 10.0, day=d)
+    flagged = []
+    for d in range(2, 10):
+        run_id = add(nights, rng, 10.0, scale=3.0, day=d)
+        s = p50(analyze_run(store, run_id, now=night(d + 1), settings=settings))
+        flagged.append(s.vs_baseline.regression)
+    # too few nights before the step for a change point; the comparisons keep flagging it until it
+    # has lasted four nights, then it is the baseline
+    assert flagged == [True, True, True, True, False, False, False, False]

@@ -73,5 +73,7 @@ async def test_dev_and_staging_run_the_latency_and_outage_experiments(demo_file,
 async def test_production_is_refused_by_the_stage_even_with_a_chaos_section(tmp_path, chaos_loader):
     loaded = load_campaign(write_demo(tmp_path))  # nothing listens: nothing may be sent anyway
     result = await ChaosStage().run(run_context(loaded, "production", tmp_path, []))
-    assert result.status == "refused" and result.summary == {"reason": "chaos never runs in a production environment"}
+    assert result.status == "refused" and result.summary["reason"] == "chaos never runs in a production environment"
+    assert result.summary["safety"] == {"env_kind": "production", "target": "127.0.0.1:8103", "allow_writes": False,
+                                        "refused": "chaos never runs in a production environment"}
     assert result.rows == {} and result.gates == []

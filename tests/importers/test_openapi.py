@@ -128,7 +128,8 @@ def test_openapi_31_formats_security_and_odd_corners():
 
 
 @pytest.mark.parametrize("text,expected", [
-    ("swagger: '2.0'\ninfo: {title: x}\npaths: {}", "x.yaml: #/swagger: Swagger 2.0 is not supported"),
+    ("swagger: '1.2'\ninfo: {title: x}\npaths: {}", "x.yaml: #/swagger: Swagger 1.2 is not supported"),
+    ("swagger: '2.0'\ninfo: {title: x}\npaths: {}", "x.yaml: #/paths: no paths"),  # 2.0 converts, then is checked
     ("openapi: 2.5.0\ninfo: {title: x, version: '1'}\npaths: {/a: {get: {responses: {}}}}",
      "x.yaml: #/openapi: 2.5.0: this importer reads OpenAPI 3.0 and 3.1"),
     ("openapi: 3.0.0\ninfo: {title: x, version: '1'}\npaths: {}", "x.yaml: #/paths: no paths"),

@@ -73,3 +73,24 @@ def test_summary_is_in_milliseconds():
     # values are reported as the highest value equivalent to their bucket (HdrHistogram's rule)
     assert s["mean"] == 2.0 and s["p50"] == 2.0 and s["max"] == 3.001 and s["count"] == 3
     assert H.summary_ms(H.new_histogram())["p95"] is None
+
+
+def test_sparse_buckets_keep_the_one_percentile_definition():
+    """A second travels as sparse buckets: same buckets, same percentiles, same min/max as the
+    full histogram, and sparse merges add exactly."""
+    rng = np.random.default_rng(7)
+    pcts = (0.0, 1.0, 50.0, 90.0, 95.0, 99.0, 99.9, 100.0)
+    parts, full = [], H.new_histogram()
+    for _ in range(40):
+        values = rng.lognormal(rng.uniform(2, 12), rng.uniform(0.1, 2), int(rng.integers(1, 2000))).astype(np.int64)
+        h = H.new_histogram()
+        b = H.record_buckets(h, values)
+        H.record_batch(full, values)
+        parts.append(b)
+        assert H.percentiles_of_buckets(b, pcts) == H.percentiles(h, pcts)
+        back = H.histogram_from_buckets(b)
+        assert (back.total_count, back.get_min_value(), back.get_max_value()) == (
+            h.total_count, h.get_min_value(), h.get_max_value())
+    merged = H.merge_buckets(parts)
+    assert H.percentiles_of_buckets(merged, pcts) == H.percentiles(full, pcts)
+    assert int(merged[1].sum()) == full.total_count

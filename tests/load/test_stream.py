@@ -17,7 +17,7 @@ from tasks.load.stream import MERGED, RowWriter, SeriesMerger
 from tests.load.conftest import simple_plan
 
 
-def second_rows(second: int, seed: int, endpoints=("a", "b")) -> list[dict]:
+def second_rows(second: int, seed: int, endpoints=("a", "b")) -> list[dict]:  # rows as histoblobs (legacy)
     rng = np.random.default_rng(seed * 1000 + second)
     rows, everything = [], []
     for name in endpoints:
@@ -125,7 +125,7 @@ def test_a_streaming_shard_keeps_only_its_tail(server):
     # time-compressed: a row every 0.25 s; all of them, in order, once
     assert [row["second"] for row in overall] == list(range(len(overall))) and len(overall) >= 8
     assert sum(row["requests"] for row in overall) == 400 == server.hits["/ok"]
-    assert len(r.series) <= 2 * (4 + 1) and all(row.get("histogram") for row in rows if row["requests"])
+    assert len(r.series) <= 2 * (4 + 1) and all(row.get("buckets") for row in rows if row["requests"])
 
 
 def test_local_shards_stream_their_batches_before_their_results(server):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tasks.document import RunDocument
 from tasks.notify.blocks import MAX_BLOCKS, Links, build_message, limit_problems
 from tests.notify.fake_slack import block_problems
 
@@ -17,8 +18,8 @@ HERE = Path(__file__).parent
 GOLDEN = HERE / "expected-slack-blocks.json"
 
 
-def run_doc() -> dict:
-    return json.loads((HERE / "run-doc.json").read_text())
+def run_doc() -> RunDocument:
+    return RunDocument.from_json(json.loads((HERE / "run-doc.json").read_text()))
 
 
 def golden_message() -> dict:
@@ -37,9 +38,12 @@ def test_message_matches_the_golden_file():
 def test_golden_message_says_what_a_manager_needs():
     message = golden_message()
     text = json.dumps(message, ensure_ascii=False)
-    assert message["text"] == "demo: Failed — staging (1 of 3)"
+    assert message["text"] == "demo: Failed — staging (1 of 3) · numbers in doubt in dev"
     assert message["blocks"][0]["type"] == "header" and "Failed" in message["blocks"][0]["text"]["text"]
-    assert "product p95 +34.8%" in text                                     # the regression
+    assert "staging · product p95 71.6 ms: +31% vs last night (p=0.00041, within-run); +35% vs baseline" in text
+    assert "*Regressions* (1) — vs last night / vs baseline" in text
+    assert ":warning: numbers not trustworthy: event loop stalled for up to 176 ms" in text   # dev, in doubt
+    assert "production · no significant regression vs last night or baseline" in text
     assert "predict-demand — mocked in dev, staging, production" in text    # mocked endpoints
     assert "unread-count — missing in production" in text
     assert "production · chaos (chaos never runs in a production environment)" in text
@@ -53,6 +57,9 @@ def test_a_local_report_path_is_context_not_a_button():
     assert not [b for b in message.blocks if b["type"] == "actions"]
     context = [e["text"] for b in message.blocks if b["type"] == "context" for e in b["elements"]]
     assert "report: `/srv/perf/reports/demo/x/report.html`" in context
+    attached = build_message(run_doc(), links=Links(report="/srv/x/report.html", report_attached=True))
+    context = [e["text"] for b in attached.blocks if b["type"] == "context" for e in b["elements"]]
+    assert any(c.startswith("report: attached in the thread") for c in context)
 
 
 def test_only_the_environments_of_the_channel_are_in_its_message():
@@ -65,19 +72,20 @@ def test_only_the_environments_of_the_channel_are_in_its_message():
 def test_mention_only_when_something_failed():
     doc = run_doc()
     assert build_message(doc, mention="<!here>").blocks[1]["text"]["text"].startswith("<!here> ")
-    assert "<!here>" not in json.dumps(build_message(doc, environments=["dev"], mention="<!here>").blocks)
+    assert "<!here>" not in json.dumps(build_message(doc, environments=["production"], mention="<!here>").blocks)
 
 
 @pytest.mark.parametrize("envs", [1, 30])
 def test_huge_runs_stay_within_block_kit_limits(envs):
-    doc = run_doc()
-    staging = doc["environments"]["staging"]
+    data = run_doc().to_json()
+    staging = data["environments"]["staging"]
     many = [{"stage": "load", "name": f"p(95)<{i} " + "x" * 400, "passed": False, "observed": 999.0,
              "limit": f"< {i}", "endpoint": f"endpoint-{i}", "detail": "d" * 2500} for i in range(200)]
     staging["stages"]["load"]["gates"] += many
     staging["stages"]["readiness"]["summary"]["mocked"] = [f"mock-{i}-" + "m" * 60 for i in range(300)]
-    doc["campaign"] = "c" * 400
-    doc["environments"] = {f"env-{i}": copy.deepcopy(staging) for i in range(envs)}
+    data["campaign"] = "c" * 400
+    data["environments"] = {f"env-{i}": copy.deepcopy(staging) for i in range(envs)}
+    doc = RunDocument.from_json(data)
     message = build_message(doc, links=Links(report="https://x/" + "r" * 4000, flow_run="https://p/run"))
     assert len(message.blocks) <= MAX_BLOCKS
     assert limit_problems(message.blocks) == []

@@ -43,6 +43,14 @@ def node_tool(package: str, script: str) -> list[str]:
     return [node, str(path)]
 
 
+def pyapp(script: str) -> Path:
+    """A console script of a real Python application installed in tools/pyapps."""
+    path = TOOLS / "pyapps" / "bin" / script
+    if not path.exists():
+        raise ToolMissing(f"{script} is not installed in {path.parent} (run `make setup`)")
+    return path
+
+
 def wiremock_jar() -> Path:
     jars = sorted((NODE_MODULES / "wiremock" / "build").glob("wiremock-standalone-*.jar"))
     if not jars or shutil.which("java") is None:

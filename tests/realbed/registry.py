@@ -2,16 +2,24 @@
 
 Calibration: json-server 0.17, Mockoon CRUD + templating, WireMock templated + priorities +
 scenarios, Prism static on Prefect's spec, Mockoon proxy in front of the real shop, the real shop
-with canned handlers, a hand-rolled Express mock, the real Prefect server.
+with canned handlers (as dev, as production, and from its own spec directly and behind Prism's
+proxy), a hand-rolled Express mock, the real Prefect server.
 Held out: Prism dynamic on the shop's spec, json-server 1.x, WireMock proxy in front of the real
-shop, a hand-rolled FastAPI mock, Mockoon started from an OpenAPI spec.
+shop, a hand-rolled FastAPI mock, Mockoon started from an OpenAPI spec, the real Kinto.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
+import subprocess
+import time
 from pathlib import Path
+from typing import Callable
+
+import httpx
+import yaml
 
 from tests.realbed import launch
 from tests.realbed.bed import (CONFIGS, Bed, Config, Counts, Target, init_campaign, json_count, no_5xx,
@@ -108,6 +116,51 @@ def shop_canned(bed: Bed) -> Target:
                   health=no_5xx([shop.url + "/api/health", shop.url + "/api/products"]))
 
 
+def shop_production(bed: Bed) -> Target:
+    """The same real shop with canned handlers, as a production-kind environment: no write probes,
+    so a write endpoint can only be judged honestly "unverified" (or mock), never "real"."""
+    src = CONFIGS / "shop-canned"
+    shop = start_shop(bed, "shop-production")
+    doc = yaml.safe_load((src / "campaign.yaml").read_text())
+    doc["environments"] = {"production": {"kind": "production", "base_url": shop.url}}
+    return Target(CONFIG["shop-production"], shop.url,
+                  write_campaign(doc, bed.folder("shop-production") / "run.yaml", shop.url), read_truth(src),
+                  count=shop_counter(bed.work / "shop-production" / "shop.sqlite3"),
+                  health=no_5xx([shop.url + "/api/health", shop.url + "/api/products"]))
+
+
+def shop_truth(endpoints: list[dict[str, str]]) -> dict[str, str]:
+    """The shop's ground truth for a campaign ``init`` wrote from its spec: canned handlers are mocks."""
+    from tests.realbed.apps.shop import CANNED
+
+    return {ep["name"]: "mock" if f"{ep['method']} {ep['path']}" in CANNED else "real" for ep in endpoints}
+
+
+def shop_openapi(bed: Bed) -> Target:
+    """The real shop probed from the campaign ``init --openapi`` writes from its own spec."""
+    shop = start_shop(bed, "shop-openapi")
+    campaign, endpoints = init_campaign(shop_spec(bed), bed.folder("shop-openapi"), shop.url, "shop-openapi")
+    return Target(CONFIG["shop-openapi"], shop.url, campaign, shop_truth(endpoints),
+                  count=shop_counter(bed.work / "shop-openapi" / "shop.sqlite3"),
+                  health=no_5xx([shop.url + "/api/health", shop.url + "/api/products"]))
+
+
+def prism_proxy_shop(bed: Bed) -> Target:
+    """Prism in proxy mode (validating traffic against the spec) in front of the real shop: every
+    request reaches the real service, so only its canned handlers are mocks."""
+    spec = shop_spec(bed)
+    shop = start_shop(bed, "shop-behind-prism")
+    work = bed.folder("prism-proxy-shop")
+    proc = launch.start(bed.stack, "prism-proxy",
+                        launch.node_tool("@stoplight/prism-cli", "dist/index.js") +
+                        ["proxy", "-h", "127.0.0.1", "-p", "{port}", str(spec), shop.url], work,
+                        ready_path="/api/health")
+    campaign, endpoints = init_campaign(spec, work, proc.url, "shop-via-prism")
+    return Target(CONFIG["prism-proxy-shop"], proc.url, campaign, shop_truth(endpoints),
+                  count=shop_counter(bed.work / "shop-behind-prism" / "shop.sqlite3"),
+                  health=no_5xx([shop.url + "/api/health", shop.url + "/api/products"]))
+
+
 def express_lms(bed: Bed) -> Target:
     src, work = _copy_config(bed, "express-lms")
     launch.node_tool("express", "package.json")  # installed?
@@ -120,6 +173,10 @@ def express_lms(bed: Bed) -> Target:
                   read_truth(src), count=count)
 
 
+STORM_WINDOW_S = 5.0
+STORM_EVENTS_PER_S = 5.0
+
+
 def prefect_real(bed: Bed) -> Target:
     """The Prefect server itself, probed from the campaign ``init --openapi`` writes from its own
     spec: every documented operation exists and is real."""
@@ -128,16 +185,68 @@ def prefect_real(bed: Bed) -> Target:
     campaign, endpoints = init_campaign(server.spec, work, server.api, "prefect")
 
     def health() -> str | None:
+        """No 5xx after the pass, and no event storm: events still pouring in once the pass is
+        over (automations a probe created setting each other off) are harm."""
         problem = no_5xx([server.api + "/health", server.api + "/version"])()
-        events = server.events()
-        if problem is None and events > 2000:
-            problem = f"{events} events stored (an automation storm?)"
+        first = server.events()
+        time.sleep(STORM_WINDOW_S)
+        rate = (server.events() - first) / STORM_WINDOW_S
+        if problem is None and rate > STORM_EVENTS_PER_S:
+            problem = f"event storm: {rate:.0f} events/s still stored {STORM_WINDOW_S:g}s after the pass ({first} in all)"
         return problem
     return Target(CONFIG["prefect-server"], server.api, campaign, {ep["name"]: "real" for ep in endpoints},
                   count=server.count, health=health)
 
 
 # ---- held out -------------------------------------------------------------------------------------
+
+KINTO_USER = ("bed", "not-a-real-secret")
+
+
+def kinto_counter(api: str) -> Callable[[], Counts]:
+    """Kinto's objects as the bed's user sees them: buckets, collections, groups, records."""
+    def count() -> Counts:
+        with httpx.Client(base_url=api, auth=KINTO_USER, timeout=10.0, trust_env=False) as http:
+            n = {"buckets": 0, "collections": 0, "groups": 0, "records": 0}
+            for b in http.get("/buckets").json()["data"]:
+                n["buckets"] += 1
+                groups = http.get(f"/buckets/{b['id']}/groups")
+                n["groups"] += len(groups.json().get("data", [])) if groups.status_code == 200 else 0
+                for c in http.get(f"/buckets/{b['id']}/collections").json().get("data", []):
+                    n["collections"] += 1
+                    n["records"] += len(http.get(f"/buckets/{b['id']}/collections/{c['id']}/records").json()["data"])
+        return Counts(deletable=n)
+    return count
+
+
+def kinto(bed: Bed) -> Target:
+    """Kinto (PyPI, memory backend) probed from its own spec: it serves Swagger 2.0, converted with
+    swagger2openapi as perfcampaign's error message advises, then ``init --openapi`` (which turns the
+    spec's Basic Auth into ``${env:BASICAUTH_CREDENTIALS}``). Seeded with buckets, collections, records."""
+    src, work = _copy_config(bed, "kinto")
+    port = launch.free_port()
+    (work / "kinto.ini").write_text((src / "kinto.ini").read_text().replace("{port}", str(port)))
+    proc = launch.start(bed.stack, "kinto", [str(launch.pyapp("kinto")), "start", "--ini", "kinto.ini"], work,
+                        port=port, ready_path="/v1/__heartbeat__")
+    api = proc.url + "/v1"
+    (work / "swagger.json").write_text(httpx.get(api + "/__api__", timeout=10, trust_env=False).text)
+    subprocess.run(launch.node_tool("swagger2openapi", "swagger2openapi.js") +
+                   ["--patch", "-o", "openapi.json", "swagger.json"], cwd=work, check=True, capture_output=True)
+    campaign, endpoints = init_campaign(work / "openapi.json", work, api, "kinto")
+    seed = json.loads((src / "seed.json").read_text())
+    with httpx.Client(base_url=api, auth=KINTO_USER, timeout=10.0, trust_env=False) as http:
+        for bid, b in seed["buckets"].items():
+            http.put(f"/buckets/{bid}", json={"data": b["data"]}).raise_for_status()
+            for gid, members in b["groups"].items():
+                http.put(f"/buckets/{bid}/groups/{gid}", json={"data": {"members": members}}).raise_for_status()
+            for cid, records in b["collections"].items():
+                http.put(f"/buckets/{bid}/collections/{cid}").raise_for_status()
+                for r in records:
+                    http.put(f"/buckets/{bid}/collections/{cid}/records/{r['id']}", json={"data": r}).raise_for_status()
+    token = base64.b64encode(":".join(KINTO_USER).encode()).decode()
+    return Target(CONFIG["kinto"], api, campaign, {ep["name"]: "real" for ep in endpoints}, count=kinto_counter(api),
+                  health=no_5xx([api + "/__heartbeat__", api + "/"]), env={"BASICAUTH_CREDENTIALS": token})
+
 
 def prism_dynamic_shop(bed: Bed) -> Target:
     spec = shop_spec(bed)
@@ -208,6 +317,11 @@ CONFIG: dict[str, Config] = {c.name: c for c in [
     Config("mockoon-proxy-shop", "calibration", "Mockoon CLI", "proxy to the real shop, 4 routes stubbed",
            mockoon_proxy_shop),
     Config("shop-canned", "calibration", "real app", "real shop with 5 canned handlers", shop_canned),
+    Config("shop-production", "calibration", "real app", "the canned shop as a production environment (no writes)",
+           shop_production),
+    Config("shop-openapi", "calibration", "real app", "the shop probed from init --openapi on its own spec",
+           shop_openapi),
+    Config("prism-proxy-shop", "calibration", "Prism", "proxy mode in front of the real shop", prism_proxy_shop),
     Config("express-lms", "calibration", "Express", "hand-rolled mock", express_lms),
     Config("prefect-server", "calibration", "real app", "Prefect server, campaign from its own spec", prefect_real),
     Config("prism-dynamic-shop", "heldout", "Prism", "dynamic (-d) mock of the shop's spec", prism_dynamic_shop),
@@ -217,4 +331,5 @@ CONFIG: dict[str, Config] = {c.name: c for c in [
     Config("fastapi-inventory", "heldout", "FastAPI", "hand-rolled mock", fastapi_inventory),
     Config("mockoon-openapi-shop", "heldout", "Mockoon CLI", "started from the shop's OpenAPI spec",
            mockoon_openapi_shop),
+    Config("kinto", "heldout", "real app", "Kinto (memory backend), campaign from its converted spec", kinto),
 ]}

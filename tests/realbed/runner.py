@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.realbed.bed import PERFCAMPAIGN, Target
-from tests.realbed.score import Score, left_behind, score
+from tests.realbed.score import Score, destroyed, left_behind, score
 
 
 @dataclass
@@ -23,6 +23,7 @@ class Outcome:
     exit_code: int
     score: Score
     left: dict[str, int] = field(default_factory=dict)
+    destroyed: dict[str, int] = field(default_factory=dict)
     residue: dict[str, int] = field(default_factory=dict)
     health: str | None = None
     stderr: str = ""
@@ -38,6 +39,8 @@ class Outcome:
             lines.append(f"  {name}: truth {truth}, verdict {verdict}  [{self.evidence(name)}]")
         if self.left:
             lines.append(f"  left behind: {self.left}")
+        if self.destroyed:
+            lines.append(f"  destroyed: {self.destroyed}")
         if self.health:
             lines.append(f"  health: {self.health}")
         return "\n".join(lines)
@@ -64,6 +67,8 @@ def run_pass(target: Target, stages: str = "readiness,smoke", timeout: float = 9
         after = target.count()
         outcome.left = left_behind(before.deletable, after.deletable)
         outcome.residue = left_behind(before.residue, after.residue)
+        outcome.destroyed = destroyed(before.deletable, after.deletable)
+        s.destroyed = sum(outcome.destroyed.values())
         s.left_behind = sum(outcome.left.values())
         s.residue = sum(outcome.residue.values())
     if target.health is not None:

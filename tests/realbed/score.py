@@ -7,6 +7,7 @@ missing, unverified, error, unreachable, or absent). The figures the issue sets 
     false alarms  real endpoints called mock                                 (target 0)
     wrong missing existing routes (truth mock or real) called missing / existing (target ≤ 2 %)
     left behind   objects a pass created and did not remove                  (target 0)
+    destroyed     objects that were there before the pass and are gone after it
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ class Score:
     unverified: int = 0
     errors: int = 0
     left_behind: int = 0
+    #: objects that existed before the pass and are gone after it (pre-existing data destroyed)
+    destroyed: int = 0
     residue: int = 0
     unhealthy: int = 0
     seconds: float = 0.0
@@ -86,3 +89,8 @@ def score(truth: dict[str, str], verdicts: dict[str, str | None]) -> Score:
 def left_behind(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
     """Objects per kind that are more numerous after the pass than before."""
     return {k: after.get(k, 0) - v for k, v in before.items() if after.get(k, 0) > v}
+
+
+def destroyed(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    """Objects per kind that are fewer after the pass than before."""
+    return {k: v - after.get(k, 0) for k, v in before.items() if after.get(k, 0) < v}

@@ -9,9 +9,9 @@ from warehouse.store import Warehouse
 @pytest.fixture(scope="session")
 def history(tmp_path_factory):
     """A month of three environments (read-only for the tests that share it)."""
-    path = tmp_path_factory.mktemp("history") / "warehouse.duckdb"
-    store = Warehouse(path)
-    doc = seed_history(store)
+    folder = tmp_path_factory.mktemp("history")
+    store = Warehouse(folder / "warehouse.duckdb")
+    doc = seed_history(store, shots=folder / "shots")
     return store, doc
 
 
@@ -26,28 +26,3 @@ def built(history, tmp_path_factory):
     print(f"\nreport built in {paths.seconds:.1f} s, of which PNG rendering {paths.png_seconds:.1f} s "
           f"({len(paths.pngs)} PNGs)")
     return paths
-
-
-class HidingStore:
-    """A store that pretends some tables do not exist yet (the load or analytics migrations)."""
-
-    def __init__(self, store, hidden: set[str]):
-        self.store, self.hidden, self.path = store, hidden, store.path
-
-    def query(self, sql, params=None):
-        frame = self.store.query(sql, params)
-        if "information_schema.tables" in sql:
-            import polars as pl
-
-            frame = frame.filter(~pl.col("table_name").is_in(sorted(self.hidden)))
-        elif any(f" {t} " in f" {sql} " for t in self.hidden):
-            raise AssertionError(f"read a hidden table: {sql}")
-        return frame
-
-    def fetchall(self, sql, params=None):
-        return self.store.fetchall(sql, params)
-
-
-@pytest.fixture
-def hiding():
-    return HidingStore

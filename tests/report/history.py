@@ -1,18 +1,23 @@
 """A month of nights in a warehouse, written row by row: what the report and Slack tests read.
 
-Three environments of campaign ``demo``: dev passes; staging's ``product`` endpoint got 35 % slower
-four nights ago (an open change point, a failing regression gate) and has a capacity estimate from
-a stress run; production ran readiness, smoke and load (chaos refused) and has two mocked endpoints
-and a missing one. Only the columns the report reads (and the NOT NULL ones) are written, so the
-tests keep working while the load and analytics engineers add columns.
+Three environments of campaign ``demo``: dev passes, but the generator could not vouch for two of
+its nights (the latest one included: its numbers are *in doubt*); staging's ``product`` endpoint got
+35 % slower four nights ago (vs last night, vs baseline, an open change point, a failing regression
+gate), has a capacity estimate from a stress run, and its latest run also ran e2e journeys (Web
+Vitals, friction, screenshots) and a chaos experiment; production ran readiness, smoke and load
+(chaos refused) and has two mocked endpoints and a missing one. Only the columns the report reads
+(and the NOT NULL ones) are written, so the tests keep working while others add columns.
 """
 
 from __future__ import annotations
 
 import math
 import random
+import struct
 import uuid
+import zlib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 NOW = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
@@ -42,9 +47,63 @@ def _gate(stage: str, name: str, passed: bool, observed: Any = None, limit: Any 
             "endpoint": endpoint, "detail": detail}
 
 
+DOUBT = "event loop stalled for up to 176 ms"
+REGRESSION = ("product p95 {value:.1f} ms: +31% vs last night (p=0.00041, within-run); +35% vs baseline (p=0.0021, "
+              "between-nights); change point +35% since {since} (4 nights)")
+
+
+def _png(path: Path, colour: tuple[int, int, int] = (9, 105, 218)) -> str:
+    """A small real PNG (a 64×40 block of colour) standing for a browser screenshot."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    width, height = 64, 40
+    raw = b"".join(b"\x00" + bytes(colour) * width for _ in range(height))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return str(path)
+
+
+def _e2e_summary(shots: Path) -> dict[str, Any]:
+    dashboard, error = _png(shots / "shop" / "03-dashboard.png"), _png(shots / "shop" / "04-error.png", (207, 34, 46))
+    vitals = {"LCP": (2140.0, "ms", "good"), "CLS": (0.18, "score", "needs-improvement"), "FCP": (820.0, "ms", "good"),
+              "TTFB": (95.0, "ms", "good")}
+    return {"journeys": [
+        {"name": "shop", "kind": "browser", "status": "passed", "duration_ms": 4210.0, "error": None,
+         "steps": [{"index": 0, "action": "start"}, {"index": 1, "action": "fill"}, {"index": 2, "action": "click"}],
+         "web_vitals": [{"page": 0, "url": "/app/", "step_index": 0,
+                         "metrics": {m: {"value": v, "unit": u, "rating": r} for m, (v, u, r) in vitals.items()}}],
+         "friction": [{"type": "missing_api", "severity": "high", "title": "GET /notifications/unread-count "
+                       "answered 404", "key": "missing_api:GET /notifications/unread-count",
+                       "endpoint": "unread-count", "page_url": "/app/", "screenshot": error, "evidence": {"status": 404}},
+                      {"type": "error_message", "severity": "medium", "title": "the page shows "
+                       "'Could not load notifications'", "key": "error_message:/app/:Could not load notifications",
+                       "page_url": "/app/", "screenshot": error,
+                       "evidence": {"caused_by": "missing_api:GET /notifications/unread-count"}}],
+         "screenshots": [dashboard, error], "network": {"requests": 14, "failed": 1}, "console_errors": 1},
+        {"name": "shopper", "kind": "api", "status": "passed", "duration_ms": 312.0, "error": None,
+         "steps": [{"index": 0, "action": "request"}] * 6, "web_vitals": [], "friction": [], "screenshots": [],
+         "network": {"requests": 6, "failed": 0}, "console_errors": 0}],
+        "passed": 2, "failed": 0, "friction": {"missing_api": 1, "error_message": 1},
+        "poor_web_vitals": {}, "screenshots_dir": str(shots)}
+
+
+def _chaos_summary() -> dict[str, Any]:
+    return {"experiments": [
+        {"name": "slow-database", "status": "passed", "target": "dependency",
+         "impact": {"delta_p95_ms": 212.4, "delta_p50_ms": 96.0, "delta_error_rate": 0.004,
+                    "fault": {"error_rate": 0.006}},
+         "time_to_detect_s": 3.0, "recovered": True, "recovery_time_s": 2.0, "recovery_bound_s": 10.0, "score": 83.0,
+         "degradation": "graceful", "error": None, "faults": [{"type": "latency", "fraction": 1.0}],
+         "rollbacks": [{"name": "remove faults", "status": "ok", "error": None}]}],
+        "score": 83.0, "dry_run": False, "passed": 1, "failed": 0, "notes": []}
+
+
 def seed_history(store: Any, nights: int = 30, campaign_file: str | None = None,
-                 now: datetime = NOW) -> dict[str, Any]:
-    """Write ``nights`` nights per environment; return the latest run's JSON document."""
+                 now: datetime = NOW, shots: Path | None = None) -> dict[str, Any]:
+    """Write ``nights`` nights per environment; return the latest runs' document, as the warehouse's reader
+    rebuilds it. ``shots``: a folder for the e2e journeys' screenshots (no e2e stage without it)."""
     rnd = random.Random(20261120)
     rows: dict[str, list[dict[str, Any]]] = {k: [] for k in (
         "runs", "stage_results", "endpoint_metrics", "load_timeseries", "readiness_checks", "smoke_checks",
@@ -81,9 +140,10 @@ def seed_history(store: Any, nights: int = 30, campaign_file: str | None = None,
             o = _metrics(sum(ENDPOINTS.values()) / len(ENDPOINTS), rnd, factor, total)
             o["p95_ms"] = sorted(overall_p95)[-2]
             rows["endpoint_metrics"].append({"run_id": run_id, "stage": "load", "endpoint": "_overall", **o})
+            doubtful = env == "dev" and night in (nights - 10, nights - 1)
             rows["load_runs"].append({"run_id": run_id, "test_type": "stress" if stress else "load", "model": "open",
                                       "engine": "builtin", "shards": 1, "started_at": started, "finished_at": finished,
-                                      "trustworthy": True})
+                                      "trustworthy": not doubtful, "reasons": [DOUBT] if doubtful else []})
             load_gates = [_gate("load", "p(95)<300", o["p95_ms"] < 300, round(o["p95_ms"], 1), "< 300"),
                           _gate("load", "error_rate<1%", o["error_rate"] < 0.01, round(o["error_rate"], 5), "< 0.01")]
             readiness_summary = {"verdicts": {"real": 20 - len(MOCKED[env]) - len(MISSING[env]),
@@ -92,11 +152,23 @@ def seed_history(store: Any, nights: int = 30, campaign_file: str | None = None,
                                  "blocked": {e: "mock (95%)" for e in MOCKED[env]}}
             smoke_gates = [_gate("smoke", f"smoke {n}", True, 200, [200], n) for n in ENDPOINTS]
             analysis_gates: list[dict[str, Any]] = []
+            analysis_summary: dict[str, Any] = {}
             if latest and env == "staging":
-                analysis_gates = [_gate(
-                    "analysis", "regression p95", False, 71.6, 53.1, "product",
-                    f"p95 +34.8% (53.1 → 71.6) since {(now - timedelta(days=3)):%Y-%m-%d} (run {_run_id(env, nights - 4)[:8]}), "
-                    "4 night(s); t=9.3, p=1.2e-05")]
+                detail = REGRESSION.format(value=71.6, since=f"{(now - timedelta(days=3)):%Y-%m-%d}")
+                analysis_gates = [_gate("analysis", "regression p95", False, 71.6, 53.1, "product", detail)]
+                analysis_summary = {"nights": nights, "comparison": {
+                    "trusted": True, "nights": nights, "headline": detail,
+                    "methods": [{"method": "within-run", "nights_needed": 2, "nights_available": nights},
+                                {"method": "between-nights", "nights_needed": 3, "nights_available": nights},
+                                {"method": "change-point", "nights_needed": 6, "nights_available": nights}],
+                    "series": [{"endpoint": "product", "metric": "p95_ms", "unit": "ms", "value": 71.6,
+                                "vs_previous": {"reference": "previous", "method": "within-run", "value": 71.6,
+                                                "reference_value": 54.7, "rel_change": 0.309, "p_value": 0.00041,
+                                                "significant": True, "direction": "regression"},
+                                "vs_baseline": {"reference": "baseline", "method": "between-nights", "value": 71.6,
+                                                "reference_value": 53.1, "rel_change": 0.348, "p_value": 0.0021,
+                                                "significant": True, "direction": "regression"},
+                                "judged_by": "change-point", "detail": detail}]}}
             elif latest:
                 analysis_gates = [_gate("analysis", "no fresh regression", True, 0, 0,
                                         detail="no change point in the bad direction began in the last 7 nights")]
@@ -106,14 +178,25 @@ def seed_history(store: Any, nights: int = 30, campaign_file: str | None = None,
                 "load": ("passed" if all(g["passed"] for g in load_gates) else "failed",
                          {"test_type": "stress" if stress else "load", "rps": o["rps"], "requests": o["requests"],
                           "errors": o["errors"], "error_rate": o["error_rate"],
+                          "trustworthy": not doubtful, "reasons": [DOUBT] if doubtful else [],
+                          "excluded": {e: "mock (95%)" for e in MOCKED[env]},
                           "latency_ms": {"mean": o["mean_ms"], "p50": o["p50_ms"], "p95": o["p95_ms"],
                                          "p99": o["p99_ms"], "max": o["max_ms"]}}, load_gates),
             }
+            if latest and env == "staging" and shots is not None:
+                stage_rows["e2e"] = ("passed", _e2e_summary(shots), [
+                    _gate("e2e", "journey shop", True, "passed", "passed"),
+                    _gate("e2e", "journey shopper", True, "passed", "passed")])
             if analysis_gates:
                 stage_rows["analysis"] = ("failed" if not all(g["passed"] for g in analysis_gates) else "passed",
-                                          {}, analysis_gates)
+                                          analysis_summary, analysis_gates)
             if kind == "production":
                 stage_rows["chaos"] = ("refused", {"reason": "chaos never runs in a production environment"}, [])
+            elif latest and env == "staging":
+                stage_rows["chaos"] = ("passed", _chaos_summary(), [
+                    _gate("chaos", "slow-database: steady state before the method", True, "holds", "tolerances"),
+                    _gate("chaos", "slow-database: recovered within 10 s", True, 2.0, "<= 10"),
+                    _gate("chaos", "slow-database: resilience score >= 70", True, 83.0, ">= 70")])
             else:
                 stage_rows["chaos"] = ("skipped", {"reason": "the campaign has no chaos section"}, [])
             status = "failed" if any(s == "failed" for s, _, _ in stage_rows.values()) else "passed"
@@ -131,10 +214,10 @@ def seed_history(store: Any, nights: int = 30, campaign_file: str | None = None,
                                  "gates": [g for s in env_stages.values() for g in s["gates"]]}
                 _latest_rows(rows, env, run_id, started, o, rnd)
     _analytics_rows(rows, nights, now)
+    for run in rows["runs"]:
+        run.update(team="platform", trust_policy="warn")
     store.write_rows(rows)
-    return {"campaign": "demo", "team": "platform", "campaign_file": campaign_file or "campaigns/demo.yaml",
-            "status": "failed", "exit_code": 1, "refused": [], "flow_run_id": "0b7e3c2a-5d1f-4c8e-9a6b-2f4d8e1c7a90",
-            "run_ids": {e: d["run_id"] for e, d in doc_envs.items()}, "environments": doc_envs}
+    return store.document(campaign="demo")
 
 
 def _latest_rows(rows: dict[str, list[dict[str, Any]]], env: str, run_id: str, started: datetime,

@@ -12,8 +12,6 @@ from tasks.report.data import load_report_data
 from tasks.report.png import is_png, png_size
 from tests.report.history import NOW
 
-ANALYTICS = {"change_points", "baselines", "trends", "capacity_estimates", "bottleneck_hints"}
-LOAD = {"load_timeseries", "load_runs"}
 
 
 def test_html_is_self_contained(built):
@@ -30,22 +28,63 @@ def test_headline_verdicts_come_first(built):
     html = built.html.read_text()
     body = html[html.index("<main>"):]
     assert body.index("REGRESSED · staging needs attention") < body.index('id="env-dev"')
+    assert body.index("◇ NUMBERS IN DOUBT · dev") < body.index('id="env-dev"')          # trust, in the headline
     for env, verdict in (("dev", "PASSED"), ("staging", "REGRESSED"), ("production", "PASSED")):
         card = re.search(rf'<article class="card"[^>]*>.*?{env}.*?</article>', body, re.S).group(0)
         assert f">{verdict}</div>" in card
-    assert "product p95 +34.8% (53.1 → 71.6) since 2026-11-17" in body
+    dev = re.search(r'<article class="card"[^>]*>.*?dev.*?</article>', body, re.S).group(0)
+    assert "◇ numbers not trustworthy: event loop stalled for up to 176 ms" in dev
+    assert "product p95 71.6 ms: +31% vs last night (p=0.00041, within-run); +35% vs baseline" in body
     assert "chaos refused: chaos never runs in a production environment" in body
 
 
 def test_sections_are_all_there(built):
     html = built.html.read_text()
-    for title in ("Service levels", "Regressions and change points", "Trends night by night (p95)",
-                  "This run, second by second", "Errors", "Readiness: real or mocked?", "Backlog gaps (open)",
-                  "Capacity estimate"):
+    for title in ("Service levels", "vs last night and vs baseline", "Change points", "Trends night by night (p95)",
+                  "This run, second by second", "End-to-end journeys", "Chaos experiments", "Errors during the load",
+                  "Readiness: real or mocked?", "Backlog gaps (open)", "Capacity estimate"):
         assert html.count(f"<h3>{title}</h3>") == 3, title
     assert "712 req/s" in html and "peak throughput (USL)" in html               # staging's stress run
     assert "regression +" in html                                                # the change point row
     assert "Implement GET /api/unread-count (unread-count)" in html               # production's backlog gap
+
+
+def test_the_run_against_last_night_says_which_method_judged_and_the_nights_each_needs(built):
+    html = built.html.read_text()
+    staging = html[html.index('id="env-staging"'):html.index('id="env-production"')]
+    assert "<b>within-run</b>" in staging and "needs 2 nights, has 30 (✓ ready)" in staging
+    assert "<b>change-point</b>" in staging and "needs 6 nights, has 30" in staging
+    assert "+31%" in staging and "p=0.00041" in staging and "significant · within-run" in staging
+
+
+def test_numbers_in_doubt_are_marked_in_the_section_and_the_charts(built):
+    html = built.html.read_text()
+    dev = html[html.index('id="env-dev"'):html.index('id="env-staging"')]
+    assert '<div class="doubt"' in dev and "event loop stalled for up to 176 ms" in dev
+    assert "verdict.untrustworthy: warn" in dev
+    assert "numbers in doubt" in dev and "marked ◇" in dev                   # the trend's marker and its note
+
+
+def test_e2e_and_chaos_sections_show_what_they_measured_with_units(built):
+    html = built.html.read_text()
+    staging = html[html.index('id="env-staging"'):html.index('id="env-production"')]
+    assert "2,140 ms" in staging and "good ≤ 2,500 ms · poor &gt; 4,000 ms" in staging      # LCP against its band
+    assert "0.180" in staging and "needs-improvement" in staging and "good ≤ 0.1 · poor &gt; 0.25" in staging
+    assert "GET /notifications/unread-count answered 404" in staging                       # a friction point
+    assert staging.count('src="data:image/png;base64,') == 2                                # screenshots, embedded
+    assert "slow-database" in staging and "p95 +212.4 ms" in staging and "3.0 s" in staging
+    assert "2.0 s (bound 10.0 s)" in staging and "83 / 100" in staging
+    slo = staging[staging.index("<h3>Service levels</h3>"):staging.index("<h3>vs last night")]
+    assert "2.0 s" in slo and "&lt;= 10.0 s" in slo and "83 / 100" in slo                   # chaos rows have units
+
+
+def test_load_errors_are_not_smokes_known_gaps_and_readiness_says_what_was_left_out(built):
+    html = built.html.read_text()
+    prod = html[html.index('id="env-production"'):]
+    errors = prod[prod.index("<h3>Errors during the load</h3>"):prod.index("<h3>Readiness")]
+    assert "Known gaps" in errors and "predict-demand" in errors                # smoke's known gap, apart
+    assert "left out of load and chaos:</b> predict-demand, students" in prod
+    assert "left out of load because" in prod and "mock (95%)" in prod
 
 
 def test_summary_png_for_slack(built):
@@ -58,18 +97,26 @@ def test_summary_png_for_slack(built):
     assert built.png_error is None and 0 < built.png_seconds < built.seconds < 120
 
 
-def test_missing_tables_say_no_data_yet(history, hiding, tmp_path):
-    store, _ = history
-    bare = hiding(store, ANALYTICS | LOAD)
-    data = load_report_data(bare, "demo", now=NOW)
-    staging = {e.name: e for e in data.environments}["staging"]
-    assert staging.change_points is None and staging.baselines is None and staging.capacity is None
-    assert staging.notes["timeseries"] == "no per-second series in this warehouse yet"
-    assert staging.notes["capacity"] == "no capacity estimates in this warehouse yet"
-    paths = build_report(bare, "demo", out_dir=tmp_path, now=NOW, pngs=False)
-    html = paths.html.read_text()
-    assert "no change-point analysis in this warehouse yet" in html
-    assert "no per-second series in this warehouse yet" in html and paths.pngs == []
+def test_an_empty_warehouse_says_no_data_yet(tmp_path, shop_url):
+    import asyncio
+
+    from campaigns.loader import load_campaign
+    from flows.runner import RunOptions, run_campaign
+    from tests.shop import shop_campaign
+    from warehouse.store import Warehouse
+
+    path = tmp_path / "c.yaml"
+    path.write_text(shop_campaign(shop_url))
+    store = Warehouse(tmp_path / "w.duckdb")
+    asyncio.run(run_campaign(load_campaign(path), store, RunOptions(stages=["smoke"], trigger="test")))
+    data = load_report_data(store, "shop-api", now=NOW)
+    dev = {e.name: e for e in data.environments}["dev"]
+    assert dev.nightly is None and dev.capacity is None and dev.timeseries is None
+    assert dev.notes["timeseries"] == "no per-second series for this run (the load stage did not run)"
+    assert dev.notes["capacity"].startswith("no capacity estimate yet")
+    html = build_report(store, "shop-api", out_dir=tmp_path / "r", now=NOW, pngs=False).html.read_text()
+    assert "no open change point over 0 nights" in html and "the e2e stage was not asked for" in html
+    assert "the load stage did not run: no load errors to show" in html
 
 
 def test_a_smoke_only_run_says_why_slos_are_not_measured(tmp_path, shop_url):
@@ -84,7 +131,7 @@ def test_a_smoke_only_run_says_why_slos_are_not_measured(tmp_path, shop_url):
     path.write_text(shop_campaign(shop_url))
     store = Warehouse(tmp_path / "w.duckdb")
     doc = asyncio.run(run_campaign(load_campaign(path), store, RunOptions(stages=["readiness", "smoke"],
-                                                                          trigger="test"))).to_dict()
+                                                                          trigger="test"))).document()
     paths = build_report(store, doc=doc, out_dir=tmp_path / "r", pngs=False)
     html = paths.html.read_text()
     assert "SLOs are measured by the load stage; the load stage was not asked for in this run." in html

@@ -8,14 +8,17 @@ One :class:`RunComparison` per run, i.e. per campaign × environment × night. I
 
 * ``vs_previous``: this night against the **previous trustworthy night** of the same campaign,
   environment and test type (``reference="previous"``);
-* ``vs_baseline``: this night against the **baseline**: the stored baseline version when the series
-  has one (``reference_nights`` ≥ ``baseline.min_nights``), else every earlier trustworthy night of
-  the current regime pooled (``reference="baseline"``).
+* ``vs_baseline``: this night against the **baseline**: the earlier trustworthy nights since the
+  series' current stored baseline version began (all earlier ones before a baseline exists), at
+  most 30, without the nights that were themselves judged a regression against it — until the
+  baseline policy accepts that regression (``reference="baseline"``, ``reference_value`` their
+  geometric mean, ``reference_nights`` how many).
 
 Every comparison says, in plain fields: ``value`` and ``reference_value`` (in the metric's ``unit``),
 ``rel_change`` (``value / reference − 1``), ``p_value`` (the larger of the p-values of the tests that
-judged, so ``p_value < alpha`` means *every* test agreed), ``significant`` (the tests agreed **and**
-the change is at least ``min_change``), ``direction`` (``regression`` / ``improvement`` by the
+judged, so ``p_value < alpha`` means *every* test agreed), ``shift`` (the same change in the
+per-second samples), ``significant`` (the tests agreed **and** both the whole-run change and the
+per-second shift reach ``min_change``, the same way), ``direction`` (``regression`` / ``improvement`` by the
 metric's good direction, ``flat``), the ``method`` that judged, and ``nights_available`` /
 ``nights_needed`` for that method. When a comparison could not be judged, ``method`` is
 :attr:`Method.NONE`, ``significant`` is false and ``note`` says why ("first night", "no per-second
@@ -23,24 +26,29 @@ samples", "the run is untrustworthy"…).
 
 Methods, and the nights each needs (``MethodStatus`` lists them per run, with what is available):
 
-* :attr:`Method.WITHIN_RUN` (2 nights: this one and one before): the run's per-second percentiles against the
-  reference run's, on log scale, in non-overlapping blocks as long as the series' autocorrelation
-  asks (an AR(1) variance-inflation rule), then a Mann–Whitney U test on the block means; a change
-  must also reach ``first_min_change`` (default 50 %), because one earlier night says nothing about
-  how much nights differ from each other.
-* :attr:`Method.BETWEEN_NIGHTS` (3 nights: from the third night on): the within-run test
-  **and** a prediction test of the new night against the spread between earlier nights (log
-  scale, Student t, the spread shrunk towards a prior while nights are few), and ``min_change``
-  (default 3 %).
+* :attr:`Method.WITHIN_RUN` (2 nights: this one and one before): the run's per-second samples
+  against the reference run's, in blocks as long as their autocorrelation asks, Mann–Whitney U on
+  the block means; **and** the night against the spread nights of an unchanged service are assumed
+  to have (a per-metric prior: p50 15 %, p95 70 %, p99 80 % on our CI machine); and a change of at
+  least ``first_min_change`` (50 %).
+* :attr:`Method.BETWEEN_NIGHTS` (3 nights: from the third night on): the same two tests, the spread
+  between nights now learned from the baseline nights (shrunk towards the prior while they are
+  few), and ``min_change`` (3 %).
 * :attr:`Method.CHANGE_POINT` (``2 × min_segment`` nights, 6 by default): the change-point detector
   (:mod:`.changepoints`) confirms a lasting shift once the new regime has ``min_segment`` nights;
-  it takes over the verdict of a series from then on (``SeriesVerdict.judged_by``), and the
-  night-against-night tests keep raising the alarm on the first night of the next step.
+  a fresh one (begun within ``fresh_nights``) fails the run and judges the series from then on
+  (``SeriesVerdict.judged_by``), while the night-against-night tests keep raising the alarm on the
+  first night of the next step.
+
+Details, thresholds and the measurements behind them: :mod:`.nightly` and :mod:`.samples`.
+Detection and false-alarm rates on real recorded runs: ``python -m bench.regressions``.
 
 A run the load generator could not vouch for (``load_runs.trustworthy`` false) is **marked**, never
-dropped: ``RunComparison.trusted`` is false with the reasons; it is judged on the seconds the
-generator vouched for (its lagged seconds left out, see :mod:`.nightly`), and by default later runs
-do not use it as a reference (``excluded_nights`` lists the nights skipped, with why).
+dropped: ``RunComparison.trusted`` is false with the reasons, its comparisons are computed and
+shown (``describe``, ``headline``) but, by default, not judged (``significant`` false, ``note``
+says so; ``analytics.compare.untrusted: judge`` judges it on the seconds the generator vouched
+for), and later runs do not use it as a reference (``excluded_nights`` lists the nights skipped,
+with why).
 
 :meth:`RunComparison.gates` turns the verdict into ``tasks.base.Gate`` rows (stage ``analysis``):
 one failing gate per significant regression (vs last night and/or vs baseline, one gate per

@@ -14,13 +14,16 @@ References
   themselves judged a regression against it (``flags``): a regression on night 3 does not become
   the norm of night 4. A regression the baseline policy later accepted (a version whose reason is
   "regression … accepted", see :mod:`.baselines`) is the norm again: flags older than that
-  version no longer count.
+  version no longer count. So is one whose flagged nights have run ``accept_regression_after``
+  nights in a row (14, the baseline policy's), even when too few nights came before it for a
+  change point to confirm it: the baseline is then those nights.
 
 Tests and thresholds
 --------------------
 Two nights of an unchanged service differ by more than either run's seconds say: on our shared
-2-core CI machine the whole-run p50 of the demo service moved by 13 % (log SD) between trusted
-nights, p95 by 50 %, p99 by 55 %, the mean by 30 % (``bench/data/recorded-runs.json.gz``). So every
+2-core CI machine the p50 of the demo service's endpoints moved by 11–14 % (log SD) between trusted
+nights, p95 by 34–67 %, p99 by 48–67 %, the mean by 26–36 % (``bench/data/recorded-runs.json.gz``;
+the quieter endpoints move most: their per-second tails are a handful of requests). So every
 judgement needs the **between-nights** test, with the spread between nights learned from the
 nights themselves and, while they are few, shrunk towards a per-metric prior
 (:data:`PRIOR_SPREAD`, worth ``prior_nights`` = 6 nights; see :func:`.samples.between_nights`).
@@ -36,8 +39,10 @@ nights themselves and, while they are few, shrunk towards a per-metric prior
 * The effect must show twice, in the same direction: in the whole-run value (what the report
   shows, e.g. p95 from the HDR histogram) **and** in the per-second samples (their Hodges–Lehmann
   shift), so neither a few stalled seconds (whole run only) nor a quiet stretch (a few seconds only)
-  makes a regression. The smaller of the two must reach the threshold, and the metric's absolute
-  floor (``Metric.min_abs_change``).
+  makes a regression. The smaller of the two is what the between-nights test weighs and what must
+  reach the threshold and the metric's absolute floor (``Metric.min_abs_change``). (On recorded
+  runs, a mean ×2–5 from a few slow requests with the per-second median up 25 % was the commonest
+  false alarm before this rule.)
 * Seconds in which the generator itself lagged (``loop_lag_ms`` or ``sched_lag_ms`` of the run's
   ``_overall`` row above ``max_generator_lag_ms``) are left out of the within-run test: they time
   the generator, not the target. This is also what lets an untrustworthy run be judged on the
@@ -45,7 +50,9 @@ nights themselves and, while they are few, shrunk towards a per-metric prior
   compared and shown, but not judged (``significant`` false, the note says why): on the recorded
   runs, a loaded machine slowed the service itself (p50 up to 5×) in seconds the generator was
   fine, and judging those runs raised a false alarm on most nights.
-* ``mean_ms`` has no per-second series: it is judged between nights only, from the third night.
+* ``mean_ms`` has no per-second series: its within-run witness is the per-second median of the
+  same endpoint (see :data:`SECOND_COLUMN`); without per-second rows at all (older warehouses)
+  a series is judged between nights only.
 """
 
 from __future__ import annotations
@@ -70,11 +77,13 @@ from warehouse.analytics.comparison import (
     method_needs,
 )
 from warehouse.analytics.metrics import DEFAULT_METRICS, METRICS, Metric
-from warehouse.analytics.samples import between_nights, usable, within_run
+from warehouse.analytics.samples import BetweenNights, between_nights, student_t_sf2, usable, within_run
 
-#: per-second column of each metric (None: no per-second series)
+#: per-second column each metric's within-run test reads. The mean has no per-second series: its
+#: witness is the per-second median (a mean pushed up by a few stalled requests alone is not a
+#: regression of the service; a tail that really grew shows in p95/p99's own tests)
 SECOND_COLUMN: dict[str, str | None] = {"p50_ms": "p50_ms", "p95_ms": "p95_ms", "p99_ms": "p99_ms",
-                                        "mean_ms": None, "error_rate": "error_rate", "rps": "requests"}
+                                        "mean_ms": "p50_ms", "error_rate": "error_rate", "rps": "requests"}
 #: columns of the per-second frame :func:`compare_run` reads
 SECONDS_SCHEMA = {"run_id": pl.String, "endpoint": pl.String, "second": pl.Int64, "requests": pl.Int64,
                   "errors": pl.Int64, "p50_ms": pl.Float64, "p95_ms": pl.Float64, "p99_ms": pl.Float64,
@@ -87,8 +96,9 @@ HISTORY_SCHEMA = {"endpoint": pl.String, "metric": pl.String, "run_id": pl.Strin
 
 #: between-night spread assumed per metric until the nights tell (log scale; error rate: absolute).
 #: Measured on trusted runs of an unchanged service on our shared 2-core CI machine (see the module
-#: docstring), rounded up: conservative for a quiet host, whose own nights soon replace them.
-PRIOR_SPREAD: dict[str, float] = {"p50_ms": 0.15, "p95_ms": 0.50, "p99_ms": 0.60, "mean_ms": 0.30,
+#: docstring), the noisiest endpoint's, rounded up: conservative for a quiet host, whose own nights
+#: soon replace them (``analytics.compare.prior_spread`` sets them per campaign).
+PRIOR_SPREAD: dict[str, float] = {"p50_ms": 0.15, "p95_ms": 0.70, "p99_ms": 0.80, "mean_ms": 0.40,
                                   "rps": 0.10, "error_rate": 0.005}
 
 
@@ -106,6 +116,7 @@ class CompareSettings:
     within_reference_runs: int = 5         #: baseline runs whose seconds are pooled for the within-run test
     min_blocks: int = 4                    #: blocks each side for a within-run test
     max_generator_lag_ms: float = 25.0     #: seconds the generator lagged more are not samples
+    accept_regression_after: int | None = 14  #: nights after which a lasting regression is the norm (None: never)
     use_untrusted: bool = False            #: untrustworthy nights may be references
     judge_untrusted: bool = False          #: an untrustworthy run is judged on its clean seconds
 
@@ -201,17 +212,30 @@ def plan_references(run: RunInfo, history: pl.DataFrame, *, flags: Mapping[tuple
         previous = (ids[-1], stamps[-1], vals[-1])
         base = baselines.get(key)
         start = run_nights.get(base.first_run_id) if base and base.first_run_id else None
-        pool = []
-        for r, n, v in zip(ids, stamps, vals):
-            if start is not None and n < start:
-                continue
-            flagged = flags.get((r, *key))
-            if flagged is not None and not (base is not None and base.accepted_regression
-                                            and flagged < base.valid_from):
-                continue
-            pool.append((r, n, v))
+        in_force = [flags.get((r, *key)) is not None and not (
+            base is not None and base.accepted_regression and flags[(r, *key)] < base.valid_from) for r in ids]
+        accepted = _accepted_from(in_force, settings.accept_regression_after)
+        if accepted is not None:   # a regression that lasted is the norm now: its nights and later ones
+            pool = [(r, n, v) for i, (r, n, v, flagged) in enumerate(zip(ids, stamps, vals, in_force))
+                    if i >= accepted and (not flagged or i < accepted + settings.accept_regression_after)]
+        else:
+            pool = [(r, n, v) for r, n, v, flagged in zip(ids, stamps, vals, in_force)
+                    if not flagged and (start is None or n >= start)]
         per[key] = SeriesRefs(previous, pool[-settings.reference_nights:], len(ids))
     return References(run, values, per, excluded, nights, previous_run)
+
+
+def _accepted_from(flagged: list[bool], after: int | None) -> int | None:
+    """Where the newest run of ``after`` flagged nights in a row begins (None: no such run)."""
+    if after is None:
+        return None
+    run = 0
+    start = None
+    for i, f in enumerate(flagged):
+        run = run + 1 if f else 0
+        if run == after:
+            start = i - after + 1
+    return start
 
 
 def _per_second(seconds: pl.DataFrame, settings: CompareSettings) -> dict[tuple[str, str], dict[str, np.ndarray]]:
@@ -265,12 +289,24 @@ def _shift_rel(metric: str, shift: float | None, reference: float | None) -> flo
 
 def _judge(info: Metric | None, metric: str, *, reference: str, method: Method, value: float,
            ref_value: float, ref_run: str | None, ref_night: datetime | None, ref_nights: int,
-           p_within: Any, p_between: float | None, threshold: float, settings: CompareSettings,
+           p_within: Any, between: BetweenNights | None, threshold: float, settings: CompareSettings,
            nights: int, needed: int, note: str, judged: bool = True) -> Comparison:
+    """One comparison. The change the between-nights test weighs is the *smaller* of the whole-run
+    change and the per-second shift (when they agree in sign; none when they do not): a mean blown
+    up by a few slow requests while the per-second median barely moved is judged by that small move."""
     abs_change = value - ref_value
     rel = abs_change / abs(ref_value) if ref_value else (math.inf if abs_change > 0 else
                                                           (-math.inf if abs_change < 0 else 0.0))
     shift = _shift_rel(metric, p_within.shift, ref_value) if p_within is not None else None
+    whole = _scaled_change(metric, value, ref_value)
+    seen = whole
+    if p_within is not None and p_within.shift is not None and whole is not None:
+        agree = (p_within.shift > 0) == (whole > 0) and p_within.shift != 0
+        seen = math.copysign(min(abs(whole), abs(p_within.shift)), whole) if agree else 0.0
+    p_between = None
+    if between is not None and seen is not None and between.spread > 0:
+        factor = math.sqrt(2) if reference == "previous" else math.sqrt(1 + 1 / max(ref_nights, 1))
+        p_between = student_t_sf2(seen / (between.spread * factor), between.df)
     ps = [p for p in (p_within.p_value if p_within is not None else None, p_between) if p is not None]
     p_value = max(ps) if ps else None
     effect = abs(rel)
@@ -290,6 +326,13 @@ def _judge(info: Metric | None, metric: str, *, reference: str, method: Method, 
         min_change=threshold, significant=significant, direction=direction, nights_available=nights,
         nights_needed=needed, block_seconds=block, blocks=blocks, shift=shift if shift is None or
         math.isfinite(shift) else None, note=note)
+
+
+def _scaled_change(metric: str, value: float, reference: float) -> float | None:
+    """value − reference on the metric's scale (log ratio for positive metrics)."""
+    if _log_scale(metric):
+        return math.log(value / reference) if value > 0 and reference > 0 else None
+    return value - reference
 
 
 def _not_judged(reference: str, value: float | None, nights: int, needed: int, note: str,
@@ -339,8 +382,9 @@ def _compare_series(refs: References, key: tuple[str, str], value: float, second
     def note_for(test: Any) -> str:
         parts = [untrusted_note] if untrusted_note else []
         if test is None:
-            parts.append("no per-second samples" + (" for the mean" if metric == "mean_ms" else "")
-                         + ": between nights only")
+            parts.append("no per-second samples: between nights only")
+        elif metric == "mean_ms":
+            parts.append("within the run: the per-second median as the mean's witness")
         elif test.p_value is None:
             parts.append(test.note)
         return "; ".join(parts)
@@ -351,7 +395,7 @@ def _compare_series(refs: References, key: tuple[str, str], value: float, second
     w_prev = within([prev_run])
     vs_previous = _judge(info, metric, reference="previous", method=method, value=value, ref_value=prev_value,
                          ref_run=prev_run, ref_night=prev_night, ref_nights=1, p_within=w_prev,
-                         p_between=between.p_previous if between else None, threshold=threshold,
+                         between=between, threshold=threshold,
                          settings=settings, nights=nights, needed=needed, note=note_for(w_prev), judged=judged)
     # vs the baseline
     if not series.pool:
@@ -367,7 +411,7 @@ def _compare_series(refs: References, key: tuple[str, str], value: float, second
         vs_baseline = _judge(info, metric, reference="baseline", method=method, value=value, ref_value=center,
                              ref_run=pool_runs[-1] if len(pool_runs) == 1 else None,
                              ref_night=series.pool[0][1], ref_nights=len(series.pool), p_within=w_base,
-                             p_between=between.p_reference if between else None, threshold=threshold,
+                             between=between, threshold=threshold,
                              settings=settings, nights=nights, needed=needed, note=note_for(w_base), judged=judged)
     return vs_previous, vs_baseline
 

@@ -135,14 +135,21 @@ def seconds(store: Any, run_ids: Sequence[str]) -> pl.DataFrame:
         f"WHERE t.run_id IN ({marks}) AND t.shard = -1", list(run_ids))
 
 
-def regression_flags(store: Any, campaign: str, environment: str, test_type: str) -> pl.DataFrame:
-    """Nights of the group judged a significant regression against their baseline, with when."""
+def regression_flags(store: Any, campaign: str, environment: str, test_type: str,
+                     since: datetime | None = None) -> pl.DataFrame:
+    """Nights of the group (since ``since``) judged a significant regression against their baseline,
+    with when."""
     if not has_table(store, "night_comparisons"):
         return pl.DataFrame(schema={"run_id": pl.String, "endpoint": pl.String, "metric": pl.String,
                                     "computed_at": pl.Datetime("us", "UTC")})
+    params: list[Any] = [campaign, environment, test_type]
+    bound = ""
+    if since is not None:
+        bound = " AND night >= ?"
+        params.append(since)
     return store.query("SELECT run_id, endpoint, metric, computed_at FROM night_comparisons WHERE campaign = ? "
                        "AND environment = ? AND test_type = ? AND reference = 'baseline' AND significant "
-                       "AND direction = 'regression'", [campaign, environment, test_type])
+                       f"AND direction = 'regression'{bound}", params)
 
 
 def overall_timeseries(store: Any, run_id: str, overall: str) -> pl.DataFrame:
@@ -179,3 +186,27 @@ def analysis_state(store: Any) -> dict[tuple[str, str], str]:
     if not has_table(store, "analysis_state"):
         return {}
     return {(c, e): f for c, e, f in store.fetchall("SELECT campaign, environment, fingerprint FROM analysis_state")}
+
+
+def latest_night_comparisons(store: Any, where: tuple[str, list[Any]], *, since: datetime | None = None,
+                             significant_only: bool = True, directions: Sequence[str] = ("regression",)
+                             ) -> pl.DataFrame:
+    """The newest judged night of each campaign × environment × test type (alias ``n``): its
+    comparisons vs last night and vs baseline (the significant ones in ``directions`` by default)."""
+    if not has_table(store, "night_comparisons"):
+        return pl.DataFrame()
+    clause, params = where
+    params = list(params)
+    extra = ""
+    if since is not None:
+        extra += " AND n.night >= ?"
+        params.append(since)
+    if significant_only:
+        extra += " AND n.significant"
+    if directions:
+        extra += f" AND n.direction IN ({', '.join('?' for _ in directions)})"
+        params += list(directions)
+    return store.query(
+        "SELECT n.* FROM night_comparisons n WHERE n.run_id IN (SELECT arg_max(run_id, night) FROM night_comparisons "
+        f"GROUP BY campaign, environment, test_type) AND {clause}{extra} "
+        "ORDER BY n.campaign, n.environment, n.endpoint, n.metric, n.reference DESC", params)

@@ -121,7 +121,8 @@ def settings_from(options: Any = None, thresholds: Any = None, targets: dict[str
             alpha=c.alpha, first_min_change=c.first_min_change, min_change=options.min_change,
             prior_spread=dict(c.prior_spread) or None, prior_nights=c.prior_nights, reference_nights=c.reference_nights,
             max_generator_lag_ms=c.max_generator_lag_ms, use_untrusted=c.untrusted_reference,
-            judge_untrusted=c.untrusted == "judge", min_segment=options.min_segment, gate_metrics=gate_metrics))
+            judge_untrusted=c.untrusted == "judge", min_segment=options.min_segment, gate_metrics=gate_metrics,
+            accept_regression_after=b.accept_regression_after))
 
 
 def settings_for(campaign: Any, environment: str) -> AnalyticsSettings:
@@ -262,6 +263,7 @@ def analyze(store: Any, campaign: str | None = None, environment: str | None = N
                                   groups=[], skipped=skipped)
     else:
         where = reads.scope(campaign, environment, alias="t")
+        fingerprints = reads.fingerprints(store, reads.scope(campaign, environment))
     history = read_history(store, campaign, environment, since=since, metrics=settings.metrics, groups=groups)
     nightly = history.filter(pl.col("trusted")).select(list(NIGHTLY_SCHEMA))
     config_for = (lambda metric: detector_for(metric, settings.detector))
@@ -281,7 +283,7 @@ def analyze(store: Any, campaign: str | None = None, environment: str | None = N
                                                                         "untrusted_nights": pl.UInt32}))
         trends = (trends.join(left_out, on=KEYS, how="left")
                   .with_columns(pl.col("untrusted_nights").fill_null(0).cast(pl.Int32)))
-    seen = _groups(history) if groups is None else groups
+    seen = sorted(fingerprints) if groups is None else groups
     state = [{"campaign": c, "environment": e, "fingerprint": fingerprints[(c, e)], "analysed_at": now}
              for c, e in seen if (c, e) in fingerprints]
     store.upsert_rows({"change_points": cp_rows, "baselines": _records(pl.concat([closed, new])),
@@ -291,6 +293,44 @@ def analyze(store: Any, campaign: str | None = None, environment: str | None = N
     comparison = compare(_latest(nightly), baselines, min_rel_change=settings.compare_min_rel) \
         if not nightly.is_empty() else pl.DataFrame()
     return AnalysisOutput(nightly, found, trends, baselines, new, comparison, history, seen, skipped)
+
+
+def current_trends(store: Any, campaign: str | None = None, environment: str | None = None, *,
+                   since: datetime | None = None, endpoint: str | None = None, metric: str | None = None,
+                   settings: AnalyticsSettings = AnalyticsSettings()) -> pl.DataFrame:
+    """Trends of the trusted nights in scope (nothing stored), each series forecast against the
+    limit its campaign's last analysis stored (the campaign's own gates; none when it has none), with
+    ``untrusted_nights``: the nights left out, never silently. What ``perfcampaign trends`` shows."""
+    history = read_history(store, campaign, environment, since=since, metrics=settings.metrics)
+    if endpoint is not None:
+        history = history.filter(pl.col("endpoint") == endpoint)
+    if metric is not None:
+        history = history.filter(pl.col("metric") == metric)
+    nightly = history.filter(pl.col("trusted")).select(list(NIGHTLY_SCHEMA))
+    if nightly.is_empty():
+        return pl.DataFrame()
+    limits = _limits(store, reads.scope(campaign, environment, alias="t"), settings)
+    trends = compute_trends(nightly, limits, slope_window=settings.slope_window)
+    left_out = history.filter(~pl.col("trusted")).group_by(KEYS).agg(untrusted_nights=pl.len())
+    return (trends.join(left_out, on=KEYS, how="left")
+            .with_columns(pl.col("untrusted_nights").fill_null(0).cast(pl.Int32)))
+
+
+def latest_night_regressions(store: Any, campaign: str | None = None, environment: str | None = None, *,
+                             since: datetime | None = None, endpoint: str | None = None, metric: str | None = None,
+                             improvements: bool = False) -> pl.DataFrame:
+    """The newest judged night of each campaign × environment: its significant regressions (and
+    improvements) vs last night and vs baseline, one row per series and reference."""
+    frame = reads.latest_night_comparisons(store, reads.scope(campaign, environment, alias="n"), since=since,
+                                           directions=("regression", "improvement") if improvements
+                                           else ("regression",))
+    if frame.is_empty():
+        return frame
+    if endpoint is not None:
+        frame = frame.filter(pl.col("endpoint") == endpoint)
+    if metric is not None:
+        frame = frame.filter(pl.col("metric") == metric)
+    return frame.with_columns(pl.col("night").dt.convert_time_zone("UTC"))
 
 
 def _groups(frame: pl.DataFrame) -> list[tuple[str, str]]:
@@ -326,9 +366,15 @@ class AnalysisResult:
 
     def summary(self) -> dict[str, Any]:
         """A compact document for ``stage_results.summary`` and the run report."""
+        comparison = None
+        if self.comparison is not None:
+            comparison = self.comparison.model_dump(mode="json")
+            comparison["headline"] = self.comparison.headline()
+            for doc, s in zip(comparison["series"], self.comparison.series, strict=True):
+                doc["detail"] = s.describe()
         return _jsonable({
             "run_id": self.run_id, "test_type": self.test_type, "excluded": self.excluded, "nights": self.nights,
-            "comparison": self.comparison.model_dump(mode="json") if self.comparison else None,
+            "comparison": comparison,
             "headline": self.comparison.headline() if self.comparison else self.excluded,
             "fresh_regressions": self.fresh_regressions,
             "open_change_points": len(self.change_points),
@@ -393,7 +439,10 @@ def compare_with_history(store: Any, run: RunInfo, history: pl.DataFrame, change
     same = (pl.col("test_type") == run.test_type)
     hist = history.filter(same & (pl.col("night") <= run.night)).select(list(HISTORY_SCHEMA)) \
         if not history.is_empty() else pl.DataFrame(schema=HISTORY_SCHEMA)
-    flags_frame = reads.regression_flags(store, run.campaign, run.environment, run.test_type)
+    trusted_nights = hist.filter(pl.col("trusted")).select("night").unique().sort("night")["night"]
+    window = 3 * settings.compare.reference_nights  # the pool reaches this far back only past many flagged nights
+    since = trusted_nights[-window] if len(trusted_nights) >= window else None
+    flags_frame = reads.regression_flags(store, run.campaign, run.environment, run.test_type, since)
     flags = {(r, e, m): (t if t.tzinfo else t.replace(tzinfo=UTC)) for r, e, m, t in flags_frame.iter_rows()
              if r != run.run_id}
     refs_base = {}
@@ -483,5 +532,6 @@ def with_detector(settings: AnalyticsSettings, **changes: Any) -> AnalyticsSetti
 
 
 __all__ = ["AnalysisOutput", "AnalysisResult", "AnalyticsSettings", "analyze", "analyze_run", "changed_groups",
-           "compare_with_history", "evaluate_gates", "excluded_runs", "read_history", "read_nightly",
+           "compare_with_history", "current_trends", "evaluate_gates", "latest_night_regressions", "excluded_runs",
+           "read_history", "read_nightly",
            "settings_for", "settings_from", "NIGHTLY_SCHEMA"]
