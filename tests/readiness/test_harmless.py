@@ -161,3 +161,35 @@ def test_endpoints_served_by_other_software_than_their_siblings():
     crosscheck(real + [stubbed])
     assert [e.signal for e in stubbed.cross] == ["transport-differs"] and "no Date" in stubbed.cross[0].detail
     assert all(r.cross == [] for r in real)
+
+
+# --- query POSTs ------------------------------------------------------------------------------------
+
+def test_posts_that_only_read_are_safe_by_path_or_by_the_spec():
+    from campaigns.importers.openapi import import_openapi, query_operation
+    from campaigns.model import Endpoint
+
+    assert Endpoint(name="f", method="POST", path="/flows/filter").is_safe
+    assert Endpoint(name="c", method="POST", path="/events/count-by/{unit}", params={"unit": ["day"]}).is_safe
+    assert not Endpoint(name="o", method="POST", path="/orders").is_safe
+    assert Endpoint(name="f2", method="POST", path="/flows/filter", safe=False).is_write   # the campaign says otherwise
+    assert Endpoint(name="q", method="POST", path="/quotes", safe=True).is_safe
+    assert query_operation("/flows/lateness", {"operationId": "read_flow_lateness"})
+    assert query_operation("/x", {"operationId": "makeThing", "x-safe": True})
+    assert not query_operation("/flows/", {"operationId": "create_flow"})
+    spec = """openapi: 3.0.3
+info: {title: t, version: "1"}
+paths:
+  /flows/filter:
+    post: {operationId: read_flows, requestBody: {content: {application/json: {schema: {type: object}}}},
+           responses: {"200": {description: ok}}}
+  /flows/:
+    post: {operationId: create_flow, requestBody: {content: {application/json: {schema: {type: object}}}},
+           responses: {"201": {description: ok}}}
+    get: {operationId: list_flows, responses: {"200": {description: ok}}}
+"""
+    result = import_openapi(spec, "spec.yaml", base_url="http://127.0.0.1:9")
+    eps = {e["name"]: e for e in result.campaign["endpoints"]}
+    assert eps["read-flows"].get("safe") is True and "safe" not in eps["create-flow"]
+    loaded = {s["name"] for s in result.campaign["load"]["scenarios"]}
+    assert loaded == {"read-flows", "list-flows"}                      # query POSTs are loaded like GETs
