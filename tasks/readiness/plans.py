@@ -495,6 +495,7 @@ async def _probe_post(rec: ProbeRecord, run: Run, prober: Prober, url: str, head
     created1 = _record(rec, run, w1, url)
     await _follow_created(rec, prober, run, url, headers, w1, created1)
     confirmed = _read_back(rec, w1)
+    _never_stored(rec, run, created1)
     if not confirmed and (_deletable(run, created1) or _echo_share(w1) < 0.5):
         # not confirmed by reading it back: a second object with other values tells a canned answer
         # (the same id twice) from a real one — sent when the twin can be deleted, or when the
@@ -541,6 +542,18 @@ def _echo_share(w1: Observation) -> float:
         return 1.0
     text = w1.text.lower()
     return sum(v in text for v in sent) / len(sent)
+
+
+def _never_stored(rec: ProbeRecord, run: Run, entry) -> None:
+    """The API's own item route (its Location, or the campaign's route) says the object it just
+    announced does not exist, twice: nothing was stored, nothing is left to remove."""
+    follow = rec.first("follow-retry") or rec.first("follow")
+    check = rec.info.get("follow_route")
+    if entry is None or follow is None or check is None or not check.exists or follow.status not in (404, 410):
+        return
+    if follow.meta.get("via") in ("location", "route"):
+        run.ledger.mark(entry, "gone", f"never stored: GET {urlsplit(follow.url).path} answered "  # type: ignore
+                                       f"{follow.status} from a route that exists")
 
 
 def _read_back(rec: ProbeRecord, w1: Observation) -> bool:
