@@ -96,8 +96,9 @@ class Run:
         if self.ledger is None:
             self.ledger = Ledger(self.pool)
 
-    def prober(self, budget: int = MAX_REQUESTS) -> Prober:
-        return Prober(self.client, self.timeout_s, budget, allow=self.allow, writes=self.writes, busy=self.busy)
+    def prober(self, budget: int = MAX_REQUESTS, *, read_only: bool = False) -> Prober:
+        return Prober(self.client, self.timeout_s, budget, allow=self.allow, writes=self.writes, busy=self.busy,
+                      read_only=read_only)
 
 
 def is_read(target: ProbeTarget) -> bool:
@@ -198,7 +199,7 @@ async def _discover(target: ProbeTarget, pool: IdPool, prober: Prober, headers: 
 
 
 async def probe_read(target: ProbeTarget, run: Run, *, own_only: bool = False) -> ProbeRecord:
-    prober = run.prober()
+    prober = run.prober(read_only=True)
     rec = ProbeRecord(target=target, info={"kind": "read"})
     method = target.method.upper()
     headers = dict(target.headers)
