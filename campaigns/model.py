@@ -145,6 +145,14 @@ class Expect(Strict):
         return value
 
 
+class MultipartFile(Strict):
+    """A file part of a multipart body."""
+
+    filename: str = "sample.bin"
+    content: str = Field("sample", description="The file's content (text).")
+    content_type: str = "application/octet-stream"
+
+
 class Endpoint(Strict):
     """One operation of the service under test, named: metrics are grouped by name, never by URL."""
 
@@ -155,6 +163,11 @@ class Endpoint(Strict):
     query: dict[str, Scalar | list[Scalar]] = Field(default_factory=dict)
     headers: dict[str, str] = Field(default_factory=dict)
     body: Any = Field(None, alias="json", description="JSON request body.")
+    form: dict[str, Scalar | list[Scalar]] | None = Field(
+        None, description="An application/x-www-form-urlencoded body (field → value); '{{ }}' templates allowed.")
+    multipart: dict[str, Scalar | list[Scalar] | MultipartFile] | None = Field(
+        None, description="A multipart/form-data body: field → value, or {filename, content, content_type} "
+                          "for a file part.")
     expect: Expect = Field(default_factory=Expect)
     domain: str | None = Field(None, description="Key of the campaign's targets this endpoint answers to.")
     auth: bool = Field(False, description="Send the token obtained by the campaign's auth flow.")
@@ -187,6 +200,22 @@ class Endpoint(Strict):
         for key, values in self.params.items():
             if not values:
                 raise ValueError(f"params.{key} needs at least one value")
+        return self
+
+    @model_validator(mode="after")
+    def _encoded_body(self) -> Endpoint:
+        given = [k for k, v in (("json", self.body), ("form", self.form), ("multipart", self.multipart))
+                 if v is not None]
+        if len(given) > 1:
+            raise ValueError(f"a request has one body: json, form or multipart, not {' and '.join(given)}")
+        if self.form is not None or self.multipart is not None:
+            from campaigns.bodies import encode_form, encode_multipart
+
+            body, content_type = (encode_form(self.form) if self.form is not None
+                                  else encode_multipart(self.multipart))  # type: ignore[arg-type]
+            self.body = body
+            if not any(k.lower() == "content-type" for k in self.headers):
+                self.headers = {**self.headers, "Content-Type": content_type}
         return self
 
     @property

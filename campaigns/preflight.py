@@ -24,11 +24,12 @@ or an API journey also sees what its earlier steps captured.
 from __future__ import annotations
 
 import os
+import random
 import re
 from collections.abc import Iterator
 from typing import Any
 
-from campaigns.templating import BUILTINS, ENV_PREFIX, TEMPLATE, function_name
+from campaigns.templating import BUILTINS, ENV_PREFIX, TEMPLATE, MissingVariable, function_name, lookup
 from campaigns.types import REF
 
 _ROOT = re.compile(r"^\s*([A-Za-z_$][\w$]*)")
@@ -93,6 +94,15 @@ class _Checker:
             if fn not in BUILTINS:
                 self.problem(loc, f"{{{{ {expr} }}}}: ${fn} is not a template function (known: "
                                   f"{', '.join('$' + n for n in sorted(BUILTINS))})")
+                return
+            try:  # literal arguments: call it once, as the run will
+                lookup({name: [1] for name in scope}, expr, random.Random(0))
+            except MissingVariable as exc:
+                self.problem(loc, str(exc))
+            return
+        if expr.startswith("$") and "(" in expr:
+            self.problem(loc, f"{{{{ {expr} }}}} is not a template expression (a variable, a.b.c, or "
+                              f"$function(arguments))")
             return
         root = _ROOT.match(expr)
         if root is None:

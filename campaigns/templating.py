@@ -38,7 +38,7 @@ from typing import Any
 
 TEMPLATE = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
 PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\}(?!\})")
-_CALL = re.compile(r"^\$(\w+)\s*(?:\((.*)\))?$", re.DOTALL)
+_CALL = re.compile(r"^\$(\w+)\s*(?:\(([^()]*)\))?$")
 ENV_PREFIX = "$env."
 
 
@@ -52,6 +52,15 @@ class MissingVariable(KeyError):
         if name.startswith("$"):
             return f"{name} is not a template function (known: {', '.join('$' + n for n in sorted(BUILTINS))})"
         return f"template variable {name!r} has no value"
+
+
+class TemplateError(MissingVariable):
+    """A template that cannot be rendered: a function called with arguments it cannot use, or text
+    that is not a template expression. A ``MissingVariable`` so every caller that handles one (the
+    request fails with a ``template`` error) handles this too."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 _ALNUM = string.ascii_letters + string.digits
@@ -128,9 +137,16 @@ def lookup(variables: dict[str, Any], expr: str, rng: random.Random | None = Non
     if expr.startswith("$"):
         call = _CALL.match(expr)
         if call and call.group(1) in BUILTINS:
-            return BUILTINS[call.group(1)](split_args(call.group(2) or ""), variables, rng or random)  # type: ignore[arg-type]
+            try:
+                return BUILTINS[call.group(1)](split_args(call.group(2) or ""), variables,
+                                               rng or random)  # type: ignore[arg-type]
+            except (ValueError, TypeError, IndexError) as exc:
+                raise TemplateError(f"{{{{ {expr} }}}}: ${call.group(1)} cannot use these arguments ({exc})") from None
         if call and call.group(1) not in variables and ("$" + call.group(1)) not in variables:
             raise MissingVariable(f"${call.group(1)}")
+        if call is None and "(" in expr:
+            raise TemplateError(f"{{{{ {expr} }}}} is not a template expression (a variable, a.b.c, or "
+                                f"$function(arguments))")
     value: Any = variables
     for token in re.findall(r"[^.\[\]]+|\[\d+\]", expr):
         try:

@@ -128,7 +128,9 @@ class SmokeStage:
         verdict = ctx.verdicts.get(ep.name)
         gating = ep.name not in ctx.blocked
         out: dict[str, Any] = {
-            "name": ep.name, "method": ep.method, "url": None, "status_code": None, "latency_ms": None,
+            # the URL as written until it renders: a row never lacks one (smoke_checks.url is NOT NULL)
+            "name": ep.name, "method": ep.method, "url": ctx.base_url + ep.path, "status_code": None,
+            "latency_ms": None,
             "passed": False, "gating": gating, "failures": [], "error_kind": None, "outcome": "checked",
             "readiness": verdict, "reason": None, "checked_at": now(),
         }
@@ -170,7 +172,7 @@ class SmokeStage:
         try:
             response = await bounded_request(http, ep.method, url, headers=headers, max_bytes=MAX_BODY_BYTES,
                                              deadline_s=ctx.campaign.smoke.timeout, allow=ctx.check_url,
-                                             json=body if body is not None else None)
+                                             **_body(body))
         except PermissionError as exc:
             out.update(failures=[str(exc)], error_kind="config")
             return out
@@ -187,7 +189,7 @@ class SmokeStage:
                 start = time.perf_counter()
                 response = await bounded_request(http, ep.method, url, headers=headers, max_bytes=MAX_BODY_BYTES,
                                                  deadline_s=ctx.campaign.smoke.timeout, allow=ctx.check_url,
-                                                 json=original)
+                                                 **_body(original))
                 latency = elapsed_ms(start)
             except (httpx.HTTPError, PermissionError):
                 pass
@@ -310,7 +312,7 @@ class SmokeStage:
             made_url = ctx.url_for(creator, 0)
             before = {n: await self._list_ids(ctx, http, creator, link)
                       for n, link in enumerate(self._links(ctx, creator))}
-            response = await bounded_request(http, "POST", made_url, headers=ctx.headers_for(creator), json=body,
+            response = await bounded_request(http, "POST", made_url, headers=ctx.headers_for(creator), **_body(body),
                                              deadline_s=ctx.campaign.smoke.timeout, allow=ctx.check_url)
         except (httpx.HTTPError, PermissionError, MissingVariable, UnresolvedSecret):
             return None
@@ -377,3 +379,10 @@ def _contract_failures(ctx: RunContext, ep: Endpoint, status: int, body: bytes) 
     contract = contract_for(ctx.loaded.path, ep)
     return contract.check(status, body) if contract is not None else []
 
+
+def _body(body: object) -> dict[str, object]:
+    """httpx's keyword for a body: text (a form or multipart body, encoded when the campaign loaded) as
+    it is, anything else as JSON."""
+    if body is None:
+        return {}
+    return {"content": body} if isinstance(body, (str, bytes)) else {"json": body}

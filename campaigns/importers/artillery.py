@@ -1,38 +1,42 @@
 """Artillery YAML → a campaign: ``perfcampaign import artillery FILE.yml``.
 
-What converts (Artillery → campaign):
+What converts (Artillery → campaign), with Artillery's own semantics (read from its source):
 
-    config.target                        environments.dev.base_url (``--base-url`` overrides it)
+    config.target (and {{ target }})    environments.dev.base_url (``--base-url`` overrides it)
     config.environments.NAME.target     environments.NAME (kind guessed from the name)
     config.phases (duration, arrivalRate,
       rampTo, name, arrivalCount, pause) load.phases (open model); maxVusers → load.max_vus
     config.http.timeout / config.timeout load.timeout
     config.tls.rejectUnauthorized        load.tls.verify
-    config.defaults.headers              the environment's headers
-    config.variables                     scalars → variables; lists → a CSV feeder ``vars`` (random order)
-    config.payload (CSV)                 a data feeder; ``{{ field }}`` → ``{{ payload.field }}``
-    config.ensure                        load.thresholds (p95, p99, median, max, maxErrorRate, thresholds)
+    config.defaults / http.defaults      the environment's headers; cookie → a Cookie header
+    config.variables                     scalars → variables; lists → a CSV feeder ``vars`` (random order);
+                                         a value that is itself a template is written where it is used
+    config.payload (CSV)                 a data feeder (fields, skipHeader, delimiter; the path rebased to
+                                         the campaign file); loadAll → rows read now, for loops over it
+    config.ensure / plugins.ensure       load.thresholds: p95/p99/max/min/median → "<", maxErrorRate →
+                                         error_rate<=N%, thresholds and conditions on http.response_time.*
+                                         and http.request_rate (counts of Artillery's own are noted)
     scenarios[].name / weight            load.scenarios[].name (kebab-case) / weight
-    flow: get/post/put/patch/delete/…    an endpoint per method + path + query (named ``get-api-bounties``),
-                                         and a step naming it
-    url, qs, json, headers               path, query, json, headers (captured values stay on the step)
+    flow: get/post/put/patch/delete/…    an endpoint per method + path + query (named after the request's
+                                         ``name`` or ``get-api-bounties``), and a step naming it
+    url (a variable holding the URL too) path (a URL outside the target: left out, noted)
+    qs, json, headers, form, formData,
+      cookie, auth {user, pass}          query, json, headers, form / multipart bodies, Cookie and
+                                         Authorization headers (literal secrets → ${env:NAME})
     capture: json/as                     the step's capture
     expect: statusCode / contentType /
       hasProperty                        expect.status / content_type / fields
+    loop (count, "1-5", over a list,
+      over a loadAll payload)            a loop item (unrolled when the campaign loads); $loopCount and
+                                         $loopElement (and loopValue/loopElement names) follow
     think                                the previous step's think time
-    ifTrue: VAR                          if: VAR (see below)
-    {{ $randomString() }} {{ $uuid }}
-      {{ $randomNumber(a, b) }}          {{ $randomString() }} {{ $uuid() }} {{ $randomInt(a, b) }}
-    {{ $env.NAME }} in headers           ${env:NAME}
+    ifTrue: VAR                          if: VAR
+    {{ $randomNumber() }} {{ $randomString() }} {{ $uuid }} {{ $env.X }} …  the same template functions
 
-``ifTrue: VAR`` becomes the step's ``if: VAR``: the step is sent only when the variable is set and
-truthy. One difference remains: a capture that finds nothing is an error here (the iteration
-ends, counted as a ``capture`` error), where Artillery leaves the variable unset and goes on. An
-``ifTrue`` expression (not a plain variable name) has no equivalent and is listed in the notes.
-
-Everything else (processor functions, plugins, loops over data, ``before`` flows, WebSocket and
-Socket.IO engines, captures by header/regexp/xpath, ``equals`` expectations…) is listed in the
-notes, never silently dropped.
+Everything else (processor functions and hooks, plugins, ``before``/``after`` flows, WebSocket,
+Socket.IO and Playwright engines, captures by header/regexp/xpath, ``equals`` expectations,
+``probability``…) is named in the notes with the reason, never silently dropped. A variable nothing
+defines is set to the text 'undefined' — what Artillery sends for it — and named in the notes.
 """
 
 from __future__ import annotations

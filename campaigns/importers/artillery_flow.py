@@ -23,7 +23,7 @@ from campaigns.types import check_secret_value, format_duration, parse_duration
 
 METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
 TEMPLATE = re.compile(r"\{\{\{?\s*(.+?)\s*\}?\}\}")
-_FUNC = re.compile(r"^\$(\w+)(?:\((.*)\))?$")
+_FUNC = re.compile(r"^\$(\w+)(?:\(([^()]*)\))?$")
 _ENV = re.compile(r"^\$(?:env|processEnvironment)\.([A-Za-z_][A-Za-z0-9_]*)$")
 
 
@@ -117,6 +117,9 @@ def _template(expr: str, cx: Context, where: str, allow_env: bool) -> str:
                                     f"line; give the variable a value under variables:")
     if expr in ("$loopCount", "$loopElement") or expr.startswith("$loopElement"):
         return _undefined(cx, expr, f"{{{{ {expr} }}}} is used outside a loop")
+    if "|" in expr or (expr.startswith("$") and "(" in expr and not _FUNC.match(expr)):
+        return _undefined(cx, "expression", f"{{{{ {expr} }}}} is not Artillery template syntax (filters such as "
+                                            f"'| pad()' and nested calls are not rendered by Artillery either)")
     fn = _FUNC.match(expr)
     if fn:
         name, args = fn.group(1), (fn.group(2) or "").strip()
@@ -400,10 +403,7 @@ def _request(method: str, spec: dict[str, Any], cx: Context, where: str) -> dict
     expect = _expect(spec.get("expect"), cx, where)
     if "body" in spec:
         cx.note(f"{where}.body: a raw text body has no equivalent (only JSON bodies convert): sent without a body")
-    for key in ("form", "formData"):
-        if key in spec:
-            cx.note(f"{where}.{key}: form bodies have no equivalent yet (only JSON bodies convert): sent without a "
-                    f"body")
+    form_kind, form = _form(spec, cx, where)
     if "probability" in spec:
         cx.note(f"{where}.probability {spec['probability']}: sent every time (Artillery sends it "
                 f"{spec['probability']}% of the time)")
@@ -475,6 +475,8 @@ def _request(method: str, spec: dict[str, Any], cx: Context, where: str) -> dict
             ep["headers"] = static_headers
         if body is not None:
             ep["json"] = _sampled(body, cx.captured)
+        elif form_kind is not None:
+            ep[form_kind] = _sampled(form, cx.captured)
         if expect:
             ep["expect"] = expect
         cx.endpoints[key] = ep
@@ -486,6 +488,13 @@ def _request(method: str, spec: dict[str, Any], cx: Context, where: str) -> dict
         step["headers"] = step_headers
     if body is not None and body != ep.get("json"):
         step["json"] = body
+    if form_kind is not None and form != ep.get(form_kind):  # the step's own values, encoded as the endpoint's
+        from campaigns.bodies import encode_form
+
+        step["json"] = encode_form(form)[0] if form_kind == "form" else None
+        if step["json"] is None:
+            del step["json"]
+            cx.note(f"{where}.formData: values captured at run time are sent as the endpoint's samples")
     if capture:
         step["capture"] = capture
     if expect is not None and expect != ep.get("expect"):
@@ -530,6 +539,39 @@ def flow_steps(items: list[Any], cx: Context, where: str, steps: list[dict[str, 
             cx.note(f"{here}: log has no equivalent (ignored)")
         else:
             cx.note(f"{here}: {next(iter(item))!r} has no equivalent (ignored)")
+
+
+MAX_FILE_PART = 1_000_000
+
+
+def _form(spec: dict[str, Any], cx: Context, where: str) -> tuple[str | None, dict[str, Any] | None]:
+    """Artillery's ``form`` (urlencoded) and ``formData`` (multipart; ``fromFile`` parts read now)."""
+    if isinstance(spec.get("form"), dict):
+        return "form", {str(k): scalarish(v) for k, v in convert_templates(spec["form"], cx, where).items()}
+    if not isinstance(spec.get("formData"), dict):
+        for key in ("form", "formData"):
+            if key in spec:
+                cx.note(f"{where}.{key}: not a mapping of fields (sent without a body)")
+        return None, None
+    out: dict[str, Any] = {}
+    for key, value in spec["formData"].items():
+        if isinstance(value, dict) and "fromFile" in value:
+            path = (cx.source_dir / str(value["fromFile"])) if cx.source_dir else Path(str(value["fromFile"]))
+            try:
+                data = path.read_bytes()[:MAX_FILE_PART].decode("utf-8")
+            except (OSError, UnicodeDecodeError):
+                data = "sample"
+                cx.note(f"{where}.formData.{key}: {value['fromFile']} could not be read as text at import time: the "
+                        f"part is sent with the content 'sample'")
+            out[str(key)] = {"filename": Path(str(value["fromFile"])).name, "content": data,
+                             "content_type": str(value.get("contentType") or "application/octet-stream")}
+            cx.note(f"{where}.formData.{key}: the file {value['fromFile']} is written into the campaign "
+                    f"({len(data)} characters; import again after it changes)")
+        elif isinstance(value, dict) and "value" in value:
+            out[str(key)] = scalarish(convert_templates(value["value"], cx, where))
+        else:
+            out[str(key)] = scalarish(convert_templates(value, cx, where))
+    return "multipart", out
 
 
 MAX_LOOP_ITEMS = 1000

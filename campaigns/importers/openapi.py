@@ -11,9 +11,16 @@ One endpoint per operation, named after its ``operationId`` (kebab-case) or its 
     response schemas     a side file ``<campaign>.schemas.json`` (draft 2020-12, 3.0 converted)
                          that readiness and smoke validate 2xx bodies against (``contract.py``)
 
-Servers become environments (``--base-url`` gives one ``dev`` environment instead); a load
-section runs the GET operations at 5 iterations/s for a minute. What has no equivalent (cookie
-parameters, form bodies, API keys in the query…) is listed in the notes.
+    request body (form/multipart) form: / multipart: fields from the schema (file parts for binary)
+    links, created ids   e2e API journeys (``chains.py``): link targets filled from the first answer;
+                         a create followed by the read/update/delete of the id it returned
+
+Swagger 2.0 documents are converted to OpenAPI 3.0 first (``swagger.py``). Request bodies are
+checked against the spec's own schema (jsonschema); one that cannot be made to match is named in
+the notes. Servers become environments (``--base-url`` gives one ``dev`` environment instead); a
+load section runs the GET operations at 5 iterations/s for a minute. What is not sent (optional
+parameters, cookie parameters, API keys in the query, callbacks, webhooks, binary bodies…) is
+listed in the notes.
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ from campaigns.importers.spec import Spec, load_spec, pointer
 from campaigns.types import is_secret_key
 
 SCHEMA_SUFFIX = ".schemas.json"
+_FORM = object()  # a form or multipart body (see _Importer.form_body)
+_FORM_MEDIA = ("application/x-www-form-urlencoded", "multipart/form-data")
 _SKIP_HEADERS = {"accept", "content-type", "authorization", "user-agent", "content-length"}
 
 
@@ -121,8 +130,12 @@ class _Importer:
         body = self.spec.deref(raw)
         media = _json_media(body.get("content") or {})
         if media is None:
-            kinds = ", ".join(body.get("content") or {}) or "no content"
-            self.note(f"{where}/requestBody: only JSON bodies are generated ({kinds}): sent without a body")
+            content = body.get("content") or {}
+            if any(m.split(";")[0].strip() in _FORM_MEDIA for m in content):
+                return True, _FORM
+            kinds = ", ".join(content) or "no content"
+            self.note(f"{where}/requestBody: no JSON, form or multipart body is documented ({kinds}): sent without "
+                      f"a body")
             return False, None
         schema = media[1].get("schema") or {}
         found, value = explicit(media[1])
@@ -142,6 +155,37 @@ class _Importer:
             self.note(f"{where}/requestBody: no body that matches the schema could be generated "
                       f"({'; '.join(problems[:2])}): edit the endpoint's json")
         return True, value
+
+    def form_body(self, op: dict[str, Any], where: str) -> tuple[str, dict[str, Any]] | None:
+        """``("form", fields)`` or ``("multipart", fields)`` for a form or multipart request body."""
+        content = self.spec.deref(op["requestBody"]).get("content") or {}
+        media = next((m for m in content if m.split(";")[0].strip() == "application/x-www-form-urlencoded"),
+                     None) or next(m for m in content if m.split(";")[0].strip() == "multipart/form-data")
+        obj = content[media] or {}
+        schema = self.spec.deref(obj.get("schema") or {})
+        found, value = explicit(obj)
+        if not (found and isinstance(value, dict)):
+            value = sample(self.spec, schema)
+        if not isinstance(value, dict):
+            self.note(f"{where}/requestBody: the {media} body's schema is not an object of fields: sent without a body")
+            return None
+        props = schema.get("properties") or {}
+        fields: dict[str, Any] = {}
+        for key, item in value.items():
+            prop = self.spec.deref(props.get(key) or {})
+            binary = prop.get("format") in ("binary", "base64") or prop.get("contentMediaType") or (
+                prop.get("type") == "array" and self.spec.deref(prop.get("items") or {}).get("format") == "binary")
+            if media.startswith("multipart") and binary:
+                fields[key] = {"filename": f"{key}.bin", "content": "sample",
+                               "content_type": str(prop.get("contentMediaType") or "application/octet-stream")}
+            elif isinstance(item, (dict, list)) and not (isinstance(item, list) and all(
+                    isinstance(x, (str, int, float, bool)) for x in item)):
+                fields[key] = json.dumps(item, separators=(",", ":"))
+            elif item is None:
+                fields[key] = ""
+            else:
+                fields[key] = item
+        return ("multipart" if media.startswith("multipart") else "form"), fields
 
     def responses(self, op: dict[str, Any]) -> tuple[list[int], str | None, Any]:
         """(documented success codes, content type to expect, response schema or None)."""
@@ -236,7 +280,11 @@ class _Importer:
             ep["headers"] = headers
         has_body, body = self.body(op, where)
         if has_body:
-            ep["json"] = body
+            form = self.form_body(op, where) if body is _FORM else None
+            if form is not None:
+                ep[form[0]] = form[1]
+            elif body is not _FORM:
+                ep["json"] = body
         if method == "post" and query_operation(our_path, op):
             ep["safe"] = True   # a query sent as a body: probed, smoke-tested and loaded like a GET
         status, content_type, schema = self.responses(op)

@@ -201,8 +201,10 @@ async def _send(ctx: RunContext, http: httpx.AsyncClient, step: ApiStep, record:
     if not _keeps_cookies(ctx):
         http.cookies.clear()  # the campaign turned cookies off: nothing a response set is sent back
     start = time.perf_counter()
+    body = ({"content": request.body} if isinstance(request.body, (str, bytes))
+            else {"json": request.body} if request.body is not None else {})
     try:  # a whole-request deadline and a body cap: a trickling or endless target cannot stretch the journey
-        response = await bounded_request(http, request.method, request.url, headers=headers, json=request.body,
+        response = await bounded_request(http, request.method, request.url, headers=headers, **body,
                                          allow=ctx.check_url, deadline_s=http.timeout.read or DEFAULT_DEADLINE_S)
     except (httpx.HTTPError, TargetNotAllowed) as exc:
         kind = "blocked" if isinstance(exc, TargetNotAllowed) else classify_error(exc)

@@ -34,7 +34,7 @@ JOURNEYS = """\
         - {method: GET, path: "/api/products?limit={{ order }}", expect: {values: {"items[6].id": 7}}}
     - name: broken
       steps:
-        - {endpoint: profile, headers: {Authorization: "Bearer {{ nobody }}"}}
+        - {endpoint: profile, headers: {Authorization: "Bearer {{ $env.PERFCAMPAIGN_TEST_NEVER_SET }}"}}
         - {endpoint: products, expect: {status: [200], values: {"items[0].name": Gadget}}}
         - {endpoint: unread-count}
     - name: carry-on
@@ -71,7 +71,10 @@ def test_sign_in_capture_reuse_and_if_true(tmp_path, pages_url):
     broken = journeys["broken"]
     assert broken["status"] == "failed"
     assert [s["outcome"] for s in broken["steps"]] == ["failed", "skipped", "skipped"]
-    assert broken["steps"][0]["failures"] == ["template variable 'nobody' has no value"]
+    # a secret that is missing mid-run fails its request with a clear message (an undefined variable is
+    # found before the run: see test_an_undefined_variable_is_found_before_the_run)
+    assert broken["steps"][0]["failures"] == ["environment variable PERFCAMPAIGN_TEST_NEVER_SET is not set "
+                                              "(referenced as {{ $env.PERFCAMPAIGN_TEST_NEVER_SET }})"]
 
     carry = journeys["carry-on"]
     assert [s["outcome"] for s in carry["steps"]] == ["failed", "passed", "failed"]
@@ -111,3 +114,16 @@ def test_known_gaps_do_not_fail_a_journey_and_production_gets_no_writes(tmp_path
     assert journey["status"] == "passed" and result.status == "passed"
     assert [p["key"] for p in journey["friction"]] == ["missing_api:GET /api/unread-count"]
     assert result.backlog[0]["key"] == "e2e:missing_api:GET /api/unread-count"
+
+
+def test_an_undefined_variable_is_found_before_the_run(tmp_path, pages_url):
+    import pytest
+
+    from campaigns.loader import CampaignError
+
+    text = pages_campaign(pages_url, JOURNEYS).replace("{{ $env.PERFCAMPAIGN_TEST_NEVER_SET }}", "{{ nobody }}")
+    with pytest.raises(CampaignError) as err:
+        make_context(tmp_path, text)
+    [problem] = err.value.problems
+    assert problem.line and problem.field == "e2e.api_journeys[2].steps[0].headers.Authorization"
+    assert "no variable 'nobody' in journey broken before this step" in problem.message

@@ -159,8 +159,12 @@ def test_templates_secrets_feeders_and_every_mapping():
     # the loop stays a loop in the file (count 2) and the model unrolls it
     assert "count: 2" in result.yaml()
     assert c.data["payload"].fields == ["username", "pw"] and c.data["payload"].skip_header
+    # form: becomes a urlencoded body (encoded once, sent as it is by every stage and engine)
+    upload = c.endpoint("post-upload")
+    assert upload.form == {"a": 1} and upload.body == "a=1"
+    assert upload.headers["Content-Type"] == "application/x-www-form-urlencoded"
     for text in ("think before the first request", "capture by header", "expect.equals",
-                 "elsewhere.example.org/x is outside the target", "function 'doStuff'", ".form: form bodies",
+                 "elsewhere.example.org/x is outside the target", "function 'doStuff'",
                  "engine ws has no equivalent", "config.http.pool", "config.payload[0] users.csv → feeder 'payload'"):
         assert text in notes, text
     assert "feeders read a header row" not in notes  # skipHeader: true says the file has one
