@@ -32,11 +32,11 @@ MIN_SIBLINGS = 3
 
 
 def _describe(p: tuple) -> str:
-    casing, server, powered, date, keep_alive, framing, order = p
+    casing, server, powered, date, keep_alive = p[:5]
     bits = [f"{casing}-case headers", f"Server: {server or '(none)'}"]
     if powered:
         bits.append(f"X-Powered-By: {powered}")
-    bits += ["Date" if date else "no Date", "Keep-Alive" if keep_alive else "no Keep-Alive", framing]
+    bits += ["Date" if date else "no Date", "Keep-Alive" if keep_alive else "no Keep-Alive"]
     return ", ".join(bits)
 
 
@@ -51,8 +51,8 @@ def transport_siblings(records: list[ProbeRecord]) -> None:
     by_origin: dict[str, list[tuple[ProbeRecord, tuple]]] = defaultdict(list)
     for rec in records:
         p = _primary_2xx(rec)
-        if p is not None:
-            by_origin[origin_of(p.url)].append((rec, transport_print(p)))
+        if p is not None:  # the software's identity only: framing and header order change with the body
+            by_origin[origin_of(p.url)].append((rec, transport_print(p)[:5]))
     for origin, items in by_origin.items():
         if len(items) < MIN_SIBLINGS:
             continue
