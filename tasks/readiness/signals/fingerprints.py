@@ -9,9 +9,12 @@ from ..signatures import admin_fingerprint, match_fingerprints
 from . import register
 from .base import _path, same_software
 
-#: labels of the requests that address the endpoint itself (not a related list, a cleanup…)
-OWN_LABELS = frozenset({"base", "repeat", "alt", "ghost", "limit", "noauth", "write", "write-refused", "resend",
-                        "vary", "malformed", "options", "pre", "ghost-write", "restore", "bad-input"})
+#: labels of the requests that are the endpoint itself — its method on its route — for a read and for
+#: a write. A write's GETs (``pre``, ``follow``) go to another operation, which a tool in proxy mode
+#: may stub while it relays the write itself.
+OWN_LABELS = {"read": frozenset({"base", "repeat", "alt", "ghost", "limit", "noauth", "bad-input"}),
+              "write": frozenset({"write", "write-refused", "resend", "vary", "malformed", "options", "ghost-write",
+                                  "restore"})}
 
 
 def host_tools(rec: ProbeRecord) -> list[tuple[str, float, str, str, Observation]]:
@@ -43,7 +46,8 @@ def mock_server_signatures(rec: ProbeRecord) -> list[Evidence]:
     ev: list[Evidence] = []
     seen: set[str] = set()
     proxied: list = []
-    own = [o for o in rec.observations if o.ok and o.label in OWN_LABELS]
+    labels = OWN_LABELS["write" if rec.info.get("kind") == "write" else "read"]
+    own = [o for o in rec.observations if o.ok and o.label in labels]
     for obs in own:
         for fp, quote in match_fingerprints(obs, suppressed=proxied):
             if fp.id in seen:

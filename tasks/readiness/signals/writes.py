@@ -190,6 +190,19 @@ def _creation_time(rec: ProbeRecord, w1: Observation) -> list[Evidence]:
     return []
 
 
+def _stubbed_read(write: Observation, read: Observation | None) -> str:
+    from ..signatures import match_fingerprints
+
+    if read is None or not read.ok:
+        return ""
+    tool = [(fp, q) for fp, q in match_fingerprints(read) if fp.weight >= 4.0]
+    if tool and not [fp for fp, _ in match_fingerprints(write) if fp.weight >= 4.0]:
+        fp, quote = tool[0]
+        return (f"GET {_path(read)} is answered by {fp.tool} ({quote}) while the {write.method} itself is not: "
+                f"the read-back is a stub, persistence not judged")
+    return ""
+
+
 @register
 def write_persistence(rec: ProbeRecord) -> list[Evidence]:
     """Does a 2xx write leave a trace?"""
@@ -212,6 +225,11 @@ def write_persistence(rec: ProbeRecord) -> list[Evidence]:
         return ev
     w1 = writes[0]
     follow = _follow(rec)
+    stub = _stubbed_read(w1, follow)
+    if stub:
+        # the read-back is answered by a mock tool while the write is not (proxy mode with the GET
+        # stubbed): it says nothing about what the write stored
+        return ev + [Evidence("read-back-stubbed", "real", 0.0, stub)]
     if w1.status == 202:
         return ev + [Evidence("write-accepted-async", "real", 0.0,
                               f"{method} answered 202 Accepted: processed asynchronously, persistence not checked")]
