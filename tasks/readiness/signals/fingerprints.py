@@ -66,10 +66,14 @@ def mock_server_signatures(rec: ProbeRecord) -> list[Evidence]:
                            f"{fp.tool} headers on top of the backend's own ({quote}): the tool is relaying a "
                            f"backend (validation/partial proxy), so the endpoint is judged on behaviour"))
     answer = next((o for o in own if o.is_2xx), None) or next(iter(own), None)
-    tools_seen = {e.detail.split(":", 1)[0] for e in ev}
+    identified = {}
+    for e in ev:
+        if e.points_to == "mock":
+            tool = e.detail.split(":", 1)[0]
+            identified[tool] = identified.get(tool, 0.0) + e.weight
     for tool, weight, quote, source, page in host_tools(rec):
-        if tool in tools_seen:
-            continue
+        if identified.get(tool, 0.0) >= 4.0:
+            continue  # the endpoint's own answers already name it
         where = f"{page.method} {_path(page)} → {page.status}"
         if answer is not None and same_software(answer, page):
             w = 4.0 if weight >= 4.0 else min(weight, 3.0)
