@@ -121,7 +121,7 @@ def worker_kill(url: str, cluster: DaskCLICluster, workdir: Path) -> dict[str, A
     row = store.fetchall("SELECT partial, lost_shards, requests FROM load_runs WHERE run_id = 'kill'")[0]
     cluster.wait_for_workers(2, timeout=60)
     return {"killed": killed, "status": result.status, "error": result.error, "partial": s.get("partial"),
-            "merged_requests": s.get("requests"), "planned_total": s.get("planned_arrivals"),
+            "merged_requests": s.get("requests"), "survivor_planned": s.get("planned_arrivals"), "planned_total": 8000,
             "streamed_per_shard": dict(streamed), "stored": {"partial": row[0], "lost_shards": row[1],
                                                              "requests": row[2]}}
 
@@ -181,9 +181,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                   f"max {max(values):.2f} ms over {len(values)} runs")
         doc["worker_kill"] = wk = worker_kill(url, cluster, Path(tmp))
         print(f"\nworker killed mid-run ({wk['killed']}): stage {wk['status']}; {wk['error']}")
-        print(f"  merged requests {wk['merged_requests']} (the surviving shard's share of {wk['planned_total']:.0f} "
-              f"planned); streamed per shard before/after the kill {wk['streamed_per_shard']}; stored "
-              f"{wk['stored']}")
+        print(f"  merged requests {wk['merged_requests']} = the surviving shard's whole share "
+              f"({wk['survivor_planned']:.0f} of the {wk['planned_total']} planned); per-second rows streamed per shard "
+              f"(the lost one's up to its death) {wk['streamed_per_shard']}; stored {wk['stored']}")
     doc["merge"] = mt = merge_time()
     print(f"\nmerge: {mt['shards']} shard results × {mt['endpoints']} endpoints ({mt['histograms_merged']} histograms) "
           f"in {mt['merge_shards_s']} s; 1,000 histograms of one endpoint in {mt['one_endpoint_1000_histograms_s']} s")

@@ -9,7 +9,7 @@ equivalent minutes. The peer, measured in the same run unless ``--no-peer``: the
 a runner that does not stream (shards keep every row until they end — the behaviour before
 streaming). Target: coordinator and shards grow < 10 % from 5 to 60 minutes.
 
-    python -m bench.soak [--quick] [--minutes 60] [--compress 12] [--endpoints 100] [--rate 10000]
+    python -m bench.soak [--quick] [--minutes 60] [--compress 12] [--endpoints 100] [--rate 4000]
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--minutes", type=float, default=60, help="equivalent minutes of soak")
     ap.add_argument("--compress", type=float, default=12, help="equivalent seconds per wall second")
     ap.add_argument("--endpoints", type=int, default=100)
-    ap.add_argument("--rate", type=float, default=10000, help="requests/s (wall clock), all endpoints")
+    ap.add_argument("--rate", type=float, default=4000, help="requests/s (wall clock), all endpoints")
     ap.add_argument("--shards", type=int, default=2)
     ap.add_argument("--no-peer", action="store_true")
     args = ap.parse_args(argv)

@@ -61,9 +61,8 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_val
 
 from campaigns.types import (MAX_RATE, MAX_VUS, Duration, Slug, StrictModel, check_headers, check_path,
                              upper_method)
+from campaigns.vocabulary import TEST_TYPES, TestType
 
-TestType = Literal["load", "stress", "spike", "soak", "breakpoint"]
-TEST_TYPES: tuple[str, ...] = ("load", "stress", "spike", "soak", "breakpoint")
 Scalar = str | int | float | bool
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 

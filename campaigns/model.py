@@ -24,12 +24,11 @@ from campaigns.templating import placeholders
 from campaigns.types import (MAX_RATE, MAX_VUS, Duration, Slug, StrictModel, check_headers, check_path,
                              check_path_value, no_control_characters, upper_method)
 from campaigns.verdict import VerdictOptions
-from campaigns.vocabulary import STAGE_ORDER
+from campaigns.vocabulary import STAGE_ORDER, EnvKind, Stage
 
 SCHEMA_VERSION = 1
 
-StageName = Literal["readiness", "smoke", "e2e", "load", "chaos"]
-EnvKind = Literal["dev", "staging", "production"]
+StageName = Stage
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 Scalar = str | int | float | bool

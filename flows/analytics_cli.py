@@ -22,11 +22,11 @@ from datetime import datetime
 from typing import Any
 
 import click
-from rich.console import Console
+from rich import box
 from rich.table import Table
 
 from campaigns.vocabulary import ExitCode
-from flows.console import Failure, open_store, parse_since
+from flows.console import Failure, console, open_store, parse_since
 from warehouse.analytics.metrics import METRICS
 from warehouse.store import Warehouse, WarehouseError
 
@@ -58,23 +58,15 @@ def _emit_json(doc: dict[str, Any]) -> None:
     click.echo(json.dumps(_clean(doc), indent=2, allow_nan=False))
 
 
-def console() -> Console:
-    """stdout; 160 columns when it is not a terminal (a pipe, CI logs) instead of rich's 80."""
-    import os
-    import sys
-
-    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
-    return Console(highlight=False, width=width)
-
-
 def fmt(metric: str, value: Any) -> str:
+    """A series' value in its unit: ``262 ms``, ``1.23%``, ``41.5 req/s``."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
     if metric == "error_rate":
         return f"{value * 100:.2f}%"
     if metric == "rps":
-        return f"{value:.1f}"
-    return f"{value:.1f}" if abs(value) < 1000 else f"{value:,.0f}"
+        return f"{value:,.1f}/s"
+    return f"{value:.1f} ms" if abs(value) < 100 else f"{value:,.0f} ms"
 
 
 def pct(value: Any) -> str:
@@ -101,30 +93,72 @@ def common(func: Any) -> Any:
     return func
 
 
+#: a series worth a line by default: it moved this much against the last 7 nights …
+NOTABLE_CHANGE = 0.10
+#: … or it reaches its limit within this many nights at its slope
+NOTABLE_NIGHTS = 60
+
+
+def _crossing(r: dict[str, Any]) -> str:
+    nights_to = r.get("nights_to_threshold")
+    if nights_to is None:
+        return "–"
+    return "past it" if nights_to <= 0 else f"{nights_to:,.0f} nights" if nights_to <= 3650 else "10+ years"
+
+
+#: this many series or fewer are all shown
+FEW_ROWS = 40
+#: an error rate moves when it changes by this much in absolute terms (0.1% → 0.2% is +100%, and nothing)
+NOTABLE_ERROR_RATE = 0.005
+
+
+def notable(r: dict[str, Any]) -> bool:
+    """The whole run always; an endpoint when it moved or nears its limit."""
+    change = r.get("change_7")
+    nights_to = r.get("nights_to_threshold")
+    moved = change is not None and abs(change) >= NOTABLE_CHANGE
+    if moved and r["metric"] == "error_rate" and r.get("value") is not None:
+        before = r["value"] / (1 + change) if change != -1 else 0.0
+        moved = abs(r["value"] - before) >= NOTABLE_ERROR_RATE
+    return r["endpoint"] == "_overall" or moved or (nights_to is not None and nights_to <= NOTABLE_NIGHTS)
+
+
+def _order(r: dict[str, Any]) -> tuple[Any, ...]:
+    """Summary rows first (the whole run), then what moved most."""
+    metric_rank = list(METRICS).index(r["metric"]) if r["metric"] in METRICS else 99
+    return (r["environment"], r["endpoint"] != "_overall", -abs(r.get("change_7") or 0.0), r["endpoint"], metric_rank)
+
+
 def trends_table(rows: list[dict[str, Any]], title: str) -> Table:
-    table = Table(title=title)
+    """Fits 100 columns: where, what, how many nights (and how many left out), the latest value in its
+    unit, the change against 7 and 30 nights, and when it reaches its limit at the current slope."""
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, title_justify="left")
     for col, justify in (("env", "left"), ("endpoint", "left"), ("metric", "left"), ("nights", "right"),
-                         ("latest", "right"), ("median 7", "right"), ("Δ 7", "right"), ("Δ 30", "right"),
-                         ("slope/night", "right"), ("limit", "right"), ("crosses in", "right")):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    for r in rows:
+                         ("latest", "right"), ("Δ 7", "right"), ("Δ 30", "right"), ("limit", "right"),
+                         ("reaches it in", "right")):
+        table.add_column(col, justify=justify, no_wrap=col != "endpoint", overflow="fold",  # type: ignore[arg-type]
+                         max_width=28 if col == "endpoint" else None)
+    for r in sorted(rows, key=_order):
         m = r["metric"]
-        nights_to = r.get("nights_to_threshold")
-        crossing = ("–" if nights_to is None else "past it" if nights_to == 0
-                    else f"{nights_to:.0f} nights")
-        slope = r.get("slope_per_night")
-        table.add_row(r["environment"], r["endpoint"], METRICS[m].label if m in METRICS else m, str(r["nights"]),
-                      fmt(m, r["value"]), fmt(m, r["median_7"]), pct(r.get("change_7")), pct(r.get("change_30")),
-                      "–" if slope is None else f"{slope:+.3g}", fmt(m, r.get("threshold")), crossing)
+        nights = str(r["nights"]) + (f" ({r['untrusted_nights']}◇)" if r.get("untrusted_nights") else "")
+        change = r.get("change_7")
+        style = "" if change is None or abs(change) < NOTABLE_CHANGE else \
+            ("red" if (change > 0) == (m != "rps") else "green")
+        table.add_row(r["environment"], r["endpoint"], METRICS[m].label if m in METRICS else m, nights,
+                      fmt(m, r["value"]), f"[{style}]{pct(change)}[/]" if style else pct(change),
+                      pct(r.get("change_30")), fmt(m, r.get("threshold")), _crossing(r))
     return table
 
 
 @click.command()
 @common
+@click.option("--all", "show_all", is_flag=True, help="Every series (default past 40: the whole run, and the "
+              "endpoints that moved 10% or near their limit).")
 def trends(campaign: str | None, environment: str | None, endpoint: str | None, metric: str | None, since: str,
-           warehouse: str | None, as_json: bool) -> None:
-    """Trends per campaign / environment / endpoint / metric: rolling medians, change against the last
-    7 and 30 nights, and when the SLO threshold will be crossed at the current slope."""
+           warehouse: str | None, as_json: bool, show_all: bool) -> None:
+    """Trends per campaign / environment / endpoint / metric: change against the last 7 and 30 nights,
+    and when each series reaches its own limit (the campaign's gate) at the current slope. ◇: nights
+    left out because the generator could not vouch for them."""
     from warehouse.analytics.service import current_trends
 
     _check_metric(metric)
@@ -148,12 +182,18 @@ def trends(campaign: str | None, environment: str | None, endpoint: str | None, 
     for r in rows:
         by_campaign.setdefault(f"{r['campaign']} ({r['test_type']})", []).append(r)
     out = console()
+    filtered = show_all or endpoint is not None or metric is not None or len(rows) <= FEW_ROWS
     for title, part in by_campaign.items():
-        out.print(trends_table(part, f"trends: {title}"))
+        shown = part if filtered else [r for r in part if notable(r)]
+        out.print(trends_table(shown, f"trends: {title}"))
+        hidden = len(part) - len(shown)
+        if hidden:
+            out.print(f"{hidden} steady series hidden (moved < {NOTABLE_CHANGE:.0%} in 7 nights, not near a limit): "
+                      "--all shows them", style="dim")
 
 
 def regressions_table(rows: list[dict[str, Any]], title: str) -> Table:
-    table = Table(title=title)
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, title_justify="left")
     for col in ("env", "endpoint", "metric", "since", "run", "direction", "before", "after", "change", "p", "nights"):
         table.add_column(col, justify="right" if col in ("before", "after", "change", "p", "nights") else "left")
     for r in rows:
@@ -212,7 +252,7 @@ def regressions(campaign: str | None, environment: str | None, endpoint: str | N
 
 def night_table(rows: list[dict[str, Any]], title: str) -> Table:
     """The newest night's significant changes: against which reference, by how much, how sure, by which method."""
-    table = Table(title=title)
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, title_justify="left")
     for col in ("env", "endpoint", "metric", "night", "vs", "before", "after", "change", "p", "method"):
         table.add_column(col, justify="right" if col in ("before", "after", "change", "p") else "left")
     for r in rows:

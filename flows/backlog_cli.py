@@ -27,7 +27,7 @@ from typing import Any
 import click
 
 from campaigns.vocabulary import ENV_KINDS, ExitCode
-from flows.console import Failure, console, open_store
+from flows.console import console, open_store
 
 COLUMNS = ("priority", "kind", "title", "effort", "endpoint", "status", "first_seen", "last_seen", "times_seen",
            "campaign", "environment", "key")
@@ -154,12 +154,13 @@ def backlog_table(gaps: list[Gap], title: str | None = None) -> Any:
     from rich import box
     from rich.table import Table
 
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=title, title_justify="left")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, title=title, title_justify="left",
+                  expand=True)
     table.add_column("priority", no_wrap=True)
     table.add_column("gap", ratio=1, overflow="fold")
     table.add_column("kind", no_wrap=True)
     table.add_column("effort", no_wrap=True)
-    table.add_column("environments")
+    table.add_column("environments", max_width=16)
     table.add_column("since", no_wrap=True)
     table.add_column("runs", justify="right", no_wrap=True)
     styles = {"high": "red", "medium": "yellow", "low": "dim"}
@@ -213,5 +214,5 @@ def backlog(campaign: str | None, env: str | None, status: str, fmt: str | None,
     out.print(backlog_table(gaps))
 
 
-__all__ = ["Failure", "Gap", "backlog", "backlog_table", "load_items", "merge_gaps", "summary_lines", "to_csv",
+__all__ = ["Gap", "backlog", "backlog_table", "load_items", "merge_gaps", "summary_lines", "to_csv",
            "to_json", "to_markdown"]

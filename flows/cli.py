@@ -13,33 +13,29 @@ Set ``PERFCAMPAIGN_DEBUG=1`` to see the traceback of an internal error.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
 import traceback
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from campaigns.errors import PerfcampaignError
-from campaigns.loader import CampaignError, load_campaign
-from campaigns.model import Campaign
 from campaigns.vocabulary import STAGE_ORDER, TEST_TYPES, ExitCode
-from flows.console import Failure, console, open_store
-from flows.outputs.base import OutputOptions
-from flows.runner import BadInput, RunOptions, plan_campaign
-from tasks.base import ProgressEvent
-from tasks.document import RunDocument
-from warehouse.store import Warehouse, WarehouseError, default_path
+from flows.console import Failure
+from flows.lazy import LazyGroup
 
-err = Console(stderr=True, highlight=False)
+if TYPE_CHECKING:  # the fast paths (--help, --version, validate, schema) import none of these
+    from tasks.document import RunDocument
+
+#: ``perfcampaign --version``
+VERSION = "0.1.0"
 
 
-def _load(file: str):
+def _load(file: str) -> Any:
+    from campaigns.loader import CampaignError, load_campaign
+
     try:
         return load_campaign(file)
     except CampaignError as exc:
@@ -48,8 +44,33 @@ def _load(file: str):
         raise SystemExit(ExitCode.BAD_INPUT) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option("0.1.0", prog_name="perfcampaign")
+def _complete_envs(ctx: click.Context, incomplete: str) -> list[str]:
+    """Shell completion of ``--env``: the environments of the campaign file on the line (YAML only)."""
+    file = ctx.params.get("file")
+    if not file:  # click has not parsed FILE while completing an option's value: read the line
+        words = os.environ.get("COMP_WORDS", "").split()
+        after = words[words.index("run") + 1:] if "run" in words else []
+        file = next((w for w in after if w.endswith((".yaml", ".yml"))), None)
+    try:
+        import yaml
+
+        with open(str(file), encoding="utf-8") as fh:
+            names = list((yaml.safe_load(fh) or {}).get("environments") or {})
+    except Exception:  # noqa: BLE001 - no file yet, or not one we can read: nothing to offer
+        return []
+    return [str(n) for n in names if str(n).startswith(incomplete)]
+
+
+def _complete_stages(incomplete: str) -> list[str]:
+    """Shell completion of ``--stages readiness,sm…``: the next stage name, after those given."""
+    done, _, last = incomplete.rpartition(",")
+    given = set(done.split(",")) if done else set()
+    prefix = f"{done}," if done else ""
+    return [prefix + s for s in STAGE_ORDER if s.startswith(last) and s not in given]
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(VERSION, prog_name="perfcampaign")
 def cli() -> None:
     """Scheduled performance campaigns: readiness, smoke, e2e, load and chaos, stored in DuckDB."""
 
@@ -63,6 +84,7 @@ def validate(files: tuple[str, ...], environments: tuple[str, ...]) -> None:
     would fail at run time: unset ${env:NAME} references, unknown template functions, undefined
     variables, feeder columns a CSV does not have."""
     from campaigns import preflight
+    from campaigns.loader import CampaignError, load_campaign
 
     bad = False
     for file in files:
@@ -92,81 +114,33 @@ def validate(files: tuple[str, ...], environments: tuple[str, ...]) -> None:
 
 
 @cli.command()
-def schema() -> None:
+@click.option("--run-document", is_flag=True, help="The schema of the run document `run --json` prints instead.")
+def schema(run_document: bool) -> None:
     """Print the campaign file's JSON Schema (for editors: yaml-language-server)."""
+    if run_document:
+        from tasks.document import json_schema
+
+        click.echo(json.dumps(json_schema(), indent=2))
+        return
+    click.echo(json.dumps(campaign_schema(), indent=2))
+
+
+def campaign_schema() -> dict[str, Any]:
+    """The campaign file's JSON Schema (``campaigns/campaign.schema.json`` is this, committed)."""
+    from campaigns.model import Campaign
+
     doc = Campaign.model_json_schema(by_alias=True)
     doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     doc["title"] = "perfcampaign campaign file"
-    click.echo(json.dumps(doc, indent=2))
-
-
-class Progress:
-    """Live progress on stderr: one line per finished item, a spinner while a stage runs."""
-
-    def __init__(self, quiet: bool):
-        self.quiet = quiet
-        self.status = None
-
-    def __call__(self, event: ProgressEvent) -> None:
-        if self.quiet:
-            return
-        style = {"stage-start": "bold", "warning": "yellow"}.get(event.kind, "")
-        if event.kind == "stage-end":
-            status = event.data.get("status", "")
-            style = {"passed": "green", "failed": "red", "error": "red", "refused": "magenta"}.get(status, "dim")
-        if event.kind == "item":
-            ok = event.data.get("passed", event.data.get("verdict") == "real")
-            style = "" if ok else "yellow"
-        prefix = f"[{event.env}] {event.stage:<9}"
-        err.print(f"{prefix} {event.message}", style=style, markup=False, soft_wrap=True)
-
-
-def _stage_notes(name: str, outcome: Any) -> str:
-    """One line on what a stage found, for the summary table."""
-    failed = [g for g in outcome.gates if not g.passed]
-    if outcome.error or failed:
-        return outcome.error or "; ".join(f"{g.name}: {g.detail}" for g in failed[:3])
-    summary = outcome.summary
-    if name == "load" and summary.requests is not None:
-        latency = summary.latency_ms
-        p95 = f"p95 {latency.p95} ms, " if latency and latency.p95 is not None else ""
-        notes = f"{summary.requests} requests, {summary.rps} req/s, {p95}{(summary.error_rate or 0):.2%} errors"
-        if not summary.trustworthy:
-            notes += " — NOT trustworthy: " + "; ".join(summary.reasons)
-        return notes
-    if name == "chaos" and summary.experiments:
-        return "; ".join(f"{e.name}: score {e.score}, detected {e.time_to_detect_s} s, "
-                         f"recovered {e.recovery_time_s} s" for e in summary.experiments)
-    if name == "e2e":
-        return ", ".join(f"{n} {t}" for t, n in summary.friction.items())
-    if name == "readiness":
-        notes = ", ".join(f"{n} {v}" for v, n in summary.verdicts.items())
-        if summary.blocked:
-            notes += f" — kept out of load: {', '.join(summary.blocked)}"
-        return notes
-    return ""
-
-
-def _summary_table(doc: RunDocument) -> Table:
-    """The end-of-run table, drawn from the run document ``--json`` prints."""
-    table = Table(title=f"campaign {doc.campaign}: {doc.status}")
-    for col in ("env", "stage", "status", "gates", "notes"):
-        table.add_column(col)
-    for env_name, env in doc.environments.items():
-        for stage, outcome in env.stages.items():
-            if not outcome.ran:
-                table.add_row(env_name, stage, outcome.status, "", outcome.reason or "")
-                continue
-            passed = sum(g.passed for g in outcome.gates)
-            table.add_row(env_name, stage, outcome.status, f"{passed}/{len(outcome.gates)}",
-                          _stage_notes(stage, outcome))
-    return table
+    return doc
 
 
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--env", "environments", multiple=True, help="Environment to run (repeatable; default all).")
-@click.option("--stages", help=f"Comma-separated stages ({','.join(STAGE_ORDER)}); default all the environment allows.")
+@click.option("--env", "environments", multiple=True, help="Environment to run (repeatable; default all).",
+              shell_complete=lambda ctx, param, incomplete: _complete_envs(ctx, incomplete))
+@click.option("--stages", help=f"Comma-separated stages ({','.join(STAGE_ORDER)}); default all the environment allows.",
+              shell_complete=lambda ctx, param, incomplete: _complete_stages(incomplete))
 @click.option("--test-type", type=click.Choice(TEST_TYPES))
 @click.option("--warehouse", type=click.Path(dir_okay=False), help="DuckDB file (default $PERFCAMPAIGN_WAREHOUSE "
               "or .perfcampaign/warehouse.duckdb).")
@@ -180,17 +154,27 @@ def _summary_table(doc: RunDocument) -> Table:
 @click.option("--dask-address", help="Run the load shards on this Dask scheduler (as Prefect tasks).")
 @click.option("--junit", "junit_file", type=click.Path(dir_okay=False),
               help="Also write the gates as JUnit XML (one test case per gate).")
-@click.option("-q", "--quiet", is_flag=True, help="No live progress.")
+@click.option("-q", "--quiet", is_flag=True, help="No live progress (the end-of-run summary still prints).")
 def run(file: str, environments: tuple[str, ...], stages: str | None, test_type: str | None, warehouse: str | None,
         as_json: bool, no_prefect: bool, no_start: bool, trigger: str, duration_scale: float | None,
         load_shards: str | None, dask_address: str | None, junit_file: str | None, quiet: bool) -> None:
     """Run campaign FILE: readiness → smoke → e2e → load → chaos per environment."""
+    from flows.progress.display import display_for
+
+    with display_for(quiet) as display:  # closed on every way out: a terminal never keeps a hidden cursor
+        doc = _run(display, file, environments, stages, test_type, warehouse, no_prefect, no_start, trigger,
+                   duration_scale, load_shards, dask_address, junit_file)
+    _finish(doc, as_json=as_json, quiet=quiet)
+    raise SystemExit(doc.exit_code)
+
+
+def _run(display: Any, file: str, environments: tuple[str, ...], stages: str | None, test_type: str | None,
+         warehouse: str | None, no_prefect: bool, no_start: bool, trigger: str, duration_scale: float | None,
+         load_shards: str | None, dask_address: str | None, junit_file: str | None) -> RunDocument:
+    # what can be checked without the heavy imports comes first: a mistake costs no server start
     loaded = _load(file)
     stage_list = [s.strip() for s in stages.split(",") if s.strip()] if stages else None
-    try:
-        plan_campaign(loaded, list(environments) or None, stage_list)
-    except BadInput as exc:
-        raise Failure.of(exc) from None
+    _check_names(loaded, list(environments), stage_list)
     from campaigns import preflight  # before the first request: what would fail for a reason the user controls
 
     problems = preflight.problems(loaded, secrets=True, environments=list(environments) or None)
@@ -207,35 +191,81 @@ def run(file: str, environments: tuple[str, ...], stages: str | None, test_type:
         stage_options["shards"] = load_shards if load_shards == "auto" else int(load_shards)
     if dask_address:
         stage_options["dask_address"] = dask_address
-    progress = Progress(quiet)
+    api = None
+    if not no_prefect:  # a temporary server starts now, while the rest is imported and planned
+        from flows.server import choose_api
+
+        api = choose_api()
+        if api.source == "temporary":
+            display.say(f"no Prefect API configured: starting a temporary Prefect server ({api.api_url}) in the "
+                        "background "
+                        "(`perfcampaign prefect-server start` keeps one running for every run; PREFECT_API_URL uses "
+                        "yours; --no-prefect runs without Prefect)")
+        else:
+            display.say(f"using {api.describe()}")
+    display.say(f"campaign {loaded.campaign.campaign} ({file}): "
+                f"{', '.join(environments or loaded.campaign.environments)}"
+                + (f"; stages {', '.join(stage_list)}" if stage_list else ""))
+    from flows.runner import BadInput, plan_campaign
+
+    try:
+        plans = plan_campaign(loaded, list(environments) or None, stage_list)
+    except BadInput as exc:
+        raise Failure.of(exc) from None
+    display.say("plan: " + "; ".join(f"{env}: {', '.join(p.stage for p in plan if p.action == 'run') or 'nothing'}"
+                                     for env, plan in plans.items()))
+    from flows.outputs.base import OutputOptions
+    from flows.runner import RunOptions
+    from warehouse.store import WarehouseError
+
     outputs = OutputOptions(junit=junit_file)
     try:
         if no_prefect:
-            doc = _run_in_process(loaded, warehouse, RunOptions(
+            return _run_in_process(loaded, warehouse, RunOptions(
                 environments=list(environments) or None, stages=stage_list, trigger=trigger, test_type=test_type,
-                start_services=not no_start, stage_options=stage_options), outputs, progress)
-        else:
-            doc = RunDocument.from_json(_run_with_prefect(file, environments, stage_list, test_type, warehouse,
-                                                          trigger, not no_start, progress, stage_options, outputs))
+                start_services=not no_start, stage_options=stage_options), outputs, display)
+        return _run_with_prefect(api, display, file, environments, stage_list, test_type, warehouse, trigger,
+                                 not no_start, stage_options, outputs)
     except WarehouseError as exc:
         raise Failure.of(exc) from None
-    if not quiet:
-        (err if as_json else Console(highlight=False)).print(_summary_table(doc))
-        from flows.report_cli import print_outputs
 
-        print_outputs(doc, err)
+
+def _check_names(loaded: Any, environments: list[str], stages: list[str] | None) -> None:
+    """Unknown environments and stages, said before anything starts (as ``plan_campaign`` says them)."""
+    known = loaded.campaign.environments
+    unknown = [e for e in environments if e not in known]
+    if unknown:
+        raise Failure(f"{loaded.path}: unknown environment {unknown[0]!r} (the campaign has: {', '.join(known)})",
+                      ExitCode.BAD_INPUT)
+    bad = [s for s in stages or [] if s not in STAGE_ORDER]
+    if bad:
+        raise Failure(f"unknown stage {bad[0]!r} (stages: {', '.join(STAGE_ORDER)})", ExitCode.BAD_INPUT)
+
+
+def _finish(doc: RunDocument, *, as_json: bool, quiet: bool) -> None:
+    """The k6-style summary per environment (kept with ``-q``), where the outputs went, the JSON."""
+    from flows.console import console
+    from flows.progress.summary import print_summary
+    from flows.report_cli import print_outputs
+
+    out = console(stderr=as_json)
+    print_summary(doc, out)
+    print_outputs(doc, console(stderr=True))
     if as_json:
         click.echo(json.dumps(doc.to_json(), indent=2, default=str))
-    elif not quiet:
-        click.echo(f"warehouse: {doc.warehouse}   run ids: " + ", ".join(f"{k}={v}" for k, v in doc.run_ids.items()))
-    raise SystemExit(doc.exit_code)
+    else:
+        out.print(f"warehouse: {doc.warehouse}   run ids: " + ", ".join(f"{k}={v}" for k, v in doc.run_ids.items()),
+                  highlight=False, soft_wrap=True)
 
 
-def _run_in_process(loaded: Any, warehouse: str | None, options: RunOptions, outputs: OutputOptions,
-                    progress: Progress) -> RunDocument:
+def _run_in_process(loaded: Any, warehouse: str | None, options: Any, outputs: Any, display: Any) -> RunDocument:
     """``--no-prefect``: the same pipeline and the same outputs (``flows.outputs``) as the flow, in-process."""
+    import asyncio
+
     from flows.outputs import OutputContext, build_outputs
     from flows.runner import run_campaign
+    from tasks.base import ProgressEvent
+    from warehouse.store import Warehouse
 
     store = Warehouse(warehouse)
     manager = build_outputs()
@@ -243,31 +273,54 @@ def _run_in_process(loaded: Any, warehouse: str | None, options: RunOptions, out
     manager.start(ctx)
 
     def emit(event: ProgressEvent) -> None:
-        progress(event)
+        display(event)
         manager.emit(event)
 
     try:
         report = asyncio.run(run_campaign(loaded, store, options, emit))
+        emit(ProgressEvent(loaded.campaign.campaign, "outputs", "info",
+                           "writing the report, Slack and the artifacts"))
         return manager.publish(report.document(), ctx)
     finally:
         manager.stop()
 
 
-def _run_with_prefect(file, environments, stages, test_type, warehouse, trigger, start, progress, stage_options,
-                      outputs):
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry from a closed network
-    from flows import campaign as campaign_flow
+def _run_with_prefect(api: Any, display: Any, file: str, environments: tuple[str, ...], stages: list[str] | None,
+                      test_type: str | None, warehouse: str | None, trigger: str, start: bool,
+                      stage_options: dict[str, Any], outputs: Any) -> RunDocument:
+    """The Prefect flow ``campaign``, in this process, against ``api`` (waited for only now: it
+    started while the campaign was loaded and Prefect imported)."""
+    import asyncio
 
-    campaign_flow.PROGRESS_LISTENERS.append(progress)
+    # Prefect's own console lines stay quiet (errors only); its INFO logs still reach the API (the UI)
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "ERROR")
+    from flows import campaign as campaign_flow
+    from flows.server import PrefectServerError
+    from tasks.document import RunDocument
+    from warehouse.store import default_path
+
+    waiting = display.wait("waiting for the Prefect server" if api.source == "temporary"
+                           else f"waiting for the Prefect API at {api.api_url}", since=api.started)
     try:
-        doc = asyncio.run(campaign_flow.campaign(
-            campaign_file=file, environments=list(environments) or None, stages=stages, test_type=test_type,
-            warehouse=str(default_path(warehouse)), trigger=trigger, start_services=start,
-            stage_options=stage_options, outputs=outputs.model_dump()))
+        waited = api.wait(waiting, timeout=None if api.source == "temporary" else 15.0)
+    except PrefectServerError as exc:
+        raise Failure.of(exc) from None
+    waiting.done(f"Prefect server ready after {waited:.1f} s" if api.source == "temporary" else "")
+    async def flow_run() -> Any:
+        state = await campaign_flow.campaign(
+            campaign_file=file, environments=list(environments), stages=list(stages or []),
+            test_type=test_type or "campaign", warehouse=str(default_path(warehouse)), trigger=trigger,
+            start_services=start, stage_options=stage_options, outputs=outputs.model_dump(), return_state=True)
+        if state.is_failed() or state.is_crashed():
+            raise Failure(f"the flow run ended {state.name}: {state.message}", ExitCode.INFRA)
+        return await state.aresult()
+
+    campaign_flow.PROGRESS_LISTENERS.append(display)
+    try:
+        doc = asyncio.run(flow_run())
     finally:
-        campaign_flow.PROGRESS_LISTENERS.remove(progress)
-    return doc
+        campaign_flow.PROGRESS_LISTENERS.remove(display)
+    return RunDocument.from_json(doc)
 
 
 @cli.command()
@@ -278,6 +331,8 @@ def _run_with_prefect(file, environments, stages, test_type, warehouse, trigger,
 @click.option("--json", "as_json", is_flag=True, help="Every column, full run ids, as JSON.")
 def runs(campaign: str | None, environment: str | None, warehouse: str | None, limit: int, as_json: bool) -> None:
     """List the latest runs in the warehouse, newest first."""
+    from flows.console import console, open_store
+
     store = open_store(warehouse, missing_code=ExitCode.BAD_INPUT)
     frame = store.recent_runs(limit, campaign, environment)
     if as_json:
@@ -289,11 +344,12 @@ def runs(campaign: str | None, environment: str | None, warehouse: str | None, l
     console().print(runs_table(frame.to_dicts()))
 
 
-def runs_table(rows: list[dict[str, Any]]) -> Table:
+def runs_table(rows: list[dict[str, Any]]) -> Any:
     """Fits 100 columns: one line per run, the verdict, failed gates, trust, and a short run id."""
     from rich import box
+    from rich.table import Table
 
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, title_justify="left")
     for col, justify in (("started (UTC)", "left"), ("campaign", "left"), ("env", "left"), ("status", "left"),
                          ("failed gates", "right"), ("numbers", "left"), ("trigger", "left"), ("type", "left"),
                          ("run", "left")):
@@ -311,30 +367,7 @@ def runs_table(rows: list[dict[str, Any]]) -> Table:
     return table
 
 
-from flows.analytics_cli import exclude, regressions, trends  # noqa: E402
-from flows.backlog_cli import backlog  # noqa: E402
-from flows.report_cli import notify, report  # noqa: E402
-from flows.serve import serve  # noqa: E402
-
-for _command in (backlog, trends, regressions, exclude, report, notify, serve):
-    cli.add_command(_command)
-
-
-def _register_optional_commands() -> None:
-    """Commands that later stages contribute (e.g. ``perfcampaign load`` from the load engine)."""
-    import importlib
-
-    for module, attr in (("tasks.load.quick", "load"), ("flows.import_cli", "init"),
-                         ("flows.import_cli", "import_group"), ("flows.import_cli", "export_group")):
-        try:
-            command = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError):
-            continue
-        cli.add_command(command)
-
-
 def main(argv: list[str] | None = None) -> None:
-    _register_optional_commands()
     try:
         cli.main(args=argv, prog_name="perfcampaign", standalone_mode=True)
     except SystemExit:

@@ -37,7 +37,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext, TaskRunContext
 from prefect_dask import DaskTaskRunner
 
-from tasks.load.cluster import ClusterInfo, ShardJob, Submitted, coordinate, run_cluster_shard, run_on_dask
+from tasks.load.cluster import (ClusterInfo, ShardJob, Submitted, connect, coordinate, run_cluster_shard, run_on_dask,
+                                wait_for_capacity)
 from tasks.load.plan import Plan
 from tasks.load.result import ShardResult
 
@@ -108,6 +109,9 @@ def run_with_prefect(address: str | None, plan: Plan, n_shards: int, on_result: 
     Without ``address``, a ``distributed.LocalCluster`` of ``n_shards`` processes is started for
     the flow run and closed after it.
     """
+    if address:  # a wrong address or too small a cluster is the user's to fix: say so before Prefect runs
+        with connect(address) as client:
+            wait_for_capacity(client, n_shards)
     token = uuid.uuid4().hex
     job = _JOBS[token] = _Job(plan, n_shards, on_result, on_batch, info if info is not None else ClusterInfo())
     runner = (DaskTaskRunner(address=address) if address else DaskTaskRunner(

@@ -22,7 +22,7 @@ import click
 from campaigns.importers import ImportResult, SourceError
 from campaigns.loader import CampaignError, load_campaign, parse_campaign
 
-from campaigns.vocabulary import ExitCode
+from campaigns.vocabulary import TEST_TYPES, ExitCode
 from flows.console import Failure as _Failure
 
 EXIT_BAD_INPUT, EXIT_INFRA = ExitCode.BAD_INPUT, ExitCode.INFRA
@@ -109,7 +109,7 @@ def import_group() -> None:
 @click.option("--check", is_flag=True, help="Send each endpoint one request and list the ones the service lacks.")
 @click.option("--campaign", "name", help="Campaign slug (default: from the file name).")
 @click.option("--team", help="Owning team.")
-@click.option("--test-type", type=click.Choice(["load", "stress", "spike", "soak", "breakpoint"]),
+@click.option("--test-type", type=click.Choice(TEST_TYPES),
               help="Default: guessed from the file name, else load.")
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (files, endpoints, notes, check).")
@@ -169,7 +169,7 @@ def export_group() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--env", "env_name", help="Environment (default: the first one).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Script file (default: stdout).")
-@click.option("--test-type", type=click.Choice(["load", "stress", "spike", "soak", "breakpoint"]),
+@click.option("--test-type", type=click.Choice(TEST_TYPES),
               help="Default: the load section's test_type.")
 @click.option("--duration-scale", type=float, help="Shorten every phase (e.g. 0.1 for a quick run).")
 def export_k6(file: str, env_name: str | None, output: str | None, test_type: str | None,

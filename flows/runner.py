@@ -225,7 +225,10 @@ async def run_environment(loaded: LoadedCampaign, env_name: str, plan: list[Stag
             if report.infrastructure_failure:
                 step.action, step.reason = "skipped", "an earlier stage found the target unreachable"
                 continue
-            emit(ProgressEvent(env_name, step.stage, "stage-start", f"{step.stage} started"))
+            per_endpoint = step.stage in ("readiness", "smoke")  # one item per endpoint: a bar with an ETA
+            emit(ProgressEvent(env_name, step.stage, "stage-start", f"{step.stage} started",
+                               total=len(campaign.endpoints) if per_endpoint else None,
+                               unit="endpoints" if per_endpoint else ""))
             result = await _run_stage(registry[step.stage](), ctx, execute)
             if step.stage == "load" and (gate := trust_gate(result.summary, report.trust_policy)) is not None:
                 result.gates.append(gate)
@@ -241,7 +244,7 @@ async def run_environment(loaded: LoadedCampaign, env_name: str, plan: list[Stag
                 report.error = result.error
             emit(ProgressEvent(env_name, step.stage, "stage-end", f"{step.stage} {result.status}",
                                {"status": result.status, "gates": len(result.gates),
-                                "failed": sum(not g.passed for g in result.gates)}))
+                                "failed": sum(not g.passed for g in result.gates), "error": result.error}))
         if "load" in report.results and not report.infrastructure_failure:
             analysis = _analyze(store, run_id, loaded, env_name)
             report.results["analysis"] = analysis

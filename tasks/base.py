@@ -86,13 +86,54 @@ class StageResult:
                 "endpoints": self.endpoints, "error": self.error}
 
 
+ProgressKind = Literal["stage-start", "stage-end", "item", "info", "warning"]
+
+
 @dataclass
 class ProgressEvent:
+    """One thing a running campaign tells whoever watches it: the terminal (``flows.progress``),
+    the Prefect flow run's logs and progress artifact. Producers fire events; they never know who
+    listens (as Locust's ``events.request``).
+
+    ``kind``:
+
+    - ``stage-start`` / ``stage-end`` (the runner): ``data`` has ``status``, ``gates``, ``failed``
+      and, when the stage failed to run, ``error``;
+    - ``item``: one unit of a stage is done (an endpoint checked, a journey run, one second of
+      load); ``data["passed"]`` (or readiness's ``verdict``) says whether it went well;
+    - ``info`` / ``warning``: a line for people.
+
+    A stage whose length is known says how far it is with ``done`` of ``total`` (in ``unit``:
+    ``"s"`` for the load's seconds, ``"endpoints"``…); a watcher derives elapsed, remaining and ETA.
+    The load stage announces its plan in an ``info`` event whose ``data["phases"]`` lists
+    :func:`phase_dicts` and then sends, each second, an ``item`` whose ``data`` is the merged
+    ``_overall`` row (``second``, ``requests``, ``errors``, ``rps``, ``p95_ms``, ``target_rate``,
+    ``vus``…; see :data:`LOAD_SAMPLE_KEYS`).
+    """
+
     env: str
     stage: str
-    kind: Literal["stage-start", "stage-end", "item", "info", "warning"]
+    kind: ProgressKind
     message: str
     data: dict[str, Any] = field(default_factory=dict)
+    #: how far the stage is, in ``unit`` (e.g. seconds of load sent)
+    done: float | None = None
+    #: how much the stage will do in all, in ``unit`` (e.g. the load's planned seconds)
+    total: float | None = None
+    unit: str = ""
+
+
+#: the keys of a load ``item`` event's data that watchers read (the merged per-second row)
+LOAD_SAMPLE_KEYS = ("second", "requests", "errors", "rps", "p50_ms", "p95_ms", "p99_ms", "target_rate", "vus",
+                    "in_flight")
+
+
+def phase_dicts(plan: Any) -> list[dict[str, Any]]:
+    """A load plan's phases for a progress event: ``name``, ``duration_s``, ``executor``, ``rate``,
+    ``rate_to`` (iterations per second), ``vus``, ``vus_to``, and ``steps`` (requests per iteration)."""
+    steps = plan.mean_steps() if hasattr(plan, "mean_steps") else 1.0
+    return [{"name": p.name or p.executor, "duration_s": p.duration, "executor": p.executor, "rate": p.rate,
+             "rate_to": p.rate_to, "vus": p.vus, "vus_to": p.vus_to, "steps": steps} for p in plan.phases]
 
 
 @dataclass

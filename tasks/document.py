@@ -28,7 +28,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, model_serializer
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, model_serializer
 
 from campaigns.vocabulary import BLOCKING_VERDICTS, POST_STAGES, STAGE_ORDER, EnvKind, ExitCode
 from tasks.base import Gate
@@ -146,7 +146,7 @@ class SmokeSummary(Summary):
     passed: int | None = None
     failed: int | None = None
     not_gating: list[str] = Field(default_factory=list, description="endpoints checked but not gating")
-    skipped: dict[str, str] = Field(default_factory=dict)
+    skipped: dict[str, str | None] = Field(default_factory=dict)
 
 
 class Vital(_Model):
@@ -338,9 +338,12 @@ def stage_outcome(stage: str, status: str, *, summary: dict[str, Any] | None = N
     data = dict(summary or {})
     try:
         parsed = model.model_validate(data)
-    except ValueError as exc:
-        parsed = Summary.model_validate({**{k: v for k, v in data.items() if k != "reason"},
-                                         "reason": data.get("reason"), "summary_problem": str(exc)[:500]})
+    except ValidationError as exc:  # a stage reported a field in another shape: keep it aside, say so
+        bad = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+        kept = {k: v for k, v in data.items() if k not in bad}
+        parsed = model.model_validate({**kept, "unreadable": {k: data[k] for k in bad if k in data},
+                                       "summary_problem": "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                                                                    for e in exc.errors())[:500]})
     gate_objects = [g if isinstance(g, Gate) else Gate(**g) for g in (gates or [])]
     return StageOutcome[model](stage=stage, status=status, summary=parsed, gates=gate_objects,  # type: ignore[valid-type]
                                error=error, reason=reason or parsed.reason, started_at=started_at,
@@ -561,8 +564,20 @@ class RunDocument(_Model):
 
 
 def json_schema() -> dict[str, Any]:
-    """The JSON Schema of what ``perfcampaign run --json`` prints."""
+    """The JSON Schema of what ``perfcampaign run --json`` prints.
+
+    The stages' serializers (a stage that never ran is ``{stage, status, reason}``) hide their shape
+    from pydantic's serialization schema, so ``Stages`` is described from its fields: every stage
+    outcome with its summary model, ``summary`` optional (the compact form) and ``duration_s`` added."""
     schema = RunDocument.model_json_schema(mode="serialization")
+    stages = Stages.model_json_schema(mode="validation", ref_template="#/$defs/{model}")
+    for name, definition in stages.pop("$defs", {}).items():
+        if name.startswith("StageOutcome"):
+            definition["required"] = [r for r in definition.get("required", []) if r != "summary"]
+            definition["properties"]["duration_s"] = {"anyOf": [{"type": "number"}, {"type": "null"}],
+                                                      "title": "Duration S"}
+        schema["$defs"].setdefault(name, definition)
+    schema["$defs"]["Stages"] = stages
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "perfcampaign run document"
     return schema

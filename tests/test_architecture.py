@@ -53,11 +53,16 @@ def test_every_registered_stage_fulfils_the_contract():
 SQL = re.compile(r"""["'](?:SELECT|INSERT INTO|UPDATE|DELETE FROM|CREATE TABLE|ALTER TABLE) [a-z_*]""")
 
 
+#: every module that speaks SQL: the store (connections, writes), its reads (the run document's and the
+#: outputs'), the migrations, and the analytics' reads
+SQL_MODULES = {"warehouse/store.py", "warehouse/queries.py", "warehouse/migrate.py", "warehouse/analytics/reads.py"}
+
+
 def test_only_the_warehouse_speaks_sql():
-    """A schema change is an edit in warehouse/ (store, queries, documents, migrations), never in flows/ or tasks/."""
-    offenders = [p.relative_to(ROOT).as_posix() for folder in ("flows", "tasks", "campaigns")
-                 for p in (ROOT / folder).rglob("*.py") if SQL.search(p.read_text())]
-    assert offenders == []
+    """A schema change is an edit in a few warehouse/ modules, never in flows/, tasks/ or campaigns/."""
+    speakers = {p.relative_to(ROOT).as_posix() for folder in ("flows", "tasks", "campaigns", "warehouse")
+                for p in (ROOT / folder).rglob("*.py") if SQL.search(p.read_text())}
+    assert speakers <= SQL_MODULES
 
 
 def test_outputs_read_the_run_document_not_dict_keys():

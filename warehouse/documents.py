@@ -12,10 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from campaigns.errors import UserError
 from campaigns.vocabulary import ENV_KINDS, POST_STAGES, STAGE_ORDER
 from tasks.document import EnvironmentRun, RunDocument, Stages, merge_endpoints, stage_outcome, trust_of
 
 OVERALL = "_overall"
+
+
+class RunNotFound(UserError, LookupError):
+    """No run in the warehouse matches what was asked for (exit code 2)."""
 SMOKE_FIELDS = ("method", "url", "status_code", "latency_ms", "passed", "gating", "failures")
 LOAD_FIELDS = ("requests", "errors", "error_rate", "rps", "mean_ms", "min_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms",
                "max_ms", "errors_by_kind", "status_codes")
@@ -68,7 +73,7 @@ def read_document(store: Any, run_ids: list[str] | None = None, campaign: str | 
     (the latest campaign in the warehouse when None). :class:`LookupError` when there is none."""
     rows = store.run_rows(run_ids) if run_ids else store.latest_run_rows(campaign, environments)
     if not rows:
-        raise LookupError("no runs in the warehouse" + (f" for campaign {campaign!r}" if campaign else "")
+        raise RunNotFound("no runs in the warehouse" + (f" for campaign {campaign!r}" if campaign else "")
                           + (f" and environments {environments}" if environments else "")
                           + (f" with ids {run_ids}" if run_ids else ""))
     rows.sort(key=_order)

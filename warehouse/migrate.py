@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from campaigns.errors import MachineryError
+
 MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 
-class MigrationError(RuntimeError):
-    pass
+class MigrationError(MachineryError):
+    """The warehouse's schema cannot be brought up to date (a changed or clashing migration)."""
 
 
 @dataclass(frozen=True)

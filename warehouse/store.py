@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -76,6 +77,7 @@ class Warehouse(Queries):
         self.lock_timeout_s = lock_timeout_s
         self.spool_dir = self.path.with_name(self.path.name + ".spool")
         self._json_columns: dict[str, set[str]] = {}
+        self._local = threading.local()
         self._columns: dict[str, list[str]] = {}
         if migrate:
             self.migrate()
@@ -83,7 +85,31 @@ class Warehouse(Queries):
     # -- connections ---------------------------------------------------------------------------
 
     @contextmanager
+    def reading(self) -> Iterator[Warehouse]:
+        """Hold one connection for a batch of reads in this thread (a report: dozens of queries), instead
+        of opening the file per query; other processes' writers wait (with backoff) meanwhile."""
+        if getattr(self._local, "con", None) is not None:
+            yield self
+            return
+        with self._open() as con:
+            self._local.con = con
+            try:
+                yield self
+            finally:
+                self._local.con = None
+
+    @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The connection this thread holds (:meth:`reading`), else the file opened for this use."""
+        held = getattr(self._local, "con", None)
+        if held is not None:
+            yield held
+            return
+        with self._open(read_only) as con:
+            yield con
+
+    @contextmanager
+    def _open(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """Open the file, waiting (with backoff) while another process holds it."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + self.lock_timeout_s

@@ -13,13 +13,10 @@ class JsonOutput:
     name = "json"
 
     def enabled(self, ctx: OutputContext) -> str | None:
-        if not ctx.options.json_file:
-            return "run.json off for this run"
-        return None if doc_dir(ctx) is not None else "no report folder to write it in"
+        return None if ctx.options.json_file else "run.json off for this run"
 
     def publish(self, doc: RunDocument, ctx: OutputContext) -> str | None:
-        folder = Path(doc.report.dir) if doc.report is not None and doc.report.dir else doc_dir(ctx)
-        assert folder is not None
+        folder = Path(doc.report.dir) if doc.report is not None and doc.report.dir else doc_dir(doc, ctx)
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / "run.json"
         doc.outputs[self.name] = OutputStatus(status="done", detail=str(target))  # so the file says it too
@@ -29,5 +26,8 @@ class JsonOutput:
         return str(target)
 
 
-def doc_dir(ctx: OutputContext) -> Path | None:
-    return Path(ctx.options.report_dir) if ctx.options.report_dir else ctx.reports_root
+def doc_dir(doc: RunDocument, ctx: OutputContext) -> Path:
+    """Where the report would have gone (``--out``, else ``<reports>/<campaign>/<UTC time>``)."""
+    from tasks.report import default_out_dir
+
+    return Path(ctx.options.report_dir) if ctx.options.report_dir else default_out_dir(ctx.store.path, doc.campaign)

@@ -14,6 +14,8 @@ Layout (engines import neither Prefect nor DuckDB)::
     thresholds.py    evaluating rules (the grammar lives in campaigns/load.py)
     result.py        shard results and their exact merge
     runner.py        local shards in spawn'd processes
+    cluster.py       shards on a Dask cluster: the worker side and the coordinator
+    stream.py        the coordinator merging streamed per-second rows; the writer thread
     planner.py       campaign load: section → plan (caps, blocked endpoints, presets)
     report.py        gates, summary and warehouse rows
     stage.py         the LoadStage (registered)

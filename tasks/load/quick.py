@@ -31,11 +31,15 @@ from urllib.parse import urlsplit
 import click
 
 from campaigns.types import is_loopback, parse_duration
+from campaigns.vocabulary import ExitCode
 
-EXIT_OK, EXIT_THRESHOLD, EXIT_INPUT, EXIT_UNREACHABLE = 0, 1, 2, 3
+EXIT_OK, EXIT_THRESHOLD, EXIT_INPUT, EXIT_UNREACHABLE = (ExitCode.OK, ExitCode.GATE_FAILED, ExitCode.BAD_INPUT,
+                                                        ExitCode.INFRA)
 #: applies unless a threshold of the user's own is about the error rate
 DEFAULT_THRESHOLD = "error_rate<1%"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: the live view's factory, set by the CLI (``flows/quick_cli.py``; the engines never import flows)
+DISPLAY: Any = None
 
 
 def reachable(host: str, port: int, timeout: float = 2.0) -> str | None:
@@ -141,7 +145,7 @@ def load_command(url: str, rate: float | None, connections: int | None, duration
     plan = Plan(base_url=base, scenarios=(ScenarioPlan("quick", 1, (step,)),), phases=phases, model=model,
                 max_connections=connections or 1000, timeout=timeout, verify_tls=not insecure, ca_file=cacert,
                 graceful_stop=min(timeout, 5.0), test_type="load")
-    doc = run_quick(plan, shards, rules)
+    doc = run_quick(plan, shards, rules, progress=True)
     if not as_json:
         _print_human(doc)
     else:
@@ -151,15 +155,23 @@ def load_command(url: str, rate: float | None, connections: int | None, duration
     sys.exit(EXIT_THRESHOLD if any(not t["passed"] for t in doc["thresholds"]) else EXIT_OK)
 
 
-def run_quick(plan: Any, shards: int, rules: list[Any]) -> dict[str, Any]:
-    """Run the plan (in this process for one shard) and build the JSON document."""
-    from tasks.load.engine import run_shard
+def run_quick(plan: Any, shards: int, rules: list[Any], progress: bool = False) -> dict[str, Any]:
+    """Run the plan (in this process for one shard) and build the JSON document. With ``progress``,
+    the same live view as a campaign's load stage on stderr (``flows.progress``)."""
     from tasks.load.errors import CONNECT_KINDS
     from tasks.load.report import evaluate_rules
     from tasks.load.result import endpoint_table, merge_shards
-    from tasks.load.runner import run_local
 
-    results = [run_shard(plan)] if shards == 1 else run_local(plan, shards)
+    display = DISPLAY() if progress and DISPLAY is not None else None
+    if display is not None:
+        from tasks.load.live import run_streaming
+
+        results = run_streaming(plan, shards, display)
+    else:
+        from tasks.load.engine import run_shard
+        from tasks.load.runner import run_local
+
+        results = [run_shard(plan)] if shards == 1 else run_local(plan, shards)
     merged = merge_shards(results)
     table = endpoint_table(merged)
     overall = table[-1]
@@ -167,6 +179,12 @@ def run_quick(plan: Any, shards: int, rules: list[Any]) -> dict[str, Any]:
     kinds = overall["errors_by_kind"]
     unreachable = overall["requests"] > 0 and overall["errors"] == overall["requests"] and all(
         k in CONNECT_KINDS for k in kinds)
+    if display is not None:
+        from tasks.base import ProgressEvent
+
+        status = "error" if unreachable else ("passed" if all(o.passed for o in outcomes) else "failed")
+        display(ProgressEvent("quick", "load", "stage-end", f"load {status}", {"status": status}))
+        display.close()
     return {
         "url": plan.base_url + plan.scenarios[0].steps[0].path, "model": plan.model,
         "duration_s": round(merged.elapsed, 3), "shards": len(results),

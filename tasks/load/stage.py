@@ -28,7 +28,7 @@ import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from tasks.base import ProgressEvent, RunContext, StageResult, TargetNotAllowed, now, register
+from tasks.base import ProgressEvent, RunContext, StageResult, TargetNotAllowed, now, phase_dicts, register
 from tasks.base import Gate
 from tasks.load.errors import CONNECT_KINDS
 from tasks.load.planner import PlanError, plan_load
@@ -87,13 +87,15 @@ class LoadStage:
         ctx.emit(ProgressEvent(ctx.env_name, "load", "info",
                                f"{plan.test_type} test, {plan.model} model, {plan.duration:.0f}s on "
                                f"{planned.shards} shard(s){where}",
-                               {"caps": planned.caps, "excluded": planned.excluded}))
+                               {"caps": planned.caps, "excluded": planned.excluded, "phases": phase_dicts(plan),
+                                "model": plan.model, "shards": planned.shards},
+                               done=0.0, total=plan.duration, unit="s"))
         info = None
         if address:
             from tasks.load.cluster import ClusterInfo
 
             info = ClusterInfo(address=address)
-        collector = _Collector(ctx, planned.shards, info)
+        collector = _Collector(ctx, planned.shards, info, duration=plan.duration)
         loop = asyncio.get_running_loop()
         events: asyncio.Queue[tuple[str, int, Any]] = asyncio.Queue()
 
@@ -261,8 +263,10 @@ class _Collector:
     :class:`~tasks.load.stream.RowWriter` thread (a transaction every few seconds) and the merged
     ``_overall`` rows — the very rows the report reads — are the live per-second view."""
 
-    def __init__(self, ctx: RunContext, n_shards: int, info: ClusterInfo | None = None):
+    def __init__(self, ctx: RunContext, n_shards: int, info: ClusterInfo | None = None,
+                 duration: float | None = None):
         self.ctx = ctx
+        self.duration = duration
         self.info = info
         self.merger = SeriesMerger(n_shards)
         self.writer = RowWriter(ctx.write_rows)
@@ -290,7 +294,7 @@ class _Collector:
                 self.ctx.emit(ProgressEvent(
                     self.ctx.env_name, "load", "item",
                     f"t={r['second']}s {r.get('rps') or 0:.0f} req/s p95={r.get('p95_ms')} ms errors={r['errors']}",
-                    {"passed": not r["errors"], **r}))
+                    {"passed": not r["errors"], **r}, done=r["second"] + 1, total=self.duration, unit="s"))
 
     def close(self) -> list[str]:
         """Merge and write what is left; the write errors."""

@@ -13,6 +13,7 @@ picture with kaleido and Debian's Chromium. Reports go to
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -70,8 +71,10 @@ def build_report(store: Source, campaign: str | None = None, run_ids: list[str] 
     from tasks.report.png import render_pngs
 
     started = time.perf_counter()
-    data: ReportData = load_report_data(store, campaign, run_ids, environments=environments, since=since, doc=doc,
-                                        now=now)
+    reading = getattr(store, "reading", None)  # one connection for the report's reads, when the store can
+    with reading() if reading is not None else contextlib.nullcontext():
+        data: ReportData = load_report_data(store, campaign, run_ids, environments=environments, since=since,
+                                            doc=doc, now=now)
     data.flow_run_url = flow_run_url
     target = Path(out_dir) if out_dir else default_out_dir(getattr(store, "path", ".perfcampaign/x"), data.campaign,
                                                           data.generated_at)

@@ -121,7 +121,7 @@ def _add_trend(fig: go.Figure, env: EnvData, endpoint: str, row: int, col: int, 
     fig.add_trace(go.Scatter(
         x=[nights[-1]], y=[values[-1]], mode="markers" + ("" if compact else "+text"), showlegend=False,
         marker={"size": 12 if compact else 10, "color": colour, "line": {"width": 2, "color": "white"}},
-        text=[fmt_ms(values[-1])], textposition="top center", hoverinfo="skip"), row=row, col=col)
+        text=[fmt_ms(values[-1])], textposition="top center", hoverinfo="skip", cliponaxis=False), row=row, col=col)
     cps = env.change_points
     if cps is not None and not cps.is_empty():
         here = cps.filter((pl.col("endpoint") == endpoint) & (pl.col("metric") == metric))
@@ -191,8 +191,9 @@ def inrun_figure(env: EnvData) -> go.Figure | None:
     if ts["errors"].sum():
         fig.add_trace(go.Bar(x=seconds, y=ts["errors"].to_list(), name="errors", marker_color=REGRESSION,
                              opacity=0.8), row=2, col=1, secondary_y=True)
+        top = max(int(ts["errors"].max()) * 3, 3)
         fig.update_yaxes(title_text="errors", row=2, col=1, secondary_y=True, showgrid=False,
-                         range=[0, max(ts["errors"].max() * 3, 3)], tickformat=",d", nticks=4)
+                         range=[0, top], tickformat=",d", dtick=max(1, top // 3))
     fig.update_yaxes(title_text="latency (ms)", row=1, col=1)
     fig.update_yaxes(title_text="req/s", row=2, col=1, secondary_y=False)
     fig.update_xaxes(title_text="seconds into the load", row=2, col=1)
@@ -214,7 +215,9 @@ def errors_figure(env: EnvData) -> go.Figure | None:
         fig.add_trace(go.Bar(y=order, x=[counts.get(e, 0) for e in order], name=kind, orientation="h",
                              marker_color=ERROR_COLOURS[i % len(ERROR_COLOURS)]))
     fig.update_layout(barmode="stack")
-    fig.update_xaxes(title_text="errors during the load, by kind (count)")
+    most = int(per.group_by("endpoint").agg(pl.col("count").sum())["count"].max() or 1)
+    fig.update_xaxes(title_text="errors during the load, by kind (count)", tickformat=",d",
+                     dtick=1 if most <= 8 else None)
     return _base_layout(fig, 110 + 28 * len(order))
 
 
@@ -344,7 +347,9 @@ def summary_figure(data: ReportData, width: int = 1200) -> go.Figure:
             if gaps:
                 lines.append(" · ".join(gaps))
             if s.doubt:
-                lines.append(f"<span style='color:{DOUBT_COLOUR}'><b>◇ {_short(s.doubt, wrap)}</b></span>")
+                doubt = textwrap.wrap(f"◇ {s.doubt}", wrap)
+                doubt = doubt if len(doubt) <= 2 else [doubt[0], _short(" ".join(doubt[1:]), wrap)]
+                lines += [f"<span style='color:{DOUBT_COLOUR}'><b>{w}</b></span>" for w in doubt]
             if s.verdict != "passed":
                 brief = s.brief.replace(f"; {s.doubt}", "") if s.doubt else s.brief
                 wrapped = textwrap.wrap(brief, wrap)
@@ -386,7 +391,9 @@ def summary_figure(data: ReportData, width: int = 1200) -> go.Figure:
     tail = (f"{len(bad)} of {total} environments need attention" if bad else f"all {total} environments green")
     doubtful = [e.name for e in envs if e.summary and e.summary.doubt]
     if doubtful:
-        tail += f" · <span style='color:{DOUBT_COLOUR}'>◇ numbers in doubt in {', '.join(doubtful)}</span>"
+        fig.add_annotation(xref="paper", yref="paper", x=1, y=0.945, xanchor="right", yanchor="top", showarrow=False,
+                           text=f"<b>◇ numbers in doubt in {', '.join(doubtful)}</b>",
+                           font={"size": 15, "color": DOUBT_COLOUR})
     fig.add_annotation(xref="paper", yref="paper", x=0, y=1.0, xanchor="left", yanchor="top", showarrow=False,
                        text=f"<b>{data.campaign}</b> <span style='color:{MUTED}'>· performance · {when}</span>",
                        font={"size": 22, "color": INK})

@@ -14,7 +14,6 @@ was left out of load, and why) and backlog gaps, capacity, and what did not run.
 
 from __future__ import annotations
 
-import html
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +24,7 @@ from tasks.report import figures
 from tasks.report.data import EnvData, ReportData
 from tasks.report.sections import chaos_section, comparison_section, doubt_banner, e2e_section
 from tasks.report.sections import esc, note, table
-from tasks.report.summary import DOUBT_COLOUR, VERDICTS, fmt_ms, fmt_pct, fmt_s
+from tasks.report.summary import SLO_STAGES, VERDICTS, fmt_gate_value, fmt_ms, fmt_pct, fmt_s
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True,
                  "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
@@ -130,6 +129,10 @@ def _card(env: EnvData) -> str:
         numbers += [("smoke", f"{n.smoke_passed}/{n.smoke_checked}")]
     if n.verdicts:
         numbers.append(("real", f"{n.verdicts.get('real', 0)}/{sum(n.verdicts.values())}"))
+    if n.journeys:
+        numbers.append(("journeys", f"{n.journeys_passed}/{n.journeys}"))
+    if n.chaos_score is not None:
+        numbers.append(("resilience", f"{n.chaos_score:,.0f}/100"))
     dl = "".join(f"<div><dt>{esc(k)}</dt><dd>{esc(v)}</dd></div>" for k, v in numbers)
     reasons = list(s.reasons[:3])
     if len(s.reasons) > 3:
@@ -190,15 +193,15 @@ def _slo(env: EnvData) -> str:
 def _regressions(env: EnvData) -> str:
     s = env.summary
     analysis = env.env.stages.analysis
-    out = comparison_section(env.env.regression, analysis.status if analysis is not None else None)
+    out = comparison_section(env.env.regression, analysis)
     out += "<h3>Change points</h3>"
     gates = s.regressions if s else []
     cps = env.change_points
     if cps is None or (cps.is_empty() and not gates):
         nights = env.nightly["run_id"].n_unique() if env.nightly is not None else 0
         return out + _note(f"no open change point over {nights} night{'s' if nights != 1 else ''}: the detector "
-                           "confirms a lasting shift once a new regime has lasted a few nights (see the methods "
-                           "above); night-against-night tests judge before that")
+                           "confirms a lasting shift once a new regime has lasted a few nights; the night-against-"
+                           "night tests above judge before that")
     if cps.is_empty():
         rows = [[esc(g.endpoint or "whole run"), esc(g.name), esc(g.detail)] for g in gates]
         return out + _table(["endpoint", "gate", "detail"], rows)
@@ -256,8 +259,6 @@ def _errors(env: EnvData) -> str:
                      "the load stage did not run: no load errors to show")
     out += _chart(fig)
     if failed_gates:
-        from tasks.report.summary import fmt_gate_value, SLO_STAGES
-
         rows = [[esc(g.stage), esc(g.name), esc(g.endpoint or ""),
                  esc(fmt_gate_value(g.name if g.stage in SLO_STAGES else "", g.observed)),
                  esc(fmt_gate_value(g.name if g.stage in SLO_STAGES else "", g.limit)), esc(g.detail)]

@@ -65,32 +65,35 @@ def doubt_banner(env_name: str, trust: Trust) -> str:
 
 # -- vs last night / vs baseline ---------------------------------------------------------------------
 
-def _comparison_cell(c: Any) -> str:
+def _comparison_cell(c: Any, metric: str) -> str:
     if not c.judged:
         return f'<span class="muted">{esc(c.note or "not judged")}</span>'
     tone = "bad" if c.regression else "ok" if c.significant and c.direction == "improvement" else "muted"
     p = f" · p={c.p_value:.2g}" if c.p_value is not None else ""
-    ref = fmt_metric_value(c.reference_value)
+    ref = fmt_metric(metric, c.reference_value)
     word = "significant" if c.significant else "not significant"
     return (f'{pill(tone, fmt_change(c.rel_change))} <span class="muted">from {esc(ref)}{esc(p)} · '
             f"{esc(word)} · {esc(c.method)}</span>")
 
 
-def fmt_metric_value(value: float | None) -> str:
-    return "–" if value is None else f"{value:,.4g}"
-
-
 def _series_row(s: SeriesVerdict) -> list[str]:
     who = "whole run" if s.endpoint == OVERALL else s.endpoint
     return [esc(who), esc(METRIC_LABELS.get(s.metric, s.metric)), esc(fmt_metric(s.metric, s.value)),
-            _comparison_cell(s.vs_previous), _comparison_cell(s.vs_baseline), esc(s.judged_by)]
+            _comparison_cell(s.vs_previous, s.metric), _comparison_cell(s.vs_baseline, s.metric), esc(s.judged_by)]
 
 
-def comparison_section(verdict: RegressionVerdict | None, analysis_status: str | None) -> str:
+def comparison_section(verdict: RegressionVerdict | None, analysis: Any = None) -> str:
+    """``analysis``: the analysis stage's outcome (None when it did not run)."""
     out = "<h3>vs last night and vs baseline</h3>"
     if verdict is None:
-        why = ("the analysis did not compare this run (it needs the load stage's per-second samples)"
-               if analysis_status else "no analysis: the load stage did not run")
+        if analysis is None:
+            why = "no analysis: the load stage did not run (or found the target unreachable)"
+        elif analysis.status == "error":
+            why = f"the analysis failed: {analysis.error or 'unknown error'} (the run's results are stored)"
+        elif analysis.summary.excluded:
+            why = f"this run is left out of the analysis: {analysis.summary.excluded}"
+        else:
+            why = "the analysis did not compare this run with earlier nights"
         return out + note(why)
     if verdict.headline:
         tone = "bad" if verdict.regressions else "muted"
@@ -140,7 +143,7 @@ def _screenshot(path: str, caption: str, budget: list[int]) -> str:
         return f'<figure class="shot missing"><figcaption>{esc(caption)}: <code>{esc(path)}</code></figcaption></figure>'
     budget[0] -= 1
     data = base64.b64encode(file.read_bytes()).decode()
-    return (f'<figure class="shot"><img alt="{esc(caption)}" loading="lazy" src="data:image/png;base64,{data}" '
+    return (f'<figure class="shot"><img alt="{esc(caption)}" src="data:image/png;base64,{data}" '
             f'onclick="this.classList.toggle(\'big\')"><figcaption>{esc(caption)}</figcaption></figure>')
 
 

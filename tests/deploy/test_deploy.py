@@ -56,7 +56,8 @@ def test_deploy_run_through_a_worker_and_read_the_artifacts(prefect_server, tmp_
     assert pool.returncode == 0 or "already exists" in pool.stdout + pool.stderr, pool.stdout + pool.stderr
     result = deploy(prefect_server, project, env)
     names = set(re.findall(r"Deployment 'campaign/([a-z0-9-]+)' successfully", result.stdout.replace("\n", " ")))
-    assert names >= {"demo-dev-nightly", "demo-staging-nightly", "demo-production-nightly", "campaign-adhoc"}, \
+    assert names >= {"demo-dev-nightly", "demo-staging-nightly", "demo-production-nightly", "campaign-adhoc",
+                     "demo-adhoc"}, \
         result.stdout
 
     nightly = api(prefect_server, "GET", "/deployments/name/campaign/demo-staging-nightly").json()
@@ -70,16 +71,16 @@ def test_deploy_run_through_a_worker_and_read_the_artifacts(prefect_server, tmp_
     adhoc = api(prefect_server, "GET", "/deployments/name/campaign/campaign-adhoc").json()
     form = adhoc["parameter_openapi_schema"]
     assert {"campaign_file", "environments", "stages", "test_type"} <= set(form["properties"])
-    assert "load" in json.dumps(form["properties"]["test_type"]) and "chaos" in json.dumps(form["definitions"]
-                                                                                          if "definitions" in form
-                                                                                          else form)
+    assert "load" in form["properties"]["test_type"]["enum"] and "chaos" in form["properties"]["stages"]["items"]["enum"]
+    demo = api(prefect_server, "GET", "/deployments/name/campaign/demo-adhoc").json()["parameter_openapi_schema"]
+    assert demo["properties"]["environments"]["items"]["enum"] == ["dev", "staging", "production"]
 
     with serve(create_shop()) as shop:
         campaign_file = tmp_path / "shop.yaml"
         campaign_file.write_text(shop_campaign(shop))
         run = prefect_server.run(
             "deployment", "run", "campaign/campaign-adhoc", "--param", f"campaign_file={campaign_file}",
-            "--param", 'environments=["dev"]', "--param", 'stages=["smoke"]', "--param", "trigger=test", **env)
+            "--param", 'environments=["dev"]', "--param", 'stages=["smoke"]', **env)
         flow_run_id = re.search(r"UUID: ([0-9a-f-]{36})", run.stdout).group(1)
         worker = prefect_server.run("worker", "start", "--pool", "perfcampaign", "--work-queue", "adhoc", "--type",
                                     "process", "--run-once", timeout=240, **env)
@@ -91,20 +92,21 @@ def test_deploy_run_through_a_worker_and_read_the_artifacts(prefect_server, tmp_
 
     with temporary_settings({PREFECT_API_URL: prefect_server.api_url}):
         artifacts = {a["key"]: a for a in asyncio.run(read_artifacts(flow_run_id))}
-    assert {"shop-api-summary", "shop-api-endpoint-metrics", "shop-api-report"} <= set(artifacts)
+    assert {"shop-api-summary", "shop-api-endpoint-metrics", "shop-api-progress"} <= set(artifacts)
+    assert artifacts["shop-api-progress"]["data"] == 100.0          # the run's progress, complete
+    assert "shop-api-report" not in artifacts                         # no link: nothing serves the report
     assert artifacts["shop-api-summary"]["data"].startswith("# shop-api: Passed")
     table = artifacts["shop-api-endpoint-metrics"]["data"]
     rows = json.loads(table) if isinstance(table, str) else table
     assert {r["endpoint"] for r in rows} == {"list-products", "product", "create-order"}
-    link = re.search(r"\((file://[^)]+)\)", artifacts["shop-api-report"]["data"]).group(1)
-    html = Path(link.removeprefix("file://"))
+    html = next(Path(warehouse).parent.glob("reports/shop-api/*/report.html"))
     assert html.exists() and "shop-api" in html.read_text()[:20000]
     assert (html.parent / "summary.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     from warehouse.store import Warehouse
 
     rows = Warehouse(warehouse).fetchall("SELECT environment, status, trigger, flow_run_id FROM runs")
-    assert rows == [("dev", "passed", "test", flow_run_id)]
+    assert rows == [("dev", "passed", "manual", flow_run_id)]     # a deployment run nobody scheduled: manual
     limit = api(prefect_server, "GET", "/v2/concurrency_limits/perfcampaign-env-shop-api-dev").json()
     assert limit["limit"] == 1 and limit["active_slots"] == 0          # taken by the run, given back
     print(f"\ndeploy → worker → artifacts in {time.monotonic() - started:.0f} s")

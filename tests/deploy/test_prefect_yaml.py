@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import typing
 from pathlib import Path
 
 import yaml
@@ -53,26 +52,36 @@ def test_every_timezone_is_known():
             ZoneInfo(schedule["timezone"])
 
 
-def test_the_adhoc_form_offers_campaign_environments_stages_and_test_type():
-    from flows.campaign import campaign
+def flow_of(entrypoint: str):
+    """The flow object a deployment's entrypoint names, loaded as ``prefect deploy`` loads it."""
+    from prefect.flows import load_flow_from_entrypoint
 
-    adhoc = deployments()["campaign-adhoc"]
-    assert adhoc["entrypoint"] == "flows/campaign.py:campaign" and not adhoc.get("schedules")
-    signature = inspect.signature(campaign.fn)
-    assert {"campaign_file", "environments", "stages", "test_type"} <= set(signature.parameters)
-    hints = typing.get_type_hints(campaign.fn)
-    assert "Literal" in str(hints["stages"]) and "Literal" in str(hints["test_type"])   # drop-downs in the form
-    schema = campaign.parameters.model_dump()
-    assert schema["properties"]["campaign_file"]["default"] == "campaigns/demo.yaml"
+    return load_flow_from_entrypoint(str(ROOT / entrypoint))
+
+
+def test_the_adhoc_forms_offer_environments_stages_and_test_type():
+    from prefect.utilities.callables import parameter_schema
+
+    generic, demo = deployments()["campaign-adhoc"], deployments()["demo-adhoc"]
+    assert generic["entrypoint"] == "flows/campaign.py:campaign" and demo["entrypoint"] == "flows/forms.py:demo"
+    for d in (generic, demo):
+        assert not d.get("schedules")
+        form = parameter_schema(flow_of(d["entrypoint"])).model_dump_for_openapi()["properties"]
+        assert {"campaign_file", "environments", "stages", "test_type"} <= set(form)
+        assert form["stages"]["items"]["enum"] == ["readiness", "smoke", "e2e", "load", "chaos"]   # drop-downs
+        assert "load" in form["test_type"]["enum"]
+        assert form["campaign_file"]["default"] == "campaigns/demo.yaml"
+    demo_form = parameter_schema(flow_of(demo["entrypoint"])).model_dump_for_openapi()["properties"]
+    assert demo_form["environments"]["items"]["enum"] == ["dev", "staging", "production"]   # the demo's own
 
 
 def test_parameters_name_real_flow_parameters():
-    from flows.campaign import campaign
-
-    known = set(inspect.signature(campaign.fn).parameters)
     for name, d in deployments().items():
-        entry_file, func = d["entrypoint"].split(":")
-        assert (ROOT / entry_file).exists() and func == "campaign", name
+        entry_file, _ = d["entrypoint"].split(":")
+        assert (ROOT / entry_file).exists(), name
+        found = flow_of(d["entrypoint"])
+        assert found.name == "campaign", name
+        known = set(inspect.signature(found.fn).parameters)
         assert set(d.get("parameters") or {}) <= known, name
         for schedule in d.get("schedules") or []:
             assert set(schedule["parameters"]) <= known, schedule

@@ -145,7 +145,9 @@ load:
             "--dask-address", cluster.address, "--load-shards", "2", "--json", "-q", "--no-start"]
     if not prefect:
         args.append("--no-prefect")
-    proc = subprocess.run(args, capture_output=True, text=True, env=cli_env, timeout=400)
+    # Prefect's temporary server, in its own home; a busy machine can take over its default 20 s to boot it
+    env = {**cli_env, "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180"}
+    proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=500)
     assert proc.returncode == 0, proc.stderr[-3000:]
     doc = json.loads(proc.stdout)
     load = doc["environments"]["dev"]["stages"]["load"]

@@ -41,7 +41,10 @@ def main(campaign_file: str, warehouse: str) -> None:
             if len(names) == 2:
                 break
             time.sleep(0.2)
-    print(json.dumps({"doc": doc, "task_runs": names}, default=str))
+        from tests.deploy.conftest import read_artifacts
+
+        artifacts = sorted(a["key"] for a in asyncio.run(read_artifacts(doc["flow_run_id"])) if a.get("key"))
+    print(json.dumps({"doc": doc, "task_runs": names, "artifacts": artifacts}, default=str))
 
 
 if __name__ == "__main__":

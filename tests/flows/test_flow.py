@@ -28,6 +28,10 @@ def test_flow_runs_stages_as_tasks_and_records_the_flow_run_id(tmp_path, shop_ur
     rows = store.fetchall("SELECT environment, status, trigger, flow_run_id FROM runs ORDER BY environment")
     assert rows == [("dev", "passed", "test", doc["flow_run_id"]), ("production", "passed", "test", doc["flow_run_id"])]
     assert out["task_runs"] == ["dev-smoke", "production-smoke"]
+    # the outputs ran inside the flow run: the report, run.json and the Prefect artifacts
+    assert doc["outputs"]["report"]["status"] == "done" and doc["outputs"]["artifacts"]["status"] == "done"
+    # no link: nothing serves the report; the progress artifact the flow kept up to date while it ran
+    assert out["artifacts"] == ["shop-api-endpoint-metrics", "shop-api-progress", "shop-api-summary"]
     # production skipped the write, dev made it
     assert store.fetchall("SELECT r.environment, count(*) FROM smoke_checks s JOIN runs r USING (run_id) "
                           "GROUP BY 1 ORDER BY 1") == [("dev", 3), ("production", 2)]

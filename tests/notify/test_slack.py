@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 from click.testing import CliRunner
 
-from tasks.document import ReportInfo, RunDocument
+from tasks.document import RunDocument
 from tasks.notify import notify_run, send_pending
 from tasks.notify.config import NotifySettings
 from tasks.notify.outbox import read

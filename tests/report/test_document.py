@@ -56,3 +56,14 @@ def test_what_the_runner_produces_validates(tmp_path, shop_url):
     dev = report.document().environments["dev"]
     assert dev.stages.readiness.summary.verdicts and dev.trust.trustworthy
     assert dev.endpoints["create-order"].smoke["status_code"] == 201
+
+
+def test_a_summary_field_in_another_shape_is_kept_aside_never_lost():
+    from tasks.document import Stages, stage_outcome
+
+    outcome = stage_outcome("load", "passed", summary={"requests": "many", "rps": 12.5, "engine": "k6"})
+    stages = Stages(load=outcome)                                   # still the typed load outcome
+    summary = stages.load.summary
+    assert summary.rps == 12.5 and summary.requests is None and summary.engine == "k6"
+    assert summary.model_extra["unreadable"] == {"requests": "many"}
+    assert "requests" in summary.model_extra["summary_problem"]

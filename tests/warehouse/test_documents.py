@@ -39,3 +39,22 @@ def test_the_reader_rebuilds_what_the_runner_produced(tmp_path, shop_url, stages
 def test_no_runs_is_a_lookup_error(tmp_path):
     with pytest.raises(LookupError):
         Warehouse(tmp_path / "w.duckdb").document(campaign="nope")
+
+
+def test_a_batch_of_reads_holds_one_connection(tmp_path, monkeypatch):
+    store = Warehouse(tmp_path / "w.duckdb")
+    opened = []
+    real = Warehouse._open
+
+    def counting(self, read_only=False):
+        opened.append(read_only)
+        return real(self, read_only)
+
+    monkeypatch.setattr(Warehouse, "_open", counting)
+    with store.reading():
+        for _ in range(5):
+            store.recent_runs(5)
+        store.write_rows({"runs": []})                     # nothing to write: no connection either
+    assert len(opened) == 1
+    store.recent_runs(5)
+    assert len(opened) == 2                                # outside the batch: per query, as before
