@@ -467,15 +467,18 @@ class Campaign(Strict):
         allow writes (``allow_writes: false``, the default in production); an endpoint marked
         ``safe`` (a read sent as POST) is not a write."""
         environment = self.environments[env]
+        never = {ep.name: "on the never-write list (readiness.never_write / environment never_write)"
+                 for ep in self.endpoints if ep.is_write and ep.name in self.never_written(env)}
         if environment.allow_writes:
-            return {}
+            return never
         why = (f"writes are not sent to environment {env!r} (allow_writes: false"
                f"{', the default in production' if environment.kind == 'production' else ''})")
-        return {ep.name: why for ep in self.endpoints if ep.is_write and not getattr(ep, "safe", False)}
+        return {**never, **{ep.name: why for ep in self.endpoints if ep.is_write and not getattr(ep, "safe", False)}}
 
     def production_targets(self) -> dict[tuple[str, int], str]:
         """(host, port) → name of every production environment of the campaign."""
         return {env.target(): name for name, env in self.environments.items() if env.kind == "production"}
+
     def never_written(self, env: str) -> set[str]:
         """Endpoints no stage may write to in environment ``env``."""
         return set(self.readiness.never_write) | set(self.environments[env].never_write)

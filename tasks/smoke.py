@@ -149,8 +149,9 @@ class SmokeStage:
             out.update(failures=[str(exc)], error_kind="config")
             return out
         restore: tuple[str, Any] | None = None
+        original, made_unique = body, []
         if ep.is_write:
-            body, _ = uniquify(body, new_token()) if ep.method == "POST" else (body, [])
+            body, made_unique = uniquify(body, new_token()) if ep.method == "POST" else (body, [])
             if ep.method == "DELETE":
                 url = await self._own_object(ctx, http, ep, ledger, url)
                 if url is None:
@@ -166,6 +167,7 @@ class SmokeStage:
                                       f"put back (and might create it): not sent")
                     return out
         out["url"] = url
+        before_lists = {n: await self._list_ids(ctx, http, ep, link) for n, link in enumerate(self._links(ctx, ep))}
         start = time.perf_counter()
         try:
             response = await bounded_request(http, ep.method, url, headers=headers, max_bytes=MAX_BODY_BYTES,
@@ -181,11 +183,24 @@ class SmokeStage:
                                    {"endpoint": ep.name, "passed": False}))
             return out
         latency = elapsed_ms(start)
+        if made_unique and response.status_code in (400, 401, 403, 409, 422):
+            # the unique values were refused (a sign-in checks the e-mail it gets): the campaign's own
+            try:
+                start = time.perf_counter()
+                response = await bounded_request(http, ep.method, url, headers=headers, max_bytes=MAX_BODY_BYTES,
+                                                 deadline_s=ctx.campaign.smoke.timeout, allow=ctx.check_url,
+                                                 **_body(original))
+                latency = elapsed_ms(start)
+            except (httpx.HTTPError, PermissionError):
+                pass
         if ep.is_write and response.is_success:
             if ep.method == "POST":
                 entry = self._record(ledger, ep, url, response)
                 if entry is not None:  # removed at once: no object lives longer than its check
+                    made = await self._made_by_target(ctx, http, ledger, ep, entry, before_lists)
                     await self._remove(ctx, http, ledger, entry)
+                    for other in made:
+                        await self._remove(ctx, http, ledger, other)
             elif ep.method == "DELETE":
                 entry = ledger.find(url)
                 if entry is not None:
@@ -216,7 +231,7 @@ class SmokeStage:
             return why
         if ep.name in ctx.campaign.never_written(ctx.env_name):
             return "on the campaign's never-write list"
-        danger = destructive(ep.method, ep.path)
+        danger = destructive(ep.method, ep.path, ep.body)
         if danger:
             return f"not sent: {danger}"
         return None
@@ -228,6 +243,46 @@ class SmokeStage:
         except ValueError:
             data = None
         return ledger.record(ep.name, url.partition("?")[0], data, response.headers.get("location"), url)
+
+    @staticmethod
+    def _links(ctx: RunContext, ep: Endpoint) -> list[dict[str, Any]]:
+        readiness = ctx.results.get("readiness")
+        links = ((readiness.summary.get("harm") or {}).get("made_by_target") or []) if readiness else []
+        return [link for link in links if link.get("endpoint") == ep.name and link.get("list")]
+
+    async def _list_ids(self, ctx: RunContext, http: httpx.AsyncClient, ep: Endpoint,
+                        link: dict[str, Any]) -> dict[str, dict] | None:
+        from tasks.readiness.content import extract_list
+        from tasks.readiness.identifiers import object_id
+
+        lst = link["list"]
+        try:
+            found = await bounded_request(http, lst.get("method", "GET"), lst["url"], headers=ctx.headers_for(ep),
+                                          json=lst.get("body"), deadline_s=ctx.campaign.smoke.timeout,
+                                          allow=ctx.check_url)
+            items = extract_list(found.json()) if found.is_success else None
+        except (httpx.HTTPError, PermissionError, ValueError, KeyError, MissingVariable, UnresolvedSecret):
+            return None
+        return {str(object_id(i)): i for i in items or [] if isinstance(i, dict)} if items is not None else None
+
+    async def _made_by_target(self, ctx: RunContext, http: httpx.AsyncClient, ledger: Ledger, ep: Endpoint,
+                              entry: Any, before: dict[int, dict[str, dict] | None]) -> list[Any]:
+        """What readiness saw the target make for an object of this endpoint (a default pool for a
+        queue): an object that was not in the same list before smoke's POST and that the new object
+        refers to. Anything that was there before is left alone."""
+        obj = ledger.object_of(entry)
+        out = []
+        for n, link in enumerate(self._links(ctx, ep)):
+            ref = obj.get(link.get("field"))
+            if ref in (None, "") or before.get(n) is None or str(ref) in before[n]:  # type: ignore[operator]
+                continue
+            now = await self._list_ids(ctx, http, ep, link) or {}
+            if str(ref) in now:
+                made = ledger.record(f"{ep.name} (made by the target for it)", link["collection"], now[str(ref)],
+                                     None, link["list"]["url"])
+                if made is not None:
+                    out.append(made)
+        return out
 
     async def _remove(self, ctx: RunContext, http: httpx.AsyncClient, ledger: Ledger, entry: Any) -> None:
         ep = next((e for e in ctx.campaign.endpoints if e.name == entry.endpoint), None)
@@ -255,13 +310,17 @@ class SmokeStage:
         try:
             body, _ = uniquify(render(creator.body, ctx.variables()), new_token())
             made_url = ctx.url_for(creator, 0)
-            response = await bounded_request(http, "POST", made_url, headers=ctx.headers_for(creator), json=body,
+            before = {n: await self._list_ids(ctx, http, creator, link)
+                      for n, link in enumerate(self._links(ctx, creator))}
+            response = await bounded_request(http, "POST", made_url, headers=ctx.headers_for(creator), **_body(body),
                                              deadline_s=ctx.campaign.smoke.timeout, allow=ctx.check_url)
         except (httpx.HTTPError, PermissionError, MissingVariable, UnresolvedSecret):
             return None
         if not response.is_success:
             return None
-        self._record(ledger, creator, made_url, response)
+        entry = self._record(ledger, creator, made_url, response)
+        if entry is not None:  # what the target made for it goes when the DELETE check has run (stage end)
+            await self._made_by_target(ctx, http, ledger, creator, entry, before)
         return self._own_object_url(ep, ledger, collection, ctx)
 
     @staticmethod
@@ -319,7 +378,6 @@ def _contract_failures(ctx: RunContext, ep: Endpoint, status: int, body: bytes) 
 
     contract = contract_for(ctx.loaded.path, ep)
     return contract.check(status, body) if contract is not None else []
-
 
 
 def _body(body: object) -> dict[str, object]:

@@ -60,6 +60,23 @@ def _json_media(content: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
     return None
 
 
+_READ_VERBS = ("read", "get", "list", "count", "search", "query", "filter", "find", "paginate", "lookup")
+
+
+def query_operation(path: str, op: dict[str, Any]) -> bool:
+    """A POST that only reads, as its description says: the path ends in a query word (filter,
+    count, search, paginate…), its ``operationId`` starts with a read verb (``read_flows``,
+    ``count_deployments``), or an ``x-safe`` / ``x-readonly`` extension says so."""
+    from campaigns.model import reads_only
+
+    if op.get("x-safe") is True or op.get("x-readonly") is True or op.get("x-read-only") is True:
+        return True
+    if reads_only("POST", path):
+        return True
+    op_id = re.sub(r"([a-z])([A-Z])", r"\1_\2", str(op.get("operationId") or "")).lower()
+    return bool(op_id) and op_id.split("_")[0] in _READ_VERBS
+
+
 def _env_name(*parts: str) -> str:
     return var_name("_".join(slug(p).replace("-", "_") for p in parts if p)).upper()
 
@@ -268,6 +285,8 @@ class _Importer:
                 ep[form[0]] = form[1]
             elif body is not _FORM:
                 ep["json"] = body
+        if method == "post" and query_operation(our_path, op):
+            ep["safe"] = True   # a query sent as a body: probed, smoke-tested and loaded like a GET
         status, content_type, schema = self.responses(op)
         expect: dict[str, Any] = {}
         if status:
@@ -351,11 +370,11 @@ def import_openapi(text: str, file: str = "openapi.yaml", *, base_url: str | Non
     out["description"] = f"Imported from OpenAPI {spec.version} ({PurePosixPath(file).name}): {title}".rstrip(": ")
     out["environments"] = imp.environments(base_url)
     out["endpoints"] = endpoints
-    reads = [ep["name"] for ep in endpoints if ep.get("method", "GET") == "GET"]
+    reads = [ep["name"] for ep in endpoints if ep.get("method", "GET") == "GET" or ep.get("safe")]
     if reads:
         out["load"] = {"test_type": "load", "rate": 5, "duration": "1m",
                        "scenarios": [{"name": n, "weight": 1, "steps": [{"endpoint": n}]} for n in reads]}
-        writes = [ep["name"] for ep in endpoints if ep.get("method", "GET") != "GET"]
+        writes = [ep["name"] for ep in endpoints if ep.get("method", "GET") != "GET" and not ep.get("safe")]
         if writes:
             imp.note(f"load: writes ({', '.join(writes)}) are left out of the load scenarios; add them where "
                      f"the environment can take the data")

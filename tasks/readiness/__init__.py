@@ -8,7 +8,8 @@ a mock?  Pure engine: it imports httpx and the standard library only.
         "http://127.0.0.1:8101/api/products/{id}", {"id": [1, 2, 3]})])
 
 Modules: ``models`` (data types), ``probe`` (what is sent and recorded,
-through ``tasks.bounded``), ``plans`` (which requests each endpoint gets),
+through ``tasks.bounded``), ``plans`` (which requests each endpoint gets: ``read_plan``,
+``write_plan``),
 ``identifiers`` (real ids before placeholders), ``routing`` (a missing route
 vs an unknown id), ``ledger`` (unique values, created objects removed),
 ``crosscheck`` (evidence across endpoints), ``content`` (body analysis

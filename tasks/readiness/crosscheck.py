@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from .content import canonical, extract_list, normalize_for_compare
-from .identifiers import list_collection, noun_of, ref_noun, slots, strip_url
+from .identifiers import list_collection, noun_of, object_id, ref_noun, slots, strip_url
 from .models import Evidence
 from .probe import Observation, ProbeRecord, origin_of
 from .signals.base import transport_print
@@ -32,11 +32,11 @@ MIN_SIBLINGS = 3
 
 
 def _describe(p: tuple) -> str:
-    casing, server, powered, date, keep_alive, framing, order = p
+    casing, server, powered, date, keep_alive = p[:5]
     bits = [f"{casing}-case headers", f"Server: {server or '(none)'}"]
     if powered:
         bits.append(f"X-Powered-By: {powered}")
-    bits += ["Date" if date else "no Date", "Keep-Alive" if keep_alive else "no Keep-Alive", framing]
+    bits += ["Date" if date else "no Date", "Keep-Alive" if keep_alive else "no Keep-Alive"]
     return ", ".join(bits)
 
 
@@ -51,8 +51,8 @@ def transport_siblings(records: list[ProbeRecord]) -> None:
     by_origin: dict[str, list[tuple[ProbeRecord, tuple]]] = defaultdict(list)
     for rec in records:
         p = _primary_2xx(rec)
-        if p is not None:
-            by_origin[origin_of(p.url)].append((rec, transport_print(p)))
+        if p is not None:  # the software's identity only: framing and header order change with the body
+            by_origin[origin_of(p.url)].append((rec, transport_print(p)[:5]))
     for origin, items in by_origin.items():
         if len(items) < MIN_SIBLINGS:
             continue
@@ -117,8 +117,10 @@ def frozen_lists(records: list[ProbeRecord]) -> None:
             if not same_collection or not after.is_json:
                 continue
             items = extract_list(after.json)
-            if items is None:
-                continue
+            if not items or not all(isinstance(i, dict) and object_id(i) is not None for i in items[:5]):
+                continue  # only a list of the collection's own objects can be expected to show a new one
+            if after.method != "GET" and after.sent not in (None, {}, []):
+                continue  # a query with a filter may rightly leave the new object out
             if _norm(after) == _norm(b):
                 limit = _limit_of(after.url)
                 if limit is not None and len(items) >= limit:

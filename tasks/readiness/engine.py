@@ -23,7 +23,8 @@ from typing import Any, Callable
 import httpx
 
 from .crosscheck import crosscheck
-from .identifiers import noun_of, ref_noun, slots, strip_url
+from .content import extract_list
+from .identifiers import list_collection, noun_of, object_id, ref_noun, slots, strip_url
 from .ledger import ItemRoute, Ledger
 from .models import Evidence, ProbeTarget, ReadinessReport, ReadinessVerdict
 from .plans import Related, Run, is_read, probe_read, probe_write
@@ -136,6 +137,8 @@ class Readiness:
         #: collections whose objects overloaded the target: removed before anything else, never made again
         self.urgent: list[str] = []
         self.harmful: set[str] = set()
+        #: what the target makes for an object a write creates (``{endpoint, field, collection, list}``)
+        self.made_by_target: list[dict[str, Any]] = []
 
     # -- probing one endpoint -------------------------------------------------------------------
     async def probe(self, i: int, *, own_only: bool = False) -> ProbeRecord:
@@ -243,7 +246,50 @@ class Readiness:
         for i in sorted(deferred, key=lambda i: _op_order(self.targets[i], i)):
             await self.probe(i)
             handled.add(i)
+        if self.run.ledger.created:
+            await self.side_effects()
         await self.cleanup()
+
+    async def side_effects(self) -> None:
+        """Objects the target created because of a probe's write (a default pool made for the queue
+        a probe created): they appeared during the run in a list read at its start, and one of the
+        run's own objects refers to them. They are removed with the rest; objects that appeared
+        without such a link are somebody else's and left alone."""
+        ledger = self.run.ledger
+        refs: dict[str, tuple[str, str]] = {}
+        for entry in ledger.created:
+            for k, v in ledger.object_of(entry).items():
+                if ref_noun(str(k)) and isinstance(v, (str, int)) and not isinstance(v, bool):
+                    refs[str(v)] = (entry.endpoint, str(k))
+        if not refs:
+            return
+        prober = self.run.prober(4 * len(self.targets))
+        for i, t in enumerate(self.targets):
+            rec = self.records.get(i)
+            if not is_read(t) or slots(t.url) or rec is None or rec.base is None or not rec.base.is_2xx \
+                    or not rec.base.is_json or extract_list(rec.base.json) is None:
+                continue
+            before = {str(object_id(o)) for o in extract_list(rec.base.json) or [] if isinstance(o, dict)}
+            body = rec.info.get("body", t.body) if t.method.upper() != "GET" else None
+            now = await prober.send("side-effects", t.method.upper(), rec.base.url, dict(t.headers), body,
+                                    is_write=False)
+            if now is None or not now.is_2xx or not now.is_json:
+                continue
+            coll = list_collection(now.url)
+            for obj in extract_list(now.json) or []:
+                oid = object_id(obj) if isinstance(obj, dict) else None
+                if oid is None or str(oid) in before or str(oid) not in refs:
+                    continue
+                if any(c.ref == str(oid) for c in ledger.created):
+                    continue
+                endpoint, field = refs[str(oid)]
+                entry = ledger.record(f"{endpoint} (made by the target for it)", coll, obj, None, now.url)
+                if entry is not None:  # removed after the object that needed it: put it first in line
+                    ledger.created.remove(entry)
+                    ledger.created.insert(0, entry)
+                    self.made_by_target.append({"endpoint": endpoint, "field": field, "collection": coll,
+                                                "list": {"method": t.method.upper(), "url": rec.base.url,
+                                                         "body": body}})
 
     async def provision(self, collection: str) -> bool:
         """One more object in ``collection`` (a filled URL), created with the campaign's own POST
@@ -406,7 +452,7 @@ async def run_readiness(targets: list[ProbeTarget], *, client: httpx.AsyncClient
             await client.aclose()
     return ReadinessReport(verdicts=verdicts, created=list(run.ledger.created),
                            unknown_effects=list(dict.fromkeys(run.ledger.unknown_effects)),
-                           writes_sent=run.writes.sent)
+                           writes_sent=run.writes.sent, made_by_target=job.made_by_target)
 
 
 async def check_endpoints(targets: list[ProbeTarget], **kwargs: Any) -> list[ReadinessVerdict]:

@@ -109,16 +109,29 @@ def _tokens(text: str) -> set[str]:
     return {w.lower() for w in words}
 
 
-def destructive(method: str, url: str) -> str | None:
-    """Why an operation is never probed on its own, or None. A ``DELETE`` of a whole collection
-    (no id in the path), and any write whose path names a bulk or irreversible action."""
+#: objects that make the target act on its own once they exist (an automation firing on every
+#: event, a webhook calling out): creating or changing one, even for a second, can set off a storm
+_REACTIVE_WORDS = {"automation", "automations", "trigger", "triggers", "webhook", "webhooks", "hook", "hooks"}
+_REACTIVE_KEYS = {"trigger", "triggers", "webhook", "webhook_url", "webhookurl", "callback_url", "callbackurl"}
+
+
+def destructive(method: str, url: str, body: Any = None) -> str | None:
+    """Why an operation is never probed on its own, or None: a ``DELETE`` of a whole collection
+    (no id in the path), a write whose path names a bulk or irreversible action, and a write that
+    makes or changes an object the target acts on by itself (automations, triggers, webhooks)."""
     path = urlsplit(url.partition("?")[0]).path
     if method.upper() == "DELETE" and not slots(url):
         return "a DELETE without an id in its path removes a whole collection or a setting"
     literals = [s for s in path.split("/") if s and "{" not in s]
-    hits = sorted(set().union(*(_tokens(s) for s in literals)) & _DESTRUCTIVE) if literals else []
+    words = set().union(*(_tokens(s) for s in literals)) if literals else set()
+    hits = sorted(words & _DESTRUCTIVE)
     if hits and method.upper() != "DELETE":
         return f"its path names a bulk or irreversible action ({', '.join(hits)})"
+    reactive = sorted(words & _REACTIVE_WORDS) or sorted(
+        k for k in (body if isinstance(body, dict) else {}) if str(k).lower().replace("-", "_") in _REACTIVE_KEYS)
+    if reactive and method.upper() in ("POST", "PUT", "PATCH"):
+        return (f"it makes or changes something the target acts on by itself ({', '.join(reactive)}): even a "
+                f"short-lived one can set off a storm")
     return None
 
 

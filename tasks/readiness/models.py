@@ -105,6 +105,9 @@ class ReadinessReport:
     #: write endpoints that answered 2xx without saying what they created (nothing to remove)
     unknown_effects: list[str] = field(default_factory=list)
     writes_sent: int = 0
+    #: objects the target made for a created one (``{endpoint, field, collection, list}``): smoke
+    #: removes them after its own writes the same way
+    made_by_target: list[dict] = field(default_factory=list)
 
     @property
     def left_behind(self) -> list[CreatedObject]:
@@ -115,4 +118,5 @@ class ReadinessReport:
                 "removed": sum(c.state in ("deleted", "gone") for c in self.created),
                 "left_behind": [c.to_dict() for c in self.left_behind],
                 "unknown_effects": list(self.unknown_effects),
-                "writes_sent": self.writes_sent}
+                "writes_sent": self.writes_sent,
+                "made_by_target": list(self.made_by_target)}

@@ -333,9 +333,11 @@ class Prober:
 
     def __init__(self, client: httpx.AsyncClient, timeout_s: float, budget: int = MAX_REQUESTS, *,
                  allow: Callable[[str], Any] | None = None, writes: WriteBudget | None = None,
-                 max_bytes: int = MAX_BODY_BYTES, busy: WaitBudget | None = None) -> None:
+                 max_bytes: int = MAX_BODY_BYTES, busy: WaitBudget | None = None, read_only: bool = False) -> None:
         self.client = client
         self.busy = busy
+        #: every request of this prober only reads (a query POST's probe): never counted as a write
+        self.read_only = read_only
         self.timeout_s = timeout_s
         self.budget = budget
         self.allow = allow
@@ -356,7 +358,7 @@ class Prober:
         method = method.upper()
         if self.count >= self.budget:
             return None
-        writing = (method in WRITE_METHODS) if is_write is None else is_write
+        writing = False if self.read_only else (method in WRITE_METHODS) if is_write is None else is_write
         if writing and self.writes is not None and not self.writes.take():
             return None
         self.count += 1

@@ -24,6 +24,7 @@ from campaigns.model import Endpoint
 from campaigns.templating import MissingVariable, render
 from campaigns.types import UnresolvedSecret
 from tasks.base import Gate, ProgressEvent, RunContext, StageResult, TargetNotAllowed, now, register
+from tasks.bounded import bounded_request
 from tasks.http import AuthFailed, client, ensure_auth
 from campaigns.vocabulary import BLOCKING_VERDICTS
 from tasks.readiness import ProbeTarget, ReadinessVerdict, run_readiness
@@ -191,7 +192,9 @@ async def _contract_mismatches(ctx: RunContext, http: Any, endpoints: list[Endpo
         if contract is None:
             continue
         try:
-            response = await http.get(ctx.url_for(ep, 0), headers=ctx.headers_for(ep))
+            response = await bounded_request(http, "GET", verdict.url if "{" not in verdict.url else ctx.url_for(ep, 0),
+                                             headers=ctx.headers_for(ep), deadline_s=ctx.campaign.readiness.timeout,
+                                             allow=ctx.check_url)
         except Exception:  # noqa: BLE001 - the probes already judged reachability
             continue
         problems = contract.check(response.status_code, response.content)

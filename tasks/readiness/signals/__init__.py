@@ -26,46 +26,71 @@ Weights are on a log-odds-like scale:
 =====================  =========  ======  =====================================================
 signal                 points to  weight  when
 =====================  =========  ======  =====================================================
-mock-server-header     mock       1-5     a known mock tool's header (see signatures.py)
+mock-server-header     mock       1-5     a known mock tool's header on the endpoint's own answers
+                                          (see signatures.py)
 mock-server-body       mock       5       a known mock tool's body (error page, sampler UUID)
-mock-server-host       mock       ≤3      a tool fingerprint on the host's other pages
+mock-server-host       mock       ≤4      a tool the host's own pages name (admin API, 404 page, home
+                                          page, CORS preflight): 4 when the endpoint's answers come
+                                          from the same software, nothing when they are relayed
 dev-http-server        mock       1       served by Python's BaseHTTP
 placeholder-content    mock       1-3.5   many fields hold example values ("string", 0, "test"...),
                                           weighed by their share; any Lorem ipsum text weighs 2-2.5
                                           on its own, whatever the share
 uniform-items          mock       1-2     list items identical apart from their id, or all with the
                                           same midnight timestamp (+ the same free text)
-ignores-path-id        mock       1.5-2.5 other and nonexistent ids give the same 2xx body
-phantom-resource       mock       1       a nonexistent id answers 2xx with a full body
-id-mismatch            mock       1       /items/2 answers a body whose id is 1 and never says 2
-ignores-query          mock       1-2     limit=1 returns as many items as before / filter ignored
-unstable-random-body   mock       2-2.8   identical requests get randomly different bodies (the
-                                          resource's own id changing counts extra)
-write-not-persisted    mock       0.5-3   the created/updated/deleted state is not there after (a
-                                          404 is re-read once after 0.5 s; 202 Accepted is not judged)
-write-same-id          mock       2       two POSTs return the same new id
-write-not-reflected    mock       1.5     the read-back does not contain what was written
+invalid-json           mock       2       a JSON content type over a body that is not JSON
+js-date-string         mock       1.5     JavaScript Date.toString() values instead of ISO 8601
+stale-generated-at     mock       1.5     an answer computed on request says it was generated days ago
+ignores-path-id        mock       1-2.5   other and nonexistent ids give the same 2xx body (1 for a
+                                          DELETE of a nonexistent id answered 2xx)
+ignores-query          mock       1-2     a query parameter's other and nonexistent values, or limit=1,
+                                          change nothing
+phantom-resource       mock       1-1.5   a nonexistent id answers 2xx with a full body (1.5: a body
+                                          about that very id)
+id-mismatch            mock       1-1.5   /items/2 (or ?customer_id=2) answers about 1, never says 2
+accepts-malformed      mock       1.5-2   an id of the wrong shape answered like a real one; a POST
+                                          body that is not JSON answered 2xx
+unstable-random-body   mock       1-2.8   identical requests get randomly different bodies (one field:
+                                          1; the resource's own id changing counts extra)
+write-not-persisted    mock       0.5-2.5 the created/updated/deleted state is not there after (a
+                                          404 is re-read once after 0.5 s; 2.5 only when the API's own
+                                          item route says so)
+location-unroutable    mock       0.3     the Location names a route the API does not expose: weak
+write-same-id          mock       2       two POSTs with different values return the same new id
+write-not-reflected    mock       1.5     the read-back (or the created object) lacks what was written
+creation-time-not-now  mock       2       a just-created object says it was created days ago
+effect-none            mock       1       nothing the API lists changed after an unconfirmed POST
 ignores-input          mock       0.8-2   a non-create POST with one identifier varied (sku SKU-00001
                                           → SKU-00002) gets the same informative answer (0.8 when only
                                           the echoed value differs)
 input-not-reflected    mock       1-1.5   a non-create POST's answer names another identifier of the
                                           same shape as the one sent (sku SKU-00001 → "SKU-00042")
 constant-latency       mock       0.5-2   fixed-sleep latency (>20 ms, CV < 3 %) over the identical
-                                          reads, or the identical sends of a non-create POST
+                                          reads, or the identical sends of a non-create POST (≤ 1 under
+                                          40 ms: a steady query looks the same)
 catch-all-route        mock       2       a random path answers 2xx JSON
 ignores-auth           mock       0.7     same 200 body without the auth headers
 content-type-mismatch  mock       0.8     JSON body served as text/html, text/plain or untyped
 no-date-header         mock       0.7     no Date header (RFC 9110 wants one from real servers)
 pretty-printed-json    mock       0.5     indented JSON (json-server, Mockoon…)
+transport-differs      mock       1-1.5   served by other software than its sibling endpoints (cross)
+phantom-parent         mock       2       a sibling says the parent does not exist, this one answers
+                                          2xx for it (cross)
+frozen-list            mock       2       the collection's plain list did not show an object confirmed
+                                          created (cross)
 unknown-id-rejected    real       0.6-1   a nonexistent id answers 404/410/400/422
 distinct-by-id         real       0.8     different ids give different bodies
 limit-honoured         real       1       limit=1 really returns ≤1 item
 write-persisted        real       1.5-2   created/updated/deleted state is visible after
+effect-listed          real       2       a related list shows the new id or the probe's unique value
+effect-changed         real       1       a related read (a balance, a count) changed after the POST
+list-moves             real       1       this list changed after a POST to its collection (cross)
 write-conflict         real       1       the repeated POST was refused with 409
 write-new-id           real       0.5     two POSTs got different ids
+rejects-malformed      real       0.5     a POST body that is not JSON was refused (4xx)
 depends-on-input       real       0.5-0.8 the varied identifier got another answer (0.5: a 4xx)
 auth-enforced          real       1       401/403 without the auth headers
-not-found              missing    3       404/410 for every sample tried
+not-found              missing    3       404/410 that is the router's own (see routing.py)
 method-not-allowed     missing    3       405
 not-implemented        missing    2-3     501, or a 2xx stub answer ({"message": "Not implemented yet"})
 server-error           error      3       5xx
@@ -74,12 +99,16 @@ unreachable            error      5       connection refused / DNS / timeout
 request-failed         error      3       protocol error, invalid URL
 =====================  =========  ======  =====================================================
 
-Informational (weight 0): ``mock-tool-proxy`` (a mock tool relaying a real
-backend — its headers are then ignored), ``collection-route-ok`` (ids 404 but
-the collection answers: test data may be wrong), ``bad-sample`` (one sample id
-404s, another works), ``unexpected-status``, ``missing-sample``,
-``write-accepted-async`` (202), ``write-idempotent``, ``write-unverifiable``,
-``writes-not-probed`` (``allow_writes=False``).
+(cross): added by :mod:`tasks.readiness.crosscheck` from several endpoints' probes and reported by
+the ``cross-endpoint`` signal.
+
+Informational (weight 0): ``entity-not-found`` (a handler's 404: the route exists, no id that
+exists was found — the verdict is ``unverified``), ``mock-tool-proxy`` (a mock tool relaying a real
+backend — its headers are then ignored), ``collection-route-ok`` (ids 404 but the collection
+answers: test data may be wrong), ``bad-sample`` (the campaign's sample failed, a real id or an
+empty query worked), ``unexpected-status``, ``missing-sample``, ``write-accepted-async`` (202),
+``write-idempotent``, ``write-unverifiable``, ``location-offsite`` (a Location outside the
+allow-list: not followed), ``not-restored``, ``writes-not-probed`` (with the reason).
 """
 
 from __future__ import annotations

@@ -99,9 +99,11 @@ def transport_print(obs: Observation) -> tuple:
     """What the serving software shows of itself on one response, body and app headers aside."""
     names = [k for k, _ in obs.headers]
     low = [k.lower() for k in names]
-    if all(k == k.lower() for k in names):
+    # the habit, not every header: Prism spells one header of its error pages in lower case
+    lower = sum(k == k.lower() for k in names)
+    if names and lower * 3 >= len(names) * 2:
         casing = "lower"
-    elif all(k[:1].isupper() for k in names):
+    elif names and (len(names) - lower) * 3 >= len(names) * 2:
         casing = "title"
     else:
         casing = "mixed"

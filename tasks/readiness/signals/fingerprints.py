@@ -9,9 +9,12 @@ from ..signatures import admin_fingerprint, match_fingerprints
 from . import register
 from .base import _path, same_software
 
-#: labels of the requests that address the endpoint itself (not a related list, a cleanup…)
-OWN_LABELS = frozenset({"base", "repeat", "alt", "ghost", "limit", "noauth", "write", "write-refused", "resend",
-                        "vary", "malformed", "options", "pre", "ghost-write", "restore", "bad-input"})
+#: labels of the requests that are the endpoint itself — its method on its route — for a read and for
+#: a write. A write's GETs (``pre``, ``follow``) go to another operation, which a tool in proxy mode
+#: may stub while it relays the write itself.
+OWN_LABELS = {"read": frozenset({"base", "repeat", "alt", "ghost", "limit", "noauth", "bad-input"}),
+              "write": frozenset({"write", "write-refused", "resend", "vary", "malformed", "options", "ghost-write",
+                                  "restore"})}
 
 
 def host_tools(rec: ProbeRecord) -> list[tuple[str, float, str, str, Observation]]:
@@ -43,7 +46,8 @@ def mock_server_signatures(rec: ProbeRecord) -> list[Evidence]:
     ev: list[Evidence] = []
     seen: set[str] = set()
     proxied: list = []
-    own = [o for o in rec.observations if o.ok and o.label in OWN_LABELS]
+    labels = OWN_LABELS["write" if rec.info.get("kind") == "write" else "read"]
+    own = [o for o in rec.observations if o.ok and o.label in labels]
     for obs in own:
         for fp, quote in match_fingerprints(obs, suppressed=proxied):
             if fp.id in seen:
@@ -62,10 +66,14 @@ def mock_server_signatures(rec: ProbeRecord) -> list[Evidence]:
                            f"{fp.tool} headers on top of the backend's own ({quote}): the tool is relaying a "
                            f"backend (validation/partial proxy), so the endpoint is judged on behaviour"))
     answer = next((o for o in own if o.is_2xx), None) or next(iter(own), None)
-    tools_seen = {e.detail.split(":", 1)[0] for e in ev}
+    identified = {}
+    for e in ev:
+        if e.points_to == "mock":
+            tool = e.detail.split(":", 1)[0]
+            identified[tool] = identified.get(tool, 0.0) + e.weight
     for tool, weight, quote, source, page in host_tools(rec):
-        if tool in tools_seen:
-            continue
+        if identified.get(tool, 0.0) >= 4.0:
+            continue  # the endpoint's own answers already name it
         where = f"{page.method} {_path(page)} → {page.status}"
         if answer is not None and same_software(answer, page):
             w = 4.0 if weight >= 4.0 else min(weight, 3.0)

@@ -44,9 +44,10 @@ def ignores_path_id(rec: ProbeRecord) -> list[Evidence]:
                                    f"{varied}={gval} (nonexistent) answered {ghost.status} with the same body as "
                                    f"{varied}={base_val} except the echoed id: {_q(ghost.text)}"))
             elif not _is_empty_body(ghost) and where == "path":
-                ev.append(Evidence("phantom-resource", "mock", 1.0,
-                                   f"{varied}={gval} (nonexistent) answered {ghost.status} with a full body: "
-                                   f"{_q(ghost.text)}"))
+                made_up = _mentions(ghost.json, str(gval)) if ghost.is_json else str(gval) in ghost.text
+                ev.append(Evidence("phantom-resource", "mock", 1.5 if made_up else 1.0,
+                                   f"{varied}={gval} (nonexistent) answered {ghost.status} with a full body"
+                                   + (" about that very id" if made_up else "") + f": {_q(ghost.text)}"))
             elif where == "query" and _is_empty_body(ghost):
                 ev.append(Evidence("unknown-id-rejected", "real", 0.8,
                                    f"{varied}={gval} (nonexistent) answered an empty result"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 from ..content import canonical, flatten, is_id_key, is_recent_time, is_volatile_key, last_key, parse_datetime
@@ -9,6 +10,10 @@ from ..models import Evidence
 from ..probe import ProbeRecord
 from . import register
 from .base import _q
+
+#: ids that are new on every request by design (request_id, trace_id…): never a sign of randomness
+_PER_REQUEST = re.compile(r"request|trace|correlation|span|session|nonce|event", re.IGNORECASE)
+
 
 @register
 def unstable_body(rec: ProbeRecord) -> list[Evidence]:
@@ -40,7 +45,7 @@ def unstable_body(rec: ProbeRecord) -> list[Evidence]:
             score += 1.0
             changed.append(f"{path[:-4]} length {vals}")
             continue
-        if is_volatile_key(key) and not is_id_key(key):
+        if is_volatile_key(key) and (not is_id_key(key) or _PER_REQUEST.search(key)):
             continue
         if all(is_recent_time(v, now) for v in vals):
             continue
@@ -70,9 +75,11 @@ def unstable_body(rec: ProbeRecord) -> list[Evidence]:
         if len(changed) < 5:
             dv = list(dict.fromkeys(canonical(v) for v in vals))
             changed.append(f"{path[2:] or '$'}: {_q(dv[0], 30)} → {_q(dv[1], 30)}")
-    if score < 2.0:
+    if score < 1.0:
         return []
-    w = 2.0 if score < 4 else 2.5 if score < 6 else 2.8
+    # one field that comes and goes at random is a hint (a live gauge can wander); several are a
+    # generator at work
+    w = 1.0 if score < 2.0 else 2.0 if score < 4 else 2.5 if score < 6 else 2.8
     # A single resource addressed by id whose *own* id changes between
     # identical requests is generated, not stored (a list of random picks is
     # not: recommendation endpoints exist).

@@ -19,7 +19,7 @@ from ..content import find_id, leaves, normalize_for_compare, canonical, parse_d
 from ..models import Evidence
 from ..probe import Observation, ProbeRecord
 from . import register
-from .base import _is_empty_body, _norm, _path, _q
+from .base import _is_empty_body, _norm, _path, _q, same_software
 
 #: keys that say when an object was created (its creation time is "now" when the write makes it)
 CREATION_KEY = re.compile(r"^(created|creation|inserted|registered|submitted|placed|ordered)([_-]?(at|on|date|time|"
@@ -190,6 +190,19 @@ def _creation_time(rec: ProbeRecord, w1: Observation) -> list[Evidence]:
     return []
 
 
+def _stubbed_read(write: Observation, read: Observation | None) -> str:
+    from ..signatures import match_fingerprints
+
+    if read is None or not read.ok or same_software(write, read):
+        return ""   # one piece of software answered both: the read-back is no stub in front of a backend
+    tool = [(fp, q) for fp, q in match_fingerprints(read) if fp.weight >= 4.0]
+    if tool and not [fp for fp, _ in match_fingerprints(write) if fp.weight >= 4.0]:
+        fp, quote = tool[0]
+        return (f"GET {_path(read)} is answered by {fp.tool} ({quote}) while the {write.method} itself is not: "
+                f"the read-back is a stub, persistence not judged")
+    return ""
+
+
 @register
 def write_persistence(rec: ProbeRecord) -> list[Evidence]:
     """Does a 2xx write leave a trace?"""
@@ -212,6 +225,11 @@ def write_persistence(rec: ProbeRecord) -> list[Evidence]:
         return ev
     w1 = writes[0]
     follow = _follow(rec)
+    stub = _stubbed_read(w1, follow)
+    if stub:
+        # the read-back is answered by a mock tool while the write is not (proxy mode with the GET
+        # stubbed): it says nothing about what the write stored
+        return ev + [Evidence("read-back-stubbed", "real", 0.0, stub)]
     if w1.status == 202:
         return ev + [Evidence("write-accepted-async", "real", 0.0,
                               f"{method} answered 202 Accepted: processed asynchronously, persistence not checked")]

@@ -1,0 +1,465 @@
+"""The write plan: POST, PUT, PATCH, DELETE — and the rules that keep it harmless (see
+:mod:`tasks.readiness.plans`)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from urllib.parse import quote, urljoin, urlsplit
+
+from .content import extract_list, find_id, is_id_key, vary_identifier, with_value
+from .identifiers import slots, strip_url
+from .ledger import NAME_FIELDS, new_token, resolve_references, uniquify
+from .models import ProbeTarget
+from .plans import (
+    FOLLOW_RETRY_S, MALFORMED_BODY, RESEND_MIN_MS, RESENDS, WRITE_BUDGET, Related, Run, _finish, _real_combos,
+    get_following, not_probed_reason,
+)
+from .probe import (
+    Observation, Prober, ProbeRecord, fill, ghost_value, is_non_create, is_success, origin_of, sample_combos,
+    strip_query, varied_placeholder,
+)
+
+
+def _own_combo(target: ProbeTarget, run: Run, base: dict[str, Any]) -> tuple[dict[str, Any], str] | None:
+    found = _real_combos(target, run.pool, base, own_only=True, limit=1)
+    return found[0] if found else None
+
+
+def _own_combo_parent(target: ProbeTarget, run: Run, base: dict[str, Any]) -> dict[str, Any] | None:
+    """Values for every placeholder but the last one (the parents of the item), from this run's
+    objects; ``base`` when the item has no parent."""
+    sl = slots(target.url)
+    combo = dict(base)
+    for s in sl[:-1]:
+        cands = run.pool.candidates(fill(s.collection, combo), s.name, s.literal, own_only=True, prefer_own=True)
+        if not cands:
+            return None
+        combo[s.name] = cands[0][0]
+    return combo
+
+
+async def provision(target: ProbeTarget, collection: str, run: Run) -> bool:
+    """Create one object with ``target`` (a POST that creates) in ``collection``; record it."""
+    if not_probed_reason(target, run) is not None:
+        return False
+    prober = run.prober(2)
+    body, _ = _body_for(run, target.body, new_token())
+    slash = "/" if target.url.partition("?")[0].endswith("/") else ""
+    obs = await prober.send("provision", "POST", strip_url(collection) + slash, dict(target.headers), body)
+    if obs is None or not obs.is_2xx:
+        return False
+    assert run.ledger is not None
+    return run.ledger.record(target.name, strip_query(obs.url), obs.json if obs.is_json else None,
+                             obs.header("location"), obs.url) is not None
+
+
+async def probe_write(target: ProbeTarget, run: Run) -> ProbeRecord:
+    prober = run.prober(WRITE_BUDGET)
+    reason = not_probed_reason(target, run)
+    rec = ProbeRecord(target=target, info={"kind": "write", "writes_allowed": reason is None})
+    method = target.method.upper()
+    headers = dict(target.headers)
+    combos = sample_combos(target)
+    varied, varied_in = varied_placeholder(target)
+    rec.info.update(varied=varied, varied_in=varied_in)
+    combo = combos[0]
+    has_slots = bool(slots(target.url))
+    own = _own_combo(target, run, combo) if has_slots else None
+    if own is None and has_slots and method == "DELETE" and reason is None and run.provision is not None:
+        # the objects this run created here were used up (another DELETE route): make one to delete
+        first = _own_combo_parent(target, run, combo)
+        if first is not None and await run.provision(fill(slots(target.url)[-1].collection, first)):
+            own = _own_combo(target, run, combo)
+    if own is not None:
+        combo = own[0]
+        rec.info["own_object"] = own[1]
+    url = fill(target.url, combo)
+    rec.info["values"] = {k: str(v) for k, v in combo.items()}
+    origin = origin_of(url)
+
+    if reason is not None:
+        rec.info["not_probed"] = reason
+        obs = await prober.send("options", "OPTIONS", url, headers)
+        if obs is not None:
+            rec.observations.append(obs)
+            if not obs.error:
+                rec.host_observations = await run.hosts.get(origin, prober, headers)
+        return _finish(rec, prober)
+
+    if method == "DELETE":
+        await _probe_delete(rec, run, prober, url, headers, own is not None, combo)
+    elif method == "POST" and not has_slots or method == "POST" and own is not None and _is_create_url(target):
+        await _probe_post(rec, run, prober, url, headers)
+    else:
+        await _probe_modify(rec, run, prober, url, headers, own is not None, combo)
+    rec.host_observations = await run.hosts.get(origin, prober, headers)
+    return _finish(rec, prober)
+
+
+def _is_create_url(target: ProbeTarget) -> bool:
+    """A POST whose path ends in a literal collection under an item (``/work_pools/{name}/queues``)."""
+    last = urlsplit(target.url.partition("?")[0]).path.rstrip("/").rsplit("/", 1)[-1]
+    return "{" not in last
+
+
+async def _snapshot(rec: ProbeRecord, run: Run, label: str, related: list[Related]) -> None:
+    if not related:
+        return
+    prober = run.prober(3 * len(related))
+    for r in related:
+        if r.method == "GET":
+            obs = await get_following(prober, label, r.url, r.headers, meta={"read": r.name})
+        else:
+            obs = await prober.send(label, r.method, r.url, r.headers, r.body, meta={"read": r.name}, is_write=False)
+        if obs is not None:
+            rec.observations.append(obs)
+    rec.extra_requests += prober.count
+
+
+def _body_for(run: Run, body: Any, token: str) -> tuple[Any, list[str]]:
+    resolved, notes = resolve_references(body, run.pool)
+    unique, changed = uniquify(resolved, token)
+    return unique, notes + [f"{c} made unique" for c in changed]
+
+
+async def _send_write(rec: ProbeRecord, prober: Prober, run: Run, label: str, method: str, url: str,
+                      headers: dict[str, str], body: Any, meta: dict | None = None) -> Observation | None:
+    obs = await prober.send(label, method, url, headers, body, meta=meta)
+    if obs is not None:
+        rec.observations.append(obs)
+    return obs
+
+
+async def _probe_post(rec: ProbeRecord, run: Run, prober: Prober, url: str, headers: dict[str, str]) -> None:
+    target = rec.target
+    assert run.ledger is not None
+    related = run.related(target, url)
+    await _snapshot(rec, run, "effect-before", related)
+    token = new_token()
+    base_body = target.body
+    body1, notes = _body_for(run, base_body, token)
+    rec.info["body_notes"] = notes
+    w1 = await _send_write(rec, prober, run, "write", "POST", url, headers, body1, {"token": token})
+    if w1 is None or w1.error:
+        return
+    if w1.status in (400, 404, 409, 422) and target.body is not None:
+        fixed, more = resolve_references(target.body, run.pool, placeholders_only=False)
+        if more:
+            w1.label = "write-refused"
+            token = new_token()
+            base_body = fixed
+            body1, notes = _body_for(run, fixed, token)
+            rec.info["body_notes"] = notes + more
+            w1 = await _send_write(rec, prober, run, "write", "POST", url, headers, body1, {"token": token})
+            if w1 is None or w1.error:
+                return
+    if w1.status in (400, 401, 403, 409, 422) and any("made unique" in n for n in notes):
+        # the unique values were refused (a sign-in checks the e-mail it gets): the campaign's own values
+        w1.label = "write-refused"
+        body1, _ = resolve_references(base_body, run.pool)
+        rec.info["body_notes"] = [n for n in notes if "made unique" not in n] + [
+            f"unique values refused ({w1.status}): the campaign's own values were sent"]
+        token = ""
+        w1 = await _send_write(rec, prober, run, "write", "POST", url, headers, body1, {})
+        if w1 is None or w1.error:
+            return
+    if w1.status in (404, 410):
+        rec.info["route"] = await run.oracle.check(w1, prober, headers)
+    if not is_success(w1, target.expect_status):
+        return
+    if is_non_create(w1) or (w1.is_2xx and not w1.body.strip() and not w1.header("location")):
+        rec.info["non_create"] = is_non_create(w1)
+        if not is_non_create(w1):
+            run.ledger.unknown_effects.append(f"{target.name}: POST {urlsplit(url).path} answered {w1.status} "
+                                              f"without saying what it created")
+        if is_non_create(w1):  # an answer to compare: send the very same request again
+            w2 = await _send_write(rec, prober, run, "write", "POST", url, headers, body1, {"n": 2, "token": token})
+            await _probe_non_create(rec, prober, run, url, headers, body1, w2)
+        return
+    created1 = _record(rec, run, w1, url)
+    await _follow_created(rec, prober, run, url, headers, w1, created1)
+    confirmed = _read_back(rec, w1)
+    _never_stored(rec, run, created1)
+    if not confirmed and (_deletable(run, created1) or _echo_share(w1) < 0.5):
+        # not confirmed by reading it back: a second object with other values tells a canned answer
+        # (the same id twice) from a real one — sent when the twin can be deleted, or when the
+        # answer echoes little of what was sent (canned: the twin creates nothing). A confirmed
+        # object needs no twin: one object less, and no pair of objects that could set each other
+        # off (automations, webhooks).
+        token2 = new_token()
+        body2, _ = _body_for(run, base_body, token2)
+        w2 = await _send_write(rec, prober, run, "write", "POST", url, headers, body2, {"n": 2, "token": token2})
+        if w2 is not None and w2.is_2xx:
+            _record(rec, run, w2, url)
+    await _snapshot(rec, run, "effect-after", related)
+    if isinstance(target.body, (dict, list)) and target.body and not confirmed and not _listed(rec):
+        # invalid JSON: a real handler refuses it before doing anything. Not sent once the object
+        # was read back or listed: a permissive store would keep the garbage, with no id to delete
+        bad = await prober.send("malformed", "POST", url, headers, raw=MALFORMED_BODY)
+        if bad is not None:
+            rec.observations.append(bad)
+            if bad.is_2xx:
+                _record(rec, run, bad, url)
+
+
+def _listed(rec: ProbeRecord) -> bool:
+    from .signals.writes import creation_confirmed
+
+    return creation_confirmed(rec) is not None
+
+
+def _deletable(run: Run, entry) -> bool:
+    """The campaign has a DELETE operation for the collection ``entry`` lives in."""
+    from .ledger import item_urls
+
+    return entry is not None and bool(item_urls(run.ledger.deletes, entry.collection,  # type: ignore[union-attr]
+                                                run.ledger.object_of(entry), entry.ref))  # type: ignore[union-attr]
+
+
+def _echo_share(w1: Observation) -> float:
+    """How much of what was sent the answer repeats (1.0 when nothing was sent to compare)."""
+    from .content import leaves
+
+    sent = [str(v).strip().lower() for _, v in leaves(w1.sent) if isinstance(v, (str, int, float))
+            and not isinstance(v, bool) and len(str(v).strip()) >= 2] if not isinstance(w1.sent, bytes) else []
+    if not sent:
+        return 1.0
+    text = w1.text.lower()
+    return sum(v in text for v in sent) / len(sent)
+
+
+def _never_stored(rec: ProbeRecord, run: Run, entry) -> None:
+    """The API's own item route (its Location, or the campaign's route) says the object it just
+    announced does not exist, twice: nothing was stored, nothing is left to remove."""
+    follow = rec.first("follow-retry") or rec.first("follow")
+    check = rec.info.get("follow_route")
+    if entry is None or follow is None or check is None or not check.exists or follow.status not in (404, 410):
+        return
+    if follow.meta.get("via") in ("location", "route"):
+        run.ledger.mark(entry, "gone", f"never stored: GET {urlsplit(follow.url).path} answered "  # type: ignore
+                                       f"{follow.status} from a route that exists")
+
+
+def _read_back(rec: ProbeRecord, w1: Observation) -> bool:
+    """The object the first POST created was read back with the values written."""
+    from .signals.writes import reflects
+
+    follow = rec.first("follow-retry") or rec.first("follow")
+    if follow is None or not follow.is_2xx:
+        return False
+    r = reflects(w1.sent, follow.json if follow.is_json else None)
+    return r is None or r >= 0.5
+
+
+def _record(rec: ProbeRecord, run: Run, obs: Observation, url: str):
+    assert run.ledger is not None
+    entry = run.ledger.record(rec.target.name, strip_query(url), obs.json if obs.is_json else None,
+                              obs.header("location"), url)
+    if entry is not None:
+        rec.info.setdefault("created", []).append(entry.ref)
+    elif obs.is_2xx:
+        run.ledger.unknown_effects.append(f"{rec.target.name}: POST {urlsplit(url).path} answered {obs.status} "
+                                          f"without an id or a Location")
+    return entry
+
+
+async def _probe_non_create(rec: ProbeRecord, prober: Prober, run: Run, url: str, headers: dict[str, str],
+                            body: Any, w2: Observation | None) -> None:
+    """A POST that creates nothing: resend it a few times when it is slow enough for its latency to
+    say something, then vary one identifier."""
+    if w2 is not None and w2.is_2xx and w2.latency_ms >= RESEND_MIN_MS:
+        for _ in range(max(RESENDS, run.samples - 1)):
+            if prober.left <= 6:
+                break
+            obs = await prober.send("resend", "POST", url, headers, body)
+            if obs is None:
+                break
+            rec.observations.append(obs)
+    cand = vary_identifier(body)
+    if cand is not None:
+        path, old, new = cand
+        obs = await prober.send("vary", "POST", url, headers, with_value(body, path, new),
+                                meta={"field": ".".join(path), "from": old, "to": new})
+        if obs is not None:
+            rec.observations.append(obs)
+
+
+async def _follow_created(rec: ProbeRecord, prober: Prober, run: Run, url: str, headers: dict[str, str],
+                          w1: Observation, created) -> None:
+    """Read back what the first POST says it created."""
+    location = w1.header("location")
+    created_id = find_id(w1.json, urlsplit(url).path) if w1.is_json else None
+    rec.info["created_id"] = None if created_id is None else str(created_id)
+    collection = strip_query(url).rstrip("/")
+    if w1.status == 202:
+        return
+    if location:
+        obs = await prober.send("follow", "GET", urljoin(url, location), headers,
+                                meta={"via": "location", "location": location})
+        if obs is not None:
+            rec.observations.append(obs)
+            if obs.error_kind == "refused":
+                return
+            if obs.status in (404, 410):
+                rec.info["follow_route"] = await run.oracle.check(obs, prober, headers)
+            await _retry_follow(rec, prober, headers)
+            if obs.status not in (404, 410) or created_id is None:
+                return
+    routed = run.ledger.read_urls(created) if created is not None else []  # type: ignore[union-attr]
+    if routed:
+        item, route = routed[0]
+        via, meta = "route", {"route": route.name}
+    elif created_id is not None:
+        item, via, meta = f"{collection}/{quote(str(created_id), safe='')}", "id", {}
+    else:
+        return
+    if location and urljoin(url, location).rstrip("/") == item.rstrip("/"):
+        return
+    obs = await prober.send("follow" if not location else "follow-id", "GET", item, headers,
+                            meta={"via": via, "id": str(created_id), **meta})
+    if obs is None:
+        return
+    rec.observations.append(obs)
+    if obs.status not in (404, 410):
+        return
+    if not location:
+        await _retry_follow(rec, prober, headers)
+        retry = rec.first("follow-retry")
+        if retry is not None and retry.status not in (404, 410):
+            return
+    rec.info.setdefault("follow_route", await run.oracle.check(obs, prober, headers))
+    if via == "route":
+        return
+    lst = await prober.send("collection", "GET", collection, headers)
+    if lst is None:
+        return
+    rec.observations.append(lst)
+    items = extract_list(lst.json) if lst.is_2xx and lst.is_json else None
+    from .content import item_ids
+    ids = [i for i in item_ids(items or []) if str(i) != str(created_id)]
+    if ids:
+        obs = await prober.send("known", "GET", f"{collection}/{quote(str(ids[0]), safe='')}", headers,
+                                meta={"id": str(ids[0])})
+        if obs is not None:
+            rec.observations.append(obs)
+
+
+async def _retry_follow(rec: ProbeRecord, prober: Prober, headers: dict[str, str]) -> None:
+    """Eventual consistency: re-read a 404 follow-up once after a short wait."""
+    follow = rec.first("follow")
+    if follow is not None and follow.status in (404, 410) and prober.left > 2 and not rec.first("follow-retry"):
+        await asyncio.sleep(FOLLOW_RETRY_S)
+        obs = await prober.send("follow-retry", "GET", follow.url, headers, meta=dict(follow.meta))
+        if obs is not None:
+            rec.observations.append(obs)
+
+
+def _restore_body(method: str, sent: Any, before: Any) -> Any:
+    if not isinstance(before, dict):
+        return None
+    if method == "PUT":
+        return before
+    if isinstance(sent, dict):
+        keys = [k for k in sent if k in before]
+        return {k: before[k] for k in keys} if keys else None
+    return None
+
+
+async def _probe_modify(rec: ProbeRecord, run: Run, prober: Prober, url: str, headers: dict[str, str],
+                        own: bool, combo: dict[str, Any]) -> None:
+    """PUT/PATCH (and POST actions on an item): an own object, or a sample put back afterwards."""
+    target = rec.target
+    method = target.method.upper()
+    has_slots = bool(slots(target.url))
+    pre = None
+    if method in ("PUT", "PATCH") or not own:
+        pre = await prober.send("pre", "GET", url, headers)
+        if pre is not None:
+            rec.observations.append(pre)
+    restorable = pre is not None and pre.is_2xx and pre.is_json and isinstance(pre.json, dict)
+    if not own and method == "PUT" and pre is not None and pre.ok and pre.status in (404, 410):
+        check = await run.oracle.check(pre, prober, headers)
+        if check.exists:  # the item route answers "no such item": a PUT there could create it
+            rec.info["not_probed"] = (f"not written: GET answered {pre.status} for the campaign's sample ({check.detail})"
+                                      f", and a PUT there could create it; nothing this run created could be used")
+            return
+    if not own and not has_slots and not restorable and method in ("PUT", "PATCH"):
+        rec.info["not_probed"] = ("not written: its current value could not be read "
+                                  f"(GET answered {pre.status if pre is not None and pre.ok else 'nothing'}), "
+                                  f"so it could not be put back")
+        return
+    token = new_token()
+    body, notes = _body_for(run, target.body, token)
+    if own and isinstance(body, dict):
+        entry = run.ledger.find(url)  # type: ignore[union-attr]
+        current = run.ledger.object_of(entry) if entry is not None else {}  # type: ignore[union-attr]
+        kept = [k for k in body if k in current and (str(k).lower() in NAME_FIELDS or is_id_key(str(k)))]
+        body = {**body, **{k: current[k] for k in kept}}  # never rename (or re-id) what the route addresses
+        notes = [n for n in notes if n.split(" ")[0] not in kept] + [f"{k} kept as it is" for k in kept]
+    rec.info["body_notes"] = notes
+    w1 = await _send_write(rec, prober, run, "write", method, url, headers, body, {"token": token})
+    if w1 is None or w1.error:
+        return
+    if w1.status in (404, 410):
+        rec.info["route"] = await run.oracle.check(w1, prober, headers)
+    if method == "POST":
+        if w1.is_2xx and w1.is_json and find_id(w1.json, urlsplit(url).path) is not None and (
+                w1.status == 201 or w1.header("location")):
+            _record(rec, run, w1, url)
+        return
+    if w1.is_2xx:
+        follow = await prober.send("follow", "GET", url, headers, meta={"via": "same-url"})
+        if follow is not None:
+            rec.observations.append(follow)
+            if own and follow.is_2xx and follow.is_json:
+                run.ledger.refresh(url, follow.json)  # type: ignore[union-attr]
+    varied = rec.info.get("varied")
+    if varied and method == "PATCH":
+        ghost = ghost_value(combo[varied])
+        obs = await prober.send("ghost-write", method, fill(target.url, dict(combo, **{varied: ghost})), headers,
+                                body, meta={"value": ghost})
+        if obs is not None:
+            rec.observations.append(obs)
+    if w1.is_2xx and not own and restorable:
+        back = _restore_body(method, target.body, pre.json)  # type: ignore[union-attr]
+        if back is not None:
+            obs = await prober.send("restore", method, url, headers, back)
+            if obs is not None:
+                rec.observations.append(obs)
+                rec.info["restored"] = obs.is_2xx
+        else:
+            rec.info["restored"] = False
+
+
+async def _probe_delete(rec: ProbeRecord, run: Run, prober: Prober, url: str, headers: dict[str, str], own: bool,
+                        combo: dict[str, Any]) -> None:
+    """Delete an object this run created (and read it again); delete a nonexistent id."""
+    target = rec.target
+    assert run.ledger is not None
+    varied = rec.info.get("varied")
+    if own:
+        pre = await prober.send("pre", "GET", url, headers)
+        if pre is not None:
+            rec.observations.append(pre)
+        w1 = await _send_write(rec, prober, run, "write", "DELETE", url, headers, None)
+        if w1 is not None and w1.ok and w1.status in (404, 410):
+            rec.info["route"] = await run.oracle.check(w1, prober, headers)
+        if w1 is not None and w1.ok:
+            entry = run.ledger.find(url)
+            if w1.is_2xx and entry is not None:
+                run.ledger.mark(entry, "deleted", f"deleted by the probe of {target.name}")
+            if pre is not None and pre.is_2xx and w1.status != 202:
+                follow = await prober.send("follow", "GET", url, headers, meta={"via": "same-url"})
+                if follow is not None:
+                    rec.observations.append(follow)
+    else:
+        rec.info["no_own_object"] = True
+    if varied:
+        ghost = ghost_value(combo[varied])
+        obs = await prober.send("ghost-write", "DELETE", fill(target.url, dict(combo, **{varied: ghost})), headers,
+                                meta={"value": ghost})
+        if obs is not None:
+            rec.observations.append(obs)
+            if not own and obs.status in (404, 410):
+                rec.info["route"] = await run.oracle.check(obs, prober, headers)

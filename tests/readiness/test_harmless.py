@@ -1,0 +1,195 @@
+"""The pieces that keep readiness harmless and honest, without a network: real identifiers, a
+missing route told from an unknown id, unique values, real references, destructive operations,
+the campaign's own routes for reading and deleting, cross-endpoint evidence."""
+
+from __future__ import annotations
+
+import pytest
+
+from tasks.readiness import ProbeTarget
+from tasks.readiness.crosscheck import crosscheck
+from tasks.readiness.identifiers import IdPool, looks_placeholder, slots, split_placeholder, value_for
+from tasks.readiness.ledger import ItemRoute, Ledger, destructive, item_urls, resolve_references, uniquify
+from tasks.readiness.probe import ProbeRecord
+from tasks.readiness.routing import control_path, same_not_found
+
+from .test_signals import obs
+
+H = "http://127.0.0.1:9"
+
+
+# --- identifiers ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("placeholder,expected", [
+    ("id", (None, "id")), ("flow_name", ("flow", "name")), ("work_pool_name", ("workpool", "name")),
+    ("blockTypeId", ("blocktype", "id")), ("sku", (None, "sku")), ("id_or_name", (None, "id")),
+    ("flow_run_id", ("flowrun", "id")),
+])
+def test_placeholders_name_a_noun_and_a_field(placeholder, expected):
+    assert split_placeholder(placeholder) == expected
+
+
+def test_slots_know_which_collection_a_placeholder_indexes():
+    s = slots(f"{H}/api/work_pools/{{work_pool_name}}/queues/{{name}}")
+    assert [(x.name, x.collection) for x in s] == [("work_pool_name", f"{H}/api/work_pools"),
+                                                   ("name", f"{H}/api/work_pools/{{work_pool_name}}/queues")]
+    by_name = slots(f"{H}/api/flows/name/{{name}}")
+    assert by_name[0].collection == f"{H}/api/flows" and by_name[0].literal == "name"
+
+
+def test_value_for_reads_the_field_a_route_addresses_by():
+    obj = {"id": "u-1", "name": "pool-a", "slug": "pool-a-slug"}
+    assert value_for(obj, "id") == "u-1"
+    assert value_for(obj, "work_pool_name") == "pool-a"
+    assert value_for(obj, "slug", "slug") == "pool-a-slug"
+    assert value_for(obj, "id_or_name") == "u-1"
+
+
+def test_the_pool_offers_listed_ids_then_its_own_and_references_by_noun():
+    pool = IdPool()
+    pool.harvest(f"{H}/api/flows/filter", "POST", [{"id": "f-1", "name": "etl"}, {"id": "f-2", "name": "ml"}])
+    pool.harvest(f"{H}/api/flow_runs/filter", "POST", [{"id": "r-1", "flow_id": "f-9"}])
+    assert [v for v, _ in pool.candidates(f"{H}/api/flows", "id")] == ["f-1", "f-2", "f-9"]
+    assert [v for v, _ in pool.candidates(f"{H}/api/deployments", "flow_name", "name")] == ["etl", "ml"]
+    pool.add(f"{H}/api/flows", {"id": "own-1", "name": "mine"}, own=True, source="POST /api/flows")
+    assert pool.candidates(f"{H}/api/flows", "id", own_only=True)[0][0] == "own-1"
+    assert pool.reference("flow")[0] == "own-1"            # a body's flow_id points at the run's own flow
+    pool.forget(f"{H}/api/flows", "own-1")
+    assert all(v != "own-1" for v, _ in pool.candidates(f"{H}/api/flows", "id"))
+
+
+def test_spec_examples_are_placeholders():
+    assert looks_placeholder("3fa85f64-5717-4562-b3fc-2c963f66afa6") and looks_placeholder("string")
+    assert looks_placeholder(0) and not looks_placeholder(7) and not looks_placeholder("SKU-00001")
+
+
+# --- routing ----------------------------------------------------------------------------------------
+
+def test_an_entity_404_differs_from_the_routers_own():
+    entity = obs("base", {"detail": "Flow not found"}, status=404, url=f"{H}/api/flows/3fa85f64")
+    router = obs("route-control", {"detail": "Not Found"}, status=404, url=f"{H}/api/zz-readiness-ab/cd")
+    assert not same_not_found(entity, router)
+    missing = obs("base", {"detail": "Not Found"}, status=404, url=f"{H}/api/notifications/unread-count")
+    assert same_not_found(missing, router)
+    express = obs("base", b"<pre>Cannot GET /api/x/1</pre>", status=404, url=f"{H}/api/x/1")
+    express_ctrl = obs("c", b"<pre>Cannot GET /api/zz-readiness-ab/cd</pre>", status=404, url=f"{H}/api/zz-readiness-ab/cd")
+    assert same_not_found(express, express_ctrl)            # the path it echoes is masked
+    wm = obs("base", b"Request was not matched\n closest stub: /api/a", status=404, url=f"{H}/api/y")
+    wm_ctrl = obs("c", b"Request was not matched\n closest stub: /api/b", status=404, url=f"{H}/zz")
+    assert same_not_found(wm, wm_ctrl)                      # a tool's "no stub matched" page is its router's
+
+
+def test_control_paths_stay_under_the_mount_prefix():
+    assert control_path(f"{H}/api/flows/{{id}}").startswith("/api/zz-readiness-")
+    assert control_path(f"{H}/products/1").startswith("/zz-readiness-")
+
+
+# --- ledger -----------------------------------------------------------------------------------------
+
+def test_unique_values_touch_names_never_references():
+    body = {"name": "sample", "email": "kj@nasa.test", "title": "Rice cooker", "product_id": 7,
+            "course_code": "CS-101", "sku": "WF-001", "flow_name": "etl", "data": {"x": 1}}
+    out, changed = uniquify(body, "pc123abc")
+    assert out["name"] == "samplepc123abc" and out["email"] == "kjpc123abc@nasa.test"
+    assert out["title"] == "Rice cooker pc123abc"
+    assert {k: out[k] for k in ("product_id", "course_code", "sku", "flow_name")} == \
+        {"product_id": 7, "course_code": "CS-101", "sku": "WF-001", "flow_name": "etl"}
+    assert sorted(changed) == ["email", "name", "title"]
+    items, _ = uniquify([{"name": "a"}, {"name": "b"}], "pcx")
+    assert [i["name"] for i in items] == ["apcx", "bpcx"]
+
+
+def test_references_point_at_objects_that_exist():
+    pool = IdPool()
+    pool.add(f"{H}/api/flows", {"id": "f-own"}, own=True, source="POST /api/flows")
+    body = {"flow_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6", "name": "d", "work_queue_id": "keep-me"}
+    fixed, notes = resolve_references(body, pool)
+    assert fixed["flow_id"] == "f-own" and fixed["work_queue_id"] == "keep-me" and len(notes) == 1
+
+
+@pytest.mark.parametrize("method,url,bad", [
+    ("POST", f"{H}/api/flows/bulk_delete", True), ("POST", f"{H}/api/limits/tag/{{tag}}/reset", True),
+    ("DELETE", f"{H}/api/admin/storage", True), ("POST", f"{H}/api/notifications/send", True),
+    ("DELETE", f"{H}/api/flows/{{id}}", False), ("POST", f"{H}/api/orders", False),
+    ("PATCH", f"{H}/api/settings", False), ("POST", f"{H}/api/deployments/{{id}}/create_flow_run", False),
+])
+def test_destructive_operations_are_named(method, url, bad):
+    assert bool(destructive(method, url)) is bad
+
+
+def test_the_campaigns_own_item_routes_address_created_objects():
+    routes = [ItemRoute("del-pool", f"{H}/api/work_pools/{{name}}"),
+              ItemRoute("del-queue", f"{H}/api/work_pools/{{work_pool_name}}/queues/{{name}}"),
+              ItemRoute("graph", f"{H}/api/flows/{{id}}/graph")]
+    assert item_urls(routes, f"{H}/api/work_pools", {"id": "u1", "name": "p1"}, "u1") == [
+        (f"{H}/api/work_pools/p1", routes[0])]
+    assert item_urls(routes, f"{H}/api/work_pools/p1/queues", {"id": "q", "name": "q1"}, "q") == [
+        (f"{H}/api/work_pools/p1/queues/q1", routes[1])]
+    assert item_urls(routes, f"{H}/api/flows", {"id": "f"}, "f") == []        # /graph is not the item itself
+    ledger = Ledger(IdPool(), deletes=routes[:2])
+    entry = ledger.record("create-pool", f"{H}/api/work_pools", {"id": "u1", "name": "p1"}, None, f"{H}/api/work_pools")
+    assert ledger.delete_urls(entry)[0][0] == f"{H}/api/work_pools/p1"
+    assert ledger.find(f"{H}/api/work_pools/p1") is entry
+
+
+# --- cross-endpoint evidence ---------------------------------------------------------------------
+
+def _read(name: str, url: str, base, ghost=None, *, headers=(), std=True, varied="id"):
+    t = ProbeTarget(name, "GET", url, {"id": [1]})
+    o = [obs("base", base, url=url.replace("{id}", "1"), headers=headers, std_headers=std, meta={"chosen": True})]
+    if ghost is not None:
+        status, body = ghost
+        o.append(obs("ghost", body, status=status, url=url.replace("{id}", "987654321"), headers=headers,
+                     std_headers=std, meta={"value": "987654321"}))
+    return ProbeRecord(t, o, info={"kind": "read", "varied": varied, "varied_in": "path", "values": {"id": "1"}})
+
+
+def test_a_sibling_that_denies_a_parent_exposes_the_one_that_invents_it():
+    wallet = _read("wallet", f"{H}/api/customers/{{id}}/wallet", {"balance": 10},
+                   (404, {"detail": "customer not found"}))
+    loyalty = _read("loyalty", f"{H}/api/customers/{{id}}/loyalty", {"tier": "gold", "points": 1200},
+                    (200, {"tier": "gold", "points": 1200}))
+    crosscheck([wallet, loyalty])
+    assert [e.signal for e in loyalty.cross] == ["phantom-parent"] and wallet.cross == []
+
+
+def test_endpoints_served_by_other_software_than_their_siblings():
+    uv = [("date", "Mon"), ("server", "uvicorn"), ("content-type", "application/json")]
+    stub = [("Content-Type", "application/json"), ("Transfer-Encoding", "chunked")]
+    real = [_read(f"r{i}", f"{H}/api/r{i}", {"i": i}, headers=uv, std=False, varied=None) for i in range(4)]
+    stubbed = _read("stub", f"{H}/api/wallet", {"balance": 1}, headers=stub, std=False, varied=None)
+    crosscheck(real + [stubbed])
+    assert [e.signal for e in stubbed.cross] == ["transport-differs"] and "no Date" in stubbed.cross[0].detail
+    assert all(r.cross == [] for r in real)
+
+
+# --- query POSTs ------------------------------------------------------------------------------------
+
+def test_posts_that_only_read_are_safe_by_path_or_by_the_spec():
+    from campaigns.importers.openapi import import_openapi, query_operation
+    from campaigns.model import Endpoint
+
+    assert Endpoint(name="f", method="POST", path="/flows/filter").is_safe
+    assert Endpoint(name="c", method="POST", path="/events/count-by/{unit}", params={"unit": ["day"]}).is_safe
+    assert not Endpoint(name="o", method="POST", path="/orders").is_safe
+    assert Endpoint(name="f2", method="POST", path="/flows/filter", safe=False).is_write   # the campaign says otherwise
+    assert Endpoint(name="q", method="POST", path="/quotes", safe=True).is_safe
+    assert query_operation("/flows/lateness", {"operationId": "read_flow_lateness"})
+    assert query_operation("/x", {"operationId": "makeThing", "x-safe": True})
+    assert not query_operation("/flows/", {"operationId": "create_flow"})
+    spec = """openapi: 3.0.3
+info: {title: t, version: "1"}
+paths:
+  /flows/filter:
+    post: {operationId: read_flows, requestBody: {content: {application/json: {schema: {type: object}}}},
+           responses: {"200": {description: ok}}}
+  /flows/:
+    post: {operationId: create_flow, requestBody: {content: {application/json: {schema: {type: object}}}},
+           responses: {"201": {description: ok}}}
+    get: {operationId: list_flows, responses: {"200": {description: ok}}}
+"""
+    result = import_openapi(spec, "spec.yaml", base_url="http://127.0.0.1:9")
+    eps = {e["name"]: e for e in result.campaign["endpoints"]}
+    assert eps["read-flows"].get("safe") is True and "safe" not in eps["create-flow"]
+    loaded = {s["name"] for s in result.campaign["load"]["scenarios"]}
+    assert loaded == {"read-flows", "list-flows"}                      # query POSTs are loaded like GETs
