@@ -207,7 +207,8 @@ class Ledger:
         if ref is None:
             ref = url.rstrip("/").rsplit("/", 1)[-1]
         for c in self.created:
-            if c.collection == coll and c.ref == str(ref):
+            # an object still standing; a deleted one's id may be handed out again (SQLite, json-server)
+            if c.collection == coll and c.ref == str(ref) and c.state == "created":
                 return c
         entry = CreatedObject(endpoint=endpoint, collection=coll, ref=str(ref),
                               url=url or f"{coll}/{quote(str(ref), safe='')}")
@@ -302,6 +303,17 @@ class Ledger:
             if obs.error:
                 tried.append(f"DELETE {urlsplit(url).path}: {obs.error}")
                 continue
+            moved = obs.header("location") if obs.status in (301, 302, 307, 308) else None
+            if moved and origin_of(urljoin(url, moved)) == origin_of(url) and urljoin(url, moved) != url:
+                # the framework's redirect to its canonical URL (a trailing slash): DELETE there
+                url = urljoin(url, moved)
+                obs = await self._delete(prober, url, {**headers, **extra}, how + ", redirected")
+                if obs is None:
+                    tried.append(f"{url}: no request budget left")
+                    break
+                if obs.error:
+                    tried.append(f"DELETE {urlsplit(url).path}: {obs.error}")
+                    continue
             if obs.is_2xx or obs.status == 202:
                 self.mark(entry, "deleted", f"DELETE {urlsplit(url).path} ({how}) answered {obs.status}")
                 return

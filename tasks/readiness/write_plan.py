@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -168,6 +169,13 @@ async def _probe_post(rec: ProbeRecord, run: Run, prober: Prober, url: str, head
         rec.info["route"] = await run.oracle.check(w1, prober, headers)
     if not is_success(w1, target.expect_status):
         return
+    if is_non_create(w1) and _item_routed(run, url) and run.ledger.record(
+            target.name, strip_query(url), w1.json, None, url) is not None:
+        # a collection the campaign deletes items of: a 2xx answer naming an object
+        # (``{"name": "1", …}``) made one — never resent, and removed like any other
+        rec.info.setdefault("created", []).append(run.ledger.created[-1].ref)
+        await _snapshot(rec, run, "effect-after", related)
+        return
     if is_non_create(w1) or (w1.is_2xx and not w1.body.strip() and not w1.header("location")):
         rec.info["non_create"] = is_non_create(w1)
         if not is_non_create(w1):
@@ -201,6 +209,21 @@ async def _probe_post(rec: ProbeRecord, run: Run, prober: Prober, url: str, head
             rec.observations.append(bad)
             if bad.is_2xx:
                 _record(rec, run, bad, url)
+
+
+def _item_routed(run: Run, url: str) -> bool:
+    """The campaign has a DELETE item route (``DELETE …/{id}``) right under ``url``: a POST there
+    adds to a collection of things one removes."""
+    assert run.ledger is not None
+    coll = strip_url(strip_query(url))
+    for route in run.ledger.deletes:
+        sl = slots(route.template)
+        if not sl or not route.template.partition("?")[0].rstrip("/").endswith("{" + sl[-1].name + "}"):
+            continue
+        pattern = re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(strip_url(sl[-1].collection)))
+        if re.fullmatch(pattern, coll):
+            return True
+    return False
 
 
 def _listed(rec: ProbeRecord) -> bool:
