@@ -218,6 +218,25 @@ def sample_combos(target: ProbeTarget) -> list[dict[str, Any]]:
     return combos
 
 
+#: the typed stand-ins tried when a text sample (``sample``) could not be routed: routers with
+#: typed converters (Flask ``<int:n>``, FastAPI ``UUID``, Rails constraints) answer their own 404,
+#: or a 500, to a value of the wrong type — which says nothing about whether the route exists
+TYPED_STANDINS = (("an integer", "1"), ("a UUID", "00000000-0000-4000-8000-000000000001"))
+
+
+def typed_combos(target: ProbeTarget, combo: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
+    """``combo`` with every path value that is neither a number nor a UUID replaced by an integer,
+    then by a UUID (empty when every path value already has a type)."""
+    path_ph, _ = placeholders(target.url)
+    untyped = [n for n in dict.fromkeys(path_ph)
+               if not re.fullmatch(r"-?\d+(\.\d+)?", str(combo.get(n, ""))) and not UUID_RE.match(str(combo.get(n, "")))]
+    if not untyped:
+        return []
+    return [(dict(combo, **{n: value for n in untyped}),
+             f"{', '.join(untyped)} as {kind} ({value}): the text sample was not routed")
+            for kind, value in TYPED_STANDINS]
+
+
 def varied_placeholder(target: ProbeTarget) -> tuple[str | None, str | None]:
     """The placeholder probed with other/ghost values: the last one in the
     path (the resource id), else the last one in the query."""

@@ -11,7 +11,7 @@ from .models import ProbeTarget
 from .plans import Run, _finish, _real_combos, get_following, malformed_value, query_key
 from .probe import (
     Observation, Prober, ProbeRecord, collection_url, fill, ghost_value, has_auth, is_success, limit_param, origin_of,
-    placeholders, sample_combos, set_query_param, varied_placeholder, without_auth,
+    placeholders, sample_combos, set_query_param, typed_combos, varied_placeholder, without_auth,
 )
 
 
@@ -81,6 +81,12 @@ async def probe_read(target: ProbeTarget, run: Run, *, own_only: bool = False) -
         for combo, why in found:
             if await attempt(combo, {"discovered": why}):
                 rec.info["discovered"] = why
+                break
+    if chosen is None and last is not None and last.ok and (last.status in (400, 404, 410, 422)
+                                                            or last.status >= 500):
+        for combo, why in typed_combos(target, routed if routed_real else combos[0]):
+            if await attempt(combo, {"typed": why}):
+                rec.info["typed"] = why
                 break
     if chosen is None and last is not None and last.ok and last.status in (400, 422) and body not in (None, {}, []):
         if method == "POST":

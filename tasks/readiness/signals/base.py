@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from ..content import NOT_JSON, canonical, extract_list, normalize_for_compare
 from ..models import Evidence
-from ..probe import Observation, ProbeRecord
+from ..probe import USER_AGENT, Observation, ProbeRecord
 
 Signal = Callable[[ProbeRecord], list[Evidence]]
 
@@ -30,6 +30,13 @@ _VOLATILE_HEADERS = {"date", "content-length", "content-type", "etag", "last-mod
                      "transfer-encoding", "connection", "keep-alive", "set-cookie", "x-total-count",
                      "cache-control", "expires", "pragma", "age", "content-encoding", "x-request-id",
                      "access-control-expose-headers", "content-security-policy", "x-content-type-options"}
+
+
+def echoes_request(obs: Observation | None) -> bool:
+    """The body mirrors the request (httpbin's ``/anything``, ``/headers``, ``/etag/{etag}``; a
+    debugging echo in a real app): it quotes the probe's own User-Agent, which nothing but an echo
+    of the request would. Such a body is a function of the request, not a phantom resource."""
+    return obs is not None and obs.ok and USER_AGENT in obs.text
 
 
 def same_server(a: Observation | None, b: Observation | None) -> bool:

@@ -8,7 +8,7 @@ from ..content import leaves
 from ..models import Evidence
 from ..probe import ProbeRecord
 from . import register
-from .base import _is_empty_body, _norm, _path, _q, body_is_stable
+from .base import _is_empty_body, _norm, _path, _q, body_is_stable, echoes_request
 
 @register
 def ignores_path_id(rec: ProbeRecord) -> list[Evidence]:
@@ -25,6 +25,9 @@ def ignores_path_id(rec: ProbeRecord) -> list[Evidence]:
     raw_base = _norm(base)
     masked_base = _norm(base, {base_val})
     sig = "ignores-path-id" if where == "path" else "ignores-query"
+    if echoes_request(ghost) or echoes_request(base):
+        return [Evidence("echo-endpoint", "real", 0.0, f"the body mirrors the request (it quotes the probe's own "
+                                                       f"User-Agent): what any id gets is an echo, not a lookup")]
     if ghost is not None and ghost.ok:
         gval = ghost.meta.get("value", "")
         if ghost.is_2xx:
