@@ -318,7 +318,9 @@ def parameter_value(spec: Spec, param: dict[str, Any]) -> Any:
     found, value = explicit(param)
     if found:
         return value
-    schema = spec.deref(param.get("schema") or {})
+    # Swagger 2.0 types a non-body parameter on the parameter itself (``type: integer``)
+    schema = spec.deref(param.get("schema") or {k: param[k] for k in ("type", "format", "enum", "minimum", "maximum",
+                                                                     "default", "items", "pattern") if k in param})
     value = sample(spec, schema, 0, str(param.get("name", "")))
     if isinstance(value, list):  # an array parameter: one item is enough for a sample
         value = value[0] if value else None
