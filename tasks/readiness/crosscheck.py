@@ -70,6 +70,10 @@ def transport_siblings(records: list[ProbeRecord]) -> None:
             odd, odd_print, ref_print, n_ref = (others, other_print, main_print, len(main)) if blame_other else \
                 (main, main_print, other_print, len(others))
             weight = 1.5 if why != "size" else 1.0
+            if why == "date" and bool(odd_print[1]) != bool(ref_print[1]) and not odd_print[3] and not odd_print[1]:
+                # neither the Date nor the Server header its siblings carry: another piece of software
+                # wrote these answers, and not an origin server (RFC 9110 §6.6.1)
+                weight = 2.3
             for rec in odd:
                 rec.cross.append(Evidence(
                     "transport-differs", "mock", weight,

@@ -412,6 +412,11 @@ async def _probe_modify(rec: ProbeRecord, run: Run, prober: Prober, url: str, he
                                   f"(GET answered {pre.status if pre is not None and pre.ok else 'nothing'}), "
                                   f"so it could not be put back")
         return
+    if not own and method == "PATCH" and restorable and isinstance(target.body, dict) and target.body and \
+            _restore_body(method, target.body, pre.json) is None:  # type: ignore[union-attr]
+        rec.info["not_probed"] = ("not written: the fields it sets are not in the sample's current value, so the "
+                                  "change could not be put back (it would add, or create, something)")
+        return
     token = new_token()
     body, notes = _body_for(run, target.body, token)
     if own and isinstance(body, dict):

@@ -52,6 +52,8 @@ accepts-malformed      mock       1.5-2   an id of the wrong shape answered like
                                           body that is not JSON answered 2xx
 unstable-random-body   mock       1-2.8   identical requests get randomly different bodies (one field:
                                           1; the resource's own id changing counts extra)
+cycling-body           mock       1-2     identical requests get a few bodies in a fixed rotation (a
+                                          tool's response list; 1 for two bodies: two replicas?)
 write-not-persisted    mock       0.5-2.5 the created/updated/deleted state is not there after (a
                                           404 is re-read once after 0.5 s; 2.5 only when the API's own
                                           item route says so)

@@ -91,3 +91,24 @@ def unstable_body(rec: ProbeRecord) -> list[Evidence]:
     return [Evidence("unstable-random-body", "mock", w,
                      f"{len(same)} identical requests got different bodies (randomness score {score:.1f}): "
                      + "; ".join(changed))]
+
+
+@register
+def cycling_body(rec: ProbeRecord) -> list[Evidence]:
+    """Identical requests whose answers come back in a fixed rotation (A, B, C, A, B…): a mock
+    tool's list of responses played in turn (mountebank ``responses``, WireMock scenarios, Mockoon's
+    sequential mode). Live data drifts; it does not replay the same few bodies in order."""
+    same = [o for o in rec.same_request() if o.is_2xx and o.body.strip()]
+    if len(same) < 4:
+        return []
+    seq = [canonical(o.json) if o.is_json else o.text for o in same]
+    distinct = list(dict.fromkeys(seq))
+    k = len(distinct)
+    if k < 2 or len(seq) < k + 2 or any(seq[i] == seq[i + 1] for i in range(len(seq) - 1)):
+        return []
+    if any(seq[i] != seq[i + k] for i in range(len(seq) - k)) or len(set(seq[:k])) != k:
+        return []
+    # two bodies in turn may be two replicas behind a balancer: a hint; three or more, a playlist
+    return [Evidence("cycling-body", "mock", 2.0 if k >= 3 else 1.0,
+                     f"{len(seq)} identical requests got {k} bodies in a fixed rotation: "
+                     + " → ".join(_q(b, 40) for b in seq[: k + 1]))]
