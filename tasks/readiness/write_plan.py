@@ -18,7 +18,7 @@ from .plans import (
 )
 from .probe import (
     Observation, Prober, ProbeRecord, fill, ghost_value, is_non_create, is_success, origin_of, sample_combos,
-    strip_query, varied_placeholder,
+    strip_query, typed_combos, varied_placeholder,
 )
 
 
@@ -400,6 +400,18 @@ async def _probe_modify(rec: ProbeRecord, run: Run, prober: Prober, url: str, he
         pre = await prober.send("pre", "GET", url, headers)
         if pre is not None:
             rec.observations.append(pre)
+    if not own and pre is not None and pre.ok and (pre.status in (404, 410) or (pre.status or 0) >= 500):
+        # a text sample a typed router did not take (Flask's <int:n>): an integer, then a UUID
+        for typed, why in typed_combos(target, combo):
+            probe = await prober.send("pre", "GET", fill(target.url, typed), headers, meta={"typed": why})
+            if probe is None:
+                break
+            rec.observations.append(probe)
+            if probe.ok and probe.status not in (404, 410) and (probe.status or 0) < 500:
+                pre, url, combo = probe, fill(target.url, typed), typed
+                rec.info["values"] = {k: str(v) for k, v in combo.items()}
+                rec.info["typed"] = why
+                break
     restorable = pre is not None and pre.is_2xx and pre.is_json and isinstance(pre.json, dict)
     if not own and method == "PUT" and pre is not None and pre.ok and pre.status in (404, 410):
         check = await run.oracle.check(pre, prober, headers)
@@ -412,7 +424,7 @@ async def _probe_modify(rec: ProbeRecord, run: Run, prober: Prober, url: str, he
                                   f"(GET answered {pre.status if pre is not None and pre.ok else 'nothing'}), "
                                   f"so it could not be put back")
         return
-    if not own and method == "PATCH" and restorable and isinstance(target.body, dict) and target.body and \
+    if not own and method == "PATCH" and restorable and isinstance(target.body, dict) and \
             _restore_body(method, target.body, pre.json) is None:  # type: ignore[union-attr]
         rec.info["not_probed"] = ("not written: the fields it sets are not in the sample's current value, so the "
                                   "change could not be put back (it would add, or create, something)")
