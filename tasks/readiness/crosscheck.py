@@ -204,6 +204,21 @@ def crosscheck(records: list[ProbeRecord]) -> None:
     for rec in records:
         rec.cross = [e for e in rec.cross if e.signal not in ("transport-differs", "frozen-list", "list-moves",
                                                               "phantom-parent")]
+    unstable_reads(records)
     transport_siblings(records)
     frozen_lists(records)
     phantom_parents(records)
+
+
+def unstable_reads(records: list[ProbeRecord]) -> None:
+    """Reads whose identical requests already got different bodies (a gauge, a rotation of canned
+    answers): that one changed after a write says nothing about the write. Written into each write
+    record's ``info["unstable_reads"]`` for the effects signal."""
+    moving = set()
+    for rec in records:
+        same = [o for o in rec.same_request() if o.is_2xx]
+        if rec.info.get("kind") == "read" and len(same) >= 2 and len({_norm(o) for o in same}) > 1:
+            moving.add(rec.target.name)
+    for rec in records:
+        if rec.info.get("kind") == "write":
+            rec.info["unstable_reads"] = moving

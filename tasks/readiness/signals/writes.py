@@ -136,15 +136,16 @@ def effects(rec: ProbeRecord) -> list[Evidence]:
         return [Evidence("effect-listed", "real", 2.0, listed)]
     before = {o.meta.get("read"): o for o in rec.labeled("effect-before") if o.is_2xx}
     changed = []
+    moving = rec.info.get("unstable_reads") or set()
     for a in after:
         b = before.get(a.meta.get("read"))
-        if b is not None and a.is_2xx:
+        if b is not None and a.is_2xx and a.meta.get("read") not in moving:
             diff = _changed_fields(b, a)
             if diff:
                 changed.append(f"{a.method} {_path(a)} ({'; '.join(diff[:3])})")
     if changed:
         return [Evidence("effect-changed", "real", 1.0, "after the POST: " + ", ".join(changed[:3]))]
-    compared = [a for a in after if a.is_2xx and a.meta.get("read") in before]
+    compared = [a for a in after if a.is_2xx and a.meta.get("read") in before and a.meta.get("read") not in moving]
     if compared and not creation_confirmed(rec):
         return [Evidence("effect-none", "mock", 1.0,
                          f"nothing the API lists changed after the POST ({', '.join(_path(a) for a in compared[:3])} "
@@ -231,6 +232,8 @@ def write_persistence(rec: ProbeRecord) -> list[Evidence]:
         # stubbed): it says nothing about what the write stored
         return ev + [Evidence("read-back-stubbed", "real", 0.0, stub)]
     if w1.status == 202:
+        if method == "POST" and not rec.info.get("non_create"):
+            ev += _twin(rec, w1, writes) + _malformed(rec)  # one job id for two requests; garbage accepted
         return ev + [Evidence("write-accepted-async", "real", 0.0,
                               f"{method} answered 202 Accepted: processed asynchronously, persistence not checked")]
     if method == "POST":
@@ -250,37 +253,52 @@ def write_persistence(rec: ProbeRecord) -> list[Evidence]:
     return ev
 
 
+
+def _malformed(rec: ProbeRecord) -> list[Evidence]:
+    bad = rec.first("malformed")
+    if bad is not None and bad.ok:
+        if bad.is_2xx:
+            return [Evidence("accepts-malformed", "mock", 2.0,
+                             f"a body that is not JSON at all answered {bad.status}: {_q(bad.text)}")]
+        if 400 <= (bad.status or 0) < 500:
+            return [Evidence("rejects-malformed", "real", 0.5, f"a body that is not JSON answered {bad.status}")]
+    return []
+
+
+def _twin(rec: ProbeRecord, w1: Observation, writes: list[Observation]) -> list[Evidence]:
+    """Two POSTs with different values: the same new id twice is a canned answer."""
+    if len(writes) < 2:
+        return []
+    w2 = writes[1]
+    ev: list[Evidence] = []
+    t = rec.target
+    path = urlsplit(w1.url).path
+    i1 = find_id(w1.json, path) if w1.is_json else None
+    i2 = find_id(w2.json, path) if w2.is_2xx and w2.is_json else None
+    if w2.status == 409:
+        ev.append(Evidence("write-conflict", "real", 1.0, f"the repeated POST was refused with 409: {_q(w2.text)}"))
+    elif i1 is not None and i2 is not None:
+        idempotent = any(re.search(r"idempoten", k, re.IGNORECASE) for k in t.headers)
+        if str(i1) == str(i2) and idempotent:
+            ev.append(Evidence("write-idempotent", "real", 0.0,
+                               f"two POSTs with the same Idempotency-Key answered id={i1!r}"))
+        elif str(i1) == str(i2):
+            ev.append(Evidence("write-same-id", "mock", 2.0,
+                               f"two POSTs with different values both answered id={i1!r}"))
+        else:
+            ev.append(Evidence("write-new-id", "real", 0.5, f"two POSTs answered id={i1!r} and id={i2!r}"))
+    return ev
+
+
 def _post(rec: ProbeRecord, w1: Observation, writes: list[Observation], follow: Observation | None) -> list[Evidence]:
     t = rec.target
     ev: list[Evidence] = []
     if rec.info.get("non_create"):
         return ev
-    if len(writes) > 1:
-        w2 = writes[1]
-        path = urlsplit(w1.url).path
-        i1 = find_id(w1.json, path) if w1.is_json else None
-        i2 = find_id(w2.json, path) if w2.is_2xx and w2.is_json else None
-        if w2.status == 409:
-            ev.append(Evidence("write-conflict", "real", 1.0, f"the repeated POST was refused with 409: {_q(w2.text)}"))
-        elif i1 is not None and i2 is not None:
-            idempotent = any(re.search(r"idempoten", k, re.IGNORECASE) for k in t.headers)
-            if str(i1) == str(i2) and idempotent:
-                ev.append(Evidence("write-idempotent", "real", 0.0,
-                                   f"two POSTs with the same Idempotency-Key answered id={i1!r}"))
-            elif str(i1) == str(i2):
-                ev.append(Evidence("write-same-id", "mock", 2.0,
-                                   f"two POSTs with different values both answered id={i1!r}"))
-            else:
-                ev.append(Evidence("write-new-id", "real", 0.5, f"two POSTs answered id={i1!r} and id={i2!r}"))
+    ev += _twin(rec, w1, writes)
     ev += _creation_time(rec, w1)
     ev += _echo(rec, w1)
-    bad = rec.first("malformed")
-    if bad is not None and bad.ok:
-        if bad.is_2xx:
-            ev.append(Evidence("accepts-malformed", "mock", 2.0,
-                               f"a body that is not JSON at all answered {bad.status}: {_q(bad.text)}"))
-        elif 400 <= (bad.status or 0) < 500:
-            ev.append(Evidence("rejects-malformed", "real", 0.5, f"a body that is not JSON answered {bad.status}"))
+    ev += _malformed(rec)
     ev += effects(rec)
     listed = any(e.signal == "effect-listed" for e in ev)
     if follow is None:
