@@ -185,6 +185,14 @@ async def _probe_post(rec: ProbeRecord, run: Run, prober: Prober, url: str, head
             w2 = await _send_write(rec, prober, run, "write", "POST", url, headers, body1, {"n": 2, "token": token})
             await _probe_non_create(rec, prober, run, url, headers, body1, w2)
         return
+    answered = find_id(w1.json, urlsplit(url).path) if w1.is_json else None
+    if has_item_slot(target) and answered is not None and str(answered) in {
+            str(v) for v in (rec.info.get("values") or {}).values()}:
+        # the answer is the very item the path names (POST /tasks/{id}/complete): an action on it,
+        # not a new child; nothing to read back, nothing created, no twin
+        rec.info["non_create"] = f"it answered the item its path names (id {answered}): an action on that item"
+        await _snapshot(rec, run, "effect-after", related)
+        return
     created1 = _record(rec, run, w1, url)
     await _follow_created(rec, prober, run, url, headers, w1, created1)
     confirmed = _read_back(rec, w1)
@@ -209,6 +217,10 @@ async def _probe_post(rec: ProbeRecord, run: Run, prober: Prober, url: str, head
             rec.observations.append(bad)
             if bad.is_2xx:
                 _record(rec, run, bad, url)
+
+
+def has_item_slot(target: ProbeTarget) -> bool:
+    return bool(slots(target.url))
 
 
 def _item_routed(run: Run, url: str) -> bool:
