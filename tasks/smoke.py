@@ -234,6 +234,10 @@ class SmokeStage:
         danger = destructive(ep.method, ep.path, ep.body)
         if danger:
             return f"not sent: {danger}"
+        readiness = ctx.results.get("readiness")
+        withheld = ((readiness.summary.get("harm") or {}).get("withheld") or {}) if readiness else {}
+        if ep.name in withheld:  # readiness found no way to remove what it creates
+            return f"readiness: {withheld[ep.name]}"
         return None
 
     @staticmethod

@@ -433,6 +433,7 @@ async def run_readiness(targets: list[ProbeTarget], *, client: httpx.AsyncClient
               writes=WriteBudget(max_writes if max_writes is not None else max(50, 6 * n_writes)))
     if why_no_writes:
         run.why_no_writes = why_no_writes
+    run.list_urls = {strip_url(t.url) for t in targets if t.method.upper() == "GET" and not slots(t.url)}
     run.ledger = Ledger(run.pool,
                         deletes=[ItemRoute(t.name, t.url, dict(t.headers)) for t in targets
                                  if t.method.upper() == "DELETE" and not t.never_write and slots(t.url)],
@@ -452,7 +453,8 @@ async def run_readiness(targets: list[ProbeTarget], *, client: httpx.AsyncClient
             await client.aclose()
     return ReadinessReport(verdicts=verdicts, created=list(run.ledger.created),
                            unknown_effects=list(dict.fromkeys(run.ledger.unknown_effects)),
-                           writes_sent=run.writes.sent, made_by_target=job.made_by_target)
+                           writes_sent=run.writes.sent, made_by_target=job.made_by_target,
+                           withheld=dict(run.withheld))
 
 
 async def check_endpoints(targets: list[ProbeTarget], **kwargs: Any) -> list[ReadinessVerdict]:

@@ -108,6 +108,8 @@ class ReadinessReport:
     #: objects the target made for a created one (``{endpoint, field, collection, list}``): smoke
     #: removes them after its own writes the same way
     made_by_target: list[dict] = field(default_factory=list)
+    #: POSTs whose valid write was withheld: nothing they create could be removed (name → why)
+    withheld: dict[str, str] = field(default_factory=dict)
 
     @property
     def left_behind(self) -> list[CreatedObject]:
@@ -119,4 +121,5 @@ class ReadinessReport:
                 "left_behind": [c.to_dict() for c in self.left_behind],
                 "unknown_effects": list(self.unknown_effects),
                 "writes_sent": self.writes_sent,
-                "made_by_target": list(self.made_by_target)}
+                "made_by_target": list(self.made_by_target),
+                "withheld": dict(self.withheld)}

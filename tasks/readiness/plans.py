@@ -86,6 +86,10 @@ class Run:
     related: Callable[[ProbeTarget, str], list[Related]] = lambda t, url: []
     provision: Callable[[str], Any] | None = None
     why_no_writes: str = "write probes are off for this environment"
+    #: the collections the campaign lists (GET without a path placeholder), query aside
+    list_urls: set[str] = field(default_factory=set)
+    #: POSTs whose valid write was withheld (nothing it creates could be removed): name → why
+    withheld: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.ledger is None:

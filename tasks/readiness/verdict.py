@@ -121,6 +121,20 @@ def decide(rec: ProbeRecord, evidence: list[Evidence]) -> tuple[Verdict, float, 
         return "unverified", 0.5, str(rec.info["not_probed"]) + (f"; the host looks like a mock tool: {hint}"
                                                                   if hint else "")
 
+    if rec.info.get("withheld"):
+        bad = rec.first("malformed")
+        if bad is not None and bad.error and bad.error_kind in ("connect", "timeout"):
+            return "unreachable", 0.9 if bad.error_kind == "connect" else 0.75, bad.error or ""
+        route = rec.info.get("route")
+        if bad is not None and bad.ok and bad.status in (404, 410) and route is not None and route.exists is False:
+            return "missing", 0.8, f"POST with a body it must refuse answered {bad.status}: {route.detail}"
+        if bad is not None and bad.ok and bad.status in (405, 501) and not identified:
+            return "missing", 0.8, f"POST answered {bad.status}"
+        if identified or behavioural:
+            return _mock(sc, evidence, identified)
+        seen = f"; a body that is not JSON answered {bad.status}" if bad is not None and bad.ok else ""
+        return "unverified", 0.5, str(rec.info["withheld"]) + seen
+
     if rec.info.get("no_own_object"):
         ghost = rec.first("ghost-write")
         if ghost is not None and ghost.ok and ghost.status in (404, 410):

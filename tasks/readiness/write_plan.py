@@ -17,7 +17,7 @@ from .plans import (
     get_following, not_probed_reason,
 )
 from .probe import (
-    Observation, Prober, ProbeRecord, fill, ghost_value, is_non_create, is_success, origin_of, sample_combos,
+    GHOST_INT, Observation, Prober, ProbeRecord, fill, ghost_value, is_non_create, is_success, origin_of, sample_combos,
     strip_query, typed_combos, varied_placeholder,
 )
 
@@ -135,6 +135,20 @@ async def _send_write(rec: ProbeRecord, prober: Prober, run: Run, label: str, me
 async def _probe_post(rec: ProbeRecord, run: Run, prober: Prober, url: str, headers: dict[str, str]) -> None:
     target = rec.target
     assert run.ledger is not None
+    withheld = await _removal_unknown(rec, run, prober, url, headers)
+    if withheld:
+        # nothing a valid POST creates here could be removed: send only a body the API must refuse
+        rec.info["withheld"] = withheld
+        run.withheld[target.name] = withheld
+        if isinstance(target.body, (dict, list)) and target.body:
+            bad = await prober.send("malformed", "POST", url, headers, raw=MALFORMED_BODY)
+            if bad is not None:
+                rec.observations.append(bad)
+                if bad.is_2xx:
+                    _record(rec, run, bad, url)
+                elif bad.ok and bad.status in (404, 410):
+                    rec.info["route"] = await run.oracle.check(bad, prober, headers)
+        return
     related = run.related(target, url)
     await _snapshot(rec, run, "effect-before", related)
     token = new_token()
@@ -217,6 +231,31 @@ async def _probe_post(rec: ProbeRecord, run: Run, prober: Prober, url: str, head
             rec.observations.append(bad)
             if bad.is_2xx:
                 _record(rec, run, bad, url)
+
+
+async def _removal_unknown(rec: ProbeRecord, run: Run, prober: Prober, url: str, headers: dict[str, str]) -> str | None:
+    """Why a valid POST to ``url`` must not be sent, or None: it adds to a collection the campaign
+    lists (``GET`` on the same path), and nothing says how to remove what it adds — no ``DELETE``
+    item route in the campaign, and ``OPTIONS`` on an item URL lists no ``DELETE``. A POST to a
+    path the campaign does not list (an action, a computation) is sent as before."""
+    if _item_routed(run, url):
+        return None
+    coll = strip_url(strip_query(url))
+    if coll not in run.list_urls:
+        return None
+    slash = "/" if strip_query(url).endswith("/") else ""
+    item = f"{coll}/{GHOST_INT}{slash}"
+    opt = await prober.send("removal-options", "OPTIONS", item, headers)
+    if opt is not None:
+        rec.observations.append(opt)
+        for name in ("allow", "access-control-allow-methods"):
+            listed = {m.strip().upper() for m in (opt.header(name) or "").split(",")}
+            if opt.ok and opt.status < 400 and "DELETE" in listed or opt.ok and name == "allow" and "DELETE" in listed:
+                rec.info["removal"] = f"OPTIONS {urlsplit(item).path} lists DELETE ({name}: {opt.header(name)})"
+                return None
+    return (f"not written: nothing a POST adds to {urlsplit(coll).path or '/'} could be removed afterwards (the "
+            f"campaign has no DELETE for its items, and OPTIONS on an item lists none); only a body the API "
+            f"must refuse was sent (add the DELETE operation, or mark it safe: true)")
 
 
 def has_item_slot(target: ProbeTarget) -> bool:

@@ -127,8 +127,15 @@ def make_json_server_app() -> Starlette:
 
     async def item(request: Request) -> Response:
         name, id_ = request.path_params["name"], request.path_params["id"]
+        if request.method == "OPTIONS":  # the cors middleware answers every OPTIONS as a preflight
+            return Response(status_code=204, headers={"X-Powered-By": "Express", "Vary": "Access-Control-Request-"
+                                                      "Headers", "Access-Control-Allow-Methods":
+                                                      "GET,HEAD,PUT,PATCH,POST,DELETE"})
         for it in db.get(name, []):
             if str(it["id"]) == id_:
+                if request.method == "DELETE":
+                    db[name].remove(it)
+                    return out({})
                 return out(it)
         return out({}, 404)
 
@@ -136,7 +143,7 @@ def make_json_server_app() -> Starlette:
         return HTMLResponse("<html><head><title>JSON Server</title></head><body>Congrats!</body></html>")
 
     return Starlette(routes=[Route("/", home), Route("/{name}", collection, methods=["GET", "POST"]),
-                             Route("/{name}/{id}", item)])
+                             Route("/{name}/{id}", item, methods=["GET", "DELETE", "OPTIONS"])])
 
 
 # ---------------------------------------------------------------------------

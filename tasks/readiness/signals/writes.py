@@ -221,6 +221,8 @@ def write_persistence(rec: ProbeRecord) -> list[Evidence]:
         elif ghost.is_2xx:
             ev.append(Evidence("ignores-path-id", "mock", 1.0, f"DELETE on nonexistent id {gval} answered "
                                                                f"{ghost.status}"))
+    if rec.info.get("withheld"):
+        return ev + _malformed(rec)
     writes = rec.labeled("write")
     if not writes or not writes[0].is_2xx:
         return ev
