@@ -164,6 +164,12 @@ def decide(rec: ProbeRecord, evidence: list[Evidence]) -> tuple[Verdict, float, 
             conf = 0.5 if "collection-route-ok" in signals else 0.9
             return "missing", conf, _top(evidence, "missing", {"not-found"})
         return "unverified", 0.5, _top(evidence, "real", {"entity-not-found"})
+    if "not-implemented" in signals and not identified and "method-not-allowed" not in signals:
+        bad = rec.first("malformed")
+        if bad is not None and bad.ok and 400 <= (bad.status or 0) < 500 and bad.status not in (404, 405, 410):
+            return "unverified", 0.5, (f"{p.method} answered {s} to the campaign's body but {bad.status} to one that "
+                                       f"is not JSON: the route's handler refused this body (fix the campaign's "
+                                       f"example)")
     if "method-not-allowed" in signals or "not-implemented" in signals:
         return "missing", 0.95 if identified else 0.9, _top(evidence, "missing")
     if "server-error" in signals:

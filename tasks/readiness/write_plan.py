@@ -181,6 +181,14 @@ async def _probe_post(rec: ProbeRecord, run: Run, prober: Prober, url: str, head
             return
     if w1.status in (404, 410):
         rec.info["route"] = await run.oracle.check(w1, prober, headers)
+    if w1.status == 501 and isinstance(target.body, (dict, list)) and target.body:
+        # "not implemented" for this body, or for this route? A handler that parses the body first
+        # refuses one that is not JSON with a 4xx (Jupyter: 501 for a kernel it does not have)
+        bad = await prober.send("malformed", "POST", url, headers, raw=MALFORMED_BODY)
+        if bad is not None:
+            rec.observations.append(bad)
+            if bad.is_2xx:
+                _record(rec, run, bad, url)
     if not is_success(w1, target.expect_status):
         return
     if is_non_create(w1) and _item_routed(run, url) and run.ledger.record(
