@@ -343,6 +343,11 @@ def _record(rec: ProbeRecord, run: Run, obs: Observation, url: str):
     elif obs.is_2xx:
         run.ledger.unknown_effects.append(f"{rec.target.name}: POST {urlsplit(url).path} answered {obs.status} "
                                           f"without an id or a Location")
+        if obs.status != 202 and obs.is_json and isinstance(obs.json, dict) and obs.json:
+            # an object came back, but nothing to address it by (Mockoon: "id": null): whatever a
+            # later stage's POST makes here could not be removed either
+            run.withheld.setdefault(rec.target.name, f"not sent: its POST answered {obs.status} with an object but no "
+                                                     f"id or Location, so what it creates could not be removed")
     return entry
 
 
