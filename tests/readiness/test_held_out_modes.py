@@ -53,3 +53,84 @@ def test_a_reused_id_after_a_delete_is_a_new_object():
     second = ledger.record("create", "http://h/books", {"id": 9, "title": "b"}, None, "http://h/books")
     assert second is not first and second.state == "created"
     assert ledger.own("http://h/books") == [second]
+
+
+# --- on a live app (FastAPI on loopback) ----------------------------------------------------------
+
+def _app():
+    from fastapi import FastAPI, HTTPException, Request
+    from fastapi.responses import JSONResponse
+
+    app = FastAPI()
+    state = {"enrollments": [{"id": 1, "course": 1}], "terminals": {}, "redirects": 0}
+
+    @app.get("/api/enrollments")
+    def enrollments():
+        return state["enrollments"]
+
+    @app.post("/api/enrollments", status_code=201)
+    async def enroll(request: Request):  # stored, and no way to remove it
+        body = await request.json()
+        item = {"id": len(state["enrollments"]) + 1, **body}
+        state["enrollments"].append(item)
+        return item
+
+    @app.get("/api/terminals")
+    def terminals():
+        return list(state["terminals"].values())
+
+    @app.post("/api/terminals")
+    def new_terminal():  # 200 with a name, no id (Jupyter's terminals)
+        name = str(len(state["terminals"]) + 1)
+        state["terminals"][name] = {"name": name}
+        return state["terminals"][name]
+
+    @app.delete("/api/terminals/{name}", status_code=204)
+    def close_terminal(name: str):
+        if state["terminals"].pop(name, None) is None:
+            raise HTTPException(404, "Terminal not found")
+
+    @app.get("/links/{n}/{offset}")
+    def links(n: int, offset: int):  # a typed route: "sample" is the router's own 404... FastAPI: 422
+        return {"n": n, "offset": offset}
+
+    @app.post("/api/sessions")
+    async def sessions(request: Request):
+        try:
+            await request.json()
+        except ValueError:
+            return JSONResponse({"message": "bad json"}, status_code=400)
+        return JSONResponse({"message": "Kernel 'sample' not found"}, status_code=501)
+
+    return app, state
+
+
+def test_no_unremovable_object_no_resent_create_no_untyped_missing():
+    import asyncio
+
+    from tasks.readiness.engine import run_readiness
+
+    from .servers import serve_asgi
+
+    app, state = _app()
+    server = serve_asgi(app)
+    try:
+        u = server.url
+        targets = [
+            ProbeTarget("enrollments", "GET", f"{u}/api/enrollments"),
+            ProbeTarget("enroll", "POST", f"{u}/api/enrollments", body={"course": 2}),
+            ProbeTarget("terminals", "GET", f"{u}/api/terminals"),
+            ProbeTarget("new-terminal", "POST", f"{u}/api/terminals"),
+            ProbeTarget("close-terminal", "DELETE", f"{u}/api/terminals/{{name}}", {"name": ["1"]}),
+            ProbeTarget("links", "GET", f"{u}/links/{{n}}/{{offset}}", {"n": ["sample"], "offset": ["sample"]}),
+            ProbeTarget("sessions", "POST", f"{u}/api/sessions", body={"kernel": {"name": "sample"}}),
+        ]
+        report = asyncio.run(run_readiness(targets, samples=3))
+    finally:
+        server.stop()
+    by = {v.name: v for v in report.verdicts}
+    assert state["enrollments"] == [{"id": 1, "course": 1}]          # never written: no way to remove it
+    assert by["enroll"].verdict == "unverified" and "enroll" in report.withheld
+    assert state["terminals"] == {}                                   # created, recorded, removed
+    assert by["links"].verdict == "real", by["links"].to_dict()        # typed retry, not "missing"
+    assert by["sessions"].verdict == "unverified", by["sessions"].to_dict()  # the body's 501, not the route's
