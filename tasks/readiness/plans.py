@@ -8,7 +8,8 @@ Read plan (GET/HEAD, and POSTs that only read — filter, count, search… — w
    (what other endpoints listed, what this run created), after reading the collection if nothing
    is known yet. A query POST whose example body is refused (400/422) is retried with an empty
    body. When nothing answers 2xx, the :class:`~tasks.readiness.routing.RouteOracle` says whether
-   the route exists (an entity 404) or not (the router's own 404).
+   the route exists (an entity 404) or not (the router's own 404). A text sample (``sample``) a
+   typed router did not take (404, 5xx) is retried as an integer, then a UUID, first.
 2. ``repeat`` — the same request ``samples - 1`` more times (latency, stability);
 3. ``alt``    — another value of the varied placeholder; ``ghost`` — a surely-nonexistent one;
 4. ``limit``  — the limit-like query parameter changed (when the list can tell);
@@ -18,6 +19,13 @@ Read plan (GET/HEAD, and POSTs that only read — filter, count, search… — w
 Write plan (only when the run may write and the endpoint is neither on the never-write list nor
 destructive — else only ``OPTIONS`` and the host probes, and the verdict is ``unverified``):
 
+* POST to a collection the campaign lists (a ``GET`` on the same path): sent only when what it adds
+  can be removed — a ``DELETE`` item route in the campaign, or ``OPTIONS`` on an item URL listing
+  ``DELETE`` (``removal-options``). Otherwise only ``malformed`` is sent (invalid JSON: nothing can
+  store it) and the verdict is ``unverified`` unless other evidence names a mock; smoke skips it.
+  A POST whose 2xx answer names an object (``{"name": "1"}``) in a collection with a ``DELETE``
+  route is a create, never resent. An answer that is the very item the path names (``POST
+  /tasks/{id}/complete``) is an action on it: nothing recorded, no twin.
 * POST to a collection: ``effect-before`` reads of related lists; ``write`` twice, each with its
   own unique values (:func:`~tasks.readiness.ledger.uniquify`) and real references; a body the
   target refuses is retried once with references to objects that exist. A POST that creates
