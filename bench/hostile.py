@@ -362,7 +362,9 @@ def scan_secrets(work: Path) -> dict[str, Any]:
         hit = contains_secret(json.dumps(rows, default=str), secrets)
         if hit:
             found[f"warehouse {table}"] = hit
-    for file in sorted(p for p in work.rglob("*") if p.is_file() and p.suffix not in (".duckdb", ".wal", ".png")):
+    # the campaign file is the run's input (the user wrote the secrets there), not an output
+    outputs = (p for p in work.rglob("*") if p.is_file() and p.suffix not in (".duckdb", ".wal", ".png") and p != path)
+    for file in sorted(outputs):
         try:
             hit = contains_secret(file.read_text(errors="replace"), secrets)
         except OSError:
