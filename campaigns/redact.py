@@ -58,6 +58,15 @@ def _norm(name: str) -> str:
     return re.sub(r"[-_.\s]", "", name.lower())
 
 
+#: names secret in a URL's query or a header, but an identity or a status in a JSON document
+#: (a backlog item's ``key``, an error's ``code``)
+_IDENTITY_FIELDS = frozenset({"key", "code"})
+
+
+def _is_secret_field(name: str) -> bool:
+    return _norm(name) not in _IDENTITY_FIELDS and is_secret_name(name)
+
+
 def is_secret_name(name: str) -> bool:
     """Whether a query parameter, header, cookie or field called ``name`` holds a secret."""
     norm = _norm(str(name))
@@ -178,7 +187,7 @@ def redact(value: Any, _depth: int = 0) -> Any:
     if isinstance(value, Mapping):
         out = {}
         for k, v in value.items():
-            if isinstance(k, str) and is_secret_name(k) and isinstance(v, (str, int, float)) \
+            if isinstance(k, str) and _is_secret_field(k) and isinstance(v, (str, int, float)) \
                     and not isinstance(v, bool) and v != "":
                 out[k] = redact_header_value(k, v) if isinstance(v, str) else MASK
             else:

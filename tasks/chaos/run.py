@@ -105,13 +105,13 @@ class _Experiment:
             self.method.remove_all("watchdog")
         remove_faults(self.proxy, self.out.journal, "watchdog")
         for window in self.windows.values():
-            window.halt()
+            window.stop_sending()
         if self.method_task is not None and not self.method_task.done():
             self.method_task.cancel()
 
     def halt(self) -> None:
         for window in self.windows.values():
-            window.halt()
+            window.stop_sending()
 
     # -- the measured part -------------------------------------------------------------------------
     async def measure(self, load_url: str) -> None:
@@ -152,17 +152,17 @@ class _Experiment:
         # every fault is off: the recovery window starts now
         recovery = self.windows["recovery"]
         if self.watchdog.tripped:
-            recovery.halt()
+            recovery.stop_sending()
         else:
             recovery.release(out.fault_ended_at)
-        self.windows["fault"].halt()
+        self.windows["fault"].stop_sending()
         if not self.watchdog.tripped:
             waiter = asyncio.ensure_future(self.recovered.wait())
             try:
                 await asyncio.wait({waiter, recovery.future}, return_when=asyncio.FIRST_COMPLETED)  # type: ignore[arg-type]
             finally:
                 waiter.cancel()
-            recovery.halt()
+            recovery.stop_sending()
         for phase, window in self.windows.items():
             try:
                 out.phases[phase] = await window.stats()

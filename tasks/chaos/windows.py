@@ -110,6 +110,7 @@ class LoadWindow:
         self.phase = phase
         self.on_row = on_row
         self.stop = threading.Event()            # Control.stop
+        self.halt = threading.Event()            # Control.halt: never set, the stop above is enough
         self.armed = threading.Event()
         self._go = threading.Event()
         self._at: float | None = None
@@ -186,7 +187,7 @@ class LoadWindow:
         self._go.set()
         return self._at
 
-    def halt(self) -> None:
+    def stop_sending(self) -> None:
         """Stop sending (in-flight requests finish within the plan's graceful stop)."""
         self.stop.set()
         if not self._go.is_set():
@@ -208,4 +209,4 @@ async def run_window(plan: Plan, phase: str, on_row: Callable[[str, dict[str, An
         window.release()
         return await window.stats()
     finally:
-        window.halt()
+        window.stop_sending()

