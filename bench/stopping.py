@@ -156,10 +156,12 @@ def _stored(warehouse: Path) -> tuple[str | None, int, int, int | None]:
     from warehouse.store import Warehouse
 
     store = Warehouse(warehouse)
-    runs = store.fetchall("SELECT status FROM runs ORDER BY started_at")
-    status = runs[0][0] if runs else None
-    load_runs, requests = store.fetchall("SELECT count(*), sum(requests) FROM load_runs")[0]
-    series = store.fetchall("SELECT count(*) FROM load_timeseries")[0][0]
+    runs = store.fetchall("SELECT run_id, status FROM runs ORDER BY started_at")
+    if not runs:
+        return None, 0, 0, None
+    run_id, status = runs[0]   # the stopped run: the first of its warehouse
+    load_runs, requests = store.fetchall("SELECT count(*), sum(requests) FROM load_runs WHERE run_id = ?", [run_id])[0]
+    series = store.fetchall("SELECT count(*) FROM load_timeseries WHERE run_id = ?", [run_id])[0][0]
     return status, int(load_runs), int(series), (int(requests) if requests is not None else None)
 
 
@@ -208,20 +210,21 @@ def prefect_cases(sigs: list[int], work: Path) -> list[Case]:
                 warehouse = work / f"{signal.Signals(sig).name}.duckdb"
                 env = prefect.env(PERFCAMPAIGN_WAREHOUSE=str(warehouse), PYTHONPATH=str(ROOT))
 
-                def start(environment: str) -> Run:
+                def start(environment: str, store: Path = warehouse) -> Run:
                     return Run(cli("run", str(path), "--env", environment, "--stages", "load", "--json",
-                                   "--warehouse", str(warehouse)), env)
+                                   "--warehouse", str(store)), {**env, "PERFCAMPAIGN_WAREHOUSE": str(store)})
 
                 run = start("dev")
-                run.wait_until(lambda: _ok_requests(target) >= FLOWING_AT, 300)
-                before = _ok_requests(target)
+                seen = _ok_requests(target)   # the target's count goes on across cases
+                run.wait_until(lambda: _ok_requests(target) >= seen + FLOWING_AT, 300)
+                before = _ok_requests(target) - seen
                 at, exit_s, _out, _err = run.stop(sig)
                 after = _after(target, at)
                 left = run.left_alive(at)
                 status_before = _stored(warehouse)[0]
                 # a peer on a free environment (what reaching the first request costs here), then the
                 # next run of the environment the stopped run held
-                peer = start("free")
+                peer = start("free", work / f"{signal.Signals(sig).name}-peer.duckdb")
                 seen = _ok_requests(free)
                 peer_s = peer.wait_until(lambda: _ok_requests(free) > seen, 300)
                 peer.stop(signal.SIGTERM)
