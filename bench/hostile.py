@@ -102,6 +102,7 @@ class Outcome:
     main_rss_mb: float
     tree_rss_mb: float
     rows: int
+    tree_pss_mb: float = 0.0    # the tree's proportional set size: shared pages (Chromium's) counted once
     rows_by_table: dict[str, int] = field(default_factory=dict)
     outside_requests: int = 0
     killed_by_bench: bool = False
@@ -122,6 +123,7 @@ class Sampler(threading.Thread):
         self.proc = psutil.Process(pid)
         self.main = 0
         self.tree = 0
+        self.tree_pss = 0
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -129,16 +131,19 @@ class Sampler(threading.Thread):
 
         while not self.stop.wait(0.05):
             try:
-                main = self.proc.memory_info().rss
-                total = main
+                info = self.proc.memory_full_info()
+                main, total, pss = info.rss, info.rss, info.pss
                 for child in self.proc.children(recursive=True):
                     try:
-                        total += child.memory_info().rss
+                        child_info = child.memory_full_info()
+                        total += child_info.rss
+                        pss += child_info.pss
                     except psutil.Error:
                         pass
             except psutil.Error:
                 return
             self.main, self.tree = max(self.main, main), max(self.tree, total)
+            self.tree_pss = max(self.tree_pss, pss)
 
 
 def run_once(behaviour: str, stage: str, url: str, work: Path, startup_s: float,
@@ -192,8 +197,8 @@ def run_once(behaviour: str, stage: str, url: str, work: Path, startup_s: float,
     rows = count_rows(warehouse)
     return Outcome(behaviour, stage, round(wall, 2), round(stage_s, 2) if stage_s is not None else None,
                    round((planned_s(stage) if planned is None else planned) + 2 * TIMEOUT_S, 2), proc.returncode, status,
-                   round(sampler.main / 2**20, 1), round(sampler.tree / 2**20, 1), sum(rows.values()), rows,
-                   killed_by_bench=killed, error=(error or None) and str(error)[:160])
+                   round(sampler.main / 2**20, 1), round(sampler.tree / 2**20, 1), sum(rows.values()),
+                   round(sampler.tree_pss / 2**20, 1), rows, killed_by_bench=killed, error=(error or None) and str(error)[:160])
 
 
 def count_rows(warehouse: Path) -> dict[str, int]:
@@ -265,7 +270,7 @@ def line(o: Outcome) -> str:
     stage = f"{o.stage_s:6.1f}s" if o.stage_s is not None else "     -"
     return (f"{o.behaviour:<13} {o.stage:<9} {flag} stage {stage} / {o.bound_s:4.1f}s (run {o.wall_s:5.1f}s)"
             f"  rss {o.main_rss_mb:6.1f} MB"
-            f" (tree {o.tree_rss_mb:6.1f}){mem}  exit {o.exit_code}  {o.status or '-':<8} rows {o.rows:5d}{leak}"
+            f" (tree {o.tree_rss_mb:6.1f}, pss {o.tree_pss_mb:6.1f}){mem}  exit {o.exit_code}  {o.status or '-':<8} rows {o.rows:5d}{leak}"
             + (f"  {o.error[:70]}" if o.error else ""))
 
 
@@ -274,7 +279,8 @@ def summary(doc: dict[str, Any]) -> None:
     print(f"\nA whole CLI run on a good target (start-up, report with kaleido, warehouse): {doc['startup_s']} s;"
           f" bounds apply to the stage's own duration: planned (the stage on a well-behaved target: "
           + ", ".join(f"{k} {v:.1f} s" for k, v in doc["planned_s"].items())
-          + f") + 2 × {doc['timeout_s']:g} s; 'tree' adds the children (the report's kaleido Chromium, load shards)")
+          + f") + 2 × {doc['timeout_s']:g} s; 'tree' adds the children (the report's kaleido Chromium, load shards);"
+          f" 'pss' is the tree's proportional set size (pages shared between processes counted once)")
     for stage in STAGES:
         mine = [o for o in outs if o["stage"] == stage]
         if not mine:
@@ -284,6 +290,7 @@ def summary(doc: dict[str, Any]) -> None:
         print(f"  {stage:<9} within bound {len(mine) - len(over)}/{len(mine)}"
               + (f" (over: {', '.join(over)})" if over else "")
               + f"; max rss {max(o['main_rss_mb'] for o in mine):.0f} MB"
+              + f" (tree: rss {max(o['tree_rss_mb'] for o in mine):.0f}, pss {max(o['tree_pss_mb'] for o in mine):.0f} MB)"
               + (f" (over {MEMORY_TARGET_MB} MB: {', '.join(heavy)})" if heavy else "")
               + f"; exit codes {sorted({o['exit_code'] for o in mine}, key=str)}"
               + f"; runs with no rows: {sum(1 for o in mine if o['rows'] == 0)}")
@@ -355,7 +362,9 @@ def scan_secrets(work: Path) -> dict[str, Any]:
         hit = contains_secret(json.dumps(rows, default=str), secrets)
         if hit:
             found[f"warehouse {table}"] = hit
-    for file in sorted(p for p in work.rglob("*") if p.is_file() and p.suffix not in (".duckdb", ".wal", ".png")):
+    # the campaign file is the run's input (the user wrote the secrets there), not an output
+    outputs = (p for p in work.rglob("*") if p.is_file() and p.suffix not in (".duckdb", ".wal", ".png") and p != path)
+    for file in sorted(outputs):
         try:
             hit = contains_secret(file.read_text(errors="replace"), secrets)
         except OSError:

@@ -463,9 +463,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print()
         keys = ["files", "convert ok", "convert refused", "validate ok", "validate user-data", "validate invalid",
                 "run ok", "internal errors", "constructs", "silent drops"]
-        print(f"{'kind':10}" + "".join(f"{k:>18}" for k in keys))
+        print(f"{'kind':10}" + "".join(f" {k:>18}" for k in keys))
         for kind, s in sorted(summary.items()):
-            print(f"{kind:10}" + "".join(f"{s.get(k, 0):>18}" for k in keys))
+            print(f"{kind:10}" + "".join(f" {s.get(k, 0):>18}" for k in keys))
     return doc
 
 
