@@ -330,7 +330,7 @@ def _stage_options(given: dict[str, Any]) -> dict[str, Any]:
 
 
 def _dask_runner(address: str) -> Any:
-    from flows.distributed import dask_runner  # imports prefect-dask: only when a cluster is asked for
+    from flows.dask_cluster import dask_runner  # imports prefect-dask: only when a cluster is asked for
 
     return dask_runner(address)
 

@@ -88,3 +88,19 @@ def test_one_word_for_exit_codes_and_cli_failures():
         if copies or (re.search(r"^class _?Failure\(", text, re.M) and path.name != "console.py"):
             offenders.append(path.relative_to(ROOT).as_posix())
     assert offenders == []
+
+
+def test_no_module_beside_the_flow_entrypoint_shadows_a_library():
+    """Prefect puts the entrypoint's folder (flows/) on sys.path when it loads the campaign flow, and
+    processes spawned from there (Dask's LocalCluster workers) inherit it: a ``flows/distributed.py``
+    made ``import distributed`` find our module, and every worker died at start."""
+    import importlib.metadata
+    import sys
+
+    installed = {name for dist in importlib.metadata.distributions()
+                 for name in (dist.read_text("top_level.txt") or "").split()}
+    installed |= set(sys.stdlib_module_names)
+    assert "distributed" in installed and "http" in installed
+    mine = {p.stem if p.is_file() else p.name for p in (ROOT / "flows").iterdir()
+            if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").is_file()}
+    assert mine & installed == set(), f"flows/ shadows {sorted(mine & installed)}"

@@ -159,6 +159,10 @@ class _ClusterStop:
         self._thread.join(5)
 
 
+#: what a shard re-run by Dask after its worker died says (it refuses: the target is never loaded twice)
+RERUN_REFUSED = "whose worker left the cluster"
+
+
 def run_cluster_shard(job: ShardJob) -> dict[str, Any]:
     """Run one shard on this Dask worker (see the module docstring); its result as a dict."""
     client = get_client()
@@ -170,7 +174,7 @@ def run_cluster_shard(job: ShardJob) -> dict[str, Any]:
         first = None
     if first is not None:
         return failed_shard(job.plan, job.shard, job.n_shards,
-                            f"shard {job.shard} already ran on {first}, whose worker left the cluster; Dask re-ran "
+                            f"shard {job.shard} already ran on {first}, {RERUN_REFUSED}; Dask re-ran "
                             f"the task on {where}: refused, the target must not be loaded twice").to_dict()
     claim.set(where)
     sender = _Sender(Queue(f"{job.prefix}-rows", client=client))
@@ -324,6 +328,9 @@ def coordinate(plan: Plan, n_shards: int, client: Client, submit: Submit,
             finish(s, failed_shard(plan, s.k, n_shards, f"{type(exc).__name__}: {exc}"))
             return
         result = ShardResult.from_dict(data)
+        if result.error and RERUN_REFUSED in result.error:
+            # Dask re-ran the shard of a lost worker before the next check saw the worker go: lost all the same
+            info.lost[s.k] = result.error
         deadline = time.monotonic() + 10.0
         while s.seq < result.batches and time.monotonic() < deadline:
             pump(0.2)

@@ -53,7 +53,7 @@ def test_abort_in_one_shard_stops_all(server):
 def test_dask_local_cluster_shards_merge_exactly(server):
     from distributed import LocalCluster
 
-    from flows.distributed import run_distributed
+    from flows.dask_cluster import run_distributed
 
     plan = simple_plan(server.url, rate=200, duration=1.0)
     with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:

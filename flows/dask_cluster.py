@@ -7,7 +7,7 @@ Inside a Prefect flow run (the ``campaign`` flow), the load stage's shards run a
 coordination — common start, rows streamed to this process, stop across shards, lost workers —
 is :mod:`tasks.load.cluster`'s; this module only decides how shards are submitted.
 
-    from flows.distributed import dask_runner
+    from flows.dask_cluster import dask_runner
     ctx.options["load_runner"] = dask_runner("tcp://scheduler:8786")
 
 What must not travel to the workers, and how it is kept home:
