@@ -28,7 +28,7 @@ import pytest
 from bench.recorded import CAMPAIGN, DemoService, run_once
 from warehouse.store import Warehouse
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 RATE, DURATION = 40, 6
 TRIES = 5

@@ -23,7 +23,7 @@ import pytest
 
 from tests.notify.fake_slack import VALID_TOKEN
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
+pytestmark = [pytest.mark.slow, pytest.mark.serial, pytest.mark.timeout(1500)]
 
 ROOT = Path(__file__).resolve().parents[2]
 TRIES = 5
