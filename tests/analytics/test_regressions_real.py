@@ -117,9 +117,10 @@ def test_a_3x_slowdown_on_night_three_is_flagged_that_morning(tmp_path, service,
     assert (prev["significant"] and prev["p_value"] < 0.01) or (base["significant"] and base["p_value"] < 0.01), p50
     assert base["reference_nights"] == 2
     assert verdict["nights"] == 3
-    # /health is never slowed: its series stays quiet while every slowed route is flagged
+    # /health is never slowed: its series stays quiet; the slowed routes are flagged (each route has a
+    # fifth of the requests of the whole run, so one of them may miss significance on a 6 s night)
     flagged = {g["endpoint"] for g in regressions}
-    assert "health" not in flagged and {"list-products", "courses"} <= flagged
+    assert "health" not in flagged and len(flagged & {"list-products", "product", "courses", "course"}) >= 3, flagged
 
 
 @pytest.mark.timeout(1200)
