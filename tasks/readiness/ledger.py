@@ -296,24 +296,23 @@ class Ledger:
         for url, extra, how in self.delete_urls(entry):
             if origin_of(url) != origin_of(entry.collection):
                 continue
-            obs = await self._delete(prober, url, {**headers, **extra}, how)
+            obs, sent_how = None, how
+            for attempt in range(2):  # the DELETE, then once more where the framework's redirect points
+                obs = await self._delete(prober, url, {**headers, **extra}, sent_how)
+                if obs is None or obs.error or attempt:
+                    break
+                moved = obs.header("location") if obs.status in (301, 302, 307, 308) else None
+                target = urljoin(url, moved) if moved else None
+                if not target or target == url or origin_of(target) != origin_of(url):
+                    break
+                # the framework's redirect to its canonical URL (a trailing slash): DELETE there
+                url, sent_how = target, how + ", redirected"
             if obs is None:
                 tried.append(f"{url}: no request budget left")
                 break
             if obs.error:
                 tried.append(f"DELETE {urlsplit(url).path}: {obs.error}")
                 continue
-            moved = obs.header("location") if obs.status in (301, 302, 307, 308) else None
-            if moved and origin_of(urljoin(url, moved)) == origin_of(url) and urljoin(url, moved) != url:
-                # the framework's redirect to its canonical URL (a trailing slash): DELETE there
-                url = urljoin(url, moved)
-                obs = await self._delete(prober, url, {**headers, **extra}, how + ", redirected")
-                if obs is None:
-                    tried.append(f"{url}: no request budget left")
-                    break
-                if obs.error:
-                    tried.append(f"DELETE {urlsplit(url).path}: {obs.error}")
-                    continue
             if obs.is_2xx or obs.status == 202:
                 self.mark(entry, "deleted", f"DELETE {urlsplit(url).path} ({how}) answered {obs.status}")
                 return
