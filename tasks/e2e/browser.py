@@ -99,7 +99,8 @@ async def run_browser_journey(browser: Any, ctx: RunContext, journey: BrowserJou
     session = capture.session
     context = None
     guard = EgressGuard(list(ctx.environment.allow_hosts), enforce=options.block_outside_hosts,
-                        on_blocked=capture.on_blocked)
+                        on_blocked=capture.on_blocked, max_response_bytes=int(options.max_response_bytes),
+                        max_document_bytes=int(options.max_document_bytes), deadline_s=options.navigation_timeout)
     try:
         await guard.start()
         context = await _new_context(browser, ctx, journey, options, capture, guard)
@@ -136,11 +137,15 @@ async def run_browser_journey(browser: Any, ctx: RunContext, journey: BrowserJou
     finally:
         await _close(capture, context)
         await guard.stop()
-    if guard.truncated:
+        session.egress = guard.summary()
+    if guard.truncated or guard.timed_out:
         ctx.emit(ProgressEvent(ctx.env_name, "e2e", "warning",
-                               f"browser journey {journey.name}: {len(guard.truncated)} response(s) cut at "
-                               f"{guard.max_response_bytes // 2**20} MiB: " + ", ".join(guard.truncated[:3]),
-                               {"journey": journey.name, "truncated": guard.truncated[:20]}))
+                               f"browser journey {journey.name}: {len(guard.truncated)} response(s) cut at their size "
+                               f"cap (page {_mib(guard.max_document_bytes)}, other {_mib(guard.max_response_bytes)}), "
+                               f"{len(guard.timed_out)} at the {options.navigation_timeout:g} s deadline: "
+                               + ", ".join((guard.truncated + guard.timed_out)[:3]),
+                               {"journey": journey.name, "truncated": guard.truncated[:20],
+                                "timed_out": guard.timed_out[:20]}))
     if guard.blocked:
         ctx.emit(ProgressEvent(ctx.env_name, "e2e", "warning",
                                f"browser journey {journey.name}: {len(guard.blocked)} request(s) to hosts outside "
@@ -151,6 +156,10 @@ async def run_browser_journey(browser: Any, ctx: RunContext, journey: BrowserJou
                            f"{len(session.calls)} requests, {len(session.screenshots)} screenshots)",
                            {"journey": journey.name, "passed": session.passed}))
     return session
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:g} MiB"
 
 
 async def _new_context(browser: Any, ctx: RunContext, journey: BrowserJourney, options: E2EOptions,
