@@ -38,7 +38,8 @@ from tasks.e2e.vitals import INIT_SCRIPT
 #: flags move little: --renderer-process-limit=1 / no site-per-process / NetworkServiceInProcess /
 #: --in-process-gpu: within ±25 MB PSS (noise), -70..170 MB RSS; --no-zygote +35 MB PSS; NODE_OPTIONS
 #: heap flags -10 MB; --single-process -40 MB PSS (-470 MB RSS) but changes what the capture sees
-#: (tests/e2e/test_browser.py fails). What a target sends is bounded by the egress guard's caps instead (tasks/e2e/egress.py).
+#: (tests/e2e/test_browser.py fails). What a target sends is bounded by the egress guard's caps instead
+#: (tasks/e2e/egress.py).
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
