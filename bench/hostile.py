@@ -110,6 +110,7 @@ class Outcome:
     tree_rss_mb: float
     rows: int
     tree_pss_mb: float = 0.0    # the tree's proportional set size: shared pages (Chromium's) counted once
+    browser_pss_mb: float = 0.0  # of which Playwright's driver and the Chromiums (e2e, the report's PNG)
     rows_by_table: dict[str, int] = field(default_factory=dict)
     outside_requests: int = 0
     killed_by_bench: bool = False
@@ -131,6 +132,7 @@ class Sampler(threading.Thread):
         self.main = 0
         self.tree = 0
         self.tree_pss = 0
+        self.browser_pss = 0    # Playwright's node driver and Chromium's processes, at the tree's PSS peak
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -139,18 +141,21 @@ class Sampler(threading.Thread):
         while not self.stop.wait(0.05):
             try:
                 info = self.proc.memory_full_info()
-                main, total, pss = info.rss, info.rss, info.pss
+                main, total, pss, browser = info.rss, info.rss, info.pss, 0
                 for child in self.proc.children(recursive=True):
                     try:
                         child_info = child.memory_full_info()
                         total += child_info.rss
                         pss += child_info.pss
+                        if child.name().startswith(("chrom", "node", "headless")):
+                            browser += child_info.pss
                     except psutil.Error:
                         pass
             except psutil.Error:
                 return
             self.main, self.tree = max(self.main, main), max(self.tree, total)
-            self.tree_pss = max(self.tree_pss, pss)
+            if pss > self.tree_pss:
+                self.tree_pss, self.browser_pss = pss, browser
 
 
 #: extra ``perfcampaign run`` options for every run (``--png``)
@@ -209,7 +214,8 @@ def run_once(behaviour: str, stage: str, url: str, work: Path, startup_s: float,
     return Outcome(behaviour, stage, round(wall, 2), round(stage_s, 2) if stage_s is not None else None,
                    round((planned_s(stage) if planned is None else planned) + 2 * TIMEOUT_S, 2), proc.returncode, status,
                    round(sampler.main / 2**20, 1), round(sampler.tree / 2**20, 1), sum(rows.values()),
-                   round(sampler.tree_pss / 2**20, 1), rows, killed_by_bench=killed, error=(error or None) and str(error)[:160])
+                   round(sampler.tree_pss / 2**20, 1), round(sampler.browser_pss / 2**20, 1), rows,
+                   killed_by_bench=killed, error=(error or None) and str(error)[:160])
 
 
 def count_rows(warehouse: Path) -> dict[str, int]:
@@ -281,7 +287,9 @@ def line(o: Outcome) -> str:
     stage = f"{o.stage_s:6.1f}s" if o.stage_s is not None else "     -"
     return (f"{o.behaviour:<13} {o.stage:<9} {flag} stage {stage} / {o.bound_s:4.1f}s (run {o.wall_s:5.1f}s)"
             f"  rss {o.main_rss_mb:6.1f} MB"
-            f" (tree {o.tree_rss_mb:6.1f}, pss {o.tree_pss_mb:6.1f}){mem}  exit {o.exit_code}  {o.status or '-':<8} rows {o.rows:5d}{leak}"
+            f" (tree {o.tree_rss_mb:6.1f}, pss {o.tree_pss_mb:6.1f}"
+            + (f" of which browser {o.browser_pss_mb:5.1f}" if o.browser_pss_mb else "")
+            + f"){mem}  exit {o.exit_code}  {o.status or '-':<8} rows {o.rows:5d}{leak}"
             + (f"  {o.error[:70]}" if o.error else ""))
 
 
