@@ -31,7 +31,9 @@ For an endpoint that answers, evidence is summed like log-odds:
   json-server *is* a mock even though it persists.
 * **Behavioural mock**: ``L ≥ 3`` **and** (at least two distinct mock signals **or** one
   behavioural signal of weight ≥ 3) → ``mock``; confidence ``σ(L − 1.5)``. Only
-  placeholder-content (≥ 60 % sampler values) reaches 3 on its own; every other signal is < 3,
+  placeholder-content (≥ 60 % sampler values) and unstable-random-body (three or more business
+  counts jumping up and down at random, nothing else changing) reach 3 on their own; every other
+  signal is < 3,
   so a single weak signal never makes "mock", and a partial tool fingerprint (S < 4) needs
   corroboration. Lorem ipsum text (2–2.5) stays below 3 on purpose: a dev database seeded with
   faker sentences is real. A ``Location`` that cannot be followed is weak (0.3–1): the route it

@@ -177,6 +177,39 @@ def test_unstable_body_random_vs_live():
     assert unstable_body(rec) == []
 
 
+def _same_requests(bodies):
+    return read_record([obs("base", bodies[0])] + [obs("repeat", b) for b in bodies[1:]], varied=None)
+
+
+def test_business_counts_swinging_at_random_are_a_generator():
+    # recorded from a Flask handler returning random.randint() counts beside a fresh generated_at
+    now = datetime.now(timezone.utc).isoformat()
+    rows = [(158, 60, 2), (236, 16, 0), (97, 71, 11), (301, 33, 6), (44, 52, 14)]
+    dash = [{"active_readers": a, "loans_today": b, "overdue": c, "generated_at": now} for a, b, c in rows]
+    ev = unstable_body(_same_requests(dash))
+    assert [e.weight for e in ev] == [3.0] and "counts jump up and down" in ev[0].detail
+    assert decide(_same_requests(dash), ev)[0] == "mock"
+    # counts named like counters swing the same way
+    named = [{"user_count": a, "order_count": b, "total": c} for a, b, c in rows]
+    assert [e.weight for e in unstable_body(_same_requests(named))] == [3.0]
+
+
+def test_records_picked_at_random_and_live_gauges_are_not_a_generator():
+    # a real "random book" route: the whole row changes, its id and text with its numbers
+    books = [(4, "Snow Crash", 4, 4), (2, "Neuromancer", 2, 1), (7, "Kindred", 2, 2), (1, "Dune", 3, 3),
+             (6, "Foundation", 5, 5)]
+    picks = [{"id": i, "title": t, "copies": c, "copies_available": a, "year": 1900 + i * 10} for i, t, c, a in books]
+    assert all(e.weight < 3.0 for e in unstable_body(_same_requests(picks)))
+    # live gauges: in-flight work stays small, memory drifts, counters only grow
+    gauges = [{"in_flight": f, "heap_bytes": h, "requests_served": 1000 + i, "queue_depth": q, "workers": 4}
+              for i, (f, h, q) in enumerate([(1, 41_200_000, 0), (2, 41_900_000, 1), (1, 36_000_000, 0),
+                                             (3, 36_600_000, 2), (1, 37_100_000, 0)])]
+    assert all(e.weight < 3.0 for e in unstable_body(_same_requests(gauges)))
+    # two swinging counts are a hint, not yet a generator
+    two = [{"a": a, "b": b} for a, b, _ in [(158, 60, 0), (236, 16, 0), (97, 71, 0), (301, 33, 0)]]
+    assert all(e.weight < 3.0 for e in unstable_body(_same_requests(two)))
+
+
 def test_ignores_query():
     lst = [{"id": i} for i in range(4)]
     base = obs("base", lst, url="http://127.0.0.1:9/api/items?limit=10")
