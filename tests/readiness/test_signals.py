@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from datetime import datetime, timezone
@@ -136,6 +137,31 @@ def test_placeholder_content_grades():
     assert signals_of(placeholder_content(read_record([obs("base", prism)])))["placeholder-content"] >= 3.0
     real = {"id": 1, "name": "Test User", "email": "test.user@example.com", "role": "qa"}
     assert placeholder_content(read_record([obs("base", real)])) == []
+
+
+def test_different_placeholder_people_weigh_but_never_decide_alone():
+    team = [{"id": 1, "name": "John Doe", "role": "owner"}, {"id": 2, "name": "Jane Doe", "role": "developer"},
+            {"id": 3, "name": "Foo Bar", "role": "viewer"}]
+    rec = read_record([obs("base", team)])
+    ev = placeholder_content(rec)
+    assert 2.5 <= signals_of(ev)["placeholder-content"] < 3.0
+    assert decide(rec, ev)[0] == "real"                         # one signal alone never makes "mock"
+    steady = Evidence("constant-latency", "mock", 0.5, "steady")
+    assert decide(rec, ev + [steady])[0] == "mock"               # with a second, independent one it does
+    # one test account in a real list is not a fixture
+    seeded = [{"id": 1, "name": "John Doe"}, {"id": 2, "name": "Ada Lovelace"}, {"id": 3, "name": "Alan Turing"}]
+    assert placeholder_content(read_record([obs("base", seeded)])) == []
+    # names the request itself sent, echoed back, never count
+    echoed = {"id": 7, "owner": "John Doe", "reviewer": "Jane Doe", "status": "open", "priority": 3,
+              "created_at": "2026-03-02T10:41:07Z", "project": "atlas", "estimate": 5}
+    rec = read_record([obs("base", echoed, method="POST")])
+    rec.target = dataclasses.replace(rec.target, body={"owner": "John Doe", "reviewer": "Jane Doe"})
+    assert placeholder_content(rec) == []
+    # nor do values the URL itself carries (an echo service answering its query string)
+    args = {"args": {"a": "foo", "b": "bar"}, "origin": "127.0.0.1", "url": "http://127.0.0.1:9/get?a=foo&b=bar",
+            "headers": {"Host": "127.0.0.1:9", "Accept": "*/*", "User-Agent": "perfcampaign"}}
+    assert placeholder_content(read_record([obs("base", args, url="http://127.0.0.1:9/get?a=foo&b=bar")],
+                                           varied=None, url="http://127.0.0.1:9/get?a=foo&b=bar")) == []
 
 
 def test_ignores_path_id_identical_and_echo():

@@ -35,7 +35,9 @@ mock-server-host       mock       ≤4      a tool the host's own pages name (ad
 dev-http-server        mock       1       served by Python's BaseHTTP
 placeholder-content    mock       1-3.5   many fields hold example values ("string", 0, "test"...),
                                           weighed by their share; any Lorem ipsum text weighs 2-2.5
-                                          on its own, whatever the share
+                                          on its own, whatever the share; two or more different
+                                          well-known placeholder people/texts (John Doe, Jane Doe,
+                                          Foo Bar...) not sent by the request 2.5-2.8 (never alone)
 uniform-items          mock       1-2     list items identical apart from their id, or all with the
                                           same midnight timestamp (+ the same free text)
 invalid-json           mock       2       a JSON content type over a body that is not JSON

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import unquote_plus
 
 from datetime import datetime, timezone
 
 from ..content import (
     JS_DATE_RE, NOT_JSON, canonical, extract_list, is_id_key, is_round_time, leaves, lorem_score, parse_datetime,
-    placeholder_profile,
+    placeholder_identities, placeholder_profile,
 )
 from ..models import Evidence
 from ..probe import ProbeRecord
@@ -58,7 +59,19 @@ def placeholder_content(rec: ProbeRecord) -> list[Evidence]:
     # is real, so it still needs a second, independent signal.
     sent = {v.strip() for _, v in leaves(rec.target.body) if isinstance(v, str)}
     lorem_w, lorem_why = lorem_weight(p.json, exclude=sent)
-    if lorem_w > w:
+    # Two or more *different* well-known placeholder people/texts (John Doe and Jane Doe, Foo Bar,
+    # lorem ipsum) are a hand-written fixture whatever share of the fields they fill; still < 3:
+    # a dev database can be seeded with them, so a second, independent signal must agree.
+    asked = {str(v).strip() for vs in (rec.target.params or {}).values() for v in (vs or [])}
+    asked |= {unquote_plus(part) for part in re.split(r"[/?&=]", p.url) if part}
+    idents = placeholder_identities(p.json, exclude=sent | asked)
+    ident_w = 0.0 if len(idents) < 2 else (2.5 if len(idents) == 2 else 2.8)
+    if ident_w > max(w, lorem_w):
+        share = f"{score:.1f} of {n} fields look like example values ({frac:.0%})"
+        ev.append(Evidence("placeholder-content", "mock", ident_w,
+                           f"{len(idents)} different well-known placeholder people/texts in one answer "
+                           f"({', '.join(repr(i) for i in idents[:4])}); {share}"))
+    elif lorem_w > w:
         share = f"{score:.1f} of {n} fields look like example values ({frac:.0%})"
         ev.append(Evidence("placeholder-content", "mock", lorem_w,
                            f"{lorem_why}; {share}: " + "; ".join(prof["reasons"] + extra)))
