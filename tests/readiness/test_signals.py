@@ -236,6 +236,27 @@ def test_records_picked_at_random_and_live_gauges_are_not_a_generator():
     assert all(e.weight < 3.0 for e in unstable_body(_same_requests(two)))
 
 
+def test_hand_typed_event_times_second_placeholder_text():
+    from tasks.readiness.signals import collect
+
+    # a canned DRF list: one row, lorem ipsum note, logged "2020-01-01T00:00:00Z"
+    canned = [{"task": 1, "hours": 2.5, "note": "lorem ipsum", "logged_at": "2020-01-01T00:00:00Z"}]
+    rec = read_record([obs("base", canned, url="http://127.0.0.1:9/api/timesheets/")], varied=None,
+                      url="http://127.0.0.1:9/api/timesheets/")
+    ev = collect(rec)
+    assert signals_of(ev)["fixture-timestamp"] == 0.5 and signals_of(ev)["placeholder-content"] == 2.5
+    assert decide(rec, ev)[0] == "mock"
+    # rows stamped by now(), a date-only field, a midnight that is not the 1st: nothing
+    for row in ({"note": "lorem ipsum", "logged_at": "2020-01-01T09:12:44.120Z"},
+                {"note": "x", "due_on": "2020-01-01"}, {"note": "x", "logged_at": "2020-01-15T00:00:00Z"},
+                {"note": "x", "logged_at": "2020-01-01T00:00:00Z", "done_at": "2023-05-04T10:01:02Z"}):
+        rec = read_record([obs("base", [row])], varied=None, url="http://127.0.0.1:9/api/timesheets/")
+        assert "fixture-timestamp" not in signals_of(collect(rec))
+    # lorem ipsum alone stays below mock
+    rec = read_record([obs("base", [{"note": "lorem ipsum", "logged_at": "2020-01-01T09:12:44Z"}])], varied=None)
+    assert decide(rec, collect(rec))[0] == "real"
+
+
 def test_ignores_query():
     lst = [{"id": i} for i in range(4)]
     base = obs("base", lst, url="http://127.0.0.1:9/api/items?limit=10")

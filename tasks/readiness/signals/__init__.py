@@ -40,6 +40,8 @@ placeholder-content    mock       1-3.5   many fields hold example values ("stri
                                           Foo Bar...) not sent by the request 2.5-2.8 (never alone)
 uniform-items          mock       1-2     list items identical apart from their id, or all with the
                                           same midnight timestamp (+ the same free text)
+fixture-timestamp      mock       0.5     every event time (``*_at``) of the answer is midnight on the 1st
+                                          of a month, long ago ("2020-01-01T00:00:00Z"): typed by hand
 invalid-json           mock       2       a JSON content type over a body that is not JSON
 js-date-string         mock       1.5     JavaScript Date.toString() values instead of ISO 8601
 stale-generated-at     mock       1.5     an answer computed on request says it was generated days ago
@@ -160,7 +162,7 @@ def collect(rec: ProbeRecord) -> list[Evidence]:
     return out
 
 
-from .content import lorem_weight, placeholder_content, uniform_items  # noqa: E402
+from .content import fixture_timestamps, lorem_weight, placeholder_content, uniform_items  # noqa: E402
 from .fingerprints import mock_server_signatures  # noqa: E402
 from .identity import id_mismatch, ignores_path_id  # noqa: E402
 from .queries import ignores_query  # noqa: E402
@@ -172,6 +174,7 @@ from .transport import auth_ignored, catch_all_route, transport_details, writes_
 from .writes import reflects, write_persistence  # noqa: E402
 
 __all__ = ["SIGNALS", "SIGNAL_MODULES", "Signal", "auth_ignored", "catch_all_route", "collect", "constant_latency",
+           "fixture_timestamps",
            "id_mismatch", "ignores_input", "ignores_path_id", "ignores_query", "input_not_reflected", "lorem_weight",
            "mock_server_signatures", "placeholder_content", "reflects", "register", "status_evidence",
            "transport_details", "uniform_items", "unstable_body", "write_persistence", "writes_skipped"]

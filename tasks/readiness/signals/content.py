@@ -158,6 +158,39 @@ def uniform_items(rec: ProbeRecord) -> list[Evidence]:
                      + "; ".join(reasons))]
 
 
+#: keys naming when something happened (a row's own event time, not a calendar date)
+_EVENT_TIME_KEY = re.compile(r"(_at|At|_on|_time|Time|timestamp|Timestamp)$")
+
+
+@register
+def fixture_timestamps(rec: ProbeRecord) -> list[Evidence]:
+    """Event times typed by hand: every ``*_at`` timestamp of the answer written with a clock time
+    of exactly midnight on the first day of a month, long ago (``"2020-01-01T00:00:00Z"``). Rows
+    stamped by ``now()`` carry seconds; a seeded database too, most of the time. A hint (0.5), a
+    second voice for placeholder text, never enough alone; a template-stamped list is
+    ``uniform-items``' business."""
+    p = rec.primary
+    if p is None or not p.is_2xx or not p.is_json or uniform_items(rec):
+        return []
+    sent = {v for _, v in leaves(rec.target.body) if isinstance(v, str)}
+    now = datetime.now(timezone.utc)
+    stamps = [(k, v) for k, v in leaves(p.json) if isinstance(v, str) and _EVENT_TIME_KEY.search(str(k).split(".")[-1])]
+    if not stamps or any(v in sent for _, v in stamps):
+        return []
+    for _, v in stamps:
+        dt = parse_datetime(v)
+        if dt is None or ":" not in v or not is_round_time(v) or dt.day != 1:
+            return []
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=timezone.utc)
+        if (now - dt).days < 30:
+            return []
+    k, v = stamps[0]
+    return [Evidence("fixture-timestamp", "mock", 0.5,
+                     f"{k}={v!r}: every event time of the answer is midnight on the 1st of a month, long ago "
+                     f"(typed by hand)" + (f" ({len(stamps)} of them)" if len(stamps) > 1 else ""))]
+
+
 #: keys that say when an answer was computed: it is "now" for anything computed on request
 GENERATED_KEY = re.compile(r"^(generated|computed|calculated|evaluated|quoted|fetched|retrieved|rendered|served|"
                            r"as[_-]?of|server[_-]?time|current[_-]?time|now)([_-]?(at|on|time|date|timestamp))?$",
