@@ -10,6 +10,10 @@ probe has run (the ``cross-endpoint`` signal reports it).
 * **Phantom parents.** Two endpoints about the same thing (``/customers/{id}/wallet`` and
   ``/customers/{id}/loyalty``, or ``?customer_id=``) disagree on whether a nonexistent one exists:
   the one answering 2xx for it did not look it up.
+* **Lists that the item route contradicts.** ``GET /team/2`` answers ``name: "John Doe"`` for the
+  member the list ``GET /team`` shows as ``"Jane Doe"``: one of them is not reading the store.
+  Both are blamed, the item route more (it usually is the canned one); only text fields no write
+  of the run touched are compared.
 * **Lists that do not move.** A POST whose object is confirmed (read back by id, or listed by
   another endpoint) while the list of its own collection answers exactly as before: the list is
   canned (the blame goes to the side that did not change). A list that changed after the writes
@@ -20,7 +24,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from .content import canonical, extract_list, normalize_for_compare
+from .content import canonical, extract_list, is_id_key, is_volatile_key, leaves, normalize_for_compare
 from .identifiers import list_collection, noun_of, object_id, ref_noun, slots, strip_url
 from .models import Evidence
 from .probe import Observation, ProbeRecord, origin_of
@@ -203,9 +207,10 @@ def crosscheck(records: list[ProbeRecord]) -> None:
     """Add cross-endpoint evidence to every record (idempotent per run: clears it first)."""
     for rec in records:
         rec.cross = [e for e in rec.cross if e.signal not in ("transport-differs", "frozen-list", "list-moves",
-                                                              "phantom-parent")]
+                                                              "phantom-parent", "list-item-contradiction")]
     unstable_reads(records)
     transport_siblings(records)
+    list_item_contradictions(records)
     frozen_lists(records)
     phantom_parents(records)
 
@@ -222,3 +227,51 @@ def unstable_reads(records: list[ProbeRecord]) -> None:
     for rec in records:
         if rec.info.get("kind") == "write":
             rec.info["unstable_reads"] = moving
+
+
+def _parent(url: str) -> str:
+    return strip_url(url).rpartition("/")[0]
+
+
+def list_item_contradictions(records: list[ProbeRecord]) -> None:
+    """An item route and its collection's list disagree about the same object's text fields."""
+    written = {k for rec in records if rec.info.get("kind") == "write" for k, _ in leaves(rec.target.body)}
+    lists: dict[str, tuple[ProbeRecord, dict[str, dict]]] = {}
+    for rec in records:
+        p = _primary_2xx(rec)
+        if rec.info.get("kind") != "read" or p is None or p.method != "GET" or not p.is_json:
+            continue
+        items = extract_list(p.json)
+        if not items or not all(isinstance(i, dict) for i in items):
+            continue
+        by_id = {str(object_id(i)): i for i in items if object_id(i) is not None}
+        if by_id:
+            lists.setdefault(list_collection(p.url), (rec, by_id))
+    for rec in records:
+        if rec.info.get("kind") != "read" or rec.info.get("varied_in") != "path":
+            continue
+        for o in rec.labeled("base"):
+            if o.method != "GET" or not o.is_2xx or not isinstance(o.json, dict) or object_id(o.json) is None:
+                continue
+            hit = lists.get(_parent(o.url))
+            if hit is None or hit[0] is rec:
+                continue
+            lst, by_id = hit
+            item = by_id.get(str(object_id(o.json)))
+            if item is None:
+                continue
+            diffs = [k for k, v in item.items()
+                     if isinstance(v, str) and isinstance(o.json.get(k), str) and k not in written
+                     and not is_id_key(str(k)) and not is_volatile_key(str(k)) and v.strip() and o.json[k].strip()
+                     and not o.json[k].startswith(v.rstrip(".… ")) and not v.startswith(o.json[k].rstrip(".… "))]
+            if not diffs:
+                continue
+            k = diffs[0]
+            what = (f"GET {_path(o)} answers {k}={o.json[k][:40]!r} for the object GET {_path(lst.primary)} lists "
+                    f"as {k}={item[k][:40]!r}" + (f" ({len(diffs)} fields differ)" if len(diffs) > 1 else ""))
+            rec.cross.append(Evidence("list-item-contradiction", "mock", 1.0, what + ": the item route does not "
+                                      "read what the list shows"))
+            if not any(e.signal == "list-item-contradiction" for e in lst.cross):
+                lst.cross.append(Evidence("list-item-contradiction", "mock", 0.7, what + ": the list and its item "
+                                          "route disagree"))
+            break
