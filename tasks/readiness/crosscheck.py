@@ -14,6 +14,12 @@ probe has run (the ``cross-endpoint`` signal reports it).
   member the list ``GET /team`` shows as ``"Jane Doe"``: one of them is not reading the store.
   Both are blamed, the item route more (it usually is the canned one); only text fields no write
   of the run touched are compared.
+* **Routes that OPTIONS says are missing.** An endpoint that is not written to (production, the
+  never-write list) whose ``OPTIONS`` answers the router's own 404 (the same answer as a path that
+  surely does not exist) is ``missing`` — but only where ``OPTIONS`` is a route oracle: sibling
+  routes on that base URL answer ``OPTIONS`` 2xx from the same software that wrote the 404, and no
+  other method of the campaign answered 2xx on that path (a stub tool answers only the methods it
+  was given and 404s the rest, ``OPTIONS`` included).
 * **Lists that do not move.** A POST whose object is confirmed (read back by id, or listed by
   another endpoint) while the list of its own collection answers exactly as before: the list is
   canned (the blame goes to the side that did not change). A list that changed after the writes
@@ -22,13 +28,15 @@ probe has run (the ``cross-endpoint`` signal reports it).
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from urllib.parse import urlsplit
 
 from .content import canonical, extract_list, is_id_key, is_volatile_key, leaves, normalize_for_compare
 from .identifiers import list_collection, noun_of, object_id, ref_noun, slots, strip_url
 from .models import Evidence
 from .probe import Observation, ProbeRecord, origin_of
-from .signals.base import transport_print
+from .signals.base import same_software, transport_print
 from .signals.writes import creation_confirmed
 
 #: a group this small (or smaller) next to a bigger one is the odd one out
@@ -211,6 +219,7 @@ def crosscheck(records: list[ProbeRecord]) -> None:
     unstable_reads(records)
     transport_siblings(records)
     list_item_contradictions(records)
+    options_missing(records)
     frozen_lists(records)
     phantom_parents(records)
 
@@ -275,3 +284,36 @@ def list_item_contradictions(records: list[ProbeRecord]) -> None:
                 lst.cross.append(Evidence("list-item-contradiction", "mock", 0.7, what + ": the list and its item "
                                           "route disagree"))
             break
+
+
+_PLACEHOLDER = re.compile(r"\{[^{}/]+\}")
+
+
+def _template(url: str) -> str:
+    return _PLACEHOLDER.sub("{}", strip_url(url))
+
+
+def options_missing(records: list[ProbeRecord]) -> None:
+    """Sets ``info["options_missing"]`` (the reason) on unwritten endpoints whose ``OPTIONS`` got
+    the router's own 404 on a host where ``OPTIONS`` tells routes apart."""
+    for rec in records:
+        rec.info.pop("options_missing", None)
+    for rec in records:
+        check = rec.info.get("options_route")
+        opt = rec.first("options")
+        if not rec.info.get("not_probed") or check is None or check.exists is not False or opt is None:
+            continue
+        origin, here = origin_of(opt.url), _template(rec.target.url)
+        answered_here = [r.target.name for r in records if r is not rec and _template(r.target.url) == here
+                         and any(o.is_2xx and o.method != "OPTIONS" for o in r.observations)]
+        if answered_here:
+            continue
+        vouchers = [o for r in records if r is not rec for o in r.observations
+                    if o.label in ("options", "removal-options", "route-options") and o.is_2xx
+                    and origin_of(o.url) == origin
+                    and _template(o.url) != here and same_software(o, opt)]
+        if not vouchers:
+            continue
+        rec.info["options_missing"] = (f"{check.detail}, while {urlsplit(vouchers[0].url).path} and "
+                                       f"{len(vouchers) - 1} other sibling route(s) answer OPTIONS "
+                                       f"{vouchers[0].status} from the same server")

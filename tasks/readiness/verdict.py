@@ -7,7 +7,9 @@ Status facts come first:
 * an endpoint that was not written to (write probes off here, the campaign's never-write list, a
   destructive operation, a setting whose value could not be read back to restore it) →
   ``unverified`` with that reason, never ``mock`` nor ``real``: a tool answering ``OPTIONS``
-  itself may relay the write to a real backend (proxy mode);
+  itself may relay the write to a real backend (proxy mode). ``missing`` (0.7) when ``OPTIONS``
+  got the router's own 404 where sibling routes answer ``OPTIONS`` 2xx from the same server and
+  no other method answered on that path (:func:`~tasks.readiness.crosscheck.options_missing`);
 * 404/410: the :mod:`~tasks.readiness.routing` oracle decides. The router's own 404 (the same
   answer as a path that surely does not exist) → ``missing`` (0.9; 0.5 when the collection
   answers). A handler's 404 ("Flow not found"), or nothing to compare with → ``unverified``: the
@@ -119,6 +121,8 @@ def decide(rec: ProbeRecord, evidence: list[Evidence]) -> tuple[Verdict, float, 
         strict = _strict_identification(rec)
         if strict:
             return "mock", _clamp(sigmoid(sc["S"] - 2.0)), strict
+        if rec.info.get("options_missing") and not identified:
+            return "missing", 0.7, f"not written ({rec.info['not_probed']}); {rec.info['options_missing']}"
         hint = _top(evidence, "mock", set(SIGNATURE_SIGNALS)) if identified else ""
         return "unverified", 0.5, str(rec.info["not_probed"]) + (f"; the host looks like a mock tool: {hint}"
                                                                   if hint else "")

@@ -84,6 +84,9 @@ async def probe_write(target: ProbeTarget, run: Run) -> ProbeRecord:
         obs = await prober.send("options", "OPTIONS", url, headers)
         if obs is not None:
             rec.observations.append(obs)
+            if obs.ok and obs.status in (404, 410):
+                # the router's own 404? (crosscheck decides whether OPTIONS can be trusted here)
+                rec.info["options_route"] = await run.oracle.options_not_found(obs, prober, headers)
             if not obs.error:
                 rec.host_observations = await run.hosts.get(origin, prober, headers)
         return _finish(rec, prober)

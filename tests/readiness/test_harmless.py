@@ -185,6 +185,44 @@ def test_an_item_route_that_contradicts_its_list():
     assert books.cross == [] and book.cross == [] and renamed.cross == []
 
 
+def _unwritten(name: str, method: str, path: str, status: int, headers, body=None, route=None):
+    from tasks.readiness.routing import RouteCheck
+
+    t = ProbeTarget(name, method, f"{H}{path}", {"id": [1]} if "{id}" in path else {})
+    o = obs("options", body, status=status, url=f"{H}{path.replace('{id}', '1')}", method="OPTIONS",
+            headers=headers, std_headers=False)
+    info = {"kind": "write", "not_probed": "environment 'production' does not allow writes"}
+    if route is not None:
+        info["options_route"] = RouteCheck(route, "OPTIONS answered 404 like a path that surely does not exist")
+    return ProbeRecord(t, [o], info=info)
+
+
+def test_options_tells_a_missing_route_only_where_it_tells_routes_apart():
+    from tasks.readiness.verdict import decide
+
+    werkzeug = [("Server", "Werkzeug/3.1"), ("Date", "Mon"), ("Content-Type", "text/html; charset=utf-8")]
+    stub = [("Content-Type", "application/json"), ("Date", "Mon"), ("Connection", "close")]
+    review = _unwritten("post-review", "POST", "/api/reviews", 200, werkzeug, b"")
+    email = _unwritten("email", "POST", "/api/notifications/email", 200, werkzeug, b"")
+    renew = _unwritten("renew", "POST", "/api/loans/{id}/renewals", 404, werkzeug, b"<h1>Not Found</h1>", False)
+    crosscheck([review, email, renew])
+    verdict, _, reason = decide(renew, [])
+    assert verdict == "missing" and "/api/reviews" in reason
+    assert decide(review, [])[0] == "unverified"
+    # a stub tool beside a real backend: its 404 to OPTIONS is not the backend's, and a GET on the
+    # same path answered: the route is there, only OPTIONS was not stubbed
+    payout = _unwritten("payout", "POST", "/api/payouts", 404, stub, {"error": "no stub"}, False)
+    invoice = _unwritten("create-invoice", "POST", "/api/invoices", 404, stub, {"error": "no stub"}, False)
+    invoices = _read("invoices", f"{H}/api/invoices", {"items": []}, headers=stub, std=False, varied=None)
+    crosscheck([review, email, payout, invoice, invoices])
+    assert decide(payout, [])[0] == "unverified" and decide(invoice, [])[0] == "unverified"
+    # the same stub 404 on a host where its siblings answer OPTIONS from the stub too: still a GET
+    # on the path answered, so not missing
+    stub_ok = _unwritten("delete-x", "DELETE", "/api/x/{id}", 200, stub, b"")
+    crosscheck([stub_ok, invoice, invoices])
+    assert decide(invoice, [])[0] == "unverified"
+
+
 # --- query POSTs ------------------------------------------------------------------------------------
 
 def test_posts_that_only_read_are_safe_by_path_or_by_the_spec():
