@@ -7,6 +7,10 @@ probe has run (the ``cross-endpoint`` signal reports it).
   front of, or beside, a real backend). The side that is blamed is the one without the ``Date``
   header every real origin server sends (RFC 9110 §6.6.1), else the one without the ``Server``
   header its siblings carry, else the smaller group.
+  When most of the odd group is judged mock on its own evidence (three or more, three quarters,
+  none of them plainly real), an endpoint of that group that shows nothing else is one more stub
+  of the same tool (``co-served-with-mocks``, 1): a fleet where one tool serves the stubs beside
+  the real backend.
 * **Phantom parents.** Two endpoints about the same thing (``/customers/{id}/wallet`` and
   ``/customers/{id}/loyalty``, or ``?customer_id=``) disagree on whether a nonexistent one exists:
   the one answering 2xx for it did not look it up.
@@ -215,9 +219,11 @@ def crosscheck(records: list[ProbeRecord]) -> None:
     """Add cross-endpoint evidence to every record (idempotent per run: clears it first)."""
     for rec in records:
         rec.cross = [e for e in rec.cross if e.signal not in ("transport-differs", "frozen-list", "list-moves",
-                                                              "phantom-parent", "list-item-contradiction")]
+                                                              "phantom-parent", "list-item-contradiction",
+                                                              "co-served-with-mocks")]
     unstable_reads(records)
     transport_siblings(records)
+    co_served_with_mocks(records)
     list_item_contradictions(records)
     options_missing(records)
     frozen_lists(records)
@@ -317,3 +323,37 @@ def options_missing(records: list[ProbeRecord]) -> None:
         rec.info["options_missing"] = (f"{check.detail}, while {urlsplit(vouchers[0].url).path} and "
                                        f"{len(vouchers) - 1} other sibling route(s) answer OPTIONS "
                                        f"{vouchers[0].status} from the same server")
+
+
+#: how much of an odd transport group must be judged mock on its own before its other members are
+CO_SERVED_MIN, CO_SERVED_SHARE = 3, 0.75
+
+
+def co_served_with_mocks(records: list[ProbeRecord]) -> None:
+    """Endpoints blamed by ``transport-differs`` whose same-software siblings are mostly mocks by
+    their own evidence: one more stub of the same tool."""
+    from .signals import collect
+    from .verdict import decide
+
+    groups: dict[tuple, list[ProbeRecord]] = defaultdict(list)
+    for rec in records:
+        p = _primary_2xx(rec)
+        if p is not None and any(e.signal == "transport-differs" for e in rec.cross):
+            groups[(origin_of(p.url), transport_print(p)[:5])].append(rec)
+    for members in groups.values():
+        if len(members) < CO_SERVED_MIN + 1:
+            continue
+        own = {}
+        for rec in members:
+            ev = collect(rec)
+            verdict, conf, _ = decide(rec, ev)
+            own[id(rec)] = (verdict, conf)
+        for rec in members:
+            others = [own[id(r)] for r in members if r is not rec]
+            mocks = sum(v == "mock" for v, _ in others)
+            solid_real = sum(v == "real" and c >= 0.7 for v, c in others)
+            if mocks >= CO_SERVED_MIN and mocks >= CO_SERVED_SHARE * len(others) and not solid_real:
+                rec.cross.append(Evidence(
+                    "co-served-with-mocks", "mock", 1.0,
+                    f"{mocks} of the {len(others)} other endpoints served by the same software on this base URL are "
+                    f"mocks on their own evidence"))

@@ -223,6 +223,28 @@ def test_options_tells_a_missing_route_only_where_it_tells_routes_apart():
     assert decide(invoice, [])[0] == "unverified"
 
 
+def test_a_stub_beside_stubs_of_the_same_tool():
+    werkzeug = [("Server", "Werkzeug/3.1"), ("Date", "Mon"), ("Content-Type", "application/json")]
+    stub = [("Content-Type", "application/json"), ("Date", "Mon"), ("Connection", "close")]
+    canned = {"name": "string", "email": "user@example.com", "id": 0, "status": "string", "note": "string"}
+    real = [_read(f"r{i}", f"{H}/api/books/{{id}}/r{i}", {"title": f"Dune {i}"}, headers=werkzeug, std=False)
+            for i in range(5)]
+
+    def stubs(n_canned: int) -> list[ProbeRecord]:
+        return [_read(f"s{i}", f"{H}/api/invoices/s{i}", canned if i < n_canned else {"items": [{"id": i}]},
+                      headers=stub, std=False, varied=None) for i in range(5)]
+
+    fleet = stubs(4)
+    crosscheck(real + fleet)
+    assert [(e.signal, e.weight) for e in fleet[4].cross] == [("transport-differs", 1.5),
+                                                              ("co-served-with-mocks", 1.0)]
+    assert all(e.signal != "co-served-with-mocks" for r in real for e in r.cross)
+    # half of the odd group real on its own: nothing is inferred
+    fleet = stubs(2)
+    crosscheck(real + fleet)
+    assert all(e.signal != "co-served-with-mocks" for r in fleet for e in r.cross)
+
+
 # --- query POSTs ------------------------------------------------------------------------------------
 
 def test_posts_that_only_read_are_safe_by_path_or_by_the_spec():
