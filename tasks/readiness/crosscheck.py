@@ -265,7 +265,7 @@ def list_item_contradictions(records: list[ProbeRecord]) -> None:
     for rec in records:
         if rec.info.get("kind") != "read" or rec.info.get("varied_in") != "path":
             continue
-        for o in rec.labeled("base"):
+        for o in rec.labeled("base", "alt"):
             if o.method != "GET" or not o.is_2xx or not isinstance(o.json, dict) or object_id(o.json) is None:
                 continue
             hit = lists.get(_parent(o.url))

@@ -167,7 +167,7 @@ def test_an_item_route_that_contradicts_its_list():
     members = [{"id": 1, "name": "John Doe", "role": "owner"}, {"id": 2, "name": "Jane Doe", "role": "developer"}]
     team = _read("team", f"{H}/api/team/", members, varied=None)
     member = _read("member", f"{H}/api/team/{{id}}/", {"id": 1, "name": "John Doe", "role": "owner"})
-    member.observations.append(obs("base", {"id": 2, "name": "John Doe", "role": "owner"}, url=f"{H}/api/team/2/"))
+    member.observations.append(obs("alt", {"id": 2, "name": "John Doe", "role": "owner"}, url=f"{H}/api/team/2/"))
     crosscheck([team, member])
     assert [(e.signal, e.weight) for e in member.cross] == [("list-item-contradiction", 1.0)]
     assert [(e.signal, e.weight) for e in team.cross] == [("list-item-contradiction", 0.7)]
