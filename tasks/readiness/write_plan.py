@@ -135,22 +135,28 @@ async def _send_write(rec: ProbeRecord, prober: Prober, run: Run, label: str, me
     return obs
 
 
+async def _withhold(rec: ProbeRecord, run: Run, prober: Prober, url: str, headers: dict[str, str],
+                    reason: str) -> None:
+    """Nothing a valid POST creates here could be removed: send only a body the API must refuse."""
+    target = rec.target
+    rec.info["withheld"] = reason
+    run.withheld[target.name] = reason
+    if isinstance(target.body, (dict, list)) and target.body:
+        bad = await prober.send("malformed", "POST", url, headers, raw=MALFORMED_BODY)
+        if bad is not None:
+            rec.observations.append(bad)
+            if bad.is_2xx:
+                _record(rec, run, bad, url)
+            elif bad.ok and bad.status in (404, 410):
+                rec.info["route"] = await run.oracle.check(bad, prober, headers)
+
+
 async def _probe_post(rec: ProbeRecord, run: Run, prober: Prober, url: str, headers: dict[str, str]) -> None:
     target = rec.target
     assert run.ledger is not None
     withheld = await _removal_unknown(rec, run, prober, url, headers)
     if withheld:
-        # nothing a valid POST creates here could be removed: send only a body the API must refuse
-        rec.info["withheld"] = withheld
-        run.withheld[target.name] = withheld
-        if isinstance(target.body, (dict, list)) and target.body:
-            bad = await prober.send("malformed", "POST", url, headers, raw=MALFORMED_BODY)
-            if bad is not None:
-                rec.observations.append(bad)
-                if bad.is_2xx:
-                    _record(rec, run, bad, url)
-                elif bad.ok and bad.status in (404, 410):
-                    rec.info["route"] = await run.oracle.check(bad, prober, headers)
+        await _withhold(rec, run, prober, url, headers, withheld)
         return
     related = run.related(target, url)
     await _snapshot(rec, run, "effect-before", related)
@@ -252,6 +258,13 @@ async def _removal_unknown(rec: ProbeRecord, run: Run, prober: Prober, url: str,
     if _item_routed(run, url):
         return None
     coll = strip_url(strip_query(url))
+    verb = creation_verb(url)
+    if verb:
+        # an RPC-style creation (``/v3/auth/user/add``, ``/users/create``): it answers with no id or
+        # Location to delete by, and nothing in the campaign undoes it
+        return (f"not written: its path names a creation ({verb}) and nothing in the campaign removes what it "
+                f"creates (no DELETE item route under it); only a body the API must refuse was sent (add the "
+                f"DELETE operation, or test it by hand)")
     if coll not in run.list_urls:
         return None
     slash = "/" if strip_query(url).endswith("/") else ""
@@ -267,6 +280,23 @@ async def _removal_unknown(rec: ProbeRecord, run: Run, prober: Prober, url: str,
     return (f"not written: nothing a POST adds to {urlsplit(coll).path or '/'} could be removed afterwards (the "
             f"campaign has no DELETE for its items, and OPTIONS on an item lists none); only a body the API "
             f"must refuse was sent (add the DELETE operation, or mark it safe: true)")
+
+
+#: the last path segment of an RPC-style operation that makes something (etcd's ``/v3/auth/user/add``,
+#: ``/v3/kv/put``, ``/users/create``, ``/projects/{id}/add-member``)
+CREATION_VERBS = {"add", "create", "new", "insert", "put", "grant", "register", "signup", "enroll", "enrol",
+                  "subscribe", "upload", "import", "append"}
+
+
+def creation_verb(url: str) -> str | None:
+    """The creation verb the path's last (literal) segment names, or None."""
+    from .ledger import _tokens
+
+    last = urlsplit(strip_query(url)).path.rstrip("/").rsplit("/", 1)[-1]
+    if not last or "{" in last:
+        return None
+    hits = sorted(_tokens(last) & CREATION_VERBS)
+    return hits[0] if hits else None
 
 
 def has_item_slot(target: ProbeTarget) -> bool:
@@ -462,6 +492,13 @@ async def _probe_modify(rec: ProbeRecord, run: Run, prober: Prober, url: str, he
     target = rec.target
     method = target.method.upper()
     has_slots = bool(slots(target.url))
+    verb = creation_verb(url) if method == "POST" else None
+    if verb and not _item_routed(run, url):
+        await _withhold(rec, run, prober, url, headers, (
+            f"not written: its path names a creation ({verb}) and nothing in the campaign removes what it creates "
+            f"(no DELETE item route under it); only a body the API must refuse was sent (add the DELETE "
+            f"operation, or test it by hand)"))
+        return
     pre = None
     if method in ("PUT", "PATCH") or not own:
         pre = await prober.send("pre", "GET", url, headers)

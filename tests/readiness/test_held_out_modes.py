@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from starlette.requests import Request  # module-level: the handlers' string annotations resolve here
+
 from tasks.readiness.identifiers import IdPool
 from tasks.readiness.ledger import Ledger
 from tasks.readiness.models import ProbeTarget
@@ -134,3 +136,64 @@ def test_no_unremovable_object_no_resent_create_no_untyped_missing():
     assert state["terminals"] == {}                                   # created, recorded, removed
     assert by["links"].verdict == "real", by["links"].to_dict()        # typed retry, not "missing"
     assert by["sessions"].verdict == "unverified", by["sessions"].to_dict()  # the body's 501, not the route's
+
+
+def test_rpc_creations_without_an_undo_are_never_sent_with_a_valid_body():
+    """etcd's grpc-gateway: ``POST /v3/auth/user/add`` answers ``{"header": {...}}`` (no id, no
+    Location) and creates a user; ``…/project/{id}/add-member`` the same under an item. Only a body
+    the API must refuse is sent; nothing is created."""
+    import asyncio
+
+    from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
+
+    from tasks.readiness.engine import run_readiness
+
+    from .servers import serve_asgi
+
+    app = FastAPI()
+    users: list[str] = []
+    members: list[str] = []
+
+    async def _json(request: Request):
+        try:
+            return await request.json()
+        except ValueError:
+            return None
+
+    @app.post("/v3/auth/user/add")
+    async def user_add(request: Request):
+        body = await _json(request)
+        if not isinstance(body, dict) or not body.get("name"):
+            return JSONResponse({"error": "invalid character", "code": 3}, status_code=400)
+        users.append(body["name"])
+        return {"header": {"cluster_id": "1", "revision": str(len(users))}}
+
+    @app.post("/v3/projects/{pid}/add-member")
+    async def add_member(pid: int, request: Request):
+        body = await _json(request)
+        if not isinstance(body, dict):
+            return JSONResponse({"error": "bad json"}, status_code=400)
+        members.append(str(body))
+        return {"ok": True}
+
+    @app.post("/v3/auth/user/list")
+    def user_list():
+        return {"header": {"revision": str(len(users))}, "users": users}
+
+    server = serve_asgi(app)
+    try:
+        u = server.url
+        targets = [ProbeTarget("user-add", "POST", f"{u}/v3/auth/user/add", body={"name": "sample", "password": "x"}),
+                   ProbeTarget("add-member", "POST", f"{u}/v3/projects/{{pid}}/add-member", {"pid": [1]},
+                               body={"user": "sample"}),
+                   ProbeTarget("user-list", "POST", f"{u}/v3/auth/user/list", body={}, safe=True)]
+        report = asyncio.run(run_readiness(targets, samples=3))
+    finally:
+        server.stop()
+    by = {v.name: v for v in report.verdicts}
+    assert users == [] and members == []
+    for name in ("user-add", "add-member"):
+        assert by[name].verdict == "unverified" and "creation" in by[name].reason, by[name].to_dict()
+        assert name in report.withheld
+    assert by["user-list"].verdict == "real", by["user-list"].to_dict()
