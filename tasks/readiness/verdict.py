@@ -17,6 +17,8 @@ Status facts come first:
   tool's "no stub matched" page → ``missing``;
 * 405, 501, or a 2xx "not implemented" body → ``missing`` (0.9);
 * 5xx → ``error`` (0.9);
+* a 2xx whose body was still open at the deadline (a watch, an event feed) → ``unverified``: the
+  endpoint is alive, never ``unreachable``;
 * 401/403 the campaign does not expect → ``unverified`` (credentials missing); another 4xx →
   ``unverified`` (the request the campaign describes was refused) — unless a mock tool is
   identified (then ``mock``, e.g. Prism's 422 validation errors).
@@ -163,6 +165,10 @@ def decide(rec: ProbeRecord, evidence: list[Evidence]) -> tuple[Verdict, float, 
         return "error", 0.7, p.error
 
     s = p.status
+    if p.meta.get("stream") and p.is_2xx:
+        return "unverified", 0.5, (f"{p.method} answered {s} and streams: {p.meta['stream']} (a watch or an event "
+                                   f"feed is alive, but one request cannot tell real from mock; load it with a "
+                                   f"streaming scenario)")
     if "not-found" in signals or "entity-not-found" in signals:
         if identified:
             return "missing", 0.95, _top(evidence, "missing") or f"answered {s}"

@@ -197,3 +197,39 @@ def test_rpc_creations_without_an_undo_are_never_sent_with_a_valid_body():
         assert by[name].verdict == "unverified" and "creation" in by[name].reason, by[name].to_dict()
         assert name in report.withheld
     assert by["user-list"].verdict == "real", by["user-list"].to_dict()
+
+
+def test_a_stream_that_never_ends_is_alive_not_unreachable():
+    """etcd's ``POST /v3/watch`` (grpc-gateway): 200 and the first JSON line at once, then the body
+    stays open. Headers came in time: the endpoint is alive (unverified), and it is asked once."""
+    import asyncio
+
+    from fastapi import FastAPI
+    from fastapi.responses import StreamingResponse
+
+    from tasks.readiness.engine import run_readiness
+
+    from .servers import serve_asgi
+
+    app = FastAPI()
+    calls = []
+
+    @app.post("/v3/watch")
+    async def watch():
+        calls.append(1)
+
+        async def lines():
+            yield b'{"result":{"header":{"revision":"7"},"created":true}}\n'
+            await asyncio.sleep(30)
+        return StreamingResponse(lines(), media_type="application/json")
+
+    server = serve_asgi(app)
+    try:
+        targets = [ProbeTarget("watch", "POST", f"{server.url}/v3/watch", body={"create_request": {"key": "YQ=="}},
+                               safe=True)]
+        report = asyncio.run(run_readiness(targets, samples=3, timeout_s=1.0))
+    finally:
+        server.stop()
+    v = report.verdicts[0]
+    assert v.verdict == "unverified" and "streams" in v.reason and v.status_code == 200, v.to_dict()
+    assert len(calls) == 1
