@@ -34,7 +34,10 @@ NAME_FIELDS = {"name", "title", "slug", "key", "username", "login", "handle", "e
 _DESTRUCTIVE = {"bulk", "batch", "purge", "reset", "clear", "truncate", "wipe", "flush", "drop", "destroy",
                 "delete", "remove", "shutdown", "restart", "reboot", "kill", "terminate", "install", "uninstall",
                 "migrate", "import", "restore", "rollback", "seed", "send", "notify", "email", "sms",
-                "broadcast", "increment", "decrement", "empty", "revoke", "disable"}
+                "broadcast", "increment", "decrement", "empty", "revoke", "disable", "enable"}
+#: destructive words long enough to be recognised at the start of a run-together segment
+#: (etcd's ``/v3/kv/deleterange``): ``deleterange`` deletes, ``addresses`` adds nothing
+_DESTRUCTIVE_PREFIXES = tuple(sorted(w for w in _DESTRUCTIVE if len(w) >= 5))
 
 
 def new_token() -> str:
@@ -124,7 +127,8 @@ def destructive(method: str, url: str, body: Any = None) -> str | None:
         return "a DELETE without an id in its path removes a whole collection or a setting"
     literals = [s for s in path.split("/") if s and "{" not in s]
     words = set().union(*(_tokens(s) for s in literals)) if literals else set()
-    hits = sorted(words & _DESTRUCTIVE)
+    hits = sorted(words & _DESTRUCTIVE) or sorted(
+        w for s in literals for w in _DESTRUCTIVE_PREFIXES if re.sub(r"[^a-z]", "", s.lower()).startswith(w))
     if hits and method.upper() != "DELETE":
         return f"its path names a bulk or irreversible action ({', '.join(hits)})"
     reactive = sorted(words & _REACTIVE_WORDS) or sorted(

@@ -245,6 +245,12 @@ def test_a_stub_beside_stubs_of_the_same_tool():
     assert all(e.signal != "co-served-with-mocks" for r in fleet for e in r.cross)
 
 
+def test_destructive_words_run_together_and_global_switches():
+    assert "delete" in destructive("POST", f"{H}/v3/kv/deleterange")
+    assert "enable" in destructive("POST", f"{H}/v3/auth/enable")
+    assert destructive("POST", f"{H}/api/addresses") is None and destructive("POST", f"{H}/api/books") is None
+
+
 # --- query POSTs ------------------------------------------------------------------------------------
 
 def test_posts_that_only_read_are_safe_by_path_or_by_the_spec():
