@@ -369,14 +369,25 @@ def _read_back(rec: ProbeRecord, w1: Observation) -> bool:
 
 def _record(rec: ProbeRecord, run: Run, obs: Observation, url: str):
     assert run.ledger is not None
-    entry = run.ledger.record(rec.target.name, strip_query(url), obs.json if obs.is_json else None,
-                              obs.header("location"), url)
+    data = obs.json if obs.is_json else None
+    if isinstance(data, list) and data and all(isinstance(i, dict) for i in data) and obs.header("location") is None:
+        # a bulk create (JupyterHub's POST /users {"usernames": [...]}) answers the list it made:
+        # every one of them is recorded, to be removed
+        entries = [run.ledger.record(rec.target.name, strip_query(url), item, None, url) for item in data[:20]]
+        made = [e for e in entries if e is not None]
+        for e in made:
+            rec.info.setdefault("created", []).append(e.ref)
+        if made:
+            run.withheld.setdefault(rec.target.name, f"not sent again: its POST answered {obs.status} with a list of "
+                                                     f"the objects it made (a bulk create); readiness removed them")
+            return made[0]
+    entry = run.ledger.record(rec.target.name, strip_query(url), data, obs.header("location"), url)
     if entry is not None:
         rec.info.setdefault("created", []).append(entry.ref)
     elif obs.is_2xx:
         run.ledger.unknown_effects.append(f"{rec.target.name}: POST {urlsplit(url).path} answered {obs.status} "
                                           f"without an id or a Location")
-        if obs.status != 202 and obs.is_json and isinstance(obs.json, dict) and obs.json:
+        if obs.status != 202 and obs.is_json and isinstance(obs.json, (dict, list)) and obs.json:
             # an object came back, but nothing to address it by (Mockoon: "id": null): whatever a
             # later stage's POST makes here could not be removed either
             run.withheld.setdefault(rec.target.name, f"not sent: its POST answered {obs.status} with an object but no "
@@ -517,11 +528,16 @@ async def _probe_modify(rec: ProbeRecord, run: Run, prober: Prober, url: str, he
                 rec.info["typed"] = why
                 break
     restorable = pre is not None and pre.is_2xx and pre.is_json and isinstance(pre.json, dict)
-    if not own and method == "PUT" and pre is not None and pre.ok and pre.status in (404, 410):
+    names_item = target.url.partition("?")[0].rstrip("/").endswith("}")
+    if not own and (method == "PUT" or method == "POST" and names_item) and pre is not None and pre.ok \
+            and pre.status in (404, 410):
         check = await run.oracle.check(pre, prober, headers)
-        if check.exists:  # the item route answers "no such item": a PUT there could create it
-            rec.info["not_probed"] = (f"not written: GET answered {pre.status} for the campaign's sample ({check.detail})"
-                                      f", and a PUT there could create it; nothing this run created could be used")
+        if check.exists:  # the item route answers "no such item": a PUT (or a POST) there could create it
+            reason = (f"not written: GET answered {pre.status} for the campaign's sample ({check.detail}), and a "
+                      f"{method} there could create it; nothing this run created could be used")
+            rec.info["not_probed"] = reason
+            if method == "POST":  # JupyterHub's POST /groups/{name}: later stages must not create it either
+                run.withheld.setdefault(target.name, reason)
             return
     if not own and not has_slots and not restorable and method in ("PUT", "PATCH"):
         rec.info["not_probed"] = ("not written: its current value could not be read "

@@ -233,3 +233,72 @@ def test_a_stream_that_never_ends_is_alive_not_unreachable():
     v = report.verdicts[0]
     assert v.verdict == "unverified" and "streams" in v.reason and v.status_code == 200, v.to_dict()
     assert len(calls) == 1
+
+
+def test_bulk_creates_are_removed_and_a_post_that_would_create_its_named_item_is_not_sent():
+    """JupyterHub: ``POST /users {"usernames": [...]}`` answers 201 with the list of users it made
+    (no id, no Location); ``POST /groups/{name}`` creates the group its path names."""
+    import asyncio
+
+    from fastapi import FastAPI, HTTPException
+
+    from tasks.readiness.engine import run_readiness
+
+    from .servers import serve_asgi
+
+    app = FastAPI()
+    users = {"ann": {"name": "ann", "kind": "user"}}
+    groups: dict[str, dict] = {"ops": {"name": "ops", "users": []}}
+
+    @app.get("/api/users")
+    def list_users():
+        return list(users.values())
+
+    @app.post("/api/users", status_code=201)
+    async def add_users(request: Request):
+        body = await request.json()
+        made = []
+        for name in body.get("usernames", []):
+            if name in users:
+                raise HTTPException(409, f"User {name} already exists")
+            users[name] = {"name": name, "kind": "user"}
+            made.append(users[name])
+        return made
+
+    @app.get("/api/users/{name}")
+    def get_user(name: str):
+        if name not in users:
+            raise HTTPException(404, f"No such user: {name}")
+        return users[name]
+
+    @app.delete("/api/users/{name}", status_code=204)
+    def delete_user(name: str):
+        if users.pop(name, None) is None:
+            raise HTTPException(404, f"No such user: {name}")
+
+    @app.get("/api/groups/{name}")
+    def get_group(name: str):
+        if name not in groups:
+            raise HTTPException(404, f"No such group: {name}")
+        return groups[name]
+
+    @app.post("/api/groups/{name}", status_code=201)
+    def add_group(name: str):
+        groups[name] = {"name": name, "users": []}
+        return groups[name]
+
+    server = serve_asgi(app)
+    try:
+        u = server.url
+        targets = [ProbeTarget("users", "GET", f"{u}/api/users"),
+                   ProbeTarget("add-users", "POST", f"{u}/api/users", body={"usernames": ["newbie"]}),
+                   ProbeTarget("user", "GET", f"{u}/api/users/{{name}}", {"name": ["ann"]}),
+                   ProbeTarget("delete-user", "DELETE", f"{u}/api/users/{{name}}", {"name": ["ann"]}),
+                   ProbeTarget("add-group", "POST", f"{u}/api/groups/{{name}}", {"name": ["sample"]}, body={})]
+        report = asyncio.run(run_readiness(targets, samples=3))
+    finally:
+        server.stop()
+    assert set(users) == {"ann"} and set(groups) == {"ops"}, (users, groups)
+    by = {v.name: v for v in report.verdicts}
+    assert by["add-group"].verdict == "unverified" and "add-group" in report.withheld
+    assert "add-users" in report.withheld        # later stages do not send the bulk create again
