@@ -57,7 +57,8 @@ accepts-malformed      mock       1.5-2   an id of the wrong shape answered like
 unstable-random-body   mock       1-3     identical requests get randomly different bodies (one field:
                                           1; the resource's own id changing counts extra); 3 when three
                                           or more business counts jump up and down by large amounts
-                                          and nothing else changes (a randint dashboard)
+                                          (or two, and a third leaps one way) and nothing else
+                                          changes (a randint dashboard)
 cycling-body           mock       1-2     identical requests get a few bodies in a fixed rotation (a
                                           tool's response list; 1 for two bodies: two replicas?)
 write-not-persisted    mock       0.5-2.5 the created/updated/deleted state is not there after (a

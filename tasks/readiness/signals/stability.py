@@ -34,6 +34,14 @@ def swings(values: list) -> bool:
     return any(b > a and _big_step(a, b) for a, b in steps) and any(b < a and _big_step(a, b) for a, b in steps)
 
 
+def leaps(values: list) -> bool:
+    """An integer series that moves one way by large amounts at least twice (a random draw that
+    happened to come out sorted), unlike a live counter's small steps."""
+    if len(values) < 3 or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return False
+    return sum(_big_step(a, b) for a, b in zip(values, values[1:])) >= 2
+
+
 @register
 def unstable_body(rec: ProbeRecord) -> list[Evidence]:
     """Identical requests, randomly different bodies (faker / Prism -d).
@@ -52,6 +60,7 @@ def unstable_body(rec: ProbeRecord) -> list[Evidence]:
     score = 0.0
     changed: list[str] = []
     swinging: list[str] = []   # business counts jumping up and down at random
+    leaping: list[str] = []    # ...or by large amounts one way (a random draw that came out sorted)
     other_change = False       # anything else changed (a string, an id, a float, the shape)
     structural = [p for p in all_paths - common]
     if structural:
@@ -76,8 +85,11 @@ def unstable_body(rec: ProbeRecord) -> list[Evidence]:
             continue
         nums = [v for v in vals if isinstance(v, (int, float)) and not isinstance(v, bool)]
         if len(nums) == len(vals):
-            if all(b >= a for a, b in zip(nums, nums[1:])):
-                continue  # monotonic counter
+            if all(b >= a for a, b in zip(nums, nums[1:])) or all(b <= a for a, b in zip(nums, nums[1:])):
+                if not is_id_key(key) and leaps(vals):
+                    leaping.append(f"{path[2:]}: {' → '.join(map(str, vals))}")
+                if all(b >= a for a, b in zip(nums, nums[1:])):
+                    continue  # monotonic counter
             mean = sum(abs(x) for x in nums) / len(nums)
             spread = max(nums) - min(nums)
             if mean > 0 and spread / mean < 0.2 and not is_id_key(key):
@@ -86,7 +98,7 @@ def unstable_body(rec: ProbeRecord) -> list[Evidence]:
             s = 1.0
             if not is_id_key(key) and swings(vals):
                 swinging.append(f"{path[2:]}: {' → '.join(map(str, vals))}")
-            else:
+            elif is_id_key(key) or not leaps(vals):
                 other_change = True
         elif all(isinstance(v, bool) for v in vals):
             other_change = True
@@ -108,7 +120,8 @@ def unstable_body(rec: ProbeRecord) -> list[Evidence]:
         if len(changed) < 5:
             dv = list(dict.fromkeys(canonical(v) for v in vals))
             changed.append(f"{path[2:] or '$'}: {_q(dv[0], 30)} → {_q(dv[1], 30)}")
-    if len(swinging) >= SWINGING_COUNTS and not other_change:
+    if (len(swinging) >= SWINGING_COUNTS or len(swinging) == SWINGING_COUNTS - 1 and leaping) and not other_change:
+        swinging += leaping[:1]
         # Several business counts of one aggregate (readers, loans today, overdue…) jumping up and
         # down by large amounts between requests milliseconds apart, nothing else changing: a
         # random generator behind a dashboard. A record picked at random changes its id and its
