@@ -61,12 +61,35 @@ def _json_media(content: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
 
 
 _READ_VERBS = ("read", "get", "list", "count", "search", "query", "filter", "find", "paginate", "lookup")
+#: words that make an operation a write whatever else it says
+_WRITE_WORDS = frozenset(
+    "create creates add adds update updates delete deletes remove removes set sets put puts post posts patch "
+    "patches insert inserts upsert upserts save saves grant grants revoke revokes enable enables disable disables "
+    "change changes move moves promote promotes send sends start starts stop stops cancel cancels reset resets "
+    "register registers apply applies import imports upload uploads submit submits approve approves compact "
+    "compacts defragment defragments transfer transfers increment increments modify modifies write writes "
+    "activate activates deactivate deactivates renew renews keep keeps run runs execute executes trigger "
+    "triggers issue issues generate generates login logout sign".split())
+#: how an operation's summary starts when it only reads: "Lists all users", "Range gets the keys…",
+#: "Retrieve the status"
+_READ_SUMMARY = re.compile(r"^(?:[A-Z][A-Za-z0-9]*\s+)?(?:gets?|lists?|returns?|retrieves?|reads?|fetch(?:es)?|"
+                           r"counts?|search(?:es)?|quer(?:y|ies)|finds?|looks? up|describes?|shows?)\b",
+                           re.IGNORECASE)
+#: a POST to one of these hands out a credential or a session, whatever its summary says
+_CREDENTIAL_PATH = re.compile(r"/(?:token|tokens|login|logout|signin|sign-in|session|sessions|oauth2?)/?$",
+                              re.IGNORECASE)
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z]+", re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text).lower())
 
 
 def query_operation(path: str, op: dict[str, Any]) -> bool:
     """A POST that only reads, as its description says: the path ends in a query word (filter,
     count, search, paginate…), its ``operationId`` starts with a read verb (``read_flows``,
-    ``count_deployments``), or an ``x-safe`` / ``x-readonly`` extension says so."""
+    ``count_deployments``) or is a gRPC-style method named after one (``UserList``, ``RoleGet``),
+    its summary's first sentence says it only reads ("MemberList lists all the members…",
+    "Range gets the keys…") and names no write, or an ``x-safe`` / ``x-readonly`` extension says so."""
     from campaigns.model import reads_only
 
     if op.get("x-safe") is True or op.get("x-readonly") is True or op.get("x-read-only") is True:
@@ -74,7 +97,22 @@ def query_operation(path: str, op: dict[str, Any]) -> bool:
     if reads_only("POST", path):
         return True
     op_id = re.sub(r"([a-z])([A-Z])", r"\1_\2", str(op.get("operationId") or "")).lower()
-    return bool(op_id) and op_id.split("_")[0] in _READ_VERBS
+    if op_id and op_id.split("_")[0] in _READ_VERBS:
+        return True
+    if _CREDENTIAL_PATH.search(path):
+        return False
+    tokens = _words(str(op.get("operationId") or ""))
+    if tokens and tokens[-1] in ("get", "list", "count", "search", "query", "lookup") and \
+            not _WRITE_WORDS.intersection(tokens):
+        return True
+    text = str(op.get("summary") or op.get("description") or "").strip()
+    first = re.split(r"(?<=[.!?])\s|\n", text, maxsplit=1)[0]
+    if first and _READ_SUMMARY.match(first):
+        # "Alarm activates, deactivates, and queries alarms" writes too; the operation's own name
+        # (first word) is not a verb of the sentence
+        rest = _words(first)[1:] if re.match(r"^[A-Z][a-z0-9]+[A-Z]", first) else _words(first)
+        return not _WRITE_WORDS.intersection(rest)
+    return False
 
 
 def _env_name(*parts: str) -> str:

@@ -46,6 +46,17 @@ FORMATS: dict[str, Any] = {
     "password": "sample-password",
     "regex": "^sample$",
     "json-pointer": "/sample",
+    # a number carried in a string: protobuf's JSON mapping (grpc-gateway) writes 64-bit integers
+    # so, and Swagger specs say ``type: string, format: int64``; "sample" there is refused as a number
+    "int64": "1",
+    "uint64": "1",
+    "int32": "1",
+    "uint32": "1",
+    "integer": "1",
+    "number": "1",
+    "double": "1",
+    "float": "1",
+    "decimal": "1",
 }
 
 

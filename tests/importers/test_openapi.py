@@ -217,3 +217,83 @@ def test_init_refuses_a_broken_spec_with_exit_2(tmp_path):
     assert result.exit_code == 2
     assert "bad.yaml: #/paths/~1a~1{b}/get/parameters: path parameter {b} is not declared" in result.output
     assert not (tmp_path / "c.yaml").exists()
+
+
+# etcd 3.4's grpc-gateway swagger (Apache-2.0), shortened: every operation is a POST; the reads say so
+# only in their names and summaries, and 64-bit integers travel as strings
+SPEC_GRPC_GATEWAY = """
+swagger: "2.0"
+info: {title: etcdserverpb/rpc.proto, version: version not set}
+consumes: [application/json]
+produces: [application/json]
+paths:
+  /v3/kv/range:
+    post:
+      summary: Range gets the keys in the range from the key-value store.
+      operationId: Range
+      parameters: [{name: body, in: body, required: true, schema: {$ref: "#/definitions/RangeRequest"}}]
+      responses: {"200": {description: A successful response.}}
+  /v3/auth/user/list:
+    post:
+      summary: UserList gets a list of all users.
+      operationId: UserList
+      parameters: [{name: body, in: body, required: true, schema: {type: object}}]
+      responses: {"200": {description: A successful response.}}
+  /v3/auth/role/get:
+    post:
+      operationId: Auth_RoleGet
+      parameters: [{name: body, in: body, required: true, schema: {type: object}}]
+      responses: {"200": {description: A successful response.}}
+  /v3/auth/user/add:
+    post:
+      summary: UserAdd adds a new user. User name cannot be empty.
+      operationId: UserAdd
+      parameters: [{name: body, in: body, required: true, schema: {type: object}}]
+      responses: {"200": {description: A successful response.}}
+  /v3/maintenance/alarm:
+    post:
+      summary: Alarm activates, deactivates, and queries alarms regarding cluster health.
+      operationId: Alarm
+      parameters: [{name: body, in: body, required: true, schema: {type: object}}]
+      responses: {"200": {description: A successful response.}}
+  /v3/lease/grant:
+    post:
+      summary: LeaseGrant creates a lease which expires if the server does not receive a keepAlive.
+      operationId: LeaseGrant
+      parameters: [{name: body, in: body, required: true, schema: {$ref: "#/definitions/LeaseGrantRequest"}}]
+      responses: {"200": {description: A successful response.}}
+  /v3/auth/token:
+    post:
+      summary: Returns a token for the given credentials.
+      operationId: Token
+      parameters: [{name: body, in: body, required: true, schema: {type: object}}]
+      responses: {"200": {description: A successful response.}}
+definitions:
+  RangeRequest:
+    type: object
+    properties:
+      key: {type: string, format: byte}
+      limit: {type: string, format: int64}
+  LeaseGrantRequest:
+    type: object
+    properties:
+      TTL: {type: string, format: int64}
+"""
+
+
+def test_read_only_posts_are_found_from_names_and_summaries_and_int64_strings_are_numbers():
+    """A gRPC-gateway API is all POSTs: the reads (Range, UserList, Auth_RoleGet) are marked safe
+    (probed and loaded like GETs, even in production), the writes (UserAdd, an Alarm that also
+    activates, LeaseGrant, a token) are not; ``type: string, format: int64`` gets "1", not
+    "sample" (which the server refuses as a number)."""
+    from campaigns.importers.openapi import import_openapi
+
+    result = import_openapi(SPEC_GRPC_GATEWAY, "rpc.swagger.yaml", base_url="http://127.0.0.1:2379")
+    c = parse_campaign(result.yaml())
+    eps = {e.path: e for e in c.endpoints}
+    assert {p for p, e in eps.items() if e.safe} == {"/v3/kv/range", "/v3/auth/user/list", "/v3/auth/role/get"}
+    assert eps["/v3/kv/range"].body == {"key": "c2FtcGxl", "limit": "1"}
+    assert eps["/v3/lease/grant"].body == {"TTL": "1"}
+    # the reads are loaded; the writes are not
+    assert {s.name for s in c.load.scenarios} == {eps[p].name for p in ("/v3/kv/range", "/v3/auth/user/list",
+                                                                         "/v3/auth/role/get")}
