@@ -24,6 +24,9 @@ probe has run (the ``cross-endpoint`` signal reports it).
   routes on that base URL answer ``OPTIONS`` 2xx from the same software that wrote the 404, and no
   other method of the campaign answered 2xx on that path (a stub tool answers only the methods it
   was given and 404s the rest, ``OPTIONS`` included).
+* **Read-backs through a route that ignores its id.** A POST "confirmed" by ``GET /holds/501``
+  proves nothing when ``GET /holds/{id}`` answers the same body for a nonexistent id: the
+  ``write-persisted`` evidence is not given (``read-back-id-blind``, informational).
 * **Lists that do not move.** A POST whose object is confirmed (read back by id, or listed by
   another endpoint) while the list of its own collection answers exactly as before: the list is
   canned (the blame goes to the side that did not change). A list that changed after the writes
@@ -222,6 +225,7 @@ def crosscheck(records: list[ProbeRecord]) -> None:
                                                               "phantom-parent", "list-item-contradiction",
                                                               "co-served-with-mocks")]
     unstable_reads(records)
+    readback_blind(records)
     transport_siblings(records)
     co_served_with_mocks(records)
     list_item_contradictions(records)
@@ -357,3 +361,31 @@ def co_served_with_mocks(records: list[ProbeRecord]) -> None:
                     "co-served-with-mocks", "mock", 1.0,
                     f"{mocks} of the {len(others)} other endpoints served by the same software on this base URL are "
                     f"mocks on their own evidence"))
+
+
+def readback_blind(records: list[ProbeRecord]) -> None:
+    """Sets ``info["readback_blind"]`` on writes read back through an item route that answers the
+    same body whatever the id (``ignores-path-id`` ≥ 1.5 on that route's own probe)."""
+    from .signals.identity import ignores_path_id
+
+    blind: list[tuple[re.Pattern, str]] = []
+    for rec in records:
+        if rec.info.get("kind") != "read" or rec.info.get("varied_in") != "path":
+            continue
+        ev = [e for e in ignores_path_id(rec) if e.weight >= 1.5]
+        if ev:
+            tpl = re.escape(strip_url(rec.target.url.partition("?")[0]))
+            pattern = re.compile(re.sub(r"\\\{[^}]*\\\}", "[^/]+", tpl) + "/?")
+            blind.append((pattern, f"GET {urlsplit(rec.target.url).path} answers the same for any id "
+                                   f"({rec.target.name}: {ev[0].detail[:80]})"))
+    for rec in records:
+        rec.info.pop("readback_blind", None)
+        if rec.info.get("kind") != "write" or not blind:
+            continue
+        follow = rec.first("follow-retry") or rec.first("follow")
+        if follow is None or not follow.is_2xx:
+            continue
+        for pattern, why in blind:
+            if pattern.fullmatch(strip_url(follow.url)):
+                rec.info["readback_blind"] = why
+                break

@@ -251,6 +251,23 @@ def test_destructive_words_run_together_and_global_switches():
     assert destructive("POST", f"{H}/api/addresses") is None and destructive("POST", f"{H}/api/books") is None
 
 
+def test_a_read_back_through_a_route_that_ignores_its_id_proves_nothing():
+    from tasks.readiness.signals import collect
+
+    hold = {"id": 501, "book_id": 2, "member_id": 1, "status": "held"}
+    holds = _read("hold", f"{H}/api/holds/{{id}}", hold, (200, hold))
+    w = ProbeRecord(ProbeTarget("create-hold", "POST", f"{H}/api/holds", body={"book_id": 2, "member_id": 1}),
+                    [obs("write", hold, status=201, url=f"{H}/api/holds", method="POST",
+                         meta={"write": True, "token": ""}),
+                     obs("follow", hold, url=f"{H}/api/holds/501", meta={"via": "id", "id": "501"})],
+                    info={"kind": "write", "writes_allowed": True, "values": {}})
+    w.observations[0].sent = {"book_id": 2, "member_id": 1}
+    assert "write-persisted" in {e.signal for e in collect(w)}
+    crosscheck([holds, w])
+    signals = {e.signal for e in collect(w)}
+    assert "write-persisted" not in signals and "read-back-id-blind" in signals
+
+
 # --- query POSTs ------------------------------------------------------------------------------------
 
 def test_posts_that_only_read_are_safe_by_path_or_by_the_spec():

@@ -121,7 +121,8 @@ exists was found — the verdict is ``unverified``), ``mock-tool-proxy`` (a mock
 backend — its headers are then ignored), ``collection-route-ok`` (ids 404 but the collection
 answers: test data may be wrong), ``bad-sample`` (the campaign's sample failed, a real id or an
 empty query worked), ``unexpected-status``, ``missing-sample``, ``write-accepted-async`` (202),
-``write-idempotent``, ``write-unverifiable``, ``location-offsite`` (a Location outside the
+``write-idempotent``, ``write-unverifiable``, ``read-back-id-blind`` (the object was read back
+through an item route that answers the same for any id: no ``write-persisted``), ``location-offsite`` (a Location outside the
 allow-list: not followed), ``not-restored``, ``writes-not-probed`` (with the reason).
 """
 

@@ -313,7 +313,11 @@ def _post(rec: ProbeRecord, w1: Observation, writes: list[Observation], follow: 
                            f"the Location {follow.meta.get('location')!r} points outside the allowed hosts: not followed"))
         return ev
     via = follow.meta.get("via")
-    if follow.is_2xx:
+    if follow.is_2xx and rec.info.get("readback_blind"):
+        ev.append(Evidence("read-back-id-blind", "real", 0.0,
+                           f"GET {_path(follow)} answered {follow.status}, but {rec.info['readback_blind']}: the "
+                           f"read-back proves nothing"))
+    elif follow.is_2xx:
         r = reflects(_sent(rec, w1), follow.json if follow.is_json else None)
         if r is None or r >= 0.5:
             ev.append(Evidence("write-persisted", "real", 2.0 if r is not None else 1.5,
