@@ -65,6 +65,11 @@ def uniquify(body: Any, token: str) -> tuple[Any, list[str]]:
             if isinstance(v, str) and v.strip() and low in NAME_FIELDS and not re.fullmatch(r"[A-Za-z]*[-_]?\d+", v):
                 out[k] = _unique_value(low, v, token)
                 changed.append(prefix + str(k))
+            elif isinstance(v, list) and v and low.endswith("s") and low[:-1] in NAME_FIELDS and all(
+                    isinstance(x, str) and x.strip() and not re.fullmatch(r"[A-Za-z]*[-_]?\d+", x) for x in v):
+                # a list of the names it makes (JupyterHub's POST /users {"usernames": [...]})
+                out[k] = [_unique_value(low[:-1], x, token) + (str(i) if i else "") for i, x in enumerate(v)]
+                changed.append(prefix + str(k))
             elif isinstance(v, dict) and len(obj) == 1:
                 out[k] = one(v, f"{prefix}{k}.")
         return out

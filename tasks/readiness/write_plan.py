@@ -557,6 +557,13 @@ async def _probe_modify(rec: ProbeRecord, run: Run, prober: Prober, url: str, he
         kept = [k for k in body if k in current and (str(k).lower() in NAME_FIELDS or is_id_key(str(k)))]
         body = {**body, **{k: current[k] for k in kept}}  # never rename (or re-id) what the route addresses
         notes = [n for n in notes if n.split(" ")[0] not in kept] + [f"{k} kept as it is" for k in kept]
+    elif restorable and isinstance(body, dict) and method in ("PUT", "PATCH"):
+        # a sample changed and put back: its identity stays (JupyterHub's PATCH /users/{name} with a
+        # "name" renames the user, and the put-back then finds nobody by the old name)
+        current = pre.json  # type: ignore[union-attr]
+        kept = [k for k in body if k in current and (str(k).lower() in NAME_FIELDS or is_id_key(str(k)))]
+        body = {**body, **{k: current[k] for k in kept}}
+        notes = [n for n in notes if n.split(" ")[0] not in kept] + [f"{k} kept as it is" for k in kept]
     rec.info["body_notes"] = notes
     w1 = await _send_write(rec, prober, run, "write", method, url, headers, body, {"token": token})
     if w1 is None or w1.error:

@@ -268,6 +268,12 @@ def test_a_read_back_through_a_route_that_ignores_its_id_proves_nothing():
     assert "write-persisted" not in signals and "read-back-id-blind" in signals
 
 
+def test_lists_of_names_get_unique_values_too():
+    body, changed = uniquify({"usernames": ["sample", "bob"], "admin": True, "skus": ["SKU-1"]}, "pcX")
+    assert body == {"usernames": ["samplepcX", "bobpcX1"], "admin": True, "skus": ["SKU-1"]}
+    assert changed == ["usernames"]
+
+
 # --- query POSTs ------------------------------------------------------------------------------------
 
 def test_posts_that_only_read_are_safe_by_path_or_by_the_spec():

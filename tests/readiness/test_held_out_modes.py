@@ -276,6 +276,15 @@ def test_bulk_creates_are_removed_and_a_post_that_would_create_its_named_item_is
         if users.pop(name, None) is None:
             raise HTTPException(404, f"No such user: {name}")
 
+    @app.patch("/api/users/{name}")
+    async def patch_user(name: str, request: Request):  # "name" in the body renames the user
+        if name not in users:
+            raise HTTPException(404, f"No such user: {name}")
+        body = await request.json()
+        user = {**users.pop(name), **body}
+        users[user["name"]] = user
+        return user
+
     @app.get("/api/groups/{name}")
     def get_group(name: str):
         if name not in groups:
@@ -291,14 +300,16 @@ def test_bulk_creates_are_removed_and_a_post_that_would_create_its_named_item_is
     try:
         u = server.url
         targets = [ProbeTarget("users", "GET", f"{u}/api/users"),
-                   ProbeTarget("add-users", "POST", f"{u}/api/users", body={"usernames": ["newbie"]}),
+                   ProbeTarget("add-users", "POST", f"{u}/api/users", body={"usernames": ["ann"]}),
                    ProbeTarget("user", "GET", f"{u}/api/users/{{name}}", {"name": ["ann"]}),
                    ProbeTarget("delete-user", "DELETE", f"{u}/api/users/{{name}}", {"name": ["ann"]}),
+                   ProbeTarget("patch-user", "PATCH", f"{u}/api/users/{{name}}", {"name": ["ann"]},
+                               body={"name": "sample", "kind": "admin"}),
                    ProbeTarget("add-group", "POST", f"{u}/api/groups/{{name}}", {"name": ["sample"]}, body={})]
         report = asyncio.run(run_readiness(targets, samples=3))
     finally:
         server.stop()
-    assert set(users) == {"ann"} and set(groups) == {"ops"}, (users, groups)
+    assert users == {"ann": {"name": "ann", "kind": "user"}} and set(groups) == {"ops"}, (users, groups)
     by = {v.name: v for v in report.verdicts}
     assert by["add-group"].verdict == "unverified" and "add-group" in report.withheld
     assert "add-users" in report.withheld        # later stages do not send the bulk create again
