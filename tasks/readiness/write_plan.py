@@ -299,6 +299,11 @@ def creation_verb(url: str) -> str | None:
     return hits[0] if hits else None
 
 
+def notes_kept(notes: list[str]) -> list[str]:
+    """The body fields a write kept as they were (``"name kept as it is"``)."""
+    return [n[: -len(" kept as it is")] for n in notes if n.endswith(" kept as it is")]
+
+
 def has_item_slot(target: ProbeTarget) -> bool:
     return bool(slots(target.url))
 
@@ -560,12 +565,16 @@ async def _probe_modify(rec: ProbeRecord, run: Run, prober: Prober, url: str, he
     elif restorable and isinstance(body, dict) and method in ("PUT", "PATCH"):
         # a sample changed and put back: its identity stays (JupyterHub's PATCH /users/{name} with a
         # "name" renames the user, and the put-back then finds nobody by the old name)
+        from .identifiers import split_placeholder
+
         current = pre.json  # type: ignore[union-attr]
-        kept = [k for k in body if k in current and (str(k).lower() in NAME_FIELDS or is_id_key(str(k)))]
+        addressed = {str(split_placeholder(sl.name)[1]).lower() for sl in slots(target.url)}
+        kept = [k for k in body if k in current and (str(k).lower() in addressed or is_id_key(str(k)))]
         body = {**body, **{k: current[k] for k in kept}}
         notes = [n for n in notes if n.split(" ")[0] not in kept] + [f"{k} kept as it is" for k in kept]
     rec.info["body_notes"] = notes
-    w1 = await _send_write(rec, prober, run, "write", method, url, headers, body, {"token": token})
+    w1 = await _send_write(rec, prober, run, "write", method, url, headers, body,
+                           {"token": token, "kept": [k for k in notes_kept(notes)]})
     if w1 is None or w1.error:
         return
     if w1.status in (404, 410):

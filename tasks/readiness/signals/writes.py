@@ -357,7 +357,10 @@ def _modify(rec: ProbeRecord, w1: Observation, follow: Observation | None) -> li
     method = rec.target.method.upper()
     ev: list[Evidence] = []
     sent = _sent(rec, w1)
-    if follow is not None and follow.is_2xx and follow.is_json:
+    kept = w1.meta.get("kept") or []
+    if isinstance(sent, dict) and kept:  # fields sent as they already were prove nothing
+        sent = {k: v for k, v in sent.items() if k not in kept} or None
+    if follow is not None and follow.is_2xx and follow.is_json and sent is not None:
         r = reflects(sent, follow.json)
         if r is not None and r >= 0.5:
             ev.append(Evidence("write-persisted", "real", 1.5,
