@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
-from .identifiers import IdPool, object_id, ref_noun, slots, strip_url, value_for
+from .identifiers import IdPool, noun_of, object_id, ref_noun, slots, strip_url, value_for
 from .models import CreatedObject
 from .probe import Prober, fill, origin_of
 
@@ -156,6 +156,16 @@ class ItemRoute:
 DeleteRoute = ItemRoute
 
 
+def as_route_collection(collection: str, route_collection: str) -> str:
+    """``collection`` spelled as a route names it: the same parent and the same noun in the last
+    segment, singular or plural (Alertmanager creates at ``/silences``, deletes at ``/silence/{id}``)."""
+    head, _, last = strip_url(collection).rpartition("/")
+    rhead, _, rlast = strip_url(route_collection).rpartition("/")
+    if last != rlast and "{" not in rlast and noun_of(last) == noun_of(rlast):
+        return f"{head}/{rlast}"
+    return strip_url(collection)
+
+
 def item_urls(routes: list[ItemRoute], collection: str, obj: dict, ref: str) -> list[tuple[str, ItemRoute]]:
     """The URLs of one object through the campaign's item routes of its collection: the earlier
     placeholders come from the collection URL it lives in, the last from the object itself (its
@@ -171,7 +181,8 @@ def item_urls(routes: list[ItemRoute], collection: str, obj: dict, ref: str) -> 
         pattern = re.escape(strip_url(last.collection))
         for s in sl[:-1]:
             pattern = pattern.replace(re.escape("{" + s.name + "}"), f"(?P<{_group(s.name)}>[^/]+)")
-        m = re.fullmatch(pattern, collection)
+        m = re.fullmatch(pattern, collection) or re.fullmatch(pattern, as_route_collection(collection,
+                                                                                        last.collection))
         if not m:
             continue
         values: dict[str, Any] = {s.name: m.group(_group(s.name)) for s in sl[:-1]}
@@ -209,6 +220,11 @@ class Ledger:
         ref = object_id(data)
         if ref is None:
             ref = next((data[k] for k in ("name", "slug", "key") if isinstance(data.get(k), (str, int))), None)
+        if ref is None:
+            from .content import find_id
+
+            # a lone id named after the collection (Alertmanager: {"silenceID": …} from POST /silences)
+            ref = find_id(data, urlsplit(strip_url(collection)).path) if data else None
         url = urljoin(base_url, location) if location else None
         if ref is None and url is None:
             return None

@@ -10,7 +10,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 from .content import extract_list, find_id, is_id_key, vary_identifier, with_value
 from .identifiers import slots, strip_url
-from .ledger import NAME_FIELDS, new_token, resolve_references, uniquify
+from .ledger import NAME_FIELDS, as_route_collection, new_token, resolve_references, uniquify
 from .models import ProbeTarget
 from .plans import (
     FOLLOW_RETRY_S, MALFORMED_BODY, RESEND_MIN_MS, RESENDS, WRITE_BUDGET, Related, Run, _finish, _real_combos,
@@ -318,7 +318,7 @@ def _item_routed(run: Run, url: str) -> bool:
         if not sl or not route.template.partition("?")[0].rstrip("/").endswith("{" + sl[-1].name + "}"):
             continue
         pattern = re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(strip_url(sl[-1].collection)))
-        if re.fullmatch(pattern, coll):
+        if re.fullmatch(pattern, coll) or re.fullmatch(pattern, as_route_collection(coll, sl[-1].collection)):
             return True
     return False
 

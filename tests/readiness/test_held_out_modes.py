@@ -313,3 +313,59 @@ def test_bulk_creates_are_removed_and_a_post_that_would_create_its_named_item_is
     by = {v.name: v for v in report.verdicts}
     assert by["add-group"].verdict == "unverified" and "add-group" in report.withheld
     assert "add-users" in report.withheld        # later stages do not send the bulk create again
+
+
+def test_a_create_undone_by_the_singular_item_route_is_probed_and_undone():
+    """Alertmanager: ``POST /api/v2/silences`` answers ``{"silenceID": …}``; the undo is
+    ``DELETE /api/v2/silence/{silenceID}`` (singular). The write is probed, and removed."""
+    import asyncio
+    import uuid
+
+    from fastapi import FastAPI, HTTPException
+
+    from tasks.readiness.engine import run_readiness
+
+    from .servers import serve_asgi
+
+    app = FastAPI()
+    silences: dict[str, dict] = {"s-1": {"id": "s-1", "comment": "maintenance", "status": {"state": "active"}}}
+
+    @app.get("/api/v2/silences")
+    def list_silences():
+        return list(silences.values())
+
+    @app.post("/api/v2/silences")
+    async def post_silence(request: Request):
+        body = await request.json()
+        sid = str(uuid.uuid4())
+        silences[sid] = {"id": sid, **body, "status": {"state": "active"}}
+        return {"silenceID": sid}
+
+    @app.get("/api/v2/silence/{sid}")
+    def get_silence(sid: str):
+        if sid not in silences:
+            raise HTTPException(404, "silence not found")
+        return silences[sid]
+
+    @app.delete("/api/v2/silence/{sid}")
+    def delete_silence(sid: str):
+        if silences.pop(sid, None) is None:
+            raise HTTPException(404, "silence not found")
+        return {}
+
+    server = serve_asgi(app)
+    try:
+        u = server.url
+        targets = [ProbeTarget("silences", "GET", f"{u}/api/v2/silences"),
+                   ProbeTarget("post-silences", "POST", f"{u}/api/v2/silences",
+                               body={"comment": "sample", "createdBy": "sample", "matchers": []}),
+                   ProbeTarget("silence", "GET", f"{u}/api/v2/silence/{{silenceID}}", {"silenceID": ["s-1"]}),
+                   ProbeTarget("delete-silence", "DELETE", f"{u}/api/v2/silence/{{silenceID}}",
+                               {"silenceID": ["s-1"]})]
+        report = asyncio.run(run_readiness(targets, samples=3))
+    finally:
+        server.stop()
+    by = {v.name: v for v in report.verdicts}
+    assert "post-silences" not in report.withheld
+    assert by["post-silences"].verdict == "real", by["post-silences"].to_dict()
+    assert list(silences) == ["s-1"], silences
