@@ -426,3 +426,13 @@ def test_idempotent_post_is_not_same_id_mock():
     rec = _write_record([w1, w2])
     rec.target.headers["Idempotency-Key"] = "k-1"
     assert signals_of(write_persistence(rec)) == {"write-idempotent": 0.0}
+
+
+def test_json_lines_are_a_stream_not_invalid_json():
+    from tasks.readiness.signals.content import odd_values
+
+    lines = b'{"result":{"blob":"AAAA"}}\n{"result":{"blob":"BBBB"}}\n'
+    rec = read_record([obs("base", lines)], varied=None)
+    assert "invalid-json" not in signals_of(odd_values(rec))
+    rec = read_record([obs("base", b'{"id": 1, "name": "x",}')], varied=None)
+    assert signals_of(odd_values(rec))["invalid-json"] == 2.0

@@ -198,6 +198,25 @@ GENERATED_KEY = re.compile(r"^(generated|computed|calculated|evaluated|quoted|fe
 _JSON_TYPE = re.compile(r"^application/([a-z0-9.+-]*\+)?json$")
 
 
+def _json_stream(body: bytes) -> bool:
+    """Several JSON values one after the other (JSON lines, a grpc-gateway stream such as etcd's
+    snapshot): what streaming servers send under a JSON content type, not a broken template."""
+    import json
+
+    text = body.decode("utf-8", "replace").strip()
+    dec, i, n = json.JSONDecoder(), 0, 0
+    while i < len(text):
+        try:
+            _, end = dec.raw_decode(text, i)
+        except ValueError:
+            return False
+        n += 1
+        i = end
+        while i < len(text) and text[i] in " \t\r\n":
+            i += 1
+    return n >= 2
+
+
 @register
 def odd_values(rec: ProbeRecord) -> list[Evidence]:
     """What real serialisers do not write: a JSON content type over a body that is not JSON (a
@@ -208,7 +227,7 @@ def odd_values(rec: ProbeRecord) -> list[Evidence]:
     if p is None or not p.is_2xx or not p.body.strip():
         return []
     ev: list[Evidence] = []
-    if _JSON_TYPE.match(p.content_type) and p.json is NOT_JSON and not p.truncated:
+    if _JSON_TYPE.match(p.content_type) and p.json is NOT_JSON and not p.truncated and not _json_stream(p.body):
         ev.append(Evidence("invalid-json", "mock", 2.0,
                            f"served as {p.content_type} but not valid JSON: {_q(p.text, 60)!r}"))
     if p.json is NOT_JSON:
