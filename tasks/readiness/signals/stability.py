@@ -31,7 +31,11 @@ def swings(values: list) -> bool:
     if len(values) < 3 or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
         return False
     steps = list(zip(values, values[1:]))
-    return any(b > a and _big_step(a, b) for a, b in steps) and any(b < a and _big_step(a, b) for a, b in steps)
+    if any(b > a and _big_step(a, b) for a, b in steps) and any(b < a and _big_step(a, b) for a, b in steps):
+        return True
+    # or large jumps at least twice, and some way back (a draw's small steps are not all one way)
+    return sum(_big_step(a, b) for a, b in steps) >= 2 and any(b > a for a, b in steps) and any(
+        b < a for a, b in steps)
 
 
 def leaps(values: list) -> bool:
