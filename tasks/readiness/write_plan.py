@@ -551,6 +551,18 @@ async def _probe_modify(rec: ProbeRecord, run: Run, prober: Prober, url: str, he
             if method == "POST":  # JupyterHub's POST /groups/{name}: later stages must not create it either
                 run.withheld.setdefault(target.name, reason)
             return
+    if own and (method == "PUT" or method == "POST" and names_item):
+        # probed on an object this run made; later stages send the campaign's own sample: if that one
+        # does not exist, their PUT/POST would create it (JupyterHub: smoke's POST /users/sample)
+        sample_url = fill(target.url, sample_combos(target)[0])
+        if sample_url != url:
+            probe = await prober.send("sample-pre", "GET", sample_url, headers)
+            if probe is not None:
+                rec.observations.append(probe)
+                if probe.ok and probe.status in (404, 410):
+                    run.withheld.setdefault(target.name, (
+                        f"not sent by later stages: GET {urlsplit(sample_url).path} answered {probe.status}, so a "
+                        f"{method} to the campaign's sample would create it"))
     if not own and not has_slots and not restorable and method in ("PUT", "PATCH"):
         rec.info["not_probed"] = ("not written: its current value could not be read "
                                   f"(GET answered {pre.status if pre is not None and pre.ok else 'nothing'}), "

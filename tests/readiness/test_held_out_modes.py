@@ -285,6 +285,13 @@ def test_bulk_creates_are_removed_and_a_post_that_would_create_its_named_item_is
         users[user["name"]] = user
         return user
 
+    @app.post("/api/users/{name}", status_code=201)
+    def add_user(name: str):
+        if name in users:
+            raise HTTPException(409, f"User {name} already exists")
+        users[name] = {"name": name, "kind": "user"}
+        return users[name]
+
     @app.get("/api/groups/{name}")
     def get_group(name: str):
         if name not in groups:
@@ -305,7 +312,8 @@ def test_bulk_creates_are_removed_and_a_post_that_would_create_its_named_item_is
                    ProbeTarget("delete-user", "DELETE", f"{u}/api/users/{{name}}", {"name": ["ann"]}),
                    ProbeTarget("patch-user", "PATCH", f"{u}/api/users/{{name}}", {"name": ["ann"]},
                                body={"name": "sample", "kind": "admin"}),
-                   ProbeTarget("add-group", "POST", f"{u}/api/groups/{{name}}", {"name": ["sample"]}, body={})]
+                   ProbeTarget("add-group", "POST", f"{u}/api/groups/{{name}}", {"name": ["sample"]}, body={}),
+                   ProbeTarget("add-user", "POST", f"{u}/api/users/{{name}}", {"name": ["sample"]}, body={})]
         report = asyncio.run(run_readiness(targets, samples=3))
     finally:
         server.stop()
@@ -313,6 +321,7 @@ def test_bulk_creates_are_removed_and_a_post_that_would_create_its_named_item_is
     by = {v.name: v for v in report.verdicts}
     assert by["add-group"].verdict == "unverified" and "add-group" in report.withheld
     assert "add-users" in report.withheld        # later stages do not send the bulk create again
+    assert "add-user" in report.withheld         # nor a POST that would create the campaign's sample
 
 
 def test_a_create_undone_by_the_singular_item_route_is_probed_and_undone():
