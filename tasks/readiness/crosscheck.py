@@ -7,10 +7,9 @@ probe has run (the ``cross-endpoint`` signal reports it).
   front of, or beside, a real backend). The side that is blamed is the one without the ``Date``
   header every real origin server sends (RFC 9110 §6.6.1), else the one without the ``Server``
   header its siblings carry, else the smaller group.
-  When most of the odd group is judged mock on its own evidence (three or more, three quarters,
-  none of them plainly real), an endpoint of that group that shows nothing else is one more stub
-  of the same tool (``co-served-with-mocks``, 1): a fleet where one tool serves the stubs beside
-  the real backend.
+  When the odd group holds an endpoint judged mock on its own evidence and none with strong real
+  evidence (R >= 2), its other endpoints are more stubs of the same tool (``co-served-with-mocks``,
+  1.5): a fleet where one tool serves the stubs beside the real backend.
 * **Phantom parents.** Two endpoints about the same thing (``/customers/{id}/wallet`` and
   ``/customers/{id}/loyalty``, or ``?customer_id=``) disagree on whether a nonexistent one exists:
   the one answering 2xx for it did not look it up.
@@ -329,13 +328,17 @@ def options_missing(records: list[ProbeRecord]) -> None:
                                        f"{vouchers[0].status} from the same server")
 
 
-#: how much of an odd transport group must be judged mock on its own before its other members are
-CO_SERVED_MIN, CO_SERVED_SHARE = 3, 0.75
+#: real evidence this strong on any endpoint of the odd group vouches for the whole group
+CO_SERVED_REAL_R = 2.0
+CO_SERVED_WEIGHT = 1.5
 
 
 def co_served_with_mocks(records: list[ProbeRecord]) -> None:
-    """Endpoints blamed by ``transport-differs`` whose same-software siblings are mostly mocks by
-    their own evidence: one more stub of the same tool."""
+    """Endpoints blamed by ``transport-differs`` that share their software with at least one
+    endpoint judged mock on its own evidence, in a group where no endpoint shows strong real
+    evidence (R >= 2: a write read back by an id-aware route, an effect listed…): one more stub of
+    the same tool (mocks-server, dyson, mountebank beside a proxied real backend). A group of real
+    endpoints behind the same gateway shows its own strong real evidence somewhere, or no mock."""
     from .signals import collect
     from .verdict import decide
 
@@ -345,23 +348,22 @@ def co_served_with_mocks(records: list[ProbeRecord]) -> None:
         if p is not None and any(e.signal == "transport-differs" for e in rec.cross):
             groups[(origin_of(p.url), transport_print(p)[:5])].append(rec)
     for members in groups.values():
-        if len(members) < CO_SERVED_MIN + 1:
+        if len(members) < 2:
             continue
-        own = {}
+        own: dict[int, tuple[str, float]] = {}
         for rec in members:
             ev = collect(rec)
-            verdict, conf, _ = decide(rec, ev)
-            own[id(rec)] = (verdict, conf)
+            verdict, _, _ = decide(rec, ev)
+            own[id(rec)] = (verdict, sum(e.weight for e in ev if e.points_to == "real"))
+        if any(r >= CO_SERVED_REAL_R for _, r in own.values()):
+            continue
         for rec in members:
-            others = [own[id(r)] for r in members if r is not rec]
-            mocks = sum(v == "mock" for v, _ in others)
-            solid_real = sum(v == "real" and c >= 0.7 for v, c in others)
-            if mocks >= CO_SERVED_MIN and mocks >= CO_SERVED_SHARE * len(others) and not solid_real:
+            mocks = [r.target.name for r in members if r is not rec and own[id(r)][0] == "mock"]
+            if mocks and own[id(rec)][0] != "mock":
                 rec.cross.append(Evidence(
-                    "co-served-with-mocks", "mock", 1.0,
-                    f"{mocks} of the {len(others)} other endpoints served by the same software on this base URL are "
-                    f"mocks on their own evidence"))
-
+                    "co-served-with-mocks", "mock", CO_SERVED_WEIGHT,
+                    f"served by the same software as {', '.join(mocks[:3])} on this base URL (mock on their own "
+                    f"evidence), and no endpoint it serves shows strong real evidence"))
 
 def readback_blind(records: list[ProbeRecord]) -> None:
     """Sets ``info["readback_blind"]`` on writes read back through an item route that answers the

@@ -224,6 +224,8 @@ def test_options_tells_a_missing_route_only_where_it_tells_routes_apart():
 
 
 def test_a_stub_beside_stubs_of_the_same_tool():
+    from tasks.readiness.models import Evidence
+
     werkzeug = [("Server", "Werkzeug/3.1"), ("Date", "Mon"), ("Content-Type", "application/json")]
     stub = [("Content-Type", "application/json"), ("Date", "Mon"), ("Connection", "close")]
     canned = {"name": "string", "email": "user@example.com", "id": 0, "status": "string", "note": "string"}
@@ -232,15 +234,23 @@ def test_a_stub_beside_stubs_of_the_same_tool():
 
     def stubs(n_canned: int) -> list[ProbeRecord]:
         return [_read(f"s{i}", f"{H}/api/invoices/s{i}", canned if i < n_canned else {"items": [{"id": i}]},
-                      headers=stub, std=False, varied=None) for i in range(5)]
+                      headers=stub, std=False, varied=None) for i in range(4)]
 
-    fleet = stubs(4)
+    fleet = stubs(1)
     crosscheck(real + fleet)
-    assert [(e.signal, e.weight) for e in fleet[4].cross] == [("transport-differs", 1.5),
-                                                              ("co-served-with-mocks", 1.0)]
+    assert [(e.signal, e.weight) for e in fleet[3].cross] == [("transport-differs", 1.5),
+                                                              ("co-served-with-mocks", 1.5)]
+    assert "s0" in fleet[3].cross[1].detail
+    assert all(e.signal != "co-served-with-mocks" for e in fleet[0].cross)          # already a mock
     assert all(e.signal != "co-served-with-mocks" for r in real for e in r.cross)
-    # half of the odd group real on its own: nothing is inferred
-    fleet = stubs(2)
+    # one endpoint of the group shows strong real evidence (an object it created was listed): a real
+    # service behind the same gateway, with one canned handler; nothing is inferred for the others
+    fleet = stubs(1)
+    fleet[2].cross.append(Evidence("effect-listed", "real", 2.0, "GET /api/invoices lists id 7 after the POST"))
+    crosscheck(real + fleet)
+    assert all(e.signal != "co-served-with-mocks" for r in fleet for e in r.cross)
+    # no mock in the group: nothing is inferred
+    fleet = stubs(0)
     crosscheck(real + fleet)
     assert all(e.signal != "co-served-with-mocks" for r in fleet for e in r.cross)
 
