@@ -40,7 +40,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ByteSize, Field, field_validator, model_validator
 
 from campaigns.model import Expect, Method, Strict
 from campaigns.types import Duration, Slug, check_headers
@@ -244,6 +244,20 @@ class E2EOptions(Strict):
                               description="Friction points whose key contains one of these are dropped, e.g. "
                                           "'GET /api/poll' or 'console_error:/admin'.")
     ignore_https_errors: bool = Field(False, description="Accept self-signed certificates (staging).")
+    max_document_bytes: ByteSize = Field(
+        2 * 1024 * 1024, description="Browser: a page (HTML document) is cut past this, e.g. '2MiB' (64 KiB to "
+                                     "256 MiB); Chromium takes ~70 MB per MiB of page text. Cuts are reported.")
+    max_response_bytes: ByteSize = Field(
+        8 * 1024 * 1024, description="Browser: any other response (script, image, fetch) is cut past this, e.g. "
+                                     "'8MiB' (64 KiB to 1 GiB), counted inflated for gzip/deflate/br.")
+
+    @field_validator("max_document_bytes", "max_response_bytes")
+    @classmethod
+    def _byte_bounds(cls, value: int, info: Any) -> int:
+        low, high = 64 << 10, (256 << 20 if info.field_name == "max_document_bytes" else 1 << 30)
+        if not low <= value <= high:
+            raise ValueError(f"{info.field_name} is between {low} and {high} bytes")
+        return value
 
 
 class E2ESpec(Strict):

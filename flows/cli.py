@@ -157,23 +157,27 @@ def campaign_schema() -> dict[str, Any]:
 @click.option("--dask-address", help="Run the load shards on this Dask scheduler (as Prefect tasks).")
 @click.option("--junit", "junit_file", type=click.Path(dir_okay=False),
               help="Also write the gates as JUnit XML (one test case per gate).")
+@click.option("--png/--no-png", "png", default=None, help="Render the report's summary.png (a Chromium, ~450 MB "
+              "for a few seconds) [default: only when the Slack message uploads it].")
 @click.option("-q", "--quiet", is_flag=True, help="No live progress (the end-of-run summary still prints).")
 def run(file: str, environments: tuple[str, ...], stages: str | None, test_type: str | None, warehouse: str | None,
         as_json: bool, no_prefect: bool, no_start: bool, trigger: str, duration_scale: float | None,
-        load_shards: str | None, dask_address: str | None, junit_file: str | None, quiet: bool) -> None:
+        load_shards: str | None, dask_address: str | None, junit_file: str | None, quiet: bool,
+        png: bool | None = None) -> None:
     """Run campaign FILE: readiness → smoke → e2e → load → chaos per environment."""
     from flows.progress.display import display_for
 
     with display_for(quiet) as display:  # closed on every way out: a terminal never keeps a hidden cursor
         doc = _run(display, file, environments, stages, test_type, warehouse, no_prefect, no_start, trigger,
-                   duration_scale, load_shards, dask_address, junit_file)
+                   duration_scale, load_shards, dask_address, junit_file, png)
     _finish(doc, as_json=as_json, quiet=quiet)
     raise SystemExit(doc.exit_code)
 
 
 def _run(display: Any, file: str, environments: tuple[str, ...], stages: str | None, test_type: str | None,
          warehouse: str | None, no_prefect: bool, no_start: bool, trigger: str, duration_scale: float | None,
-         load_shards: str | None, dask_address: str | None, junit_file: str | None) -> RunDocument:
+         load_shards: str | None, dask_address: str | None, junit_file: str | None,
+         png: bool | None = None) -> RunDocument:
     # what can be checked without the heavy imports comes first: a mistake costs no server start
     loaded = _load(file)
     stage_list = [s.strip() for s in stages.split(",") if s.strip()] if stages else None
@@ -221,7 +225,7 @@ def _run(display: Any, file: str, environments: tuple[str, ...], stages: str | N
     from flows.runner import RunOptions
     from warehouse.store import WarehouseError
 
-    outputs = OutputOptions(junit=junit_file)
+    outputs = OutputOptions(junit=junit_file, pngs=png)
     from flows import reaper
 
     # if this process is SIGKILLed, what the run started goes too; the reaper's pipe closes when this

@@ -36,7 +36,9 @@ class OutputOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     report: bool = Field(True, description="Write the HTML report (and its PNGs).")
-    pngs: bool = Field(True, description="Render summary.png and trend PNGs (Chromium).")
+    pngs: bool | None = Field(None, description="Render summary.png and trend PNGs (a Chromium, ~450 MB for a few "
+                              "seconds): None (default) only when the Slack message uploads summary.png (a bot "
+                              "channel, notify.upload_chart), True always, False never.")
     report_dir: str | None = Field(None, description="Folder for the report (default <warehouse>/reports/…).")
     notify: bool = Field(True, description="Send (or keep in the outbox) the Slack message.")
     junit: str | None = Field(None, description="Write the gates as JUnit XML to this file.")

@@ -41,8 +41,13 @@ class ReportOutput:
     def publish(self, doc: RunDocument, ctx: OutputContext) -> str | None:
         from tasks.report import build_report
 
+        pngs = ctx.options.pngs
+        if pngs is None:  # only when the Slack message will upload it: the Chromium costs ~450 MB
+            from tasks.report.png import slack_uploads
+
+            pngs = ctx.options.notify and slack_uploads(ctx.campaign, list(doc.environments)) is not None
         try:
-            paths = build_report(ctx.store, doc=doc, out_dir=ctx.options.report_dir, pngs=ctx.options.pngs,
+            paths = build_report(ctx.store, doc=doc, out_dir=ctx.options.report_dir, pngs=pngs,
                                  flow_run_url=ctx.flow_run_url)
         except Exception as exc:
             doc.report = ReportInfo(error=f"{type(exc).__name__}: {exc}",

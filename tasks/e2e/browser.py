@@ -33,6 +33,13 @@ from tasks.e2e.friction import PENDING, EndpointMatcher
 from tasks.e2e.session import Session, StepRecord
 from tasks.e2e.vitals import INIT_SCRIPT
 
+#: Measured (Chromium 156, Playwright 1.65, one context on a small page, PSS of the tree): Playwright's node
+#: driver ~120 MB, Chromium ~330-380 MB (its binary's relocated pages are private to each process). Leaner
+#: flags move little: --renderer-process-limit=1 / no site-per-process / NetworkServiceInProcess /
+#: --in-process-gpu: within ±25 MB PSS (noise), -70..170 MB RSS; --no-zygote +35 MB PSS; NODE_OPTIONS
+#: heap flags -10 MB; --single-process -40 MB PSS (-470 MB RSS) but changes what the capture sees
+#: (tests/e2e/test_browser.py fails). What a target sends is bounded by the egress guard's caps instead
+#: (tasks/e2e/egress.py).
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -99,7 +106,8 @@ async def run_browser_journey(browser: Any, ctx: RunContext, journey: BrowserJou
     session = capture.session
     context = None
     guard = EgressGuard(list(ctx.environment.allow_hosts), enforce=options.block_outside_hosts,
-                        on_blocked=capture.on_blocked)
+                        on_blocked=capture.on_blocked, max_response_bytes=int(options.max_response_bytes),
+                        max_document_bytes=int(options.max_document_bytes), deadline_s=options.navigation_timeout)
     try:
         await guard.start()
         context = await _new_context(browser, ctx, journey, options, capture, guard)
@@ -136,11 +144,15 @@ async def run_browser_journey(browser: Any, ctx: RunContext, journey: BrowserJou
     finally:
         await _close(capture, context)
         await guard.stop()
-    if guard.truncated:
+        session.egress = guard.summary()
+    if guard.truncated or guard.timed_out:
         ctx.emit(ProgressEvent(ctx.env_name, "e2e", "warning",
-                               f"browser journey {journey.name}: {len(guard.truncated)} response(s) cut at "
-                               f"{guard.max_response_bytes // 2**20} MiB: " + ", ".join(guard.truncated[:3]),
-                               {"journey": journey.name, "truncated": guard.truncated[:20]}))
+                               f"browser journey {journey.name}: {len(guard.truncated)} response(s) cut at their size "
+                               f"cap (page {_mib(guard.max_document_bytes)}, other {_mib(guard.max_response_bytes)}), "
+                               f"{len(guard.timed_out)} at the {options.navigation_timeout:g} s deadline: "
+                               + ", ".join((guard.truncated + guard.timed_out)[:3]),
+                               {"journey": journey.name, "truncated": guard.truncated[:20],
+                                "timed_out": guard.timed_out[:20]}))
     if guard.blocked:
         ctx.emit(ProgressEvent(ctx.env_name, "e2e", "warning",
                                f"browser journey {journey.name}: {len(guard.blocked)} request(s) to hosts outside "
@@ -151,6 +163,10 @@ async def run_browser_journey(browser: Any, ctx: RunContext, journey: BrowserJou
                            f"{len(session.calls)} requests, {len(session.screenshots)} screenshots)",
                            {"journey": journey.name, "passed": session.passed}))
     return session
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:g} MiB"
 
 
 async def _new_context(browser: Any, ctx: RunContext, journey: BrowserJourney, options: E2EOptions,

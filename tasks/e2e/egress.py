@@ -12,8 +12,13 @@ nor do its headers — and reported (:attr:`EgressGuard.blocked`, ``on_blocked``
 Allowed requests are relayed as they are, one request per connection (``Connection: close``
 upstream, so a response ends when the target closes; WebSocket upgrades are tunnelled), streaming
 both ways with back-pressure: nothing a target sends is buffered here, and a response is cut after
-8 MiB for a document, 64 MiB for anything else, counted inflated for gzip/deflate/br bodies (an
-endless body or a gzip bomb would swell Chromium to gigabytes). A target that cannot be
+``max_document_bytes`` for a document (default 2 MiB), ``max_response_bytes`` for anything else
+(default 8 MiB), counted inflated for gzip/deflate/br bodies, and when it is still coming after
+``deadline_s`` (the journey's navigation timeout). Chromium holds what it is sent: a page's text costs
+it ~70 MB per MiB (an 8 MiB JSON page took 600 MB), an endless body or a gzip bomb gigabytes. An
+HTTPS tunnel (``CONNECT``) cannot be read, so its connection is cut after 4 × ``max_response_bytes``.
+What was cut is counted (:attr:`EgressGuard.truncated`, :attr:`EgressGuard.timed_out`,
+:meth:`EgressGuard.summary`). A target that cannot be
 reached is answered ``502`` with the reason in ``X-Perfcampaign-Egress``; the capture turns it back
 into the network error it is.
 
@@ -42,10 +47,13 @@ MARKER = "X-Perfcampaign-Egress"
 MAX_HEAD = 64 * 1024
 #: most bytes relayed for one plain-HTTP response: a script or an image may be large, an endless body
 #: is cut here (the browser sees a broken response) so neither Chromium nor the run grows without bound
-MAX_RESPONSE_BYTES = 64 * 1024 * 1024
-#: the same for a document (a navigation, ``Accept: text/html``): rendering 64 MB of text takes Chromium
-#: gigabytes, and no page worth measuring is that large
-MAX_DOCUMENT_BYTES = 8 * 1024 * 1024
+MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+#: the same for a document (a navigation, ``Accept: text/html``): Chromium takes ~70 MB per MiB of page
+#: text (measured: 1 MiB +50 MB, 2 MiB +130 MB, 4 MiB +270 MB, 8 MiB +530 MB), and pages worth
+#: measuring are far smaller (HTML documents of a few hundred KB)
+MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
+#: an HTTPS tunnel carries several responses the guard cannot tell apart: its connection is cut here
+TUNNEL_RESPONSES = 4
 HEAD_TIMEOUT_S = 30.0
 CONNECT_TIMEOUT_S = 10.0
 _HOP_BY_HOP = ("connection", "proxy-connection", "keep-alive", "proxy-authorization", "proxy-authenticate", "te",
@@ -71,7 +79,8 @@ class EgressGuard:
     def __init__(self, allow_hosts: list[str], *, enforce: bool = True,
                  on_blocked: Callable[[BlockedRequest], None] | None = None,
                  on_outside: Callable[[str, str], None] | None = None,
-                 max_response_bytes: int = MAX_RESPONSE_BYTES):
+                 max_response_bytes: int = MAX_RESPONSE_BYTES, max_document_bytes: int = MAX_DOCUMENT_BYTES,
+                 deadline_s: float | None = None):
         self.allow = {h.lower().strip("[]") for h in allow_hosts}
         self.enforce = enforce
         self.on_blocked = on_blocked
@@ -79,8 +88,15 @@ class EgressGuard:
         self.blocked: list[BlockedRequest] = []
         self.relayed = 0
         self.max_response_bytes = max_response_bytes
-        #: responses cut at ``max_response_bytes`` (redacted URLs)
+        self.max_document_bytes = min(max_document_bytes, max_response_bytes)
+        #: a plain-HTTP response still coming after this many seconds is cut (None: no deadline)
+        self.deadline_s = deadline_s
+        #: responses cut at their byte cap (redacted URLs)
         self.truncated: list[str] = []
+        #: responses cut at the deadline (redacted URLs)
+        self.timed_out: list[str] = []
+        #: bytes relayed to the browser (response heads and bodies, tunnels included)
+        self.bytes_relayed = 0
         self._server: asyncio.AbstractServer | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.address: tuple[str, int] | None = None
@@ -89,6 +105,13 @@ class EgressGuard:
     def server(self) -> str:
         assert self.address is not None, "start() the guard first"
         return f"http://{self.address[0]}:{self.address[1]}"
+
+    def summary(self) -> dict[str, Any]:
+        """What the guard let through and what it cut, for the journey's document."""
+        return {"requests": self.relayed, "bytes": self.bytes_relayed, "cut_at_cap": len(self.truncated),
+                "cut_at_deadline": len(self.timed_out), "blocked": len(self.blocked),
+                "max_document_bytes": self.max_document_bytes, "max_response_bytes": self.max_response_bytes,
+                "deadline_s": self.deadline_s, "cut": (self.truncated + self.timed_out)[:20]}
 
     def allowed(self, host: str) -> bool:
         return host.lower().strip("[]") in self.allow
@@ -181,12 +204,17 @@ class EgressGuard:
         self.relayed += 1
         if not upgrade:
             document = any(line.lower().startswith("accept:") and "text/html" in line.lower() for line in lines[1:])
-            cap = min(self.max_response_bytes, MAX_DOCUMENT_BYTES) if document else self.max_response_bytes
-            cut = await _relay(reader, writer, up_reader, up_writer, cap)
-            if cut:
+            cap = self.max_document_bytes if document else self.max_response_bytes
+            cut = await _relay(reader, writer, up_reader, up_writer, cap, self.deadline_s, self._count)
+            if cut == "cap":
                 self.truncated.append(redact_url(target))
+            elif cut == "deadline":
+                self.timed_out.append(redact_url(target))
             return
-        await _relay(reader, writer, up_reader, up_writer)
+        await _relay(reader, writer, up_reader, up_writer, count=self._count)
+
+    def _count(self, n: int) -> None:
+        self.bytes_relayed += n
 
     async def _check(self, writer: asyncio.StreamWriter, method: str, url: str, host: str) -> bool:
         if self.allowed(host):
@@ -216,7 +244,10 @@ class EgressGuard:
         writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
         await writer.drain()
         self.relayed += 1
-        await _relay(reader, writer, up_reader, up_writer)
+        cut = await _relay(reader, writer, up_reader, up_writer, TUNNEL_RESPONSES * self.max_response_bytes,
+                           count=self._count, tunnel=True)
+        if cut == "cap":
+            self.truncated.append(redact_url(url))
 
 
 class ResponseMeter:
@@ -226,8 +257,9 @@ class ResponseMeter:
     Inflating happens in 1 MiB steps (never the whole bomb at once); an encoding it cannot read is
     held to the wire bytes."""
 
-    def __init__(self, cap: int):
+    def __init__(self, cap: int, raw: bool = False):
         self.cap = cap
+        self.raw = raw                # a TLS tunnel: bytes on the wire only
         self.wire = 0
         self.inflated = 0
         self.head = bytearray()
@@ -242,6 +274,8 @@ class ResponseMeter:
         self.wire += len(data)
         if self.wire > self.cap:
             return True
+        if self.raw:
+            return False
         if not self.in_body:
             self.head += data
             end = self.head.find(b"\r\n\r\n")
@@ -344,23 +378,28 @@ async def _answer(writer: asyncio.StreamWriter, status: int, text: str, *, block
 
 
 async def _relay(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter,
-                 up_r: asyncio.StreamReader, up_w: asyncio.StreamWriter, limit: int | None = None) -> bool:
-    """Relay both ways until one side is done; True when the response was cut at ``limit`` bytes."""
-    cut = False
+                 up_r: asyncio.StreamReader, up_w: asyncio.StreamWriter, limit: int | None = None,
+                 deadline_s: float | None = None, count: Callable[[int], None] | None = None,
+                 tunnel: bool = False) -> str | None:
+    """Relay both ways until one side is done; ``"cap"`` when the response was cut at ``limit`` bytes,
+    ``"deadline"`` when it was still coming after ``deadline_s``, else None."""
+    cut: str | None = None
 
     async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, cap: int | None = None) -> None:
         nonlocal cut
-        meter = ResponseMeter(cap) if cap is not None else None
+        meter = ResponseMeter(cap, raw=tunnel) if cap is not None else None
         try:
             while True:
                 data = await src.read(65536)
                 if not data:
                     break
                 if meter is not None and meter.feed(data):
-                    cut = True
+                    cut = "cap"
                     dst.transport.abort()  # the browser sees a broken response, not a complete one
                     break
                 dst.write(data)
+                if meter is not None and count is not None:
+                    count(len(data))
                 await dst.drain()
         except (ConnectionError, OSError):
             pass
@@ -373,7 +412,11 @@ async def _relay(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter,
     client = asyncio.ensure_future(pipe(client_r, up_w))
     try:
         # over when the target closes (the response ended) or the browser hangs up (it gave up)
-        await asyncio.wait({upstream, client}, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait({upstream, client}, timeout=deadline_s, return_when=asyncio.FIRST_COMPLETED)
+        if not done:  # still coming at the deadline: the browser sees a broken response
+            cut = "deadline"
+            with contextlib.suppress(Exception):
+                client_w.transport.abort()
     finally:
         for task in (upstream, client):
             task.cancel()

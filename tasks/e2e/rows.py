@@ -41,7 +41,9 @@ def journey_doc(session: Session, points: list[FrictionPoint]) -> dict[str, Any]
         "network": {"requests": len(calls), "failed": sum(bool(c.failure) for c in calls),
                     "blocked": sum(c.blocked for c in calls),
                     "blocked_hosts": sorted({urlsplit(c.url).hostname or "" for c in calls if c.blocked}),
-                    "errors": sum(bool(c.status_code and c.status_code >= 400) for c in calls)},
+                    "errors": sum(bool(c.status_code and c.status_code >= 400) for c in calls),
+                    # browser journeys: what the egress guard relayed, and cut at its caps or deadline
+                    **({"egress": session.egress} if session.egress is not None else {})},
         "console_errors": sum(e.level == "error" for e in session.console),
     }
 

@@ -120,6 +120,7 @@ class Session:
     vitals: list[PageVitals] = field(default_factory=list)
     texts: list[PageText] = field(default_factory=list)
     error: str | None = None         # the machinery failed (browser crash), not the target
+    egress: dict[str, Any] | None = None  # browser journeys: what the egress guard relayed and cut
 
     @property
     def passed(self) -> bool:

@@ -8,6 +8,12 @@ so the CLI and the run's JSON document can print it.
 
 A rendering failure never costs the report: :func:`render_pngs` returns the error and the HTML
 report (which needs no browser) is written anyway.
+
+The PNGs cost a Chromium: ~450 MB (PSS; ~1 GB RSS) for a few seconds after the stages, more than the
+whole run otherwise holds. So a run renders them only when something uses them (:func:`slack_uploads`:
+the Slack message of one of the run's environments goes to a bot channel with ``notify.upload_chart``
+on), or when asked (``perfcampaign run --png``, the flow's ``outputs.pngs: true``, ``perfcampaign
+report``); the HTML report has the same figures, interactive, without a browser.
 """
 
 from __future__ import annotations
@@ -39,6 +45,21 @@ def browser_path() -> str | None:
         if Path(candidate).exists():
             return candidate
     return shutil.which("chromium") or shutil.which("google-chrome")
+
+
+def slack_uploads(campaign: Any, environments: list[str]) -> str | None:
+    """Where the run's Slack message will upload summary.png (``"#channel"``), or None when nothing
+    will: no campaign, a webhook (no uploads), ``notify.upload_chart: false`` or no channel for any
+    of ``environments``. Whether the bot token is set does not matter: an unsent message waits in the
+    outbox with its attachment."""
+    if campaign is None:
+        return None
+    from campaigns.notify import channel_for, settings_of
+
+    settings = settings_of(campaign)
+    if settings.webhook or not settings.upload_chart:
+        return None
+    return next((channel for channel in (channel_for(campaign, env) for env in environments) if channel), None)
 
 
 def render_pngs(figures: dict[str, tuple[Any, dict[str, Any]]], out_dir: Path, timeout: float = 90) -> Rendered:

@@ -80,7 +80,8 @@ def test_deploy_run_through_a_worker_and_read_the_artifacts(prefect_server, tmp_
         campaign_file.write_text(shop_campaign(shop))
         run = prefect_server.run(
             "deployment", "run", "campaign/campaign-adhoc", "--param", f"campaign_file={campaign_file}",
-            "--param", 'environments=["dev"]', "--param", 'stages=["smoke"]', **env)
+            "--param", 'environments=["dev"]', "--param", 'stages=["smoke"]',
+            "--param", 'outputs={"pngs": true}', **env)  # no Slack channel: summary.png only when asked
         flow_run_id = re.search(r"UUID: ([0-9a-f-]{36})", run.stdout).group(1)
         worker = prefect_server.run("worker", "start", "--pool", "perfcampaign", "--work-queue", "adhoc", "--type",
                                     "process", "--run-once", timeout=240, **env)

@@ -22,6 +22,8 @@ path                   behaviour
 ``/redirect-loop``     302 to itself
 ``/page-redirect-out`` an HTML page whose image, fetch and link go to ``/redirect-out``
 ``/page-js-out``       an HTML page whose script sets ``location`` to ``redirect_to``
+``/page-heavy``        an HTML page (ready at once) whose scripts ``fetch`` ``/big`` and ``/endless``
+                       and whose image is ``/gzip-bomb``: sub-resources no browser should swallow
 =====================  ==============================================================================
 
 Any path may carry a query (``/endless?x=1``); ``/ok`` also answers POST/PUT/PATCH/DELETE. Every
@@ -288,6 +290,14 @@ class HostileServer:
         """A page whose script sends the browser to ``redirect_to`` directly (no redirect involved)."""
         body = (b"<!doctype html><html><body><h1 id='ready'>ready</h1><script>setTimeout(() => { location = '"
                 + self.redirect_to.encode() + b"'; }, 50)</script></body></html>")
+        h._send(200, body, {"Content-Type": "text/html"})
+        return False
+
+    def do_page_heavy(self, h: _Handler, *_: Any) -> bool:
+        body = (b"<!doctype html><html><head><title>heavy</title></head><body><h1 id='ready'>ready</h1>"
+                b"<script>window.got = {};for (const p of ['/big', '/endless']) fetch(p).then(r => r.text())"
+                b".then(t => { window.got[p] = t.length; }, e => { window.got[p] = String(e); });</script>"
+                b"<img src='/gzip-bomb'></body></html>")
         h._send(200, body, {"Content-Type": "text/html"})
         return False
 
