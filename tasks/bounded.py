@@ -33,7 +33,10 @@ DEFAULT_DEADLINE_S = 10.0
 
 
 class RequestDeadlineExceeded(httpx.TimeoutException):
-    """The whole request (connect, headers and body) took longer than its deadline."""
+    """The whole request (connect, headers and body) took longer than its deadline. ``partial``:
+    what had arrived when the status and headers came in time but the body did not end (a stream)."""
+
+    partial: "BoundedResponse | None" = None
 
 
 @dataclass
@@ -81,11 +84,12 @@ async def bounded_request(client: httpx.AsyncClient, method: str, url: str, *,
         allow(url)
     start = time.perf_counter()
     request = client.build_request(method, url, **kwargs)
+    response: httpx.Response | None = None
+    chunks: list[bytes] = []
     try:
         async with asyncio.timeout(deadline_s):
             response = await client.send(request, stream=True)
             try:
-                chunks: list[bytes] = []
                 kept = 0
                 truncated = False
                 # a response built in memory (httpx.MockTransport) has its body already: read it as one chunk
@@ -102,7 +106,15 @@ async def bounded_request(client: httpx.AsyncClient, method: str, url: str, *,
             finally:
                 await response.aclose()
     except TimeoutError as exc:
-        raise RequestDeadlineExceeded(f"no complete response within {deadline_s:g}s", request=request) from exc
+        err = RequestDeadlineExceeded(f"no complete response within {deadline_s:g}s", request=request)
+        if response is not None:  # the status and headers came in time, the body never ended
+            err.partial = BoundedResponse(
+                status_code=response.status_code, headers=response.headers,
+                raw_headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw],
+                content=b"".join(chunks)[:max_bytes], truncated=True, declared_length=None,
+                elapsed_ms=(time.perf_counter() - start) * 1000.0, http_version=response.http_version,
+                url=str(response.url))
+        raise err from exc
     body, inflated_past_cap = _decode(response, b"".join(chunks), max_bytes)
     truncated = truncated or inflated_past_cap
     declared = response.headers.get("content-length")

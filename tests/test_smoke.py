@@ -197,3 +197,42 @@ def test_smoke_never_writes_where_it_must_not(tmp_path):
     assert all(prod_by[n]["outcome"] == "skipped" for n in ("create", "delete", "settings", "wipe"))
     assert prod_by["search"]["outcome"] == "checked"      # a query POST is read in production too
     assert list(app.state.notes) == [1] and app.state.settings["theme"] == "dark"
+
+
+def test_smoke_never_renames_what_a_patch_addresses(tmp_path):
+    """JupyterHub: PATCH /users/{name} with "name" in its body renames the user; the put-back then
+    finds nobody. Smoke leaves the field the route addresses by out of the PATCH."""
+    from fastapi import FastAPI, HTTPException
+
+    from tests.loopback import serve
+
+    app = FastAPI()
+    users = {"ann": {"name": "ann", "admin": False}}
+
+    @app.get("/api/users/{name}")
+    async def read(name: str):
+        if name not in users:
+            raise HTTPException(404, "no such user")
+        return users[name]
+
+    @app.patch("/api/users/{name}")
+    async def patch(name: str, body: dict):
+        if name not in users:
+            raise HTTPException(404, "no such user")
+        user = {**users.pop(name), **body}
+        users[user["name"]] = user
+        return user
+
+    text = """\
+campaign: hub
+team: t
+environments:
+  dev: {{kind: dev, base_url: "{base}"}}
+endpoints:
+  - {{name: patch-user, method: PATCH, path: "/api/users/{{name}}", params: {{name: [ann]}}, json: {{name: sample, admin: true}}}}
+"""
+    with serve(app) as base:
+        result = asyncio.run(SmokeStage().run(context(tmp_path, text.format(base=base))))
+    by = {e["name"]: e for e in result.endpoints}
+    assert by["patch-user"]["status_code"] == 200, by["patch-user"]
+    assert users == {"ann": {"name": "ann", "admin": False}}, users     # changed, then put back, never renamed

@@ -501,7 +501,7 @@ SAMPLER_VALUES = {
 }
 # Typical hand-made placeholder values (medium per leaf).
 PLACEHOLDER_VALUES = {
-    "foo", "bar", "baz", "qux", "foobar", "lorem", "lorem ipsum", "ipsum", "dolor", "test", "testing",
+    "foo", "bar", "baz", "qux", "foobar", "foo bar", "lorem", "lorem ipsum", "ipsum", "dolor", "test", "testing",
     "sample", "dummy", "mock", "mocked", "fake", "todo", "tbd", "tba", "placeholder", "example",
     "xxx", "xyz", "abc", "abc123", "asdf", "qwerty", "changeme", "n/a", "null", "undefined", "none",
     "john doe", "jane doe", "john smith", "jane smith", "test@test.com", "test@example.com",
@@ -513,6 +513,33 @@ PLACEHOLDER_VALUES = {
     "sample product", "test product", "dummy product", "mock product", "item name", "title",
     "my title", "sample title", "test title",
 }
+# The best-known placeholder people and texts, typed by hand into canned answers. One of them
+# alone can be a real test account ("John Doe" seeded in a dev database); two *different* ones
+# in one answer (John Doe and Jane Doe, Foo Bar, lorem ipsum) are a hand-written fixture.
+PLACEHOLDER_IDENTITIES = {
+    "john doe", "jane doe", "john smith", "jane smith", "foo bar", "foobar", "foo", "bar", "baz", "qux",
+    "lorem ipsum", "jdoe", "john.doe", "jane.doe", "test@test.com", "test@example.com", "john.doe@example.com",
+    "jane.doe@example.com", "john@example.com", "jane@example.com", "jdoe@example.com", "foo@bar.com",
+    "foo@example.com", "123 main st", "123 main street", "555-555-5555", "+1-555-555-5555", "(555) 555-5555",
+}
+
+
+def placeholder_identities(obj: Any, exclude: set[str] = frozenset()) -> list[str]:
+    """The distinct well-known placeholder people/texts in a JSON body (lower-cased, sorted), a text
+    that opens with "Lorem ipsum" counted as "lorem ipsum". Values in *exclude* (what the request
+    itself sent, echoed back) never count."""
+    found: set[str] = set()
+    for _, v in leaves(obj):
+        if not isinstance(v, str) or v.strip() in exclude:
+            continue
+        low = " ".join(v.strip().lower().split())
+        if low in PLACEHOLDER_IDENTITIES:
+            found.add(low)
+        elif low.startswith("lorem ipsum"):
+            found.add("lorem ipsum")
+    return sorted(found)
+
+
 PLACEHOLDER_TOKENS = {"foo", "bar", "baz", "lorem", "ipsum", "dummy", "mock", "mocked", "fake",
                       "placeholder", "sample", "todo", "tbd", "test", "example"}
 

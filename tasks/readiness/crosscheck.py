@@ -7,9 +7,25 @@ probe has run (the ``cross-endpoint`` signal reports it).
   front of, or beside, a real backend). The side that is blamed is the one without the ``Date``
   header every real origin server sends (RFC 9110 §6.6.1), else the one without the ``Server``
   header its siblings carry, else the smaller group.
+  When the odd group holds an endpoint judged mock on its own evidence and none with strong real
+  evidence (R >= 2), its other endpoints are more stubs of the same tool (``co-served-with-mocks``,
+  1.5): a fleet where one tool serves the stubs beside the real backend.
 * **Phantom parents.** Two endpoints about the same thing (``/customers/{id}/wallet`` and
   ``/customers/{id}/loyalty``, or ``?customer_id=``) disagree on whether a nonexistent one exists:
   the one answering 2xx for it did not look it up.
+* **Lists that the item route contradicts.** ``GET /team/2`` answers ``name: "John Doe"`` for the
+  member the list ``GET /team`` shows as ``"Jane Doe"``: one of them is not reading the store.
+  Both are blamed, the item route more (it usually is the canned one); only text fields no write
+  of the run touched are compared.
+* **Routes that OPTIONS says are missing.** An endpoint that is not written to (production, the
+  never-write list) whose ``OPTIONS`` answers the router's own 404 (the same answer as a path that
+  surely does not exist) is ``missing`` — but only where ``OPTIONS`` is a route oracle: sibling
+  routes on that base URL answer ``OPTIONS`` 2xx from the same software that wrote the 404, and no
+  other method of the campaign answered 2xx on that path (a stub tool answers only the methods it
+  was given and 404s the rest, ``OPTIONS`` included).
+* **Read-backs through a route that ignores its id.** A POST "confirmed" by ``GET /holds/501``
+  proves nothing when ``GET /holds/{id}`` answers the same body for a nonexistent id: the
+  ``write-persisted`` evidence is not given (``read-back-id-blind``, informational).
 * **Lists that do not move.** A POST whose object is confirmed (read back by id, or listed by
   another endpoint) while the list of its own collection answers exactly as before: the list is
   canned (the blame goes to the side that did not change). A list that changed after the writes
@@ -18,13 +34,15 @@ probe has run (the ``cross-endpoint`` signal reports it).
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from urllib.parse import urlsplit
 
-from .content import canonical, extract_list, normalize_for_compare
+from .content import canonical, extract_list, is_id_key, is_volatile_key, leaves, normalize_for_compare
 from .identifiers import list_collection, noun_of, object_id, ref_noun, slots, strip_url
 from .models import Evidence
 from .probe import Observation, ProbeRecord, origin_of
-from .signals.base import transport_print
+from .signals.base import same_software, transport_print
 from .signals.writes import creation_confirmed
 
 #: a group this small (or smaller) next to a bigger one is the odd one out
@@ -203,9 +221,14 @@ def crosscheck(records: list[ProbeRecord]) -> None:
     """Add cross-endpoint evidence to every record (idempotent per run: clears it first)."""
     for rec in records:
         rec.cross = [e for e in rec.cross if e.signal not in ("transport-differs", "frozen-list", "list-moves",
-                                                              "phantom-parent")]
+                                                              "phantom-parent", "list-item-contradiction",
+                                                              "co-served-with-mocks")]
     unstable_reads(records)
+    readback_blind(records)
     transport_siblings(records)
+    co_served_with_mocks(records)
+    list_item_contradictions(records)
+    options_missing(records)
     frozen_lists(records)
     phantom_parents(records)
 
@@ -222,3 +245,149 @@ def unstable_reads(records: list[ProbeRecord]) -> None:
     for rec in records:
         if rec.info.get("kind") == "write":
             rec.info["unstable_reads"] = moving
+
+
+def _parent(url: str) -> str:
+    return strip_url(url).rpartition("/")[0]
+
+
+def list_item_contradictions(records: list[ProbeRecord]) -> None:
+    """An item route and its collection's list disagree about the same object's text fields."""
+    written = {k for rec in records if rec.info.get("kind") == "write" for k, _ in leaves(rec.target.body)}
+    lists: dict[str, tuple[ProbeRecord, dict[str, dict]]] = {}
+    for rec in records:
+        p = _primary_2xx(rec)
+        if rec.info.get("kind") != "read" or p is None or p.method != "GET" or not p.is_json:
+            continue
+        items = extract_list(p.json)
+        if not items or not all(isinstance(i, dict) for i in items):
+            continue
+        by_id = {str(object_id(i)): i for i in items if object_id(i) is not None}
+        if by_id:
+            lists.setdefault(list_collection(p.url), (rec, by_id))
+    for rec in records:
+        if rec.info.get("kind") != "read" or rec.info.get("varied_in") != "path":
+            continue
+        for o in rec.labeled("base", "alt"):
+            if o.method != "GET" or not o.is_2xx or not isinstance(o.json, dict) or object_id(o.json) is None:
+                continue
+            hit = lists.get(_parent(o.url))
+            if hit is None or hit[0] is rec:
+                continue
+            lst, by_id = hit
+            item = by_id.get(str(object_id(o.json)))
+            if item is None:
+                continue
+            diffs = [k for k, v in item.items()
+                     if isinstance(v, str) and isinstance(o.json.get(k), str) and k not in written
+                     and not is_id_key(str(k)) and not is_volatile_key(str(k)) and v.strip() and o.json[k].strip()
+                     and not o.json[k].startswith(v.rstrip(".… ")) and not v.startswith(o.json[k].rstrip(".… "))]
+            if not diffs:
+                continue
+            k = diffs[0]
+            what = (f"GET {_path(o)} answers {k}={o.json[k][:40]!r} for the object GET {_path(lst.primary)} lists "
+                    f"as {k}={item[k][:40]!r}" + (f" ({len(diffs)} fields differ)" if len(diffs) > 1 else ""))
+            rec.cross.append(Evidence("list-item-contradiction", "mock", 1.0, what + ": the item route does not "
+                                      "read what the list shows"))
+            if not any(e.signal == "list-item-contradiction" for e in lst.cross):
+                lst.cross.append(Evidence("list-item-contradiction", "mock", 0.7, what + ": the list and its item "
+                                          "route disagree"))
+            break
+
+
+_PLACEHOLDER = re.compile(r"\{[^{}/]+\}")
+
+
+def _template(url: str) -> str:
+    return _PLACEHOLDER.sub("{}", strip_url(url))
+
+
+def options_missing(records: list[ProbeRecord]) -> None:
+    """Sets ``info["options_missing"]`` (the reason) on unwritten endpoints whose ``OPTIONS`` got
+    the router's own 404 on a host where ``OPTIONS`` tells routes apart."""
+    for rec in records:
+        rec.info.pop("options_missing", None)
+    for rec in records:
+        check = rec.info.get("options_route")
+        opt = rec.first("options")
+        if not rec.info.get("not_probed") or check is None or check.exists is not False or opt is None:
+            continue
+        origin, here = origin_of(opt.url), _template(rec.target.url)
+        answered_here = [r.target.name for r in records if r is not rec and _template(r.target.url) == here
+                         and any(o.is_2xx and o.method != "OPTIONS" for o in r.observations)]
+        if answered_here:
+            continue
+        vouchers = [o for r in records if r is not rec for o in r.observations
+                    if o.label in ("options", "removal-options", "route-options") and o.is_2xx
+                    and origin_of(o.url) == origin
+                    and _template(o.url) != here and same_software(o, opt)]
+        if not vouchers:
+            continue
+        rec.info["options_missing"] = (f"{check.detail}, while {urlsplit(vouchers[0].url).path} and "
+                                       f"{len(vouchers) - 1} other sibling route(s) answer OPTIONS "
+                                       f"{vouchers[0].status} from the same server")
+
+
+#: real evidence this strong on any endpoint of the odd group vouches for the whole group
+CO_SERVED_REAL_R = 2.0
+CO_SERVED_WEIGHT = 1.5
+
+
+def co_served_with_mocks(records: list[ProbeRecord]) -> None:
+    """Endpoints blamed by ``transport-differs`` that share their software with at least one
+    endpoint judged mock on its own evidence, in a group where no endpoint shows strong real
+    evidence (R >= 2: a write read back by an id-aware route, an effect listed…): one more stub of
+    the same tool (mocks-server, dyson, mountebank beside a proxied real backend). A group of real
+    endpoints behind the same gateway shows its own strong real evidence somewhere, or no mock."""
+    from .signals import collect
+    from .verdict import decide
+
+    groups: dict[tuple, list[ProbeRecord]] = defaultdict(list)
+    for rec in records:
+        p = _primary_2xx(rec)
+        if p is not None and any(e.signal == "transport-differs" for e in rec.cross):
+            groups[(origin_of(p.url), transport_print(p)[:5])].append(rec)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        own: dict[int, tuple[str, float]] = {}
+        for rec in members:
+            ev = collect(rec)
+            verdict, _, _ = decide(rec, ev)
+            own[id(rec)] = (verdict, sum(e.weight for e in ev if e.points_to == "real"))
+        if any(r >= CO_SERVED_REAL_R for _, r in own.values()):
+            continue
+        for rec in members:
+            mocks = [r.target.name for r in members if r is not rec and own[id(r)][0] == "mock"]
+            if mocks and own[id(rec)][0] != "mock":
+                rec.cross.append(Evidence(
+                    "co-served-with-mocks", "mock", CO_SERVED_WEIGHT,
+                    f"served by the same software as {', '.join(mocks[:3])} on this base URL (mock on their own "
+                    f"evidence), and no endpoint it serves shows strong real evidence"))
+
+def readback_blind(records: list[ProbeRecord]) -> None:
+    """Sets ``info["readback_blind"]`` on writes read back through an item route that answers the
+    same body whatever the id (``ignores-path-id`` ≥ 1.5 on that route's own probe)."""
+    from .signals.identity import ignores_path_id
+
+    blind: list[tuple[re.Pattern, str]] = []
+    for rec in records:
+        if rec.info.get("kind") != "read" or rec.info.get("varied_in") != "path":
+            continue
+        ev = [e for e in ignores_path_id(rec) if e.weight >= 1.5]
+        if ev:
+            tpl = re.escape(strip_url(rec.target.url.partition("?")[0]))
+            pattern = re.compile(re.sub(r"\\\{[^}]*\\\}", "[^/]+", tpl) + "/?")
+            blind.append((pattern, f"GET {urlsplit(rec.target.url).path} answers the same for any id "
+                                   f"({rec.target.name}: {ev[0].detail[:80]})"))
+    for rec in records:
+        rec.info.pop("readback_blind", None)
+        if rec.info.get("kind") != "write" or not blind:
+            continue
+        follow = rec.first("follow-retry") or rec.first("follow")
+        if follow is None or not follow.is_2xx:
+            continue
+        for pattern, why in blind:
+            if pattern.fullmatch(strip_url(follow.url)):
+                rec.info["readback_blind"] = why
+                break

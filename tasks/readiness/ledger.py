@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
-from .identifiers import IdPool, object_id, ref_noun, slots, strip_url, value_for
+from .identifiers import IdPool, noun_of, object_id, ref_noun, slots, strip_url, value_for
 from .models import CreatedObject
 from .probe import Prober, fill, origin_of
 
@@ -34,7 +34,10 @@ NAME_FIELDS = {"name", "title", "slug", "key", "username", "login", "handle", "e
 _DESTRUCTIVE = {"bulk", "batch", "purge", "reset", "clear", "truncate", "wipe", "flush", "drop", "destroy",
                 "delete", "remove", "shutdown", "restart", "reboot", "kill", "terminate", "install", "uninstall",
                 "migrate", "import", "restore", "rollback", "seed", "send", "notify", "email", "sms",
-                "broadcast", "increment", "decrement", "empty", "revoke", "disable"}
+                "broadcast", "increment", "decrement", "empty", "revoke", "disable", "enable"}
+#: destructive words long enough to be recognised at the start of a run-together segment
+#: (etcd's ``/v3/kv/deleterange``): ``deleterange`` deletes, ``addresses`` adds nothing
+_DESTRUCTIVE_PREFIXES = tuple(sorted(w for w in _DESTRUCTIVE if len(w) >= 5))
 
 
 def new_token() -> str:
@@ -61,6 +64,11 @@ def uniquify(body: Any, token: str) -> tuple[Any, list[str]]:
             low = str(k).lower()
             if isinstance(v, str) and v.strip() and low in NAME_FIELDS and not re.fullmatch(r"[A-Za-z]*[-_]?\d+", v):
                 out[k] = _unique_value(low, v, token)
+                changed.append(prefix + str(k))
+            elif isinstance(v, list) and v and low.endswith("s") and low[:-1] in NAME_FIELDS and all(
+                    isinstance(x, str) and x.strip() and not re.fullmatch(r"[A-Za-z]*[-_]?\d+", x) for x in v):
+                # a list of the names it makes (JupyterHub's POST /users {"usernames": [...]})
+                out[k] = [_unique_value(low[:-1], x, token) + (str(i) if i else "") for i, x in enumerate(v)]
                 changed.append(prefix + str(k))
             elif isinstance(v, dict) and len(obj) == 1:
                 out[k] = one(v, f"{prefix}{k}.")
@@ -124,7 +132,8 @@ def destructive(method: str, url: str, body: Any = None) -> str | None:
         return "a DELETE without an id in its path removes a whole collection or a setting"
     literals = [s for s in path.split("/") if s and "{" not in s]
     words = set().union(*(_tokens(s) for s in literals)) if literals else set()
-    hits = sorted(words & _DESTRUCTIVE)
+    hits = sorted(words & _DESTRUCTIVE) or sorted(
+        w for s in literals for w in _DESTRUCTIVE_PREFIXES if re.sub(r"[^a-z]", "", s.lower()).startswith(w))
     if hits and method.upper() != "DELETE":
         return f"its path names a bulk or irreversible action ({', '.join(hits)})"
     reactive = sorted(words & _REACTIVE_WORDS) or sorted(
@@ -147,6 +156,16 @@ class ItemRoute:
 DeleteRoute = ItemRoute
 
 
+def as_route_collection(collection: str, route_collection: str) -> str:
+    """``collection`` spelled as a route names it: the same parent and the same noun in the last
+    segment, singular or plural (Alertmanager creates at ``/silences``, deletes at ``/silence/{id}``)."""
+    head, _, last = strip_url(collection).rpartition("/")
+    rhead, _, rlast = strip_url(route_collection).rpartition("/")
+    if last != rlast and "{" not in rlast and noun_of(last) == noun_of(rlast):
+        return f"{head}/{rlast}"
+    return strip_url(collection)
+
+
 def item_urls(routes: list[ItemRoute], collection: str, obj: dict, ref: str) -> list[tuple[str, ItemRoute]]:
     """The URLs of one object through the campaign's item routes of its collection: the earlier
     placeholders come from the collection URL it lives in, the last from the object itself (its
@@ -162,7 +181,8 @@ def item_urls(routes: list[ItemRoute], collection: str, obj: dict, ref: str) -> 
         pattern = re.escape(strip_url(last.collection))
         for s in sl[:-1]:
             pattern = pattern.replace(re.escape("{" + s.name + "}"), f"(?P<{_group(s.name)}>[^/]+)")
-        m = re.fullmatch(pattern, collection)
+        m = re.fullmatch(pattern, collection) or re.fullmatch(pattern, as_route_collection(collection,
+                                                                                        last.collection))
         if not m:
             continue
         values: dict[str, Any] = {s.name: m.group(_group(s.name)) for s in sl[:-1]}
@@ -200,6 +220,11 @@ class Ledger:
         ref = object_id(data)
         if ref is None:
             ref = next((data[k] for k in ("name", "slug", "key") if isinstance(data.get(k), (str, int))), None)
+        if ref is None:
+            from .content import find_id
+
+            # a lone id named after the collection (Alertmanager: {"silenceID": …} from POST /silences)
+            ref = find_id(data, urlsplit(strip_url(collection)).path) if data else None
         url = urljoin(base_url, location) if location else None
         if ref is None and url is None:
             return None

@@ -363,6 +363,8 @@ class Prober:
         self.writes = writes
         self.max_bytes = max_bytes
         self.count = 0
+        #: URLs that answered with a body that never ended (a stream): not asked again
+        self.streams: set[str] = set()
 
     @property
     def left(self) -> int:
@@ -375,7 +377,7 @@ class Prober:
         JSON content type), e.g. a malformed body. ``is_write`` (default: by method) draws on the
         run's write budget."""
         method = method.upper()
-        if self.count >= self.budget:
+        if self.count >= self.budget or url in self.streams:
             return None
         writing = False if self.read_only else (method in WRITE_METHODS) if is_write is None else is_write
         if writing and self.writes is not None and not self.writes.take():
@@ -407,7 +409,16 @@ class Prober:
             obs.truncated = resp.truncated
         except httpx.TimeoutException as exc:
             obs.latency_ms = (time.perf_counter() - t0) * 1000.0
-            obs.error, obs.error_kind = f"timeout after {self.timeout_s:g}s ({type(exc).__name__})", "timeout"
+            partial = getattr(exc, "partial", None)
+            if partial is not None:
+                # the status and headers came at once, the body never ended: a stream (a watch, a
+                # server-sent event feed), alive; its next requests would only wait as long again
+                obs.status, obs.headers, obs.body = partial.status_code, list(partial.raw_headers), partial.content
+                obs.truncated = True
+                obs.meta["stream"] = f"the body was still open after {self.timeout_s:g}s"
+                self.streams.add(url)
+            else:
+                obs.error, obs.error_kind = f"timeout after {self.timeout_s:g}s ({type(exc).__name__})", "timeout"
         except httpx.ConnectError as exc:
             obs.latency_ms = (time.perf_counter() - t0) * 1000.0
             obs.error, obs.error_kind = f"cannot connect: {exc}", "connect"

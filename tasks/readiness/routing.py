@@ -160,6 +160,20 @@ class RouteOracle:
                                  f"answers the same ({_short(control)})", control)
 
 
+    async def options_not_found(self, opt: Observation, prober: Prober, headers: dict[str, str]) -> RouteCheck:
+        """``OPTIONS`` on an endpoint that is not written to answered 404/410: is it the router's
+        own answer for a path that surely does not exist? ``exists`` False when it is (whether
+        ``OPTIONS`` can be trusted on this host is for the caller to judge from sibling routes)."""
+        _, control_opt = await self._control(opt.url, prober, headers)
+        if control_opt is None or not control_opt.ok:
+            return RouteCheck(None, "the router's own OPTIONS answer could not be observed", control_opt)
+        if control_opt.status in (404, 410) and same_not_found(opt, control_opt):
+            return RouteCheck(False, f"OPTIONS answered {opt.status} like a path that surely does not exist "
+                                     f"({_short(control_opt)})", control_opt)
+        return RouteCheck(True, f"OPTIONS answered {_short(opt)}, a path that surely does not exist "
+                                f"{_short(control_opt)}", control_opt)
+
+
 def _short(obs: Observation, n: int = 60) -> str:
     text = re.sub(r"\s+", " ", obs.text.strip())
     return f"{obs.status} {text[:n]}{'…' if len(text) > n else ''}" if text else f"{obs.status}, empty body"

@@ -7,7 +7,9 @@ Status facts come first:
 * an endpoint that was not written to (write probes off here, the campaign's never-write list, a
   destructive operation, a setting whose value could not be read back to restore it) →
   ``unverified`` with that reason, never ``mock`` nor ``real``: a tool answering ``OPTIONS``
-  itself may relay the write to a real backend (proxy mode);
+  itself may relay the write to a real backend (proxy mode). ``missing`` (0.7) when ``OPTIONS``
+  got the router's own 404 where sibling routes answer ``OPTIONS`` 2xx from the same server and
+  no other method answered on that path (:func:`~tasks.readiness.crosscheck.options_missing`);
 * 404/410: the :mod:`~tasks.readiness.routing` oracle decides. The router's own 404 (the same
   answer as a path that surely does not exist) → ``missing`` (0.9; 0.5 when the collection
   answers). A handler's 404 ("Flow not found"), or nothing to compare with → ``unverified``: the
@@ -15,6 +17,8 @@ Status facts come first:
   tool's "no stub matched" page → ``missing``;
 * 405, 501, or a 2xx "not implemented" body → ``missing`` (0.9);
 * 5xx → ``error`` (0.9);
+* a 2xx whose body was still open at the deadline (a watch, an event feed) → ``unverified``: the
+  endpoint is alive, never ``unreachable``;
 * 401/403 the campaign does not expect → ``unverified`` (credentials missing); another 4xx →
   ``unverified`` (the request the campaign describes was refused) — unless a mock tool is
   identified (then ``mock``, e.g. Prism's 422 validation errors).
@@ -31,7 +35,9 @@ For an endpoint that answers, evidence is summed like log-odds:
   json-server *is* a mock even though it persists.
 * **Behavioural mock**: ``L ≥ 3`` **and** (at least two distinct mock signals **or** one
   behavioural signal of weight ≥ 3) → ``mock``; confidence ``σ(L − 1.5)``. Only
-  placeholder-content (≥ 60 % sampler values) reaches 3 on its own; every other signal is < 3,
+  placeholder-content (≥ 60 % sampler values) and unstable-random-body (three or more business
+  counts jumping up and down at random, nothing else changing) reach 3 on their own; every other
+  signal is < 3,
   so a single weak signal never makes "mock", and a partial tool fingerprint (S < 4) needs
   corroboration. Lorem ipsum text (2–2.5) stays below 3 on purpose: a dev database seeded with
   faker sentences is real. A ``Location`` that cannot be followed is weak (0.3–1): the route it
@@ -117,6 +123,8 @@ def decide(rec: ProbeRecord, evidence: list[Evidence]) -> tuple[Verdict, float, 
         strict = _strict_identification(rec)
         if strict:
             return "mock", _clamp(sigmoid(sc["S"] - 2.0)), strict
+        if rec.info.get("options_missing") and not identified:
+            return "missing", 0.7, f"not written ({rec.info['not_probed']}); {rec.info['options_missing']}"
         hint = _top(evidence, "mock", set(SIGNATURE_SIGNALS)) if identified else ""
         return "unverified", 0.5, str(rec.info["not_probed"]) + (f"; the host looks like a mock tool: {hint}"
                                                                   if hint else "")
@@ -157,6 +165,10 @@ def decide(rec: ProbeRecord, evidence: list[Evidence]) -> tuple[Verdict, float, 
         return "error", 0.7, p.error
 
     s = p.status
+    if p.meta.get("stream") and p.is_2xx:
+        return "unverified", 0.5, (f"{p.method} answered {s} and streams: {p.meta['stream']} (a watch or an event "
+                                   f"feed is alive, but one request cannot tell real from mock; load it with a "
+                                   f"streaming scenario)")
     if "not-found" in signals or "entity-not-found" in signals:
         if identified:
             return "missing", 0.95, _top(evidence, "missing") or f"answered {s}"

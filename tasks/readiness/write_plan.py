@@ -10,7 +10,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 from .content import extract_list, find_id, is_id_key, vary_identifier, with_value
 from .identifiers import slots, strip_url
-from .ledger import NAME_FIELDS, new_token, resolve_references, uniquify
+from .ledger import NAME_FIELDS, as_route_collection, new_token, resolve_references, uniquify
 from .models import ProbeTarget
 from .plans import (
     FOLLOW_RETRY_S, MALFORMED_BODY, RESEND_MIN_MS, RESENDS, WRITE_BUDGET, Related, Run, _finish, _real_combos,
@@ -84,6 +84,9 @@ async def probe_write(target: ProbeTarget, run: Run) -> ProbeRecord:
         obs = await prober.send("options", "OPTIONS", url, headers)
         if obs is not None:
             rec.observations.append(obs)
+            if obs.ok and obs.status in (404, 410):
+                # the router's own 404? (crosscheck decides whether OPTIONS can be trusted here)
+                rec.info["options_route"] = await run.oracle.options_not_found(obs, prober, headers)
             if not obs.error:
                 rec.host_observations = await run.hosts.get(origin, prober, headers)
         return _finish(rec, prober)
@@ -132,22 +135,28 @@ async def _send_write(rec: ProbeRecord, prober: Prober, run: Run, label: str, me
     return obs
 
 
+async def _withhold(rec: ProbeRecord, run: Run, prober: Prober, url: str, headers: dict[str, str],
+                    reason: str) -> None:
+    """Nothing a valid POST creates here could be removed: send only a body the API must refuse."""
+    target = rec.target
+    rec.info["withheld"] = reason
+    run.withheld[target.name] = reason
+    if isinstance(target.body, (dict, list)) and target.body:
+        bad = await prober.send("malformed", "POST", url, headers, raw=MALFORMED_BODY)
+        if bad is not None:
+            rec.observations.append(bad)
+            if bad.is_2xx:
+                _record(rec, run, bad, url)
+            elif bad.ok and bad.status in (404, 410):
+                rec.info["route"] = await run.oracle.check(bad, prober, headers)
+
+
 async def _probe_post(rec: ProbeRecord, run: Run, prober: Prober, url: str, headers: dict[str, str]) -> None:
     target = rec.target
     assert run.ledger is not None
     withheld = await _removal_unknown(rec, run, prober, url, headers)
     if withheld:
-        # nothing a valid POST creates here could be removed: send only a body the API must refuse
-        rec.info["withheld"] = withheld
-        run.withheld[target.name] = withheld
-        if isinstance(target.body, (dict, list)) and target.body:
-            bad = await prober.send("malformed", "POST", url, headers, raw=MALFORMED_BODY)
-            if bad is not None:
-                rec.observations.append(bad)
-                if bad.is_2xx:
-                    _record(rec, run, bad, url)
-                elif bad.ok and bad.status in (404, 410):
-                    rec.info["route"] = await run.oracle.check(bad, prober, headers)
+        await _withhold(rec, run, prober, url, headers, withheld)
         return
     related = run.related(target, url)
     await _snapshot(rec, run, "effect-before", related)
@@ -249,6 +258,13 @@ async def _removal_unknown(rec: ProbeRecord, run: Run, prober: Prober, url: str,
     if _item_routed(run, url):
         return None
     coll = strip_url(strip_query(url))
+    verb = creation_verb(url)
+    if verb:
+        # an RPC-style creation (``/v3/auth/user/add``, ``/users/create``): it answers with no id or
+        # Location to delete by, and nothing in the campaign undoes it
+        return (f"not written: its path names a creation ({verb}) and nothing in the campaign removes what it "
+                f"creates (no DELETE item route under it); only a body the API must refuse was sent (add the "
+                f"DELETE operation, or test it by hand)")
     if coll not in run.list_urls:
         return None
     slash = "/" if strip_query(url).endswith("/") else ""
@@ -266,6 +282,35 @@ async def _removal_unknown(rec: ProbeRecord, run: Run, prober: Prober, url: str,
             f"must refuse was sent (add the DELETE operation, or mark it safe: true)")
 
 
+#: the last path segment of an RPC-style operation that makes something (etcd's ``/v3/auth/user/add``,
+#: ``/v3/kv/put``, ``/users/create``, ``/projects/{id}/add-member``)
+CREATION_VERBS = {"add", "create", "new", "insert", "put", "grant", "register", "signup", "enroll", "enrol",
+                  "subscribe", "upload", "import", "append"}
+
+
+def creation_verb(url: str) -> str | None:
+    """The creation verb the path's last (literal) segment names, or None."""
+    from .ledger import _tokens
+
+    last = urlsplit(strip_query(url)).path.rstrip("/").rsplit("/", 1)[-1]
+    if not last or "{" in last:
+        return None
+    hits = sorted(_tokens(last) & CREATION_VERBS)
+    return hits[0] if hits else None
+
+
+def _addressed_fields(target: ProbeTarget) -> set[str]:
+    """The body fields a route addresses its object by: ``{name}`` → name, ``{id}`` → id."""
+    from .identifiers import split_placeholder
+
+    return {str(split_placeholder(sl.name)[1]).lower() for sl in slots(target.url)}
+
+
+def notes_kept(notes: list[str]) -> list[str]:
+    """The body fields a write kept as they were (``"name kept as it is"``)."""
+    return [n[: -len(" kept as it is")] for n in notes if n.endswith(" kept as it is")]
+
+
 def has_item_slot(target: ProbeTarget) -> bool:
     return bool(slots(target.url))
 
@@ -280,7 +325,7 @@ def _item_routed(run: Run, url: str) -> bool:
         if not sl or not route.template.partition("?")[0].rstrip("/").endswith("{" + sl[-1].name + "}"):
             continue
         pattern = re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(strip_url(sl[-1].collection)))
-        if re.fullmatch(pattern, coll):
+        if re.fullmatch(pattern, coll) or re.fullmatch(pattern, as_route_collection(coll, sl[-1].collection)):
             return True
     return False
 
@@ -336,14 +381,25 @@ def _read_back(rec: ProbeRecord, w1: Observation) -> bool:
 
 def _record(rec: ProbeRecord, run: Run, obs: Observation, url: str):
     assert run.ledger is not None
-    entry = run.ledger.record(rec.target.name, strip_query(url), obs.json if obs.is_json else None,
-                              obs.header("location"), url)
+    data = obs.json if obs.is_json else None
+    if isinstance(data, list) and data and all(isinstance(i, dict) for i in data) and obs.header("location") is None:
+        # a bulk create (JupyterHub's POST /users {"usernames": [...]}) answers the list it made:
+        # every one of them is recorded, to be removed
+        entries = [run.ledger.record(rec.target.name, strip_query(url), item, None, url) for item in data[:20]]
+        made = [e for e in entries if e is not None]
+        for e in made:
+            rec.info.setdefault("created", []).append(e.ref)
+        if made:
+            run.withheld.setdefault(rec.target.name, f"not sent again: its POST answered {obs.status} with a list of "
+                                                     f"the objects it made (a bulk create); readiness removed them")
+            return made[0]
+    entry = run.ledger.record(rec.target.name, strip_query(url), data, obs.header("location"), url)
     if entry is not None:
         rec.info.setdefault("created", []).append(entry.ref)
     elif obs.is_2xx:
         run.ledger.unknown_effects.append(f"{rec.target.name}: POST {urlsplit(url).path} answered {obs.status} "
                                           f"without an id or a Location")
-        if obs.status != 202 and obs.is_json and isinstance(obs.json, dict) and obs.json:
+        if obs.status != 202 and obs.is_json and isinstance(obs.json, (dict, list)) and obs.json:
             # an object came back, but nothing to address it by (Mockoon: "id": null): whatever a
             # later stage's POST makes here could not be removed either
             run.withheld.setdefault(rec.target.name, f"not sent: its POST answered {obs.status} with an object but no "
@@ -459,6 +515,13 @@ async def _probe_modify(rec: ProbeRecord, run: Run, prober: Prober, url: str, he
     target = rec.target
     method = target.method.upper()
     has_slots = bool(slots(target.url))
+    verb = creation_verb(url) if method == "POST" else None
+    if verb and not _item_routed(run, url):
+        await _withhold(rec, run, prober, url, headers, (
+            f"not written: its path names a creation ({verb}) and nothing in the campaign removes what it creates "
+            f"(no DELETE item route under it); only a body the API must refuse was sent (add the DELETE "
+            f"operation, or test it by hand)"))
+        return
     pre = None
     if method in ("PUT", "PATCH") or not own:
         pre = await prober.send("pre", "GET", url, headers)
@@ -477,12 +540,29 @@ async def _probe_modify(rec: ProbeRecord, run: Run, prober: Prober, url: str, he
                 rec.info["typed"] = why
                 break
     restorable = pre is not None and pre.is_2xx and pre.is_json and isinstance(pre.json, dict)
-    if not own and method == "PUT" and pre is not None and pre.ok and pre.status in (404, 410):
+    names_item = target.url.partition("?")[0].rstrip("/").endswith("}")
+    if not own and (method == "PUT" or method == "POST" and names_item) and pre is not None and pre.ok \
+            and pre.status in (404, 410):
         check = await run.oracle.check(pre, prober, headers)
-        if check.exists:  # the item route answers "no such item": a PUT there could create it
-            rec.info["not_probed"] = (f"not written: GET answered {pre.status} for the campaign's sample ({check.detail})"
-                                      f", and a PUT there could create it; nothing this run created could be used")
+        if check.exists:  # the item route answers "no such item": a PUT (or a POST) there could create it
+            reason = (f"not written: GET answered {pre.status} for the campaign's sample ({check.detail}), and a "
+                      f"{method} there could create it; nothing this run created could be used")
+            rec.info["not_probed"] = reason
+            if method == "POST":  # JupyterHub's POST /groups/{name}: later stages must not create it either
+                run.withheld.setdefault(target.name, reason)
             return
+    if own and (method == "PUT" or method == "POST" and names_item):
+        # probed on an object this run made; later stages send the campaign's own sample: if that one
+        # does not exist, their PUT/POST would create it (JupyterHub: smoke's POST /users/sample)
+        sample_url = fill(target.url, sample_combos(target)[0])
+        if sample_url != url:
+            probe = await prober.send("sample-pre", "GET", sample_url, headers)
+            if probe is not None:
+                rec.observations.append(probe)
+                if probe.ok and probe.status in (404, 410):
+                    run.withheld.setdefault(target.name, (
+                        f"not sent by later stages: GET {urlsplit(sample_url).path} answered {probe.status}, so a "
+                        f"{method} to the campaign's sample would create it"))
     if not own and not has_slots and not restorable and method in ("PUT", "PATCH"):
         rec.info["not_probed"] = ("not written: its current value could not be read "
                                   f"(GET answered {pre.status if pre is not None and pre.ok else 'nothing'}), "
@@ -501,8 +581,28 @@ async def _probe_modify(rec: ProbeRecord, run: Run, prober: Prober, url: str, he
         kept = [k for k in body if k in current and (str(k).lower() in NAME_FIELDS or is_id_key(str(k)))]
         body = {**body, **{k: current[k] for k in kept}}  # never rename (or re-id) what the route addresses
         notes = [n for n in notes if n.split(" ")[0] not in kept] + [f"{k} kept as it is" for k in kept]
+    elif restorable and isinstance(body, dict) and method in ("PUT", "PATCH"):
+        # a sample changed and put back: its identity stays (JupyterHub's PATCH /users/{name} with a
+        # "name" renames the user, and the put-back then finds nobody by the old name)
+        from .identifiers import split_placeholder
+
+        current = pre.json  # type: ignore[union-attr]
+        addressed = {str(split_placeholder(sl.name)[1]).lower() for sl in slots(target.url)}
+        kept = [k for k in body if k in current and (str(k).lower() in addressed or is_id_key(str(k)))]
+        body = {**body, **{k: current[k] for k in kept}}
+        notes = [n for n in notes if n.split(" ")[0] not in kept] + [f"{k} kept as it is" for k in kept]
+    addressed_by = _addressed_fields(target)
+    dropped = [k for k in body if str(k).lower() in addressed_by] if method == "PATCH" and isinstance(body, dict) \
+        else []
+    if dropped and len(dropped) < len(body):
+        # a PATCH sends what changes: never the field the route addresses the object by (JupyterHub
+        # renames a user whose PATCH carries a "name", and answered 500 to its own name)
+        body = {k: v for k, v in body.items() if k not in dropped}
+        notes = [n for n in notes if n.split(" ")[0] not in dropped] + [f"{k} left out: the route addresses by it"
+                                                                       for k in dropped]
     rec.info["body_notes"] = notes
-    w1 = await _send_write(rec, prober, run, "write", method, url, headers, body, {"token": token})
+    w1 = await _send_write(rec, prober, run, "write", method, url, headers, body,
+                           {"token": token, "kept": [k for k in notes_kept(notes)]})
     if w1 is None or w1.error:
         return
     if w1.status in (404, 410):
@@ -527,6 +627,8 @@ async def _probe_modify(rec: ProbeRecord, run: Run, prober: Prober, url: str, he
             rec.observations.append(obs)
     if w1.is_2xx and not own and restorable:
         back = _restore_body(method, target.body, pre.json)  # type: ignore[union-attr]
+        if method == "PATCH" and isinstance(back, dict) and dropped:
+            back = {k: v for k, v in back.items() if k not in dropped} or None
         if back is not None:
             obs = await prober.send("restore", method, url, headers, back)
             if obs is not None:

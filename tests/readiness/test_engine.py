@@ -250,7 +250,9 @@ async def test_allow_writes_false_never_writes(servers):
         assert "writes-not-probed" in _signals(v)
         if v.verdict == "mock":      # only a tool naming itself in the endpoint's own answer, never a guess
             assert _signals(v) & {"mock-server-header", "mock-server-body"}, v.to_dict()
-        assert v.requests <= 7
+        # OPTIONS, the host's own pages, and when OPTIONS gets a 404 the route oracle's two requests
+        # for a path that surely does not exist (shared by the origin, charged to the first asking)
+        assert v.requests <= 9
     assert all(v.verdict == "unverified" for v in results if v.name.startswith("real"))
 
 

@@ -163,6 +163,127 @@ def test_endpoints_served_by_other_software_than_their_siblings():
     assert all(r.cross == [] for r in real)
 
 
+def test_an_item_route_that_contradicts_its_list():
+    members = [{"id": 1, "name": "John Doe", "role": "owner"}, {"id": 2, "name": "Jane Doe", "role": "developer"}]
+    team = _read("team", f"{H}/api/team/", members, varied=None)
+    member = _read("member", f"{H}/api/team/{{id}}/", {"id": 1, "name": "John Doe", "role": "owner"})
+    member.observations.append(obs("alt", {"id": 2, "name": "John Doe", "role": "owner"}, url=f"{H}/api/team/2/"))
+    crosscheck([team, member])
+    assert [(e.signal, e.weight) for e in member.cross] == [("list-item-contradiction", 1.0)]
+    assert [(e.signal, e.weight) for e in team.cross] == [("list-item-contradiction", 0.7)]
+    assert "'John Doe'" in team.cross[0].detail and "'Jane Doe'" in team.cross[0].detail
+    # a real pair: the item says what the list says (a shortened text in the list is fine); a field
+    # some write of the run sends is not compared (the write may have changed it in between)
+    books = _read("books", f"{H}/api/books", {"items": [{"id": 1, "title": "Dune", "blurb": "A desert…"},
+                                                       {"id": 2, "title": "Kindred", "blurb": "Time…"}]}, varied=None)
+    book = _read("book", f"{H}/api/books/{{id}}", {"id": 2, "title": "Kindred", "blurb": "Time travel"})
+    book.observations[0].url = f"{H}/api/books/2"
+    renamed = _read("book2", f"{H}/api/books/{{id}}", {"id": 1, "title": "samplepc3f9a1b", "blurb": "A desert planet"})
+    patch = ProbeRecord(ProbeTarget("rename", "PATCH", f"{H}/api/books/{{id}}", {"id": [1]}, body={"title": "x"}),
+                        [], info={"kind": "write"})
+    crosscheck([books, book, renamed, patch])
+    assert books.cross == [] and book.cross == [] and renamed.cross == []
+
+
+def _unwritten(name: str, method: str, path: str, status: int, headers, body=None, route=None):
+    from tasks.readiness.routing import RouteCheck
+
+    t = ProbeTarget(name, method, f"{H}{path}", {"id": [1]} if "{id}" in path else {})
+    o = obs("options", body, status=status, url=f"{H}{path.replace('{id}', '1')}", method="OPTIONS",
+            headers=headers, std_headers=False)
+    info = {"kind": "write", "not_probed": "environment 'production' does not allow writes"}
+    if route is not None:
+        info["options_route"] = RouteCheck(route, "OPTIONS answered 404 like a path that surely does not exist")
+    return ProbeRecord(t, [o], info=info)
+
+
+def test_options_tells_a_missing_route_only_where_it_tells_routes_apart():
+    from tasks.readiness.verdict import decide
+
+    werkzeug = [("Server", "Werkzeug/3.1"), ("Date", "Mon"), ("Content-Type", "text/html; charset=utf-8")]
+    stub = [("Content-Type", "application/json"), ("Date", "Mon"), ("Connection", "close")]
+    review = _unwritten("post-review", "POST", "/api/reviews", 200, werkzeug, b"")
+    email = _unwritten("email", "POST", "/api/notifications/email", 200, werkzeug, b"")
+    renew = _unwritten("renew", "POST", "/api/loans/{id}/renewals", 404, werkzeug, b"<h1>Not Found</h1>", False)
+    crosscheck([review, email, renew])
+    verdict, _, reason = decide(renew, [])
+    assert verdict == "missing" and "/api/reviews" in reason
+    assert decide(review, [])[0] == "unverified"
+    # a stub tool beside a real backend: its 404 to OPTIONS is not the backend's, and a GET on the
+    # same path answered: the route is there, only OPTIONS was not stubbed
+    payout = _unwritten("payout", "POST", "/api/payouts", 404, stub, {"error": "no stub"}, False)
+    invoice = _unwritten("create-invoice", "POST", "/api/invoices", 404, stub, {"error": "no stub"}, False)
+    invoices = _read("invoices", f"{H}/api/invoices", {"items": []}, headers=stub, std=False, varied=None)
+    crosscheck([review, email, payout, invoice, invoices])
+    assert decide(payout, [])[0] == "unverified" and decide(invoice, [])[0] == "unverified"
+    # the same stub 404 on a host where its siblings answer OPTIONS from the stub too: still a GET
+    # on the path answered, so not missing
+    stub_ok = _unwritten("delete-x", "DELETE", "/api/x/{id}", 200, stub, b"")
+    crosscheck([stub_ok, invoice, invoices])
+    assert decide(invoice, [])[0] == "unverified"
+
+
+def test_a_stub_beside_stubs_of_the_same_tool():
+    from tasks.readiness.models import Evidence
+
+    werkzeug = [("Server", "Werkzeug/3.1"), ("Date", "Mon"), ("Content-Type", "application/json")]
+    stub = [("Content-Type", "application/json"), ("Date", "Mon"), ("Connection", "close")]
+    canned = {"name": "string", "email": "user@example.com", "id": 0, "status": "string", "note": "string"}
+    real = [_read(f"r{i}", f"{H}/api/books/{{id}}/r{i}", {"title": f"Dune {i}"}, headers=werkzeug, std=False)
+            for i in range(5)]
+
+    def stubs(n_canned: int) -> list[ProbeRecord]:
+        return [_read(f"s{i}", f"{H}/api/invoices/s{i}", canned if i < n_canned else {"items": [{"id": i}]},
+                      headers=stub, std=False, varied=None) for i in range(4)]
+
+    fleet = stubs(1)
+    crosscheck(real + fleet)
+    assert [(e.signal, e.weight) for e in fleet[3].cross] == [("transport-differs", 1.5),
+                                                              ("co-served-with-mocks", 1.5)]
+    assert "s0" in fleet[3].cross[1].detail
+    assert all(e.signal != "co-served-with-mocks" for e in fleet[0].cross)          # already a mock
+    assert all(e.signal != "co-served-with-mocks" for r in real for e in r.cross)
+    # one endpoint of the group shows strong real evidence (an object it created was listed): a real
+    # service behind the same gateway, with one canned handler; nothing is inferred for the others
+    fleet = stubs(1)
+    fleet[2].cross.append(Evidence("effect-listed", "real", 2.0, "GET /api/invoices lists id 7 after the POST"))
+    crosscheck(real + fleet)
+    assert all(e.signal != "co-served-with-mocks" for r in fleet for e in r.cross)
+    # no mock in the group: nothing is inferred
+    fleet = stubs(0)
+    crosscheck(real + fleet)
+    assert all(e.signal != "co-served-with-mocks" for r in fleet for e in r.cross)
+
+
+def test_destructive_words_run_together_and_global_switches():
+    assert "delete" in destructive("POST", f"{H}/v3/kv/deleterange")
+    assert "enable" in destructive("POST", f"{H}/v3/auth/enable")
+    assert destructive("POST", f"{H}/api/addresses") is None and destructive("POST", f"{H}/api/books") is None
+
+
+def test_a_read_back_through_a_route_that_ignores_its_id_proves_nothing():
+    from tasks.readiness.signals import collect
+
+    hold = {"id": 501, "book_id": 2, "member_id": 1, "status": "held"}
+    holds = _read("hold", f"{H}/api/holds/{{id}}", hold, (200, hold))
+    w = ProbeRecord(ProbeTarget("create-hold", "POST", f"{H}/api/holds", body={"book_id": 2, "member_id": 1}),
+                    [obs("write", hold, status=201, url=f"{H}/api/holds", method="POST",
+                         meta={"write": True, "token": ""}),
+                     obs("follow", hold, url=f"{H}/api/holds/501", meta={"via": "id", "id": "501"})],
+                    info={"kind": "write", "writes_allowed": True, "values": {}})
+    w.observations[0].sent = {"book_id": 2, "member_id": 1}
+    assert "write-persisted" in {e.signal for e in collect(w)}
+    crosscheck([holds, w])
+    signals = {e.signal for e in collect(w)}
+    assert "write-persisted" not in signals and "read-back-id-blind" in signals
+
+
+def test_lists_of_names_get_unique_values_too():
+    body, changed = uniquify({"usernames": ["sample", "bob"], "admin": True, "skus": ["SKU-1"]}, "pcX")
+    assert body == {"usernames": ["samplepcX", "bobpcX1"], "admin": True, "skus": ["SKU-1"]}
+    assert changed == ["usernames"]
+
+
 # --- query POSTs ------------------------------------------------------------------------------------
 
 def test_posts_that_only_read_are_safe_by_path_or_by_the_spec():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from datetime import datetime, timezone
@@ -138,6 +139,31 @@ def test_placeholder_content_grades():
     assert placeholder_content(read_record([obs("base", real)])) == []
 
 
+def test_different_placeholder_people_weigh_but_never_decide_alone():
+    team = [{"id": 1, "name": "John Doe", "role": "owner"}, {"id": 2, "name": "Jane Doe", "role": "developer"},
+            {"id": 3, "name": "Foo Bar", "role": "viewer"}]
+    rec = read_record([obs("base", team)])
+    ev = placeholder_content(rec)
+    assert 2.5 <= signals_of(ev)["placeholder-content"] < 3.0
+    assert decide(rec, ev)[0] == "real"                         # one signal alone never makes "mock"
+    steady = Evidence("constant-latency", "mock", 0.5, "steady")
+    assert decide(rec, ev + [steady])[0] == "mock"               # with a second, independent one it does
+    # one test account in a real list is not a fixture
+    seeded = [{"id": 1, "name": "John Doe"}, {"id": 2, "name": "Ada Lovelace"}, {"id": 3, "name": "Alan Turing"}]
+    assert placeholder_content(read_record([obs("base", seeded)])) == []
+    # names the request itself sent, echoed back, never count
+    echoed = {"id": 7, "owner": "John Doe", "reviewer": "Jane Doe", "status": "open", "priority": 3,
+              "created_at": "2026-03-02T10:41:07Z", "project": "atlas", "estimate": 5}
+    rec = read_record([obs("base", echoed, method="POST")])
+    rec.target = dataclasses.replace(rec.target, body={"owner": "John Doe", "reviewer": "Jane Doe"})
+    assert placeholder_content(rec) == []
+    # nor do values the URL itself carries (an echo service answering its query string)
+    args = {"args": {"a": "foo", "b": "bar"}, "origin": "127.0.0.1", "url": "http://127.0.0.1:9/get?a=foo&b=bar",
+            "headers": {"Host": "127.0.0.1:9", "Accept": "*/*", "User-Agent": "perfcampaign"}}
+    assert placeholder_content(read_record([obs("base", args, url="http://127.0.0.1:9/get?a=foo&b=bar")],
+                                           varied=None, url="http://127.0.0.1:9/get?a=foo&b=bar")) == []
+
+
 def test_ignores_path_id_identical_and_echo():
     body = {"id": 1, "name": "Kettle", "price": 29.9}
     rec = read_record([obs("base", body), obs("alt", body, meta={"value": "2"}),
@@ -175,6 +201,68 @@ def test_unstable_body_random_vs_live():
             for i, s in [(1, 1), (2, -1), (3, 1), (4, -1)]]
     rec = read_record([obs("base", live[0])] + [obs("repeat", b) for b in live[1:]], varied=None)
     assert unstable_body(rec) == []
+
+
+def _same_requests(bodies):
+    return read_record([obs("base", bodies[0])] + [obs("repeat", b) for b in bodies[1:]], varied=None)
+
+
+def test_business_counts_swinging_at_random_are_a_generator():
+    # recorded from a Flask handler returning random.randint() counts beside a fresh generated_at
+    now = datetime.now(timezone.utc).isoformat()
+    rows = [(158, 60, 2), (236, 16, 0), (97, 71, 11), (301, 33, 6), (44, 52, 14)]
+    dash = [{"active_readers": a, "loans_today": b, "overdue": c, "generated_at": now} for a, b, c in rows]
+    ev = unstable_body(_same_requests(dash))
+    assert [e.weight for e in ev] == [3.0] and "counts jump up and down" in ev[0].detail
+    assert decide(_same_requests(dash), ev)[0] == "mock"
+    # one of the three draws happened to come out sorted (recorded: 1.7 % of runs)
+    rows_sorted = [(84, 67, 8), (131, 54, 2), (218, 71, 11), (260, 33, 6), (306, 52, 14)]
+    dash = [{"active_readers": a, "loans_today": b, "overdue": c, "generated_at": now} for a, b, c in rows_sorted]
+    assert [e.weight for e in unstable_body(_same_requests(dash))] == [3.0]
+    # counts named like counters swing the same way
+    named = [{"user_count": a, "order_count": b, "total": c} for a, b, c in rows]
+    assert [e.weight for e in unstable_body(_same_requests(named))] == [3.0]
+
+
+def test_records_picked_at_random_and_live_gauges_are_not_a_generator():
+    # a real "random book" route: the whole row changes, its id and text with its numbers
+    books = [(4, "Snow Crash", 4, 4), (2, "Neuromancer", 2, 1), (7, "Kindred", 2, 2), (1, "Dune", 3, 3),
+             (6, "Foundation", 5, 5)]
+    picks = [{"id": i, "title": t, "copies": c, "copies_available": a, "year": 1900 + i * 10} for i, t, c, a in books]
+    assert all(e.weight < 3.0 for e in unstable_body(_same_requests(picks)))
+    # live gauges: in-flight work stays small, memory drifts, counters only grow
+    gauges = [{"in_flight": f, "heap_bytes": h, "requests_served": 1000 + i, "queue_depth": q, "workers": 4}
+              for i, (f, h, q) in enumerate([(1, 41_200_000, 0), (2, 41_900_000, 1), (1, 36_000_000, 0),
+                                             (3, 36_600_000, 2), (1, 37_100_000, 0)])]
+    assert all(e.weight < 3.0 for e in unstable_body(_same_requests(gauges)))
+    # a young counter climbing beside two small gauges is not a generator either
+    young = [{"in_flight": f, "queue_depth": q, "requests_total": t} for f, q, t in
+             [(1, 0, 3), (3, 2, 8), (1, 0, 14), (3, 2, 21), (1, 0, 29)]]
+    assert all(e.weight < 3.0 for e in unstable_body(_same_requests(young)))
+    # two swinging counts are a hint, not yet a generator
+    two = [{"a": a, "b": b} for a, b, _ in [(158, 60, 0), (236, 16, 0), (97, 71, 0), (301, 33, 0)]]
+    assert all(e.weight < 3.0 for e in unstable_body(_same_requests(two)))
+
+
+def test_hand_typed_event_times_second_placeholder_text():
+    from tasks.readiness.signals import collect
+
+    # a canned DRF list: one row, lorem ipsum note, logged "2020-01-01T00:00:00Z"
+    canned = [{"task": 1, "hours": 2.5, "note": "lorem ipsum", "logged_at": "2020-01-01T00:00:00Z"}]
+    rec = read_record([obs("base", canned, url="http://127.0.0.1:9/api/timesheets/")], varied=None,
+                      url="http://127.0.0.1:9/api/timesheets/")
+    ev = collect(rec)
+    assert signals_of(ev)["fixture-timestamp"] == 0.5 and signals_of(ev)["placeholder-content"] == 2.5
+    assert decide(rec, ev)[0] == "mock"
+    # rows stamped by now(), a date-only field, a midnight that is not the 1st: nothing
+    for row in ({"note": "lorem ipsum", "logged_at": "2020-01-01T09:12:44.120Z"},
+                {"note": "x", "due_on": "2020-01-01"}, {"note": "x", "logged_at": "2020-01-15T00:00:00Z"},
+                {"note": "x", "logged_at": "2020-01-01T00:00:00Z", "done_at": "2023-05-04T10:01:02Z"}):
+        rec = read_record([obs("base", [row])], varied=None, url="http://127.0.0.1:9/api/timesheets/")
+        assert "fixture-timestamp" not in signals_of(collect(rec))
+    # lorem ipsum alone stays below mock
+    rec = read_record([obs("base", [{"note": "lorem ipsum", "logged_at": "2020-01-01T09:12:44Z"}])], varied=None)
+    assert decide(rec, collect(rec))[0] == "real"
 
 
 def test_ignores_query():
@@ -338,3 +426,13 @@ def test_idempotent_post_is_not_same_id_mock():
     rec = _write_record([w1, w2])
     rec.target.headers["Idempotency-Key"] = "k-1"
     assert signals_of(write_persistence(rec)) == {"write-idempotent": 0.0}
+
+
+def test_json_lines_are_a_stream_not_invalid_json():
+    from tasks.readiness.signals.content import odd_values
+
+    lines = b'{"result":{"blob":"AAAA"}}\n{"result":{"blob":"BBBB"}}\n'
+    rec = read_record([obs("base", lines)], varied=None)
+    assert "invalid-json" not in signals_of(odd_values(rec))
+    rec = read_record([obs("base", b'{"id": 1, "name": "x",}')], varied=None)
+    assert signals_of(odd_values(rec))["invalid-json"] == 2.0

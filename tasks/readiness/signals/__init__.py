@@ -35,9 +35,13 @@ mock-server-host       mock       ≤4      a tool the host's own pages name (ad
 dev-http-server        mock       1       served by Python's BaseHTTP
 placeholder-content    mock       1-3.5   many fields hold example values ("string", 0, "test"...),
                                           weighed by their share; any Lorem ipsum text weighs 2-2.5
-                                          on its own, whatever the share
+                                          on its own, whatever the share; two or more different
+                                          well-known placeholder people/texts (John Doe, Jane Doe,
+                                          Foo Bar...) not sent by the request 2.5-2.8 (never alone)
 uniform-items          mock       1-2     list items identical apart from their id, or all with the
                                           same midnight timestamp (+ the same free text)
+fixture-timestamp      mock       0.5     every event time (``*_at``) of the answer is midnight on the 1st
+                                          of a month, long ago ("2020-01-01T00:00:00Z"): typed by hand
 invalid-json           mock       2       a JSON content type over a body that is not JSON
 js-date-string         mock       1.5     JavaScript Date.toString() values instead of ISO 8601
 stale-generated-at     mock       1.5     an answer computed on request says it was generated days ago
@@ -50,8 +54,11 @@ phantom-resource       mock       1-1.5   a nonexistent id answers 2xx with a fu
 id-mismatch            mock       1-1.5   /items/2 (or ?customer_id=2) answers about 1, never says 2
 accepts-malformed      mock       1.5-2   an id of the wrong shape answered like a real one; a POST
                                           body that is not JSON answered 2xx
-unstable-random-body   mock       1-2.8   identical requests get randomly different bodies (one field:
-                                          1; the resource's own id changing counts extra)
+unstable-random-body   mock       1-3     identical requests get randomly different bodies (one field:
+                                          1; the resource's own id changing counts extra); 3 when three
+                                          or more business counts jump up and down by large amounts
+                                          (or two, and a third leaps one way) and nothing else
+                                          changes (a randint dashboard)
 cycling-body           mock       1-2     identical requests get a few bodies in a fixed rotation (a
                                           tool's response list; 1 for two bodies: two replicas?)
 write-not-persisted    mock       0.5-2.5 the created/updated/deleted state is not there after (a
@@ -76,8 +83,14 @@ content-type-mismatch  mock       0.8     JSON body served as text/html, text/pl
 no-date-header         mock       0.7     no Date header (RFC 9110 wants one from real servers)
 pretty-printed-json    mock       0.5     indented JSON (json-server, Mockoon…)
 transport-differs      mock       1-1.5   served by other software than its sibling endpoints (cross)
+co-served-with-mocks   mock       1.5     blamed by transport-differs, served by the same software as an
+                                          endpoint that is mock on its own evidence, and no endpoint of
+                                          that group shows strong real evidence (R ≥ 2) (cross)
 phantom-parent         mock       2       a sibling says the parent does not exist, this one answers
                                           2xx for it (cross)
+list-item-contradiction mock      0.7-1   GET /items/2 answers other text than the list shows for item 2
+                                          (1 on the item route, 0.7 on the list; fields a write of the
+                                          run sends are not compared) (cross)
 frozen-list            mock       2       the collection's plain list did not show an object confirmed
                                           created (cross)
 unknown-id-rejected    real       0.6-1   a nonexistent id answers 404/410/400/422
@@ -109,7 +122,8 @@ exists was found — the verdict is ``unverified``), ``mock-tool-proxy`` (a mock
 backend — its headers are then ignored), ``collection-route-ok`` (ids 404 but the collection
 answers: test data may be wrong), ``bad-sample`` (the campaign's sample failed, a real id or an
 empty query worked), ``unexpected-status``, ``missing-sample``, ``write-accepted-async`` (202),
-``write-idempotent``, ``write-unverifiable``, ``location-offsite`` (a Location outside the
+``write-idempotent``, ``write-unverifiable``, ``read-back-id-blind`` (the object was read back
+through an item route that answers the same for any id: no ``write-persisted``), ``location-offsite`` (a Location outside the
 allow-list: not followed), ``not-restored``, ``writes-not-probed`` (with the reason).
 """
 
@@ -156,7 +170,7 @@ def collect(rec: ProbeRecord) -> list[Evidence]:
     return out
 
 
-from .content import lorem_weight, placeholder_content, uniform_items  # noqa: E402
+from .content import fixture_timestamps, lorem_weight, placeholder_content, uniform_items  # noqa: E402
 from .fingerprints import mock_server_signatures  # noqa: E402
 from .identity import id_mismatch, ignores_path_id  # noqa: E402
 from .queries import ignores_query  # noqa: E402
@@ -168,6 +182,7 @@ from .transport import auth_ignored, catch_all_route, transport_details, writes_
 from .writes import reflects, write_persistence  # noqa: E402
 
 __all__ = ["SIGNALS", "SIGNAL_MODULES", "Signal", "auth_ignored", "catch_all_route", "collect", "constant_latency",
+           "fixture_timestamps",
            "id_mismatch", "ignores_input", "ignores_path_id", "ignores_query", "input_not_reflected", "lorem_weight",
            "mock_server_signatures", "placeholder_content", "reflects", "register", "status_evidence",
            "transport_details", "uniform_items", "unstable_body", "write_persistence", "writes_skipped"]

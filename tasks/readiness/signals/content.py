@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import unquote_plus
 
 from datetime import datetime, timezone
 
 from ..content import (
     JS_DATE_RE, NOT_JSON, canonical, extract_list, is_id_key, is_round_time, leaves, lorem_score, parse_datetime,
-    placeholder_profile,
+    placeholder_identities, placeholder_profile,
 )
 from ..models import Evidence
 from ..probe import ProbeRecord
@@ -58,7 +59,19 @@ def placeholder_content(rec: ProbeRecord) -> list[Evidence]:
     # is real, so it still needs a second, independent signal.
     sent = {v.strip() for _, v in leaves(rec.target.body) if isinstance(v, str)}
     lorem_w, lorem_why = lorem_weight(p.json, exclude=sent)
-    if lorem_w > w:
+    # Two or more *different* well-known placeholder people/texts (John Doe and Jane Doe, Foo Bar,
+    # lorem ipsum) are a hand-written fixture whatever share of the fields they fill; still < 3:
+    # a dev database can be seeded with them, so a second, independent signal must agree.
+    asked = {str(v).strip() for vs in (rec.target.params or {}).values() for v in (vs or [])}
+    asked |= {unquote_plus(part) for part in re.split(r"[/?&=]", p.url) if part}
+    idents = placeholder_identities(p.json, exclude=sent | asked)
+    ident_w = 0.0 if len(idents) < 2 else (2.5 if len(idents) == 2 else 2.8)
+    if ident_w > max(w, lorem_w):
+        share = f"{score:.1f} of {n} fields look like example values ({frac:.0%})"
+        ev.append(Evidence("placeholder-content", "mock", ident_w,
+                           f"{len(idents)} different well-known placeholder people/texts in one answer "
+                           f"({', '.join(repr(i) for i in idents[:4])}); {share}"))
+    elif lorem_w > w:
         share = f"{score:.1f} of {n} fields look like example values ({frac:.0%})"
         ev.append(Evidence("placeholder-content", "mock", lorem_w,
                            f"{lorem_why}; {share}: " + "; ".join(prof["reasons"] + extra)))
@@ -145,11 +158,63 @@ def uniform_items(rec: ProbeRecord) -> list[Evidence]:
                      + "; ".join(reasons))]
 
 
+#: keys naming when something happened (a row's own event time, not a calendar date)
+_EVENT_TIME_KEY = re.compile(r"(_at|At|_on|_time|Time|timestamp|Timestamp)$")
+
+
+@register
+def fixture_timestamps(rec: ProbeRecord) -> list[Evidence]:
+    """Event times typed by hand: every ``*_at`` timestamp of the answer written with a clock time
+    of exactly midnight on the first day of a month, long ago (``"2020-01-01T00:00:00Z"``). Rows
+    stamped by ``now()`` carry seconds; a seeded database too, most of the time. A hint (0.5), a
+    second voice for placeholder text, never enough alone; a template-stamped list is
+    ``uniform-items``' business."""
+    p = rec.primary
+    if p is None or not p.is_2xx or not p.is_json or uniform_items(rec):
+        return []
+    sent = {v for _, v in leaves(rec.target.body) if isinstance(v, str)}
+    now = datetime.now(timezone.utc)
+    stamps = [(k, v) for k, v in leaves(p.json) if isinstance(v, str) and _EVENT_TIME_KEY.search(str(k).split(".")[-1])]
+    if not stamps or any(v in sent for _, v in stamps):
+        return []
+    for _, v in stamps:
+        dt = parse_datetime(v)
+        if dt is None or ":" not in v or not is_round_time(v) or dt.day != 1:
+            return []
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=timezone.utc)
+        if (now - dt).days < 30:
+            return []
+    k, v = stamps[0]
+    return [Evidence("fixture-timestamp", "mock", 0.5,
+                     f"{k}={v!r}: every event time of the answer is midnight on the 1st of a month, long ago "
+                     f"(typed by hand)" + (f" ({len(stamps)} of them)" if len(stamps) > 1 else ""))]
+
+
 #: keys that say when an answer was computed: it is "now" for anything computed on request
 GENERATED_KEY = re.compile(r"^(generated|computed|calculated|evaluated|quoted|fetched|retrieved|rendered|served|"
                            r"as[_-]?of|server[_-]?time|current[_-]?time|now)([_-]?(at|on|time|date|timestamp))?$",
                            re.IGNORECASE)
 _JSON_TYPE = re.compile(r"^application/([a-z0-9.+-]*\+)?json$")
+
+
+def _json_stream(body: bytes) -> bool:
+    """Several JSON values one after the other (JSON lines, a grpc-gateway stream such as etcd's
+    snapshot): what streaming servers send under a JSON content type, not a broken template."""
+    import json
+
+    text = body.decode("utf-8", "replace").strip()
+    dec, i, n = json.JSONDecoder(), 0, 0
+    while i < len(text):
+        try:
+            _, end = dec.raw_decode(text, i)
+        except ValueError:
+            return False
+        n += 1
+        i = end
+        while i < len(text) and text[i] in " \t\r\n":
+            i += 1
+    return n >= 2
 
 
 @register
@@ -162,7 +227,7 @@ def odd_values(rec: ProbeRecord) -> list[Evidence]:
     if p is None or not p.is_2xx or not p.body.strip():
         return []
     ev: list[Evidence] = []
-    if _JSON_TYPE.match(p.content_type) and p.json is NOT_JSON and not p.truncated:
+    if _JSON_TYPE.match(p.content_type) and p.json is NOT_JSON and not p.truncated and not _json_stream(p.body):
         ev.append(Evidence("invalid-json", "mock", 2.0,
                            f"served as {p.content_type} but not valid JSON: {_q(p.text, 60)!r}"))
     if p.json is NOT_JSON:

@@ -13,6 +13,37 @@ from .base import _q
 
 #: ids that are new on every request by design (request_id, trace_id…): never a sign of randomness
 _PER_REQUEST = re.compile(r"request|trace|correlation|span|session|nonce|event", re.IGNORECASE)
+#: volatile-looking names that still hold business counts (a count does not swing up and down by
+#: half its value between two requests a few milliseconds apart; a duration or a latency may)
+_COUNT_KEY = re.compile(r"count|total|hits|views", re.IGNORECASE)
+#: how many business counts must swing at once before the answer is called generated
+SWINGING_COUNTS = 3
+
+
+def _big_step(a: int, b: int) -> bool:
+    return abs(b - a) >= 3 and abs(b - a) >= 0.2 * max(abs(a), abs(b))
+
+
+def swings(values: list) -> bool:
+    """An integer series that jumps up *and* down by large amounts (≥ 3 and ≥ 20 % of the larger
+    value) between identical requests: what ``randint`` gives, not a live count (it moves by a few,
+    mostly one way) nor a gauge of in-flight work (it stays small)."""
+    if len(values) < 3 or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return False
+    steps = list(zip(values, values[1:]))
+    if any(b > a and _big_step(a, b) for a, b in steps) and any(b < a and _big_step(a, b) for a, b in steps):
+        return True
+    # or large jumps at least twice, and some way back (a draw's small steps are not all one way)
+    return sum(_big_step(a, b) for a, b in steps) >= 2 and any(b > a for a, b in steps) and any(
+        b < a for a, b in steps)
+
+
+def leaps(values: list) -> bool:
+    """An integer series that moves one way by large amounts at least twice (a random draw that
+    happened to come out sorted), unlike a live counter's small steps."""
+    if len(values) < 3 or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return False
+    return sum(_big_step(a, b) for a, b in zip(values, values[1:])) >= 2
 
 
 @register
@@ -32,8 +63,12 @@ def unstable_body(rec: ProbeRecord) -> list[Evidence]:
     common = set(flats[0]).intersection(*flats[1:])
     score = 0.0
     changed: list[str] = []
+    swinging: list[str] = []   # business counts jumping up and down at random
+    leaping: list[str] = []    # ...or by large amounts one way (a random draw that came out sorted)
+    other_change = False       # anything else changed (a string, an id, a float, the shape)
     structural = [p for p in all_paths - common]
     if structural:
+        other_change = True
         score += min(3.0, 0.5 * len(structural))
         changed.append(f"{len(structural)} fields come and go")
     for path in sorted(common):
@@ -42,39 +77,62 @@ def unstable_body(rec: ProbeRecord) -> list[Evidence]:
             continue
         key = last_key(path)
         if path.endswith("#len"):
+            other_change = True
             score += 1.0
             changed.append(f"{path[:-4]} length {vals}")
             continue
         if is_volatile_key(key) and (not is_id_key(key) or _PER_REQUEST.search(key)):
+            if _COUNT_KEY.search(key) and not is_id_key(key) and swings(vals):
+                swinging.append(f"{path[2:]}: {' → '.join(map(str, vals))}")
             continue
         if all(is_recent_time(v, now) for v in vals):
             continue
         nums = [v for v in vals if isinstance(v, (int, float)) and not isinstance(v, bool)]
         if len(nums) == len(vals):
-            if all(b >= a for a, b in zip(nums, nums[1:])):
-                continue  # monotonic counter
+            if all(b >= a for a, b in zip(nums, nums[1:])) or all(b <= a for a, b in zip(nums, nums[1:])):
+                if not is_id_key(key) and leaps(vals):
+                    leaping.append(f"{path[2:]}: {' → '.join(map(str, vals))}")
+                if all(b >= a for a, b in zip(nums, nums[1:])):
+                    continue  # monotonic counter
             mean = sum(abs(x) for x in nums) / len(nums)
             spread = max(nums) - min(nums)
             if mean > 0 and spread / mean < 0.2 and not is_id_key(key):
                 score += 0.2
                 continue
             s = 1.0
+            if not is_id_key(key) and swings(vals):
+                swinging.append(f"{path[2:]}: {' → '.join(map(str, vals))}")
+            elif is_id_key(key) or not leaps(vals):
+                other_change = True
         elif all(isinstance(v, bool) for v in vals):
+            other_change = True
             s = 0.5
         elif all(isinstance(v, str) for v in vals):
+            other_change = True
             if all(parse_datetime(v) for v in vals):
                 s = 1.0  # random dates far from now
             else:
                 distinct = len({v for v in vals})
                 s = 1.0 if distinct >= min(3, len(vals)) else 0.3
         else:
+            other_change = True
             s = 1.0
         if is_id_key(key):
+            other_change = True
             s = max(s, 1.0)
         score += s
         if len(changed) < 5:
             dv = list(dict.fromkeys(canonical(v) for v in vals))
             changed.append(f"{path[2:] or '$'}: {_q(dv[0], 30)} → {_q(dv[1], 30)}")
+    if (len(swinging) >= SWINGING_COUNTS or len(swinging) == SWINGING_COUNTS - 1 and leaping) and not other_change:
+        swinging += leaping[:1]
+        # Several business counts of one aggregate (readers, loans today, overdue…) jumping up and
+        # down by large amounts between requests milliseconds apart, nothing else changing: a
+        # random generator behind a dashboard. A record picked at random changes its id and its
+        # text with its numbers, so it never qualifies; a real gauge moves a little, or one way.
+        return [Evidence("unstable-random-body", "mock", 3.0,
+                         f"{len(same)} identical requests: {len(swinging)} counts jump up and down at random "
+                         f"({'; '.join(swinging[:4])})")]
     if score < 1.0:
         return []
     # one field that comes and goes at random is a hint (a live gauge can wander); several are a

@@ -313,7 +313,11 @@ def _post(rec: ProbeRecord, w1: Observation, writes: list[Observation], follow: 
                            f"the Location {follow.meta.get('location')!r} points outside the allowed hosts: not followed"))
         return ev
     via = follow.meta.get("via")
-    if follow.is_2xx:
+    if follow.is_2xx and rec.info.get("readback_blind"):
+        ev.append(Evidence("read-back-id-blind", "real", 0.0,
+                           f"GET {_path(follow)} answered {follow.status}, but {rec.info['readback_blind']}: the "
+                           f"read-back proves nothing"))
+    elif follow.is_2xx:
         r = reflects(_sent(rec, w1), follow.json if follow.is_json else None)
         if r is None or r >= 0.5:
             ev.append(Evidence("write-persisted", "real", 2.0 if r is not None else 1.5,
@@ -353,7 +357,10 @@ def _modify(rec: ProbeRecord, w1: Observation, follow: Observation | None) -> li
     method = rec.target.method.upper()
     ev: list[Evidence] = []
     sent = _sent(rec, w1)
-    if follow is not None and follow.is_2xx and follow.is_json:
+    kept = w1.meta.get("kept") or []
+    if isinstance(sent, dict) and kept:  # fields sent as they already were prove nothing
+        sent = {k: v for k, v in sent.items() if k not in kept} or None
+    if follow is not None and follow.is_2xx and follow.is_json and sent is not None:
         r = reflects(sent, follow.json)
         if r is not None and r >= 0.5:
             ev.append(Evidence("write-persisted", "real", 1.5,
