@@ -448,6 +448,14 @@ class Prober:
 ADMIN_PATHS = ("/__admin/mappings?limit=1", "/mockoon-admin")
 
 
+def parent_paths(url: str, depth: int = 2) -> list[str]:
+    """The endpoint's first ``depth`` parent paths below the root (``/api/``, ``/api/catalog/`` for
+    ``/api/catalog/series/3``): where a gateway mounts a tool, whose home page then answers there."""
+    p = urlsplit(url)
+    segs = [s for s in p.path.split("/") if s]
+    return [f"{p.scheme}://{p.netloc}/{'/'.join(segs[:n])}/" for n in range(1, min(depth, len(segs) - 1) + 1)]
+
+
 class HostProbes:
     """Once-per-origin probes shared by every endpoint of a run: ``control`` (a random path),
     ``root`` (``/``), a CORS ``preflight`` (``OPTIONS`` with ``Origin``) and the mock tools' admin
@@ -457,12 +465,21 @@ class HostProbes:
     def __init__(self) -> None:
         self._tasks: dict[str, asyncio.Future] = {}
 
-    async def get(self, origin: str, prober: Prober, headers: dict[str, str]) -> list[Observation]:
+    async def get(self, origin: str, prober: Prober, headers: dict[str, str], url: str | None = None) -> list[Observation]:
+        """The origin's probes, and (given the endpoint's ``url``) its parent paths' pages."""
+        out = await self._get(origin, prober, headers)
+        if url and out and not any(o.label == "control" and o.error for o in out):
+            for parent in parent_paths(url):
+                out += await self._get(parent, prober, headers, parent=True)
+        return out
+
+    async def _get(self, origin: str, prober: Prober, headers: dict[str, str], parent: bool = False) -> list[Observation]:
         fut = self._tasks.get(origin)
         if fut is None:
             if prober.left < 2:
                 return []
-            fut = asyncio.ensure_future(self._probe(origin, prober, headers))
+            fut = asyncio.ensure_future(self._parent(origin, prober, headers) if parent
+                                        else self._probe(origin, prober, headers))
             self._tasks[origin] = fut
         try:
             return list(await asyncio.shield(fut))
@@ -476,6 +493,12 @@ class HostProbes:
             if fut.done() and not fut.cancelled() and fut.exception() is None:
                 out[origin] = list(fut.result())
         return out
+
+    @staticmethod
+    async def _parent(url: str, prober: Prober, headers: dict[str, str]) -> list[Observation]:
+        prober.budget += 1  # shared host probes do not eat the endpoint's own budget
+        obs = await prober.send("parent", "GET", url, headers, meta={"path": urlsplit(url).path})
+        return [] if obs is None else [obs]
 
     @staticmethod
     async def _probe(origin: str, prober: Prober, headers: dict[str, str]) -> list[Observation]:

@@ -112,7 +112,7 @@ async def probe_read(target: ProbeTarget, run: Run, *, own_only: bool = False) -
                 obs = await get_following(prober, "collection", coll, headers)
                 if obs is not None:
                     rec.observations.append(obs)
-        rec.host_observations = await run.hosts.get(origin, prober, headers)
+        rec.host_observations = await run.hosts.get(origin, prober, headers, base.url)
         return _finish(rec, prober)
 
     if base.is_2xx and base.is_json:
@@ -152,7 +152,7 @@ async def probe_read(target: ProbeTarget, run: Run, *, own_only: bool = False) -
                                   send_body, meta={"value": bad})
             if o is not None:
                 rec.observations.append(o)
-    rec.host_observations = await run.hosts.get(origin, prober, headers)
+    rec.host_observations = await run.hosts.get(origin, prober, headers, url)
     lp = limit_param(url)
     if lp is not None and base.is_json:
         name, value = lp

@@ -97,7 +97,7 @@ async def probe_write(target: ProbeTarget, run: Run) -> ProbeRecord:
         await _probe_post(rec, run, prober, url, headers)
     else:
         await _probe_modify(rec, run, prober, url, headers, own is not None, combo)
-    rec.host_observations = await run.hosts.get(origin, prober, headers)
+    rec.host_observations = await run.hosts.get(origin, prober, headers, url)
     return _finish(rec, prober)
 
 
@@ -226,7 +226,7 @@ async def _probe_post(rec: ProbeRecord, run: Run, prober: Prober, url: str, head
         return
     created1 = _record(rec, run, w1, url)
     await _follow_created(rec, prober, run, url, headers, w1, created1)
-    confirmed = _read_back(rec, w1)
+    confirmed = _read_back(rec, w1) and not await _follow_blind(rec, prober, headers)
     _never_stored(rec, run, created1)
     if not confirmed and (_deletable(run, created1) or _echo_share(w1) < 0.5):
         # not confirmed by reading it back: a second object with other values tells a canned answer
@@ -366,6 +366,32 @@ def _never_stored(rec: ProbeRecord, run: Run, entry) -> None:
     if follow.meta.get("via") in ("location", "route"):
         run.ledger.mark(entry, "gone", f"never stored: GET {urlsplit(follow.url).path} answered "  # type: ignore
                                        f"{follow.status} from a route that exists")
+
+
+async def _follow_blind(rec: ProbeRecord, prober: Prober, headers: dict[str, str]) -> bool:
+    """The read-back route answers a full object for an id that surely does not exist (a stub that
+    ignores its id, or one that makes up the object the path names): reading the created object
+    back through it proves nothing. Sets ``info["readback_ghost"]`` with the reason."""
+    follow = rec.first("follow-retry") or rec.first("follow")
+    created = rec.info.get("created_id")
+    if follow is None or not follow.is_2xx or not created:
+        return False
+    p = urlsplit(follow.url)
+    head, _, last = p.path.rstrip("/").rpartition("/")
+    if last != quote(str(created), safe=""):
+        return False
+    ghost = ghost_value(created)
+    url = p._replace(path=f"{head}/{quote(ghost, safe='')}" + ("/" if p.path.endswith("/") else "")).geturl()
+    obs = await prober.send("follow-ghost", "GET", url, headers, meta={"value": ghost})
+    if obs is None:
+        return False
+    rec.observations.append(obs)
+    data = obs.json if obs.is_2xx and obs.is_json else None
+    if isinstance(data, dict) and len(data) >= 2:
+        rec.info["readback_ghost"] = (f"GET {urlsplit(url).path} (an id that does not exist) answered {obs.status} "
+                                      f"with a full object too")
+        return True
+    return False
 
 
 def _read_back(rec: ProbeRecord, w1: Observation) -> bool:

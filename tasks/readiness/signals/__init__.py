@@ -65,7 +65,7 @@ write-not-persisted    mock       0.5-2.5 the created/updated/deleted state is n
                                           404 is re-read once after 0.5 s; 2.5 only when the API's own
                                           item route says so)
 location-unroutable    mock       0.3     the Location names a route the API does not expose: weak
-write-same-id          mock       2       two POSTs with different values return the same new id
+write-same-id          mock       2-2.5   two POSTs return the same new id (2.5 when their bodies differ)
 write-not-reflected    mock       1.5     the read-back (or the created object) lacks what was written
 creation-time-not-now  mock       2       a just-created object says it was created days ago
 effect-none            mock       1       nothing the API lists changed after an unconfirmed POST

@@ -25,7 +25,8 @@ def host_tools(rec: ProbeRecord) -> list[tuple[str, float, str, str, Observation
         if not obs.ok:
             continue
         hits = [(fp.tool, fp.weight, f"{quote} [{fp.id}]", fp.source) for fp, quote in match_fingerprints(obs)
-                if fp.id != "python-basehttp"]
+                if fp.id != "python-basehttp" and (obs.label != "parent" or fp.where == "body")]
+        # a parent path's page (a gateway's mount point: the tool's home page) counts by its body only
         if obs.label == "admin":
             admin = admin_fingerprint(obs, control)
             if admin is not None:

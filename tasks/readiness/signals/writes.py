@@ -284,9 +284,14 @@ def _twin(rec: ProbeRecord, w1: Observation, writes: list[Observation]) -> list[
         if str(i1) == str(i2) and idempotent:
             ev.append(Evidence("write-idempotent", "real", 0.0,
                                f"two POSTs with the same Idempotency-Key answered id={i1!r}"))
+        elif str(i1) == str(i2) and w1.sent != w2.sent:
+            # a real store gives a second object a new id (or refuses it); an upsert keyed on a
+            # field both bodies share could answer the same id: strong, not alone decisive
+            ev.append(Evidence("write-same-id", "mock", 2.5,
+                               f"two POSTs with different values both answered id={i1!r}"))
         elif str(i1) == str(i2):
             ev.append(Evidence("write-same-id", "mock", 2.0,
-                               f"two POSTs with different values both answered id={i1!r}"))
+                               f"two identical POSTs both answered id={i1!r} as a new object"))
         else:
             ev.append(Evidence("write-new-id", "real", 0.5, f"two POSTs answered id={i1!r} and id={i2!r}"))
     return ev
@@ -313,9 +318,10 @@ def _post(rec: ProbeRecord, w1: Observation, writes: list[Observation], follow: 
                            f"the Location {follow.meta.get('location')!r} points outside the allowed hosts: not followed"))
         return ev
     via = follow.meta.get("via")
-    if follow.is_2xx and rec.info.get("readback_blind"):
+    blind = rec.info.get("readback_blind") or rec.info.get("readback_ghost")
+    if follow.is_2xx and blind:
         ev.append(Evidence("read-back-id-blind", "real", 0.0,
-                           f"GET {_path(follow)} answered {follow.status}, but {rec.info['readback_blind']}: the "
+                           f"GET {_path(follow)} answered {follow.status}, but {blind}: the "
                            f"read-back proves nothing"))
     elif follow.is_2xx:
         r = reflects(_sent(rec, w1), follow.json if follow.is_json else None)

@@ -1,0 +1,163 @@
+"""Last-stretch recall cases from the held-out bed (evalbed2): a read-back through an item route
+that answers any id, and a tool's home page under the endpoint's parent path (a gateway mount)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request  # module-level: the handlers' string annotations resolve here
+
+from tasks.readiness.models import ProbeTarget
+from tasks.readiness.probe import parent_paths
+
+
+def test_parent_paths_are_the_first_two_literal_prefixes():
+    assert parent_paths("http://h:1/api/catalog/series/3") == ["http://h:1/api/", "http://h:1/api/catalog/"]
+    assert parent_paths("http://h:1/api/things") == ["http://h:1/api/"]
+    assert parent_paths("http://h:1/things") == []
+
+
+def test_a_read_back_through_a_route_that_answers_any_id_is_no_persistence():
+    """A stub ``POST /api/holds`` → ``{"id": 501}`` every time, ``GET /api/holds/{id}`` → the same
+    object for any id: the read-back matches only because the campaign's sample equals the fixture.
+    The ghost read-back unmasks it, the second POST is sent and answers the same id. (Alone that
+    is 2.5, short of mock; in the bed the tool's other traits add up: transport, co-served.)"""
+    import asyncio
+
+    from fastapi import FastAPI
+
+    from tasks.readiness.engine import run_readiness
+
+    from .servers import serve_asgi
+
+    app = FastAPI()
+    posts: list[dict] = []
+    fixture = {"id": 501, "status": "waiting", "position": 3, "book_id": 2, "member_id": 1}
+
+    @app.post("/api/holds", status_code=201)
+    async def create_hold(request: Request):
+        posts.append(await request.json())
+        return {"id": 501, "status": "waiting", "position": 3}
+
+    @app.get("/api/holds/{hid}")
+    def hold(hid: str):
+        return fixture
+
+    @app.delete("/api/holds/{hid}", status_code=204)
+    def cancel(hid: str):
+        return None
+
+    server = serve_asgi(app)
+    try:
+        u = server.url
+        targets = [ProbeTarget("create-hold", "POST", f"{u}/api/holds", body={"book_id": 2, "member_id": 1, "label": "sample"},
+                               expect_status=(201,)),
+                   ProbeTarget("hold", "GET", f"{u}/api/holds/{{id}}", {"id": [501]}),
+                   ProbeTarget("cancel-hold", "DELETE", f"{u}/api/holds/{{id}}", {"id": [501]})]
+        report = asyncio.run(run_readiness(targets, samples=3))
+    finally:
+        server.stop()
+    by = {v.name: v for v in report.verdicts}
+    sig = {e.signal for e in by["create-hold"].evidence}
+    assert "write-persisted" not in sig, by["create-hold"].to_dict()
+    assert "write-same-id" in sig, by["create-hold"].to_dict()
+    same = [e for e in by["create-hold"].evidence if e.signal == "write-same-id"]
+    assert same and same[0].weight == 2.5, same  # the bodies differ (a unique label): strong, not alone decisive
+    assert len(posts) >= 2
+
+
+def test_a_real_read_back_still_counts():
+    """The same shapes on a real store: the ghost id is 404, the write persists, one POST only."""
+    import asyncio
+    import itertools
+
+    from fastapi import FastAPI, HTTPException
+
+    from tasks.readiness.engine import run_readiness
+
+    from .servers import serve_asgi
+
+    app = FastAPI()
+    ids = itertools.count(502)
+    holds: dict[int, dict] = {501: {"id": 501, "status": "waiting", "book_id": 2, "member_id": 1}}
+
+    @app.post("/api/holds", status_code=201)
+    async def create_hold(request: Request):
+        hid = next(ids)
+        holds[hid] = {"id": hid, "status": "waiting", **(await request.json())}
+        return holds[hid]
+
+    @app.get("/api/holds/{hid}")
+    def hold(hid: int):
+        if hid not in holds:
+            raise HTTPException(404, "no such hold")
+        return holds[hid]
+
+    @app.delete("/api/holds/{hid}", status_code=204)
+    def cancel(hid: int):
+        if holds.pop(hid, None) is None:
+            raise HTTPException(404, "no such hold")
+
+    server = serve_asgi(app)
+    try:
+        u = server.url
+        targets = [ProbeTarget("create-hold", "POST", f"{u}/api/holds", body={"book_id": 2, "member_id": 1},
+                               expect_status=(201,)),
+                   ProbeTarget("hold", "GET", f"{u}/api/holds/{{id}}", {"id": [501]}),
+                   ProbeTarget("cancel-hold", "DELETE", f"{u}/api/holds/{{id}}", {"id": [501]})]
+        report = asyncio.run(run_readiness(targets, samples=3))
+    finally:
+        server.stop()
+    by = {v.name: v for v in report.verdicts}
+    sig = {e.signal for e in by["create-hold"].evidence}
+    assert "write-persisted" in sig, by["create-hold"].to_dict()
+    assert by["create-hold"].verdict == "real", by["create-hold"].to_dict()
+    assert list(holds) == [501], holds
+
+
+def test_a_tools_home_page_at_the_gateway_mount_names_the_tool():
+    """json-server mounted by a gateway under ``/api/catalog/``: its HTML home page answers there, not
+    at the root (the gateway's own 404). The endpoint's answers come from the same software."""
+    import asyncio
+
+    from starlette.applications import Starlette
+    from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse
+    from starlette.routing import Route
+
+    from tasks.readiness.engine import run_readiness
+
+    from .servers import serve_asgi
+
+    home = ("<!doctype html><html><head><title>JSON Server</title></head><body><h1>JSON Server</h1>"
+            "<ul><li><a href='series'>/series</a></li></ul></body></html>")
+    series = [{"id": "1", "name": "Dune"}, {"id": "2", "name": "Foundation"}]
+
+    async def index(request):
+        return HTMLResponse(home)
+
+    async def lst(request):
+        return JSONResponse(series)
+
+    async def item(request):
+        sid = request.path_params["sid"]
+        for s in series:
+            if s["id"] == sid:
+                return JSONResponse(s)
+        return JSONResponse({}, status_code=404)
+
+    async def not_found(request):
+        return PlainTextResponse("Not Found", status_code=404)
+
+    app = Starlette(routes=[Route("/api/catalog/", index), Route("/api/catalog/series", lst),
+                            Route("/api/catalog/series/{sid}", item), Route("/", not_found)])
+    server = serve_asgi(app)
+    try:
+        u = server.url
+        targets = [ProbeTarget("series-list", "GET", f"{u}/api/catalog/series"),
+                   ProbeTarget("series", "GET", f"{u}/api/catalog/series/{{id}}", {"id": ["1", "2"]})]
+        report = asyncio.run(run_readiness(targets, samples=3))
+    finally:
+        server.stop()
+    by = {v.name: v for v in report.verdicts}
+    for name in ("series-list", "series"):
+        sig = {e.signal for e in by[name].evidence}
+        assert "mock-server-host" in sig, by[name].to_dict()
+        assert by[name].verdict == "mock", by[name].to_dict()
