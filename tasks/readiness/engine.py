@@ -355,6 +355,10 @@ class Readiness:
         await ledger.cleanup(lambda: self.run.prober(MAX_REQUESTS), headers_for, only=only)
 
     def verdicts(self) -> list[ReadinessVerdict]:
+        no_effect = self.run.ledger.no_effect if self.run.ledger is not None else {}
+        for i, rec in self.records.items():
+            if self.targets[i].name in no_effect:
+                rec.info["delete_no_effect"] = no_effect[self.targets[i].name]
         crosscheck([self.records[i] for i in range(len(self.targets)) if i in self.records])
         out = []
         for i, t in enumerate(self.targets):

@@ -208,6 +208,8 @@ class Ledger:
     #: seconds the cleanup may spend waiting for an overloaded target, over the whole run
     retry_budget_s: float = 30.0
     _objects: dict[int, dict] = field(default_factory=dict)
+    #: the campaign's DELETE routes whose 2xx left the object answering as before: name → what was seen
+    no_effect: dict[str, str] = field(default_factory=dict)
 
     def record(self, endpoint: str, collection: str, obj: Any, location: str | None, base_url: str) -> CreatedObject | None:
         """A write answered 2xx with an id or a Location: remember the object (and offer it to
@@ -322,6 +324,8 @@ class Ledger:
             if origin_of(url) != origin_of(entry.collection):
                 continue
             obs, sent_how = None, how
+            route = how[len("the campaign's "):] if how.startswith("the campaign's ") else None
+            pre = await prober.send("cleanup-pre", "GET", url, headers) if route else None
             for attempt in range(2):  # the DELETE, then once more where the framework's redirect points
                 obs = await self._delete(prober, url, {**headers, **extra}, sent_how)
                 if obs is None or obs.error or attempt:
@@ -340,6 +344,8 @@ class Ledger:
                 continue
             if obs.is_2xx or obs.status == 202:
                 self.mark(entry, "deleted", f"DELETE {urlsplit(url).path} ({how}) answered {obs.status}")
+                if route and obs.is_2xx and obs.status != 202 and pre is not None and pre.is_2xx and pre.is_json:
+                    await self._check_effect(prober, url, headers, route, pre, obs)
                 return
             if obs.status in (404, 410):
                 check = await prober.send("cleanup-check", "GET", entry.url or url, headers)
@@ -349,6 +355,20 @@ class Ledger:
                     return
             tried.append(f"DELETE {urlsplit(url).path} ({how}) answered {obs.status}")
         self.mark(entry, "left", "; ".join(tried) or "no way to delete it was found")
+
+    async def _check_effect(self, prober: Prober, url: str, headers: dict[str, str], route: str, pre, obs) -> None:
+        """After the campaign's DELETE answered 2xx: does the object still answer, unchanged (re-read
+        once after 0.5 s)? A soft delete changes it (``deleted_at``, a status): that is an effect."""
+        from .signals.base import unchanged
+
+        for wait in (0.0, 0.5):
+            await asyncio.sleep(wait)
+            again = await prober.send("cleanup-check", "GET", url, headers)
+            if again is None or not again.is_2xx or not again.is_json or not unchanged(again, pre):
+                return
+        self.no_effect.setdefault(route, f"after DELETE {urlsplit(url).path} answered {obs.status} (removing what "
+                                         f"this run created), GET {urlsplit(url).path} still answers "
+                                         f"{again.status} with the same body")
 
     async def cleanup(self, prober_factory, headers_for, only: str | None = None) -> None:
         """Remove every object still standing, newest first (children before their parents)."""

@@ -62,6 +62,11 @@ def test_a_read_back_through_a_route_that_answers_any_id_is_no_persistence():
     same = [e for e in by["create-hold"].evidence if e.signal == "write-same-id"]
     assert same and same[0].weight == 2.5, same  # the bodies differ (a unique label): strong, not alone decisive
     assert len(posts) >= 2
+    # the cleanup's DELETE through the campaign's route answered 204, the hold still answers unchanged,
+    # and a nonexistent id is "deleted" too: a DELETE with no effect
+    sig = {e.signal for e in by["cancel-hold"].evidence}
+    assert {"write-not-persisted", "ignores-path-id"} <= sig, by["cancel-hold"].to_dict()
+    assert by["cancel-hold"].verdict == "mock", by["cancel-hold"].to_dict()
 
 
 def test_a_real_read_back_still_counts():
@@ -111,6 +116,60 @@ def test_a_real_read_back_still_counts():
     assert "write-persisted" in sig, by["create-hold"].to_dict()
     assert by["create-hold"].verdict == "real", by["create-hold"].to_dict()
     assert list(holds) == [501], holds
+    assert "write-not-persisted" not in {e.signal for e in by["cancel-hold"].evidence}, by["cancel-hold"].to_dict()
+
+
+def test_a_soft_delete_is_an_effect():
+    """A DELETE that marks the object deleted (GET still 200, with ``deleted_at`` set) is real."""
+    import asyncio
+    import itertools
+    from datetime import datetime, timezone
+
+    from fastapi import FastAPI, HTTPException
+
+    from tasks.readiness.engine import run_readiness
+
+    from .servers import serve_asgi
+
+    app = FastAPI()
+    ids = itertools.count(2)
+    notes: dict[int, dict] = {1: {"id": 1, "title": "first", "deleted_at": None}}
+
+    @app.get("/api/notes")
+    def lst():
+        return [n for n in notes.values() if n["deleted_at"] is None]
+
+    @app.post("/api/notes", status_code=201)
+    async def create(request: Request):
+        nid = next(ids)
+        notes[nid] = {"id": nid, **(await request.json()), "deleted_at": None}
+        return notes[nid]
+
+    @app.get("/api/notes/{nid}")
+    def get(nid: int):
+        if nid not in notes:
+            raise HTTPException(404, "no such note")
+        return notes[nid]
+
+    @app.delete("/api/notes/{nid}", status_code=204)
+    def delete(nid: int):
+        if nid not in notes:
+            raise HTTPException(404, "no such note")
+        notes[nid]["deleted_at"] = datetime.now(timezone.utc).isoformat()
+
+    server = serve_asgi(app)
+    try:
+        u = server.url
+        targets = [ProbeTarget("notes", "GET", f"{u}/api/notes"),
+                   ProbeTarget("create-note", "POST", f"{u}/api/notes", body={"title": "sample"}),
+                   ProbeTarget("note", "GET", f"{u}/api/notes/{{id}}", {"id": [1]}),
+                   ProbeTarget("delete-note", "DELETE", f"{u}/api/notes/{{id}}", {"id": [1]})]
+        report = asyncio.run(run_readiness(targets, samples=3))
+    finally:
+        server.stop()
+    by = {v.name: v for v in report.verdicts}
+    assert "write-not-persisted" not in {e.signal for e in by["delete-note"].evidence}, [(e.signal, e.detail) for e in by["delete-note"].evidence]
+    assert by["delete-note"].verdict != "mock", by["delete-note"].to_dict()
 
 
 def test_a_tools_home_page_at_the_gateway_mount_names_the_tool():

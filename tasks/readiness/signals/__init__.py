@@ -63,7 +63,9 @@ cycling-body           mock       1-2     identical requests get a few bodies in
                                           tool's response list; 1 for two bodies: two replicas?)
 write-not-persisted    mock       0.5-2.5 the created/updated/deleted state is not there after (a
                                           404 is re-read once after 0.5 s; 2.5 only when the API's own
-                                          item route says so)
+                                          item route says so); a DELETE (the probe's own, or the
+                                          cleanup's through the campaign's route) that left the object
+                                          answering exactly as before, timestamps included: 2
 location-unroutable    mock       0.3     the Location names a route the API does not expose: weak
 write-same-id          mock       2-2.5   two POSTs return the same new id (2.5 when their bodies differ)
 write-not-reflected    mock       1.5     the read-back (or the created object) lacks what was written

@@ -85,6 +85,15 @@ def _norm(obs: Observation, mask: set[str] | None = None) -> str:
     return text
 
 
+def unchanged(a: Observation, b: Observation) -> bool:
+    """The very same answer, timestamps included: a soft delete that sets ``deleted_at`` (or
+    touches ``updated_at``) changed the object."""
+    if a.is_json and b.is_json:
+        return canonical(normalize_for_compare(a.json, drop_volatile=False)) == canonical(
+            normalize_for_compare(b.json, drop_volatile=False))
+    return a.text == b.text
+
+
 def body_is_stable(rec: ProbeRecord) -> bool:
     """Do the identical base requests get the same body (volatile fields and
     recent timestamps aside)?  Comparisons between different ids mean

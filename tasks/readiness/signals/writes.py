@@ -19,7 +19,7 @@ from ..content import find_id, leaves, normalize_for_compare, canonical, parse_d
 from ..models import Evidence
 from ..probe import Observation, ProbeRecord
 from . import register
-from .base import _is_empty_body, _norm, _path, _q, same_software
+from .base import _is_empty_body, _norm, _path, _q, same_software, unchanged
 
 #: keys that say when an object was created (its creation time is "now" when the write makes it)
 CREATION_KEY = re.compile(r"^(created|creation|inserted|registered|submitted|placed|ordered)([_-]?(at|on|date|time|"
@@ -221,6 +221,9 @@ def write_persistence(rec: ProbeRecord) -> list[Evidence]:
         elif ghost.is_2xx:
             ev.append(Evidence("ignores-path-id", "mock", 1.0, f"DELETE on nonexistent id {gval} answered "
                                                                f"{ghost.status}"))
+    if method == "DELETE" and rec.info.get("delete_no_effect"):
+        # the cleanup's own DELETE through this route: 2xx, and the object answered unchanged after
+        ev.append(Evidence("write-not-persisted", "mock", 2.0, rec.info["delete_no_effect"]))
     if rec.info.get("withheld"):
         return ev + _malformed(rec)
     writes = rec.labeled("write")
@@ -248,7 +251,7 @@ def write_persistence(rec: ProbeRecord) -> list[Evidence]:
             if follow.status in (404, 410):
                 ev.append(Evidence("write-persisted", "real", 2.0,
                                    f"after DELETE, GET {_path(follow)} answered {follow.status}"))
-            elif follow.is_2xx and _norm(follow) == _norm(pre):
+            elif follow.is_2xx and unchanged(follow, pre) and not rec.info.get("delete_no_effect"):
                 ev.append(Evidence("write-not-persisted", "mock", 2.0,
                                    f"after a {w1.status} DELETE, GET {_path(follow)} still answers {follow.status} "
                                    f"with the same body"))
