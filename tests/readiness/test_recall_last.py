@@ -220,3 +220,30 @@ def test_a_tools_home_page_at_the_gateway_mount_names_the_tool():
         sig = {e.signal for e in by[name].evidence}
         assert "mock-server-host" in sig, by[name].to_dict()
         assert by[name].verdict == "mock", by[name].to_dict()
+
+
+def test_a_template_token_left_in_the_answer_is_a_mock_trait():
+    """apimocker's ``"alertname": "@alertname"`` (the request's own field), ``{{id}}``; a real API
+    storing a template text with tokens for names the request did not send is not concerned."""
+    from tasks.readiness.probe import Observation, ProbeRecord
+    from tasks.readiness.signals.content import template_tokens
+
+    def rec(url, body, answer, method="POST"):
+        import json as _json
+
+        t = ProbeTarget("x", method, url, body=body)
+        o = Observation(label="write" if method == "POST" else "base", method=method, url=url, status=201,
+                        headers=[("content-type", "application/json")], body=_json.dumps(answer).encode(),
+                        latency_ms=2.0)
+        return ProbeRecord(target=t, info={"kind": "write" if method == "POST" else "read"}, observations=[o])
+
+    hit = template_tokens(rec("http://h/api/v2/escalations", {"alertname": "DiskFull", "level": 2},
+                              {"id": "esc-4", "alertname": "@alertname", "level": 1}))
+    assert hit and hit[0].signal == "template-token" and hit[0].weight == 2.0, hit
+    assert template_tokens(rec("http://h/api/items/{id}/ack", {"by": "sre"}, {"id": "{{id}}", "ok": True}))
+    # a stored alert template, tokens for names the request did not send: nothing
+    assert not template_tokens(rec("http://h/api/templates", {"name": "disk"},
+                                   {"id": 3, "name": "disk", "text": "{{ .CommonLabels.alertname }}",
+                                    "summary": "@channel"}))
+    # the request's own value echoed (it happens to look like a token): nothing
+    assert not template_tokens(rec("http://h/api/notes", {"title": "@title"}, {"id": 3, "title": "@title"}))

@@ -43,6 +43,8 @@ uniform-items          mock       1-2     list items identical apart from their 
 fixture-timestamp      mock       0.5     every event time (``*_at``) of the answer is midnight on the 1st
                                           of a month, long ago ("2020-01-01T00:00:00Z"): typed by hand
 invalid-json           mock       2       a JSON content type over a body that is not JSON
+template-token         mock       2       a value that is a template's token for a name the request itself
+                                          filled in (``@alertname``, ``{{id}}``, ``${id}``): left unrendered
 js-date-string         mock       1.5     JavaScript Date.toString() values instead of ISO 8601
 stale-generated-at     mock       1.5     an answer computed on request says it was generated days ago
 ignores-path-id        mock       1-2.5   other and nonexistent ids give the same 2xx body (1 for a

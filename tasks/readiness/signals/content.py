@@ -249,3 +249,47 @@ def odd_values(rec: ProbeRecord) -> list[Evidence]:
                                    f"an answer computed on request says {k}={v!r}"))
                 break
     return ev
+
+def _sent_keys(rec: ProbeRecord) -> set[str]:
+    """The names the request itself filled in: body field names, path placeholders, query names."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    from ..identifiers import slots
+
+    keys = {str(k).split(".")[-1].split("[")[0] for k, _ in leaves(rec.target.body)} if rec.target.body else set()
+    keys |= {sl.name for sl in slots(rec.target.url)}
+    keys |= {k for k, _ in parse_qsl(urlsplit(rec.target.url).query)}
+    return {k for k in keys if re.fullmatch(r"[A-Za-z_][\w-]{1,40}", k)}
+
+
+@register
+def template_tokens(rec: ProbeRecord) -> list[Evidence]:
+    """A response template's token left as it is: a value that is exactly ``@alertname``,
+    ``{{id}}``, ``{{body 'name'}}``, ``${id}`` or ``:id`` for a name this very request filled in
+    (its body field, path placeholder or query parameter). A real handler writes the value; a mock
+    tool whose substitution found nothing leaves the token. Only names the request sent, so a real
+    API that stores templates (alert texts, e-mail bodies) is not concerned."""
+    p = rec.primary
+    if p is None or not p.is_2xx or not p.is_json:
+        return []
+    keys = _sent_keys(rec)
+    if not keys:
+        return []
+    sent = {str(v) for _, v in leaves(rec.target.body)} if rec.target.body else set()
+    for path, v in leaves(p.json):
+        if not isinstance(v, str) or v in sent:
+            continue
+        s = v.strip()
+        for k in keys:
+            if s in (f"@{k}", f"${{{k}}}", f":{k}") or re.fullmatch(
+                    rf"\{{\{{\{{?\s*[\w.'\"\[\] ]*?\b{re.escape(k)}\b[\w.'\"\[\] ]*\}}\}}\}}?", s):
+                return [Evidence("template-token", "mock", 2.0,
+                                 f"{path}={v!r}: a template's token for {k!r}, which this request sent, left as it "
+                                 f"is ({p.method} {urlsplit_path(p.url)} → {p.status})")]
+    return []
+
+
+def urlsplit_path(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).path
