@@ -99,9 +99,13 @@ def resolve_references(body: Any, pool: IdPool, *, placeholders_only: bool = Tru
                 if noun and isinstance(v, (str, int)) and not isinstance(v, bool) and (
                         not placeholders_only or looks_placeholder(v)):
                     found = pool.reference(noun)
-                    if found is not None and str(found[0]) != str(v):
-                        out[k] = found[0] if not isinstance(v, int) or isinstance(found[0], int) else found[0]
-                        notes.append(f"{k}={found[0]!r} ({found[1]})")
+                    ref = found[0] if found is not None else None
+                    if isinstance(v, int) and not isinstance(ref, int):
+                        # an integer field keeps its type: "12" becomes 12, "S-001" is no reference here
+                        ref = int(ref) if isinstance(ref, str) and ref.isdigit() else None
+                    if found is not None and ref is not None and str(ref) != str(v):
+                        out[k] = ref
+                        notes.append(f"{k}={ref!r} ({found[1]})")
                         continue
                 out[k] = walk(v, depth + 1)
             return out

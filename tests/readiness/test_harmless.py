@@ -107,6 +107,21 @@ def test_references_point_at_objects_that_exist():
     assert fixed["flow_id"] == "f-own" and fixed["work_queue_id"] == "keep-me" and len(notes) == 1
 
 
+def test_an_integer_reference_keeps_its_type():
+    """A retry with real references (placeholders_only=False) never puts a listed string id into
+    an integer field (the demo's enrollments answered 422 int_parsing when a listed student id
+    "S-001" replaced student_id 17); a numeric string becomes the integer."""
+    pool = IdPool()
+    pool.add(f"{H}/api/students", {"id": "S-001"}, own=False, source="GET /api/students")
+    body = {"student_id": 17, "course_id": 3}
+    fixed, notes = resolve_references(body, pool, placeholders_only=False)
+    assert fixed == body and notes == []
+    pool = IdPool()
+    pool.add(f"{H}/api/students", {"id": "42"}, own=False, source="GET /api/students")
+    fixed, _ = resolve_references(body, pool, placeholders_only=False)
+    assert fixed["student_id"] == 42
+
+
 @pytest.mark.parametrize("method,url,bad", [
     ("POST", f"{H}/api/flows/bulk_delete", True), ("POST", f"{H}/api/limits/tag/{{tag}}/reset", True),
     ("DELETE", f"{H}/api/admin/storage", True), ("POST", f"{H}/api/notifications/send", True),
