@@ -15,7 +15,7 @@ from ..content import (
 from ..models import Evidence
 from ..probe import ProbeRecord
 from . import register
-from .base import _q
+from .base import _path, _q
 
 @register
 def placeholder_content(rec: ProbeRecord) -> list[Evidence]:
@@ -285,11 +285,5 @@ def template_tokens(rec: ProbeRecord) -> list[Evidence]:
                     rf"\{{\{{\{{?\s*[\w.'\"\[\] ]*?\b{re.escape(k)}\b[\w.'\"\[\] ]*\}}\}}\}}?", s):
                 return [Evidence("template-token", "mock", 2.0,
                                  f"{path}={v!r}: a template's token for {k!r}, which this request sent, left as it "
-                                 f"is ({p.method} {urlsplit_path(p.url)} → {p.status})")]
+                                 f"is ({p.method} {_path(p)} → {p.status})")]
     return []
-
-
-def urlsplit_path(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    return urlsplit(url).path
