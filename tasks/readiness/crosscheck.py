@@ -42,7 +42,7 @@ from .content import canonical, extract_list, is_id_key, is_volatile_key, leaves
 from .identifiers import list_collection, noun_of, object_id, ref_noun, slots, strip_url
 from .models import Evidence
 from .probe import Observation, ProbeRecord, origin_of
-from .signals.base import same_software, transport_print
+from .signals.base import body_is_stable, same_software, transport_print
 from .signals.writes import creation_confirmed
 
 #: a group this small (or smaller) next to a bigger one is the odd one out
@@ -151,7 +151,9 @@ def frozen_lists(records: list[ProbeRecord]) -> None:
                     "frozen-list", "mock", 2.0,
                     f"after POST {_path(w.primary)} created {confirmed}, {r.target.method.upper()} {_path(after)} "
                     f"answered exactly as before ({len(items)} items): the list does not move"))
-            else:
+            elif r.info.get("kind") != "read" or body_is_stable(r):
+                # a list that changes between identical reads with no write at all (a template's
+                # random values) says nothing by changing after one
                 r.cross.append(Evidence("list-moves", "real", 1.0,
                                         f"{r.target.method.upper()} {_path(after)} changed after POST {_path(w.primary)}"))
 

@@ -247,3 +247,51 @@ def test_a_template_token_left_in_the_answer_is_a_mock_trait():
                                     "summary": "@channel"}))
     # the request's own value echoed (it happens to look like a token): nothing
     assert not template_tokens(rec("http://h/api/notes", {"title": "@title"}, {"id": 3, "title": "@title"}))
+
+
+def test_a_list_that_moves_without_writes_gets_no_list_moves():
+    """camouflage's ``{{num_between}}``: the list differs between identical reads, so "it changed
+    after the POST" is no write evidence."""
+    import asyncio
+    import random
+
+    from fastapi import FastAPI
+
+    from tasks.readiness.engine import run_readiness
+
+    from .servers import serve_asgi
+
+    app = FastAPI()
+
+    @app.get("/api/timesheets/")
+    def lst():
+        return {"results": [{"id": i, "task": 1, "hours": random.randint(1, 8), "day": "2026-12-07"}
+                            for i in (11, 12, 13)]}
+
+    @app.post("/api/timesheets/", status_code=201)
+    async def create(request: Request):
+        return {"id": random.randint(1000, 99999), **(await request.json())}
+
+    @app.get("/api/timesheets/{tid}/")
+    def item(tid: int):
+        return {"id": tid, "task": 1, "hours": random.randint(1, 8), "day": "2026-12-07"}
+
+    @app.delete("/api/timesheets/{tid}/", status_code=204)
+    def delete(tid: int):
+        return None
+
+    server = serve_asgi(app)
+    try:
+        u = server.url
+        targets = [ProbeTarget("timesheets", "GET", f"{u}/api/timesheets/"),
+                   ProbeTarget("log-time", "POST", f"{u}/api/timesheets/", body={"task": 1, "hours": 2,
+                                                                                 "day": "2026-12-07"}),
+                   ProbeTarget("timesheet", "GET", f"{u}/api/timesheets/{{id}}/", {"id": [11]}),
+                   ProbeTarget("delete-timesheet", "DELETE", f"{u}/api/timesheets/{{id}}/", {"id": [11]})]
+        report = asyncio.run(run_readiness(targets, samples=5))
+    finally:
+        server.stop()
+    by = {v.name: v for v in report.verdicts}
+    assert "log-time" not in report.withheld, report.withheld
+    assert "list-moves" not in {e.signal for e in by["timesheets"].evidence}, by["timesheets"].to_dict()
+    assert by["timesheets"].verdict == "mock", by["timesheets"].to_dict()
