@@ -295,3 +295,22 @@ def test_a_list_that_moves_without_writes_gets_no_list_moves():
     assert "log-time" not in report.withheld, report.withheld
     assert "list-moves" not in {e.signal for e in by["timesheets"].evidence}, by["timesheets"].to_dict()
     assert by["timesheets"].verdict == "mock", by["timesheets"].to_dict()
+
+
+def test_unchanged_ignores_a_clock_but_not_a_soft_delete():
+    from datetime import datetime, timedelta, timezone
+
+    from tasks.readiness.probe import Observation
+    from tasks.readiness.signals.base import unchanged
+
+    def o(body):
+        import json as _json
+
+        return Observation(label="x", method="GET", url="http://h/a/1", status=200,
+                           headers=[("content-type", "application/json")], body=_json.dumps(body).encode())
+
+    t1 = datetime.now(timezone.utc).isoformat()
+    t2 = (datetime.now(timezone.utc) + timedelta(seconds=3)).isoformat()
+    assert unchanged(o({"id": 1, "now": t1, "tags": ["a"]}), o({"id": 1, "now": t2, "tags": ["a"]}))
+    assert not unchanged(o({"id": 1, "deleted_at": None}), o({"id": 1, "deleted_at": t1}))
+    assert not unchanged(o({"id": 1, "status": "active"}), o({"id": 1, "status": "deleted"}))
