@@ -314,3 +314,21 @@ def test_unchanged_ignores_a_clock_but_not_a_soft_delete():
     assert unchanged(o({"id": 1, "now": t1, "tags": ["a"]}), o({"id": 1, "now": t2, "tags": ["a"]}))
     assert not unchanged(o({"id": 1, "deleted_at": None}), o({"id": 1, "deleted_at": t1}))
     assert not unchanged(o({"id": 1, "status": "active"}), o({"id": 1, "status": "deleted"}))
+
+
+def test_an_echo_of_the_request_whose_cookie_changed_is_not_random():
+    """httpbin's ``/delay/1`` echoes the request's headers; a cookie another probe set on the shared
+    client changes between identical requests: that is the client, not a random body."""
+    import json as _json
+
+    from tasks.readiness.probe import USER_AGENT, Observation, ProbeRecord
+    from tasks.readiness.signals.stability import unstable_body
+
+    def o(label, cookie):
+        body = {"args": {}, "headers": {"User-Agent": USER_AGENT, "Cookie": cookie}, "origin": "127.0.0.1"}
+        return Observation(label=label, method="GET", url="http://h/delay/1", status=200,
+                           headers=[("content-type", "application/json")], body=_json.dumps(body).encode())
+
+    obs = [o("base", "a=1"), o("repeat", "a=1; sample=zz-nonexistent-1"), o("repeat", "b=2"), o("repeat", "c=3")]
+    rec = ProbeRecord(target=ProbeTarget("d", "GET", "http://h/delay/1"), info={"kind": "read"}, observations=obs)
+    assert unstable_body(rec) == []

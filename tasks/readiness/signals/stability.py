@@ -9,7 +9,7 @@ from ..content import canonical, flatten, is_id_key, is_recent_time, is_volatile
 from ..models import Evidence
 from ..probe import ProbeRecord
 from . import register
-from .base import _q
+from .base import _q, echoes_request
 
 #: ids that are new on every request by design (request_id, trace_id…): never a sign of randomness
 _PER_REQUEST = re.compile(r"request|trace|correlation|span|session|nonce|event", re.IGNORECASE)
@@ -71,11 +71,14 @@ def unstable_body(rec: ProbeRecord) -> list[Evidence]:
         other_change = True
         score += min(3.0, 0.5 * len(structural))
         changed.append(f"{len(structural)} fields come and go")
+    echo = echoes_request(same[0])
     for path in sorted(common):
         vals = [f[path] for f in flats]
         if all(canonical(v) == canonical(vals[0]) for v in vals):
             continue
         key = last_key(path)
+        if echo and (re.search(r"(?i)(^|\.)(headers|cookies)(\.|$)", path) or key.lower() in ("cookie", "cookies")):
+            continue  # an echo of the request: the client's own cookies/headers, set by other probes
         if path.endswith("#len"):
             other_change = True
             score += 1.0
