@@ -243,6 +243,15 @@ class Ledger:
                 return c
         entry = CreatedObject(endpoint=endpoint, collection=coll, ref=str(ref),
                               url=url or f"{coll}/{quote(str(ref), safe='')}")
+        if any(not k.own and str(object_id(k.obj)) == str(ref) for k in self.pool.objects(coll)):
+            # the id of an object read before this write (an upsert answering the existing one, or a
+            # stub's fixed answer): nothing this run made, so nothing it may delete
+            entry.state = "existed"
+            entry.detail = (f"the write answered id {ref}, an object read from {coll} before it (an upsert, or a "
+                            f"fixed answer): not deleted")
+            self.created.append(entry)
+            self.unknown_effects.append(f"{endpoint}: {entry.detail}")
+            return entry
         self.created.append(entry)
         self._objects[id(entry)] = data
         if data:

@@ -89,7 +89,9 @@ class CreatedObject:
     collection: str                   #: URL of the collection it was created in
     ref: str                          #: its id (or the value that names it)
     url: str | None = None            #: where it can be read (Location, or collection/id)
-    state: Literal["created", "deleted", "gone", "left"] = "created"
+    #: "existed": the write answered the id of an object seen before it (an upsert, a stub's fixed
+    #: answer): not this run's to delete, never touched again
+    state: Literal["created", "deleted", "gone", "left", "existed"] = "created"
     detail: str = ""
 
     def to_dict(self) -> dict:
@@ -116,7 +118,7 @@ class ReadinessReport:
         return [c for c in self.created if c.state in ("created", "left")]
 
     def harm(self) -> dict:
-        return {"created": len(self.created),
+        return {"created": sum(c.state != "existed" for c in self.created),
                 "removed": sum(c.state in ("deleted", "gone") for c in self.created),
                 "left_behind": [c.to_dict() for c in self.left_behind],
                 "unknown_effects": list(self.unknown_effects),

@@ -5,6 +5,7 @@ the campaign's own routes for reading and deleting, cross-endpoint evidence."""
 from __future__ import annotations
 
 import pytest
+from starlette.requests import Request  # module-level: handlers' string annotations resolve here
 
 from tasks.readiness import ProbeTarget
 from tasks.readiness.crosscheck import crosscheck
@@ -329,3 +330,53 @@ paths:
     assert eps["read-flows"].get("safe") is True and "safe" not in eps["create-flow"]
     loaded = {s["name"] for s in result.campaign["load"]["scenarios"]}
     assert loaded == {"read-flows", "list-flows"}                      # query POSTs are loaded like GETs
+
+
+def test_an_upsert_answering_an_existing_object_is_never_deleted():
+    """A POST that answers the id of an object listed before it (an upsert, or a stub's fixed
+    answer) made nothing: the cleanup must not delete what the team had (it did: 501 was gone)."""
+    import asyncio
+
+    from fastapi import FastAPI
+
+    from tasks.readiness.engine import run_readiness
+    from tasks.readiness.models import ProbeTarget
+
+    from .servers import serve_asgi
+
+    app = FastAPI()
+    store = {501: {"id": 501, "name": "existing", "status": "waiting"}}
+    deleted: list[int] = []
+
+    @app.get("/api/holds")
+    def holds():
+        return list(store.values())
+
+    @app.post("/api/holds", status_code=201)
+    async def create_hold(request: Request):
+        store[501].update(await request.json())
+        return store[501]
+
+    @app.get("/api/holds/{hid}")
+    def hold(hid: int):
+        return store.get(hid) or {"detail": "not found"}
+
+    @app.delete("/api/holds/{hid}", status_code=204)
+    def cancel(hid: int):
+        deleted.append(hid)
+        store.pop(hid, None)
+
+    server = serve_asgi(app)
+    try:
+        u = server.url
+        targets = [ProbeTarget("holds", "GET", f"{u}/api/holds"),
+                   ProbeTarget("create-hold", "POST", f"{u}/api/holds", body={"name": "sample"}, expect_status=(201,)),
+                   ProbeTarget("hold", "GET", f"{u}/api/holds/{{id}}", {"id": [501]}),
+                   ProbeTarget("cancel-hold", "DELETE", f"{u}/api/holds/{{id}}", {"id": [501]})]
+        report = asyncio.run(run_readiness(targets, samples=3))
+    finally:
+        server.stop()
+    assert 501 in store and 501 not in deleted, deleted
+    harm = report.harm()
+    assert harm["created"] == 0 and harm["left_behind"] == []
+    assert any("answered id 501" in e and "not deleted" in e for e in harm["unknown_effects"]), harm
