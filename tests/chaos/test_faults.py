@@ -42,10 +42,14 @@ def test_a_fault_on_no_traffic_changes_nothing(backend, name):
             proxy.add_fault(build(name, MINIMAL[name], 0.0))
         else:
             proxy.add_fault(build(name, {}, 0.0))
+        took = []
         for _ in range(5):
             t = time.perf_counter()
             assert client.get("/path/x").json()["path"] == "/path/x"
-            assert time.perf_counter() - t < 0.05
+            took.append(time.perf_counter() - t)
+        # the median: one request slowed by a parallel test is the machine, not the fault (a fault that
+        # acted would fail every request, or delay every one by its 50-100 ms)
+        assert sorted(took)[2] < 0.05, took
 
 
 def test_latency_delays_the_chosen_share_of_responses(backend):

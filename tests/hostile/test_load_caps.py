@@ -84,7 +84,10 @@ def test_a_hostile_response_costs_one_timeout_at_most_and_no_memory(server, beha
     ep = result.endpoints[0]
     # a busy machine may leave the plan's last send or two unsent: every request sent fails so
     assert ep.requests >= 36 and ep.errors == ep.requests, (behaviour, ep.requests, ep.errors_by_kind)
-    assert set(ep.errors_by_kind) == {kind}, ep.errors_by_kind
+    # each request fails the way its behaviour makes it fail; a loopback server starved beside a
+    # parallel test may drop a connection or two (seen once: 39 expect + 1 closed)
+    assert ep.errors_by_kind.get(kind, 0) >= ep.requests - 2, ep.errors_by_kind
+    assert set(ep.errors_by_kind) <= {kind, "closed", "reset"}, ep.errors_by_kind
     assert peak.elapsed <= BOUND, f"{behaviour}: {peak.elapsed:.1f}s > {BOUND}s"
     assert peak.grew_mb < 100, f"{behaviour}: RSS grew {peak.grew_mb:.0f} MB"
 
