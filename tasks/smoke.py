@@ -35,7 +35,7 @@ from campaigns.types import UnresolvedSecret
 from tasks.base import Gate, ProgressEvent, RunContext, StageResult, TargetNotAllowed, now, register
 from tasks.bounded import bounded_request
 from tasks.http import AuthFailed, check_response, classify_error, client, elapsed_ms, ensure_auth
-from tasks.readiness.identifiers import IdPool, slots, strip_url
+from tasks.readiness.identifiers import IdPool, addressed_fields, slots, strip_url
 from tasks.readiness.ledger import ItemRoute, Ledger, destructive, item_urls, new_token, uniquify
 from tasks.readiness.probe import Prober
 
@@ -163,7 +163,7 @@ class SmokeStage:
                 if ep.method == "PATCH" and isinstance(body, dict):
                     # never the field the route addresses the object by: JupyterHub renames a user
                     # (to None) on a PATCH /users/{name} carrying "name" (readiness does the same)
-                    kept = {k: v for k, v in body.items() if str(k).lower() not in _addressed_fields(ep.path)}
+                    kept = {k: v for k, v in body.items() if str(k).lower() not in addressed_fields(ep.path)}
                     body = kept if kept else body
                 restore = await self._current(ctx, http, url, headers, ep.method, body)
                 if restore is None:
@@ -395,12 +395,3 @@ def _body(body: object) -> dict[str, object]:
     if body is None:
         return {}
     return {"content": body} if isinstance(body, (str, bytes)) else {"json": body}
-
-
-def _addressed_fields(path: str) -> set[str]:
-    """The body fields a route addresses its object by: ``/users/{name}`` → name, ``{id}`` → id."""
-    import re
-
-    from tasks.readiness.identifiers import split_placeholder
-
-    return {str(split_placeholder(p)[1]).lower() for p in re.findall(r"\{([^{}/?&=#]+)\}", path)}

@@ -39,9 +39,9 @@ from collections import defaultdict
 from urllib.parse import urlsplit
 
 from .content import canonical, extract_list, is_id_key, is_volatile_key, leaves, normalize_for_compare
-from .identifiers import list_collection, noun_of, object_id, ref_noun, slots, strip_url
+from .identifiers import list_collection, noun_of, object_id, ref_noun, route_regex, slots, strip_url
 from .models import Evidence
-from .probe import Observation, ProbeRecord, origin_of
+from .probe import PLACEHOLDER_RE, Observation, ProbeRecord, origin_of
 from .signals.base import body_is_stable, same_software, transport_print
 from .signals.writes import creation_confirmed
 
@@ -297,11 +297,8 @@ def list_item_contradictions(records: list[ProbeRecord]) -> None:
             break
 
 
-_PLACEHOLDER = re.compile(r"\{[^{}/]+\}")
-
-
 def _template(url: str) -> str:
-    return _PLACEHOLDER.sub("{}", strip_url(url))
+    return PLACEHOLDER_RE.sub("{}", strip_url(url))
 
 
 def options_missing(records: list[ProbeRecord]) -> None:
@@ -367,6 +364,7 @@ def co_served_with_mocks(records: list[ProbeRecord]) -> None:
                     f"served by the same software as {', '.join(mocks[:3])} on this base URL (mock on their own "
                     f"evidence), and no endpoint it serves shows strong real evidence"))
 
+
 def readback_blind(records: list[ProbeRecord]) -> None:
     """Sets ``info["readback_blind"]`` on writes read back through an item route that answers the
     same body whatever the id (``ignores-path-id`` ≥ 1.5 on that route's own probe)."""
@@ -378,8 +376,7 @@ def readback_blind(records: list[ProbeRecord]) -> None:
             continue
         ev = [e for e in ignores_path_id(rec) if e.weight >= 1.5]
         if ev:
-            tpl = re.escape(strip_url(rec.target.url.partition("?")[0]))
-            pattern = re.compile(re.sub(r"\\\{[^}]*\\\}", "[^/]+", tpl) + "/?")
+            pattern = re.compile(route_regex(rec.target.url) + "/?")
             blind.append((pattern, f"GET {urlsplit(rec.target.url).path} answers the same for any id "
                                    f"({rec.target.name}: {ev[0].detail[:80]})"))
     for rec in records:

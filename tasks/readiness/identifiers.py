@@ -58,6 +58,17 @@ def strip_url(url: str) -> str:
     return urlunsplit(p._replace(query="", fragment="")).rstrip("/")
 
 
+def route_regex(template: str) -> str:
+    """A regular expression for the URLs ``template`` names (query and trailing slash stripped):
+    each ``{placeholder}`` stands for one path segment."""
+    return re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(strip_url(template)))
+
+
+def addressed_fields(template: str) -> set[str]:
+    """The body fields a route addresses its object by: ``/users/{name}`` → name, ``{id}`` → id."""
+    return {str(split_placeholder(name)[1]).lower() for name in _PH_RE.findall(template)}
+
+
 def list_collection(url: str) -> str:
     """The collection a list answered at ``url`` belongs to (query-style verbs go to the parent)."""
     base = strip_url(url)

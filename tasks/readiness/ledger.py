@@ -136,8 +136,8 @@ def destructive(method: str, url: str, body: Any = None) -> str | None:
         return "a DELETE without an id in its path removes a whole collection or a setting"
     literals = [s for s in path.split("/") if s and "{" not in s]
     words = set().union(*(_tokens(s) for s in literals)) if literals else set()
-    hits = sorted(words & _DESTRUCTIVE) or sorted(
-        w for s in literals for w in _DESTRUCTIVE_PREFIXES if re.sub(r"[^a-z]", "", s.lower()).startswith(w))
+    flat = [re.sub(r"[^a-z]", "", s.lower()) for s in literals]
+    hits = sorted(words & _DESTRUCTIVE) or sorted(w for s in flat for w in _DESTRUCTIVE_PREFIXES if s.startswith(w))
     if hits and method.upper() != "DELETE":
         return f"its path names a bulk or irreversible action ({', '.join(hits)})"
     reactive = sorted(words & _REACTIVE_WORDS) or sorted(
@@ -297,18 +297,20 @@ class Ledger:
                 return c
         return None
 
-    def delete_urls(self, entry: CreatedObject) -> list[tuple[str, dict[str, str], str]]:
-        """Where ``entry`` could be deleted: the campaign's DELETE for its collection, its Location,
-        ``{collection}/{id}``."""
+    def delete_urls(self, entry: CreatedObject) -> list[tuple[str, dict[str, str], str, str | None]]:
+        """Where ``entry`` could be deleted, each with its headers, how it was found and the
+        campaign's route name (None when not through one): the campaign's DELETE for its collection,
+        its Location, ``{collection}/{id}``."""
         obj = self.object_of(entry)
-        out = [(url, route.headers, f"the campaign's {route.name}")
-               for url, route in item_urls(self.deletes, entry.collection, obj, entry.ref)]
+        out: list[tuple[str, dict[str, str], str, str | None]] = [
+            (url, route.headers, f"the campaign's {route.name}", route.name)
+            for url, route in item_urls(self.deletes, entry.collection, obj, entry.ref)]
         if entry.url:
             out.append((entry.url, {}, "its Location" if entry.url != f"{entry.collection}/{entry.ref}" else
-                        "collection/id"))
+                        "collection/id", None))
         plain = f"{entry.collection}/{quote(entry.ref, safe='')}"
-        if all(u != plain for u, _, _ in out):
-            out.append((plain, {}, "collection/id"))
+        if all(u != plain for u, *_ in out):
+            out.append((plain, {}, "collection/id", None))
         return out
 
     def read_urls(self, entry: CreatedObject) -> list[tuple[str, ItemRoute]]:
@@ -333,11 +335,10 @@ class Ledger:
     async def remove(self, entry: CreatedObject, prober: Prober, headers: dict[str, str]) -> None:
         """Delete one created object; mark it deleted, gone, or left behind (with why)."""
         tried: list[str] = []
-        for url, extra, how in self.delete_urls(entry):
+        for url, extra, how, route in self.delete_urls(entry):
             if origin_of(url) != origin_of(entry.collection):
                 continue
             obs, sent_how = None, how
-            route = how[len("the campaign's "):] if how.startswith("the campaign's ") else None
             pre = await prober.send("cleanup-pre", "GET", url, headers) if route else None
             for attempt in range(2):  # the DELETE, then once more where the framework's redirect points
                 obs = await self._delete(prober, url, {**headers, **extra}, sent_how)

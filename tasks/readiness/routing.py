@@ -159,7 +159,6 @@ class RouteOracle:
         return RouteCheck(False, f"its {obs.status} is the router's own: a path that surely does not exist "
                                  f"answers the same ({_short(control)})", control)
 
-
     async def options_not_found(self, opt: Observation, prober: Prober, headers: dict[str, str]) -> RouteCheck:
         """``OPTIONS`` on an endpoint that is not written to answered 404/410: is it the router's
         own answer for a path that surely does not exist? ``exists`` False when it is (whether

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 from .content import extract_list, find_id, is_id_key, vary_identifier, with_value
-from .identifiers import slots, strip_url
+from .identifiers import addressed_fields, route_regex, slots, strip_url
 from .ledger import NAME_FIELDS, as_route_collection, new_token, resolve_references, uniquify
 from .models import ProbeTarget
 from .plans import (
@@ -262,9 +262,7 @@ async def _removal_unknown(rec: ProbeRecord, run: Run, prober: Prober, url: str,
     if verb:
         # an RPC-style creation (``/v3/auth/user/add``, ``/users/create``): it answers with no id or
         # Location to delete by, and nothing in the campaign undoes it
-        return (f"not written: its path names a creation ({verb}) and nothing in the campaign removes what it "
-                f"creates (no DELETE item route under it); only a body the API must refuse was sent (add the "
-                f"DELETE operation, or test it by hand)")
+        return _creation_withheld(verb)
     if coll not in run.list_urls:
         return None
     slash = "/" if strip_query(url).endswith("/") else ""
@@ -299,11 +297,18 @@ def creation_verb(url: str) -> str | None:
     return hits[0] if hits else None
 
 
-def _addressed_fields(target: ProbeTarget) -> set[str]:
-    """The body fields a route addresses its object by: ``{name}`` → name, ``{id}`` → id."""
-    from .identifiers import split_placeholder
+def _creation_withheld(verb: str) -> str:
+    return (f"not written: its path names a creation ({verb}) and nothing in the campaign removes what it creates "
+            f"(no DELETE item route under it); only a body the API must refuse was sent (add the DELETE "
+            f"operation, or test it by hand)")
 
-    return {str(split_placeholder(sl.name)[1]).lower() for sl in slots(target.url)}
+
+def _keep_identity(body: dict, notes: list[str], current: dict, names: set[str]) -> tuple[dict, list[str]]:
+    """``body`` with the fields named in ``names`` (and the ids) as ``current`` has them: a write
+    never renames, or re-ids, what its route addresses."""
+    kept = [k for k in body if k in current and (str(k).lower() in names or is_id_key(str(k)))]
+    return ({**body, **{k: current[k] for k in kept}},
+            [n for n in notes if n.split(" ")[0] not in kept] + [f"{k} kept as it is" for k in kept])
 
 
 def notes_kept(notes: list[str]) -> list[str]:
@@ -324,7 +329,7 @@ def _item_routed(run: Run, url: str) -> bool:
         sl = slots(route.template)
         if not sl or not route.template.partition("?")[0].rstrip("/").endswith("{" + sl[-1].name + "}"):
             continue
-        pattern = re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(strip_url(sl[-1].collection)))
+        pattern = route_regex(sl[-1].collection)
         if re.fullmatch(pattern, coll) or re.fullmatch(pattern, as_route_collection(coll, sl[-1].collection)):
             return True
     return False
@@ -543,10 +548,7 @@ async def _probe_modify(rec: ProbeRecord, run: Run, prober: Prober, url: str, he
     has_slots = bool(slots(target.url))
     verb = creation_verb(url) if method == "POST" else None
     if verb and not _item_routed(run, url):
-        await _withhold(rec, run, prober, url, headers, (
-            f"not written: its path names a creation ({verb}) and nothing in the campaign removes what it creates "
-            f"(no DELETE item route under it); only a body the API must refuse was sent (add the DELETE "
-            f"operation, or test it by hand)"))
+        await _withhold(rec, run, prober, url, headers, _creation_withheld(verb))
         return
     pre = None
     if method in ("PUT", "PATCH") or not own:
@@ -604,20 +606,12 @@ async def _probe_modify(rec: ProbeRecord, run: Run, prober: Prober, url: str, he
     if own and isinstance(body, dict):
         entry = run.ledger.find(url)  # type: ignore[union-attr]
         current = run.ledger.object_of(entry) if entry is not None else {}  # type: ignore[union-attr]
-        kept = [k for k in body if k in current and (str(k).lower() in NAME_FIELDS or is_id_key(str(k)))]
-        body = {**body, **{k: current[k] for k in kept}}  # never rename (or re-id) what the route addresses
-        notes = [n for n in notes if n.split(" ")[0] not in kept] + [f"{k} kept as it is" for k in kept]
-    elif restorable and isinstance(body, dict) and method in ("PUT", "PATCH"):
+        body, notes = _keep_identity(body, notes, current, NAME_FIELDS)
+    addressed_by = addressed_fields(target.url)
+    if not own and restorable and isinstance(body, dict) and method in ("PUT", "PATCH"):
         # a sample changed and put back: its identity stays (JupyterHub's PATCH /users/{name} with a
         # "name" renames the user, and the put-back then finds nobody by the old name)
-        from .identifiers import split_placeholder
-
-        current = pre.json  # type: ignore[union-attr]
-        addressed = {str(split_placeholder(sl.name)[1]).lower() for sl in slots(target.url)}
-        kept = [k for k in body if k in current and (str(k).lower() in addressed or is_id_key(str(k)))]
-        body = {**body, **{k: current[k] for k in kept}}
-        notes = [n for n in notes if n.split(" ")[0] not in kept] + [f"{k} kept as it is" for k in kept]
-    addressed_by = _addressed_fields(target)
+        body, notes = _keep_identity(body, notes, pre.json, addressed_by)  # type: ignore[union-attr]
     dropped = [k for k in body if str(k).lower() in addressed_by] if method == "PATCH" and isinstance(body, dict) \
         else []
     if dropped and len(dropped) < len(body):
@@ -628,7 +622,7 @@ async def _probe_modify(rec: ProbeRecord, run: Run, prober: Prober, url: str, he
                                                                        for k in dropped]
     rec.info["body_notes"] = notes
     w1 = await _send_write(rec, prober, run, "write", method, url, headers, body,
-                           {"token": token, "kept": [k for k in notes_kept(notes)]})
+                           {"token": token, "kept": notes_kept(notes)})
     if w1 is None or w1.error:
         return
     if w1.status in (404, 410):

@@ -66,19 +66,16 @@ def placeholder_content(rec: ProbeRecord) -> list[Evidence]:
     asked |= {unquote_plus(part) for part in re.split(r"[/?&=]", p.url) if part}
     idents = placeholder_identities(p.json, exclude=sent | asked)
     ident_w = 0.0 if len(idents) < 2 else (2.5 if len(idents) == 2 else 2.8)
+    share = f"{score:.1f} of {n} fields look like example values ({frac:.0%})"
     if ident_w > max(w, lorem_w):
-        share = f"{score:.1f} of {n} fields look like example values ({frac:.0%})"
         ev.append(Evidence("placeholder-content", "mock", ident_w,
                            f"{len(idents)} different well-known placeholder people/texts in one answer "
                            f"({', '.join(repr(i) for i in idents[:4])}); {share}"))
     elif lorem_w > w:
-        share = f"{score:.1f} of {n} fields look like example values ({frac:.0%})"
         ev.append(Evidence("placeholder-content", "mock", lorem_w,
                            f"{lorem_why}; {share}: " + "; ".join(prof["reasons"] + extra)))
     elif w > 0:
-        ev.append(Evidence("placeholder-content", "mock", w,
-                           f"{score:.1f} of {n} fields look like example values ({frac:.0%}): "
-                           + "; ".join(prof["reasons"] + extra)))
+        ev.append(Evidence("placeholder-content", "mock", w, f"{share}: " + "; ".join(prof["reasons"] + extra)))
     elif prof["strings"] >= 2 and prof["empty_strings"] == prof["strings"] and n >= 3:
         ev.append(Evidence("placeholder-content", "mock", 1.0,
                            f"every one of the {prof['strings']} string fields is empty"))
@@ -249,6 +246,7 @@ def odd_values(rec: ProbeRecord) -> list[Evidence]:
                                    f"an answer computed on request says {k}={v!r}"))
                 break
     return ev
+
 
 def _sent_keys(rec: ProbeRecord) -> set[str]:
     """The names the request itself filled in: body field names, path placeholders, query names."""
