@@ -14,6 +14,7 @@ for ``perfcampaign regressions``; a run's load metrics for the Pushgateway.
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from datetime import datetime
 from typing import Any
 
@@ -52,14 +53,17 @@ def _marks(values: list[Any]) -> str:
     return ", ".join("?" for _ in values)
 
 
-class Queries:
-    """The read side of the warehouse (and the outbox's updates); needs ``query`` and ``fetchall``."""
+class Queries(ABC):
+    """The read side of the warehouse (and the outbox's updates) over two primitives the store
+    provides (:class:`warehouse.store.Warehouse`): ``query`` (a DataFrame) and ``fetchall`` (rows)."""
 
-    def query(self, sql: str, params: list[Any] | None = None) -> pl.DataFrame:  # pragma: no cover - Warehouse's
-        raise NotImplementedError
+    @abstractmethod
+    def query(self, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
+        """The rows of ``sql`` as a polars DataFrame."""
 
-    def fetchall(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def fetchall(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        """The rows of ``sql`` as tuples."""
 
     # -- runs ------------------------------------------------------------------------------------
 
