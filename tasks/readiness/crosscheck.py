@@ -231,6 +231,7 @@ def crosscheck(records: list[ProbeRecord]) -> None:
     co_served_with_mocks(records)
     list_item_contradictions(records)
     options_missing(records)
+    options_like_mocks(records)
     frozen_lists(records)
     phantom_parents(records)
 
@@ -325,6 +326,44 @@ def options_missing(records: list[ProbeRecord]) -> None:
         rec.info["options_missing"] = (f"{check.detail}, while {urlsplit(vouchers[0].url).path} and "
                                        f"{len(vouchers) - 1} other sibling route(s) answer OPTIONS "
                                        f"{vouchers[0].status} from the same server")
+
+
+def options_like_mocks(records: list[ProbeRecord]) -> None:
+    """Sets ``info["options_like_mocks"]`` (the reason) on unwritten endpoints whose ``OPTIONS`` is
+    answered by the same software as ``OPTIONS`` on the reads judged mock, and by other software
+    than ``OPTIONS`` on the reads served by something else (``sibling_options``, asked by the
+    engine): a host that routes by path (a gateway, a stub tool beside a proxied backend) sends the
+    write's path to the mock tool. Where one piece of software answers ``OPTIONS`` on every path
+    (a tool in proxy mode answering preflights itself, one app with canned handlers), the answers do
+    not differ and nothing is said: the write may still be relayed to a real backend."""
+    from .signals import collect
+    from .verdict import decide
+
+    for rec in records:
+        rec.info.pop("options_like_mocks", None)
+    unsent = [r for r in records if r.info.get("not_probed") and (o := r.first("options")) is not None and o.ok]
+    if not unsent:
+        return
+    asked = [r for r in records if isinstance(r.info.get("sibling_options"), Observation)
+             and r.info["sibling_options"].ok]
+    if not asked:
+        return
+    mocks = {id(r) for r in asked if decide(r, collect(r))[0] == "mock"}
+    for rec in unsent:
+        opt = rec.first("options")
+        assert opt is not None
+        origin = origin_of(opt.url)
+        here = [r for r in asked if origin_of(r.info["sibling_options"].url) == origin]
+        like_mocks = [r for r in here if id(r) in mocks and same_software(r.info["sibling_options"], opt)]
+        elsewhere = [r for r in here if id(r) not in mocks]
+        if not like_mocks or not elsewhere or any(same_software(r.info["sibling_options"], opt) for r in elsewhere):
+            continue
+        names = ", ".join(r.target.name for r in like_mocks[:3])
+        rec.info["options_like_mocks"] = (
+            f"OPTIONS {urlsplit(opt.url).path} was answered by the same software as OPTIONS on {names} (mock "
+            f"on their own evidence: {_describe(transport_print(opt))}), and by other software than on "
+            f"{elsewhere[0].target.name} ({_describe(transport_print(elsewhere[0].info['sibling_options']))}): "
+            f"the host routes this path to the mock tool")
 
 
 #: real evidence this strong on any endpoint of the odd group vouches for the whole group

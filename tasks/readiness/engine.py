@@ -30,12 +30,15 @@ from .models import Evidence, ProbeTarget, ReadinessReport, ReadinessVerdict
 from .plans import Related, Run, is_read, probe_read, probe_write
 from .probe import MAX_REQUESTS, ProbeRecord, WriteBudget, fill, origin_of, placeholders, sample_combos
 from .signals import collect
+from .signals.base import same_software
 from .verdict import decide
 
 log = logging.getLogger(__name__)
 
 #: related reads snapshotted around each POST that creates
 RELATED_READS = 3
+#: reads of each kind (mock, other software) asked OPTIONS per base URL, for writes not sent
+SIBLING_OPTIONS = 3
 _STATEFUL_WORDS = ("balance", "wallet", "stock", "inventory", "count", "total", "summary", "stats", "account",
                    "cart", "basket", "me", "profile", "usage", "quota")
 
@@ -246,9 +249,39 @@ class Readiness:
         for i in sorted(deferred, key=lambda i: _op_order(self.targets[i], i)):
             await self.probe(i)
             handled.add(i)
+        await self.sibling_options()
         if self.run.ledger.created:
             await self.side_effects()
         await self.cleanup()
+
+    async def sibling_options(self) -> None:
+        """For writes that were not sent (production, the never-write list), OPTIONS on a few reads
+        of the same base URL: those judged mock on their own evidence, and those served by other
+        software. It tells whether OPTIONS is answered per route (by whatever serves the route, so a
+        write whose OPTIONS is answered like the mocks' is served by the mock tool too) or by one
+        piece of software for every path (a tool in proxy mode answering preflights itself: no
+        information). Safe requests only; at most ``SIBLING_OPTIONS`` of each kind per base URL."""
+        unsent = [rec for rec in self.records.values() if rec.info.get("not_probed")
+                  and (o := rec.first("options")) is not None and o.ok]
+        origins = {origin_of(rec.first("options").url) for rec in unsent}  # type: ignore[union-attr]
+        if not origins:
+            return
+        prober = self.run.prober(4 * SIBLING_OPTIONS * len(origins))
+        for origin in sorted(origins):
+            reads = [rec for rec in self.records.values() if rec.info.get("kind") == "read"
+                     and rec.target.method.upper() == "GET" and rec.base is not None and rec.base.is_2xx
+                     and origin_of(rec.base.url) == origin]
+            mocks = [rec for rec in reads if decide(rec, collect(rec))[0] == "mock"]
+            others = [rec for rec in reads if rec not in mocks
+                      and not any(same_software(rec.base, m.base) for m in mocks)]
+            if not mocks or not others:
+                continue  # one software serves every read here: OPTIONS could not tell routes apart
+            for rec in mocks[:SIBLING_OPTIONS] + others[:SIBLING_OPTIONS]:
+                obs = await prober.send("sibling-options", "OPTIONS", rec.base.url.partition("?")[0],  # type: ignore[union-attr]
+                                        dict(rec.target.headers))
+                if obs is not None:
+                    rec.requests += 1
+                    rec.info["sibling_options"] = obs
 
     async def side_effects(self) -> None:
         """Objects the target created because of a probe's write (a default pool made for the queue

@@ -125,6 +125,8 @@ def decide(rec: ProbeRecord, evidence: list[Evidence]) -> tuple[Verdict, float, 
             return "mock", _clamp(sigmoid(sc["S"] - 2.0)), strict
         if rec.info.get("options_missing") and not identified:
             return "missing", 0.7, f"not written ({rec.info['not_probed']}); {rec.info['options_missing']}"
+        if rec.info.get("options_like_mocks") and not rec.info.get("options_missing"):
+            return "mock", 0.75, f"not written ({rec.info['not_probed']}), but {rec.info['options_like_mocks']}"
         hint = _top(evidence, "mock", set(SIGNATURE_SIGNALS)) if identified else ""
         return "unverified", 0.5, str(rec.info["not_probed"]) + (f"; the host looks like a mock tool: {hint}"
                                                                   if hint else "")
