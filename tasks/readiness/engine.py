@@ -267,6 +267,7 @@ class Readiness:
         if not origins:
             return
         prober = self.run.prober(4 * SIBLING_OPTIONS * len(origins))
+        crosscheck(list(self.records.values()))  # reads judged mock by their siblings count too
         for origin in sorted(origins):
             reads = [rec for rec in self.records.values() if rec.info.get("kind") == "read"
                      and rec.target.method.upper() == "GET" and rec.base is not None and rec.base.is_2xx
