@@ -61,6 +61,10 @@ unstable-random-body   mock       1-3     identical requests get randomly differ
                                           or more business counts jump up and down by large amounts
                                           (or two, and a third leaps one way) and nothing else
                                           changes (a randint dashboard)
+random-template        mock       1       both of the above: a nonexistent id answered like a real one
+                                          (ignores-path-id or phantom-resource ≥ 1.5) and random
+                                          changes between identical requests: a template with random
+                                          helpers
 cycling-body           mock       1-2     identical requests get a few bodies in a fixed rotation (a
                                           tool's response list; 1 for two bodies: two replicas?)
 write-not-persisted    mock       0.5-2.5 the created/updated/deleted state is not there after (a

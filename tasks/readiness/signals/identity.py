@@ -68,6 +68,28 @@ def ignores_path_id(rec: ProbeRecord) -> list[Evidence]:
     return ev
 
 
+@register
+def random_template(rec: ProbeRecord) -> list[Evidence]:
+    """An item route that answers a nonexistent id like an existing one (the same body but the
+    echoed id, or a full body about that very id) *and* whose answer changes at random between
+    identical requests: a response template with random helpers (camouflage, Mockoon, WireMock
+    templating), not a stored record. Each alone is a hint — a default for unknown ids, a live
+    gauge — so each stays weak; together they corroborate (+1). A real stored record that does not
+    exist is refused, and one that exists does not change between two reads milliseconds apart."""
+    made_up = [e for e in ignores_path_id(rec) if e.signal in ("ignores-path-id", "phantom-resource")
+               and e.weight >= 1.5]
+    if not made_up:
+        return []
+    from .stability import unstable_body
+
+    random = [e for e in unstable_body(rec) if e.signal == "unstable-random-body"]
+    if not random:
+        return []
+    return [Evidence("random-template", "mock", 1.0,
+                     f"a nonexistent id gets an answer ({made_up[0].signal}) and identical requests get "
+                     f"different ones ({random[0].detail[:80]}): a template with random helpers")]
+
+
 def _mentions(obj: Any, value: str) -> bool:
     for _, v in leaves(obj):
         if v is None or isinstance(v, bool):
