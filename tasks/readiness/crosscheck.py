@@ -23,6 +23,10 @@ probe has run (the ``cross-endpoint`` signal reports it).
   routes on that base URL answer ``OPTIONS`` 2xx from the same software that wrote the 404, and no
   other method of the campaign answered 2xx on that path (a stub tool answers only the methods it
   was given and 404s the rest, ``OPTIONS`` included).
+* **Unsent writes routed to the mock tool.** A write that is not sent (production) whose
+  ``OPTIONS`` is answered like ``OPTIONS`` on the reads judged mock, and unlike ``OPTIONS`` on the
+  reads another piece of software serves (the engine asks both, ``sibling_options``): the host
+  routes that path to the mock tool (a gateway, a stub tool beside a proxied backend).
 * **Read-backs through a route that ignores its id.** A POST "confirmed" by ``GET /holds/501``
   proves nothing when ``GET /holds/{id}`` answers the same body for a nonexistent id: the
   ``write-persisted`` evidence is not given (``read-back-id-blind``, informational).

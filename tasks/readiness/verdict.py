@@ -9,7 +9,11 @@ Status facts come first:
   ``unverified`` with that reason, never ``mock`` nor ``real``: a tool answering ``OPTIONS``
   itself may relay the write to a real backend (proxy mode). ``missing`` (0.7) when ``OPTIONS``
   got the router's own 404 where sibling routes answer ``OPTIONS`` 2xx from the same server and
-  no other method answered on that path (:func:`~tasks.readiness.crosscheck.options_missing`);
+  no other method answered on that path (:func:`~tasks.readiness.crosscheck.options_missing`).
+  ``mock`` (0.75) when the host routes the write's path to the mock tool: its ``OPTIONS`` was
+  answered by the same software as ``OPTIONS`` on reads judged mock, and by other software than
+  on the reads served by something else (:func:`~tasks.readiness.crosscheck.options_like_mocks`;
+  never where one piece of software answers ``OPTIONS`` on every path);
 * 404/410: the :mod:`~tasks.readiness.routing` oracle decides. The router's own 404 (the same
   answer as a path that surely does not exist) → ``missing`` (0.9; 0.5 when the collection
   answers). A handler's 404 ("Flow not found"), or nothing to compare with → ``unverified``: the
