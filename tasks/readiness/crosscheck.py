@@ -9,7 +9,8 @@ probe has run (the ``cross-endpoint`` signal reports it).
   header its siblings carry, else the smaller group.
   When the odd group holds an endpoint judged mock on its own evidence and none with strong real
   evidence (R >= 2), its other endpoints are more stubs of the same tool (``co-served-with-mocks``,
-  1.5): a fleet where one tool serves the stubs beside the real backend.
+  1.5; 2 when two or more of the group are mock on their own evidence): a fleet where one tool
+  serves the stubs beside the real backend.
 * **Phantom parents.** Two endpoints about the same thing (``/customers/{id}/wallet`` and
   ``/customers/{id}/loyalty``, or ``?customer_id=``) disagree on whether a nonexistent one exists:
   the one answering 2xx for it did not look it up.
@@ -373,6 +374,8 @@ def options_like_mocks(records: list[ProbeRecord]) -> None:
 #: real evidence this strong on any endpoint of the odd group vouches for the whole group
 CO_SERVED_REAL_R = 2.0
 CO_SERVED_WEIGHT = 1.5
+#: added when two or more endpoints of the group are mock on their own, independent evidence
+CO_SERVED_MORE = 0.5
 
 
 def co_served_with_mocks(records: list[ProbeRecord]) -> None:
@@ -403,7 +406,7 @@ def co_served_with_mocks(records: list[ProbeRecord]) -> None:
             mocks = [r.target.name for r in members if r is not rec and own[id(r)][0] == "mock"]
             if mocks and own[id(rec)][0] != "mock":
                 rec.cross.append(Evidence(
-                    "co-served-with-mocks", "mock", CO_SERVED_WEIGHT,
+                    "co-served-with-mocks", "mock", CO_SERVED_WEIGHT + (CO_SERVED_MORE if len(mocks) >= 2 else 0.0),
                     f"served by the same software as {', '.join(mocks[:3])} on this base URL (mock on their own "
                     f"evidence), and no endpoint it serves shows strong real evidence"))
 

@@ -259,6 +259,11 @@ def test_a_stub_beside_stubs_of_the_same_tool():
     assert "s0" in fleet[3].cross[1].detail
     assert all(e.signal != "co-served-with-mocks" for e in fleet[0].cross)          # already a mock
     assert all(e.signal != "co-served-with-mocks" for r in real for e in r.cross)
+    # two of the group are mock on their own evidence: the others lean further
+    fleet = stubs(2)
+    crosscheck(real + fleet)
+    assert [(e.signal, e.weight) for e in fleet[3].cross] == [("transport-differs", 1.5),
+                                                              ("co-served-with-mocks", 2.0)]
     # one endpoint of the group shows strong real evidence (an object it created was listed): a real
     # service behind the same gateway, with one canned handler; nothing is inferred for the others
     fleet = stubs(1)

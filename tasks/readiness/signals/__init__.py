@@ -91,7 +91,7 @@ content-type-mismatch  mock       0.8     JSON body served as text/html, text/pl
 no-date-header         mock       0.7     no Date header (RFC 9110 wants one from real servers)
 pretty-printed-json    mock       0.5     indented JSON (json-server, Mockoon…)
 transport-differs      mock       1-1.5   served by other software than its sibling endpoints (cross)
-co-served-with-mocks   mock       1.5     blamed by transport-differs, served by the same software as an
+co-served-with-mocks   mock       1.5-2   blamed by transport-differs, served by the same software as an
                                           endpoint that is mock on its own evidence, and no endpoint of
                                           that group shows strong real evidence (R ≥ 2) (cross)
 phantom-parent         mock       2       a sibling says the parent does not exist, this one answers
