@@ -24,10 +24,11 @@ probe has run (the ``cross-endpoint`` signal reports it).
   routes on that base URL answer ``OPTIONS`` 2xx from the same software that wrote the 404, and no
   other method of the campaign answered 2xx on that path (a stub tool answers only the methods it
   was given and 404s the rest, ``OPTIONS`` included).
-* **Unsent writes routed to the mock tool.** A write that is not sent (production) whose
-  ``OPTIONS`` is answered like ``OPTIONS`` on the reads judged mock, and unlike ``OPTIONS`` on the
-  reads another piece of software serves (the engine asks both, ``sibling_options``): the host
-  routes that path to the mock tool (a gateway, a stub tool beside a proxied backend).
+* **Writes routed to the mock tool.** A write whose path answers ``OPTIONS`` like the reads
+  judged mock, and unlike the reads another piece of software serves (the engine asks both,
+  ``sibling_options``, where the reads of a base URL split so): the host routes that path to the
+  mock tool (a gateway, a stub tool beside a proxied backend). An unsent write (production) is
+  then ``mock``; a sent one too, unless it showed strong real evidence of its own.
 * **Read-backs through a route that ignores its id.** A POST "confirmed" by ``GET /holds/501``
   proves nothing when ``GET /holds/{id}`` answers the same body for a nonexistent id: the
   ``write-persisted`` evidence is not given (``read-back-id-blind``, informational).
@@ -334,11 +335,12 @@ def options_missing(records: list[ProbeRecord]) -> None:
 
 
 def options_like_mocks(records: list[ProbeRecord]) -> None:
-    """Sets ``info["options_like_mocks"]`` (the reason) on unwritten endpoints whose ``OPTIONS`` is
-    answered by the same software as ``OPTIONS`` on the reads judged mock, and by other software
-    than ``OPTIONS`` on the reads served by something else (``sibling_options``, asked by the
-    engine): a host that routes by path (a gateway, a stub tool beside a proxied backend) sends the
-    write's path to the mock tool. Where one piece of software answers ``OPTIONS`` on every path
+    """Sets ``info["options_like_mocks"]`` (the reason) on writes whose ``OPTIONS`` (an unsent
+    write's own, or ``own_options`` the engine asked for a sent one) is answered by the same
+    software as ``OPTIONS`` on the reads judged mock, and by other software than ``OPTIONS`` on the
+    reads served by something else (``sibling_options``, asked by the engine): a host that routes
+    by path (a gateway, a stub tool beside a proxied backend) sends the write's path to the mock
+    tool. Where one piece of software answers ``OPTIONS`` on every path
     (a tool in proxy mode answering preflights itself, one app with canned handlers), the answers do
     not differ and nothing is said: the write may still be relayed to a real backend."""
     from .signals import collect
@@ -346,7 +348,11 @@ def options_like_mocks(records: list[ProbeRecord]) -> None:
 
     for rec in records:
         rec.info.pop("options_like_mocks", None)
-    unsent = [r for r in records if r.info.get("not_probed") and (o := r.first("options")) is not None and o.ok]
+    def route_options(r: ProbeRecord) -> Observation | None:
+        o = r.first("options") if r.info.get("not_probed") else r.info.get("own_options")
+        return o if isinstance(o, Observation) and o.ok else None
+
+    unsent = [r for r in records if route_options(r) is not None]
     if not unsent:
         return
     asked = [r for r in records if isinstance(r.info.get("sibling_options"), Observation)
@@ -355,7 +361,7 @@ def options_like_mocks(records: list[ProbeRecord]) -> None:
         return
     mocks = {id(r) for r in asked if decide(r, collect(r))[0] == "mock"}
     for rec in unsent:
-        opt = rec.first("options")
+        opt = route_options(rec)
         assert opt is not None
         origin = origin_of(opt.url)
         here = [r for r in asked if origin_of(r.info["sibling_options"].url) == origin]

@@ -255,20 +255,20 @@ class Readiness:
         await self.cleanup()
 
     async def sibling_options(self) -> None:
-        """For writes that were not sent (production, the never-write list), OPTIONS on a few reads
-        of the same base URL: those judged mock on their own evidence, and those served by other
-        software. It tells whether OPTIONS is answered per route (by whatever serves the route, so a
-        write whose OPTIONS is answered like the mocks' is served by the mock tool too) or by one
-        piece of software for every path (a tool in proxy mode answering preflights itself: no
-        information). Safe requests only; at most ``SIBLING_OPTIONS`` of each kind per base URL."""
-        unsent = [rec for rec in self.records.values() if rec.info.get("not_probed")
-                  and (o := rec.first("options")) is not None and o.ok]
-        origins = {origin_of(rec.first("options").url) for rec in unsent}  # type: ignore[union-attr]
-        if not origins:
-            return
-        prober = self.run.prober(4 * SIBLING_OPTIONS * len(origins))
+        """Where the reads of a base URL are served by two pieces of software — one judged mock on
+        its own evidence, the other not — OPTIONS on a few reads of each (``sibling_options``) and
+        on the path of each write that is not a mock on its own evidence (``own_options``; unsent
+        writes asked already). It tells whether OPTIONS is answered per route (by whatever serves
+        the route, so a write whose OPTIONS is answered like the mocks' is served by the mock tool)
+        or by one piece of software for every path (a tool in proxy mode answering preflights
+        itself: no information). Safe requests only: at most ``SIBLING_OPTIONS`` reads of each kind
+        per base URL, and one per write."""
         crosscheck(list(self.records.values()))  # reads judged mock by their siblings count too
-        for origin in sorted(origins):
+        prober = self.run.prober(2 * SIBLING_OPTIONS + len(self.records))
+        answered = {id(rec): obs for rec in self.records.values() if rec.info.get("kind") == "write"
+                    and (obs := rec.primary or rec.first("malformed")) is not None and obs.ok}
+        writes = [rec for rec in self.records.values() if id(rec) in answered]
+        for origin in sorted({origin_of(obs.url) for obs in answered.values()}):
             reads = [rec for rec in self.records.values() if rec.info.get("kind") == "read"
                      and rec.target.method.upper() == "GET" and rec.base is not None and rec.base.is_2xx
                      and origin_of(rec.base.url) == origin]
@@ -283,6 +283,15 @@ class Readiness:
                 if obs is not None:
                     rec.requests += 1
                     rec.info["sibling_options"] = obs
+            for rec in writes:
+                p = answered[id(rec)]
+                if origin_of(p.url) != origin or rec.info.get("not_probed") or p.method == "OPTIONS" \
+                        or decide(rec, collect(rec))[0] == "mock":
+                    continue
+                obs = await prober.send("own-options", "OPTIONS", p.url.partition("?")[0], dict(rec.target.headers))
+                if obs is not None:
+                    rec.requests += 1
+                    rec.info["own_options"] = obs
 
     async def side_effects(self) -> None:
         """Objects the target created because of a probe's write (a default pool made for the queue

@@ -46,6 +46,8 @@ For an endpoint that answers, evidence is summed like log-odds:
   corroboration. Lorem ipsum text (2–2.5) stays below 3 on purpose: a dev database seeded with
   faker sentences is real. A ``Location`` that cannot be followed is weak (0.3–1): the route it
   names may simply not be exposed; a list that grew or a balance that moved outweighs it.
+* A sent write whose path the host routes to the mock tool (``options_like_mocks``, see
+  :func:`~tasks.readiness.crosscheck.options_like_mocks`) with R < 2 → ``mock`` (0.7).
 * Otherwise → ``real`` with confidence ``σ(0.5 − L)``, clamped to [0.05, 0.99]: ≈0.62 with no
   evidence at all, ≥0.95 with solid real evidence, low when suspicious evidence remains.
 
@@ -61,6 +63,9 @@ from .probe import ProbeRecord, is_success
 
 SIGNATURE_SIGNALS = frozenset({"mock-server-header", "mock-server-body", "mock-server-host", "mock-tool-admin"})
 IDENTIFY_AT = 4.0
+#: a write the host routes to the mock tool stays real only with real evidence this strong (a write
+#: read back through an id-aware route, an effect listed): a real service with canned reads
+ROUTED_REAL_R = 2.0
 MOCK_AT = 3.0
 
 
@@ -146,6 +151,8 @@ def decide(rec: ProbeRecord, evidence: list[Evidence]) -> tuple[Verdict, float, 
             return "missing", 0.8, f"POST answered {bad.status}"
         if identified or behavioural:
             return _mock(sc, evidence, identified)
+        if rec.info.get("options_like_mocks"):
+            return "mock", 0.7, f"not written ({rec.info['withheld']}), but {rec.info['options_like_mocks']}"
         seen = f"; a body that is not JSON answered {bad.status}" if bad is not None and bad.ok else ""
         return "unverified", 0.5, str(rec.info["withheld"]) + seen
 
@@ -204,4 +211,6 @@ def decide(rec: ProbeRecord, evidence: list[Evidence]) -> tuple[Verdict, float, 
 
     if identified or behavioural:
         return _mock(sc, evidence, identified)
+    if rec.info.get("options_like_mocks") and sc["R"] < ROUTED_REAL_R:
+        return "mock", 0.7, str(rec.info["options_like_mocks"])
     return "real", _clamp(sigmoid(0.5 - sc["L"])), _top(evidence, "real")
