@@ -41,6 +41,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.hostile.processes import ProcessTree  # noqa: E402
 from tests.hostile.servers import HostileServer  # noqa: E402
 
 FLOWING_AT = 120          # requests seen before the signal
@@ -91,16 +92,7 @@ class Run:
     def __init__(self, cmd: list[str], env: dict[str, str]):
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.started = time.monotonic()
-        self.tree: dict[int, float] = {}
-
-    def note_tree(self) -> None:
-        import psutil
-
-        try:
-            for child in psutil.Process(self.proc.pid).children(recursive=True):
-                self.tree[child.pid] = child.create_time()
-        except psutil.Error:
-            pass
+        self.tree = ProcessTree(self.proc.pid)
 
     def wait_until(self, predicate: Any, timeout: float) -> float:
         """Seconds from the start until ``predicate()``; raises if the run ends or time runs out."""
@@ -111,9 +103,9 @@ class Run:
                                    f"{self.proc.communicate()[1][-1500:]}")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the run got nowhere in {timeout:.0f} s")
-            self.note_tree()
+            self.tree.note()
             time.sleep(0.05)
-        self.note_tree()
+        self.tree.note()
         return time.monotonic() - self.started
 
     def stop(self, sig: int, timeout: float = 90) -> tuple[float, float | None, str, str]:
@@ -129,18 +121,9 @@ class Run:
             return at, None, out, err
 
     def left_alive(self, at: float) -> int:
-        import psutil
-
+        """Processes of the run's tree still alive ``LEFT_AFTER_S`` after the signal sent at ``at``."""
         time.sleep(max(0.0, at + LEFT_AFTER_S - time.time()))
-        alive = 0
-        for pid, created in self.tree.items():
-            try:
-                proc = psutil.Process(pid)
-                if abs(proc.create_time() - created) < 0.01 and proc.status() != psutil.STATUS_ZOMBIE:
-                    alive += 1
-            except psutil.Error:
-                continue
-        return alive
+        return len(self.tree.alive())
 
 
 def _ok_requests(server: HostileServer) -> int:

@@ -24,6 +24,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.hostile.processes import ProcessTree
 from tests.hostile.servers import HostileServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,23 +69,16 @@ class Run:
         cmd = [sys.executable, "-m", "flows.cli", "run", str(campaign), "--stages", stages, "--json",
                "--warehouse", str(self.warehouse)] + ([] if prefect else ["--no-prefect"])
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.tree: dict[int, float] = {}
-
-    def note_tree(self) -> None:
-        try:
-            for child in psutil.Process(self.proc.pid).children(recursive=True):
-                self.tree[child.pid] = child.create_time()
-        except psutil.Error:
-            pass
+        self.tree = ProcessTree(self.proc.pid)
 
     def wait_for(self, predicate, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while not predicate():
             assert self.proc.poll() is None, f"the run ended early: {self.proc.communicate()[1][-2000:]}"
             assert time.monotonic() < deadline, "the run never got there"
-            self.note_tree()
+            self.tree.note()
             time.sleep(0.1)
-        self.note_tree()
+        self.tree.note()
 
     def stop(self, sig: int) -> tuple[float, str, str]:
         at = time.time()
@@ -99,19 +93,7 @@ class Run:
 
     def left_alive(self, within: float = 5.0) -> list[str]:
         """What the run started that is still alive ``within`` seconds later."""
-        deadline = time.monotonic() + within
-        while True:
-            alive = []
-            for pid, created in self.tree.items():
-                try:
-                    proc = psutil.Process(pid)
-                    if abs(proc.create_time() - created) < 0.01 and proc.status() != psutil.STATUS_ZOMBIE:
-                        alive.append(f"{pid} {' '.join(proc.cmdline())[:100]}")
-                except psutil.Error:
-                    continue
-            if not alive or time.monotonic() > deadline:
-                return alive
-            time.sleep(0.2)
+        return self.tree.alive_within(within)
 
 
 def _after(server: HostileServer, at: float, path: str = "/ok") -> int:
