@@ -30,9 +30,9 @@ from tests.realbed.bed import (CONFIGS, Bed, Config, Counts, Target, init_campai
                                write_campaign)
 
 
-def _copy_config(bed: Bed, name: str) -> tuple[Path, Path]:
+def _copy_config(bed: Bed, name: str, work: str | None = None) -> tuple[Path, Path]:
     src = CONFIGS / name
-    dest = bed.folder(name)
+    dest = bed.folder(work or name)
     for item in src.iterdir():
         if item.is_dir():
             shutil.copytree(item, dest / item.name, dirs_exist_ok=True)
@@ -168,8 +168,18 @@ def gateway_shop_production(bed: Bed) -> Target:
     """The team's nginx gateway (Debian's nginx, unprivileged) in front of the real shop, with
     ``/api/community/`` routed to a json-server 1.x over db.json, as a production-kind environment.
     No write is sent; nginx's access log (``access.log`` in the work folder) shows every request."""
-    src, work = _copy_config(bed, "gateway-shop-production")
-    shop = start_shop(bed, "shop-behind-gateway")
+    return _gateway(bed, "gateway-shop-production", "nginx.conf")
+
+
+def gateway_hardened_shop_production(bed: Bed) -> Target:
+    """The same gateway hardened as ops teams usually do it: ``X-Powered-By`` hidden on every
+    answer, and only the community collections routed (json-server's home page is not reachable)."""
+    return _gateway(bed, "gateway-hardened-shop-production", "nginx-hardened.conf")
+
+
+def _gateway(bed: Bed, name: str, conf_name: str) -> Target:
+    src, work = _copy_config(bed, "gateway-shop-production", name)
+    shop = start_shop(bed, f"shop-behind-{name}")
     community = launch.start(bed.stack, "json-server-1-community",
                              launch.node_tool("json-server-1", "lib/bin.js") +
                              ["--host", "127.0.0.1", "--port", "{port}", "db.json"], work, ready_path="/clubs")
@@ -179,7 +189,7 @@ def gateway_shop_production(bed: Bed) -> Target:
     for temp in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (work / "tmp" / temp).mkdir(parents=True, exist_ok=True)
     port = launch.free_port()
-    conf = (src / "nginx.conf").read_text()
+    conf = (src / conf_name).read_text()
     for key, value in {"work": str(work), "port": str(port), "shop": str(shop.port),
                        "community": str(community.port)}.items():
         conf = conf.replace("{" + key + "}", value)
@@ -187,13 +197,13 @@ def gateway_shop_production(bed: Bed) -> Target:
     proc = launch.start(bed.stack, "nginx-gateway", [nginx, "-p", str(work), "-c", str(work / "nginx.conf"),
                                                       "-e", str(work / "error.log")],
                         work, port=port, ready_path="/api/health")
-    shop_count = shop_counter(bed.work / "shop-behind-gateway" / "shop.sqlite3")
+    shop_count = shop_counter(bed.work / f"shop-behind-{name}" / "shop.sqlite3")
 
     def count() -> Counts:
         counts = shop_count()
         counts.deletable.update({f"community-{c}": json_count(f"{community.url}/{c}") for c in GATEWAY_COMMUNITY})
         return counts
-    return Target(CONFIG["gateway-shop-production"], proc.url,
+    return Target(CONFIG[name], proc.url,
                   write_campaign(src / "campaign.yaml", work / "run.yaml", proc.url), read_truth(src), count=count,
                   health=no_5xx([shop.url + "/api/health", community.url + "/clubs"]))
 
@@ -439,6 +449,9 @@ CONFIG: dict[str, Config] = {c.name: c for c in [
     Config("gateway-shop-production", "calibration", "nginx + json-server 1.x",
            "nginx gateway: /api/community/ to json-server, the rest to the real shop; production",
            gateway_shop_production),
+    Config("gateway-hardened-shop-production", "calibration", "nginx + json-server 1.x",
+           "the same gateway with X-Powered-By hidden and only the community collections routed; production",
+           gateway_hardened_shop_production),
     Config("mockoon-proxy-shop-production", "calibration", "Mockoon CLI",
            "proxy to the real shop, 4 routes stubbed, as production (no writes)", mockoon_proxy_shop_production),
     Config("shop-openapi", "calibration", "real app", "the shop probed from init --openapi on its own spec",
