@@ -30,9 +30,9 @@ from tests.realbed.bed import (CONFIGS, Bed, Config, Counts, Target, init_campai
                                write_campaign)
 
 
-def _copy_config(bed: Bed, name: str) -> tuple[Path, Path]:
+def _copy_config(bed: Bed, name: str, work: str | None = None) -> tuple[Path, Path]:
     src = CONFIGS / name
-    dest = bed.folder(name)
+    dest = bed.folder(work or name)
     for item in src.iterdir():
         if item.is_dir():
             shutil.copytree(item, dest / item.name, dirs_exist_ok=True)
@@ -119,17 +119,93 @@ def shop_canned(bed: Bed) -> Target:
                   health=no_5xx([shop.url + "/api/health", shop.url + "/api/products"]))
 
 
+def as_production(src: Path) -> dict:
+    """A campaign of the bed as a production-kind environment (no write probes), same endpoints."""
+    doc = yaml.safe_load(src.read_text())
+    doc["environments"] = {"production": {"kind": "production", "base_url": "http://127.0.0.1:8080"}}
+    return doc
+
+
 def shop_production(bed: Bed) -> Target:
     """The same real shop with canned handlers, as a production-kind environment: no write probes,
     so a write endpoint can only be judged honestly "unverified" (or mock), never "real"."""
     src = CONFIGS / "shop-canned"
     shop = start_shop(bed, "shop-production")
-    doc = yaml.safe_load((src / "campaign.yaml").read_text())
-    doc["environments"] = {"production": {"kind": "production", "base_url": shop.url}}
     return Target(CONFIG["shop-production"], shop.url,
-                  write_campaign(doc, bed.folder("shop-production") / "run.yaml", shop.url), read_truth(src),
+                  write_campaign(as_production(src / "campaign.yaml"), bed.folder("shop-production") / "run.yaml", shop.url), read_truth(src),
                   count=shop_counter(bed.work / "shop-production" / "shop.sqlite3"),
                   health=no_5xx([shop.url + "/api/health", shop.url + "/api/products"]))
+
+
+def mockoon_proxy_shop_production(bed: Bed) -> Target:
+    """Mockoon in proxy mode in front of the real shop, as production: writes relayed to the shop
+    are not sent, and Mockoon answers OPTIONS itself on every path (stubbed or relayed), so a relayed
+    write can only be "unverified", never "mock"."""
+    src, work = _copy_config(bed, "mockoon-proxy-shop")
+    shop = start_shop(bed, "shop-behind-mockoon-production")
+    env = json.loads((work / "environment.json").read_text())
+    env["proxyHost"] = shop.url
+    (work / "environment.json").write_text(json.dumps(env, indent=2))
+    proc = launch.start(bed.stack, "mockoon-proxy-production",
+                        launch.node_tool("@mockoon/cli", "bin/run.js") +
+                        ["start", "--data", "environment.json", "--port", "{port}", "--hostname", "127.0.0.1", "-X"],
+                        work, ready_path="/api/health")
+    return Target(CONFIG["mockoon-proxy-shop-production"], proc.url,
+                  write_campaign(as_production(src / "campaign.yaml"), work / "run.yaml", proc.url), read_truth(src),
+                  count=shop_counter(bed.work / "shop-behind-mockoon-production" / "shop.sqlite3"),
+                  health=no_5xx([shop.url + "/api/health", shop.url + "/api/products"]))
+
+
+GATEWAY_COMMUNITY = ("reviews", "clubs", "events")
+
+
+def gateway_access_log(target: Target) -> Path:
+    """nginx's access log of the gateway configuration: every request the pass sent through it."""
+    return target.campaign.parent / "access.log"
+
+
+def gateway_shop_production(bed: Bed) -> Target:
+    """The team's nginx gateway (Debian's nginx, unprivileged) in front of the real shop, with
+    ``/api/community/`` routed to a json-server 1.x over db.json, as a production-kind environment.
+    No write is sent; nginx's access log (``access.log`` in the work folder) shows every request."""
+    return _gateway(bed, "gateway-shop-production", "nginx.conf")
+
+
+def gateway_hardened_shop_production(bed: Bed) -> Target:
+    """The same gateway hardened as ops teams usually do it: ``X-Powered-By`` hidden on every
+    answer, and only the community collections routed (json-server's home page is not reachable)."""
+    return _gateway(bed, "gateway-hardened-shop-production", "nginx-hardened.conf")
+
+
+def _gateway(bed: Bed, name: str, conf_name: str) -> Target:
+    src, work = _copy_config(bed, "gateway-shop-production", name)
+    shop = start_shop(bed, f"shop-behind-{name}")
+    community = launch.start(bed.stack, "json-server-1-community",
+                             launch.node_tool("json-server-1", "lib/bin.js") +
+                             ["--host", "127.0.0.1", "--port", "{port}", "db.json"], work, ready_path="/clubs")
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists():
+        raise launch.ToolMissing("nginx is not installed (scripts/system-deps.sh installs it)")
+    for temp in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (work / "tmp" / temp).mkdir(parents=True, exist_ok=True)
+    port = launch.free_port()
+    conf = (src / conf_name).read_text()
+    for key, value in {"work": str(work), "port": str(port), "shop": str(shop.port),
+                       "community": str(community.port)}.items():
+        conf = conf.replace("{" + key + "}", value)
+    (work / "nginx.conf").write_text(conf)
+    proc = launch.start(bed.stack, "nginx-gateway", [nginx, "-p", str(work), "-c", str(work / "nginx.conf"),
+                                                      "-e", str(work / "error.log")],
+                        work, port=port, ready_path="/api/health")
+    shop_count = shop_counter(bed.work / f"shop-behind-{name}" / "shop.sqlite3")
+
+    def count() -> Counts:
+        counts = shop_count()
+        counts.deletable.update({f"community-{c}": json_count(f"{community.url}/{c}") for c in GATEWAY_COMMUNITY})
+        return counts
+    return Target(CONFIG[name], proc.url,
+                  write_campaign(src / "campaign.yaml", work / "run.yaml", proc.url), read_truth(src), count=count,
+                  health=no_5xx([shop.url + "/api/health", community.url + "/clubs"]))
 
 
 def shop_truth(endpoints: list[dict[str, str]]) -> dict[str, str]:
@@ -161,6 +237,24 @@ def prism_proxy_shop(bed: Bed) -> Target:
     campaign, endpoints = init_campaign(spec, work, proc.url, "shop-via-prism")
     return Target(CONFIG["prism-proxy-shop"], proc.url, campaign, shop_truth(endpoints),
                   count=shop_counter(bed.work / "shop-behind-prism" / "shop.sqlite3"),
+                  health=no_5xx([shop.url + "/api/health", shop.url + "/api/products"]))
+
+
+def prism_proxy_shop_production(bed: Bed) -> Target:
+    """Prism's validating proxy in front of the real shop, as production: Prism relays OPTIONS to the
+    shop like everything else, so one piece of software answers every path; the shop's canned write
+    (subscribe) may be "unverified", a real write must not be "mock"."""
+    spec = shop_spec(bed)
+    shop = start_shop(bed, "shop-behind-prism-production")
+    work = bed.folder("prism-proxy-shop-production")
+    proc = launch.start(bed.stack, "prism-proxy-production",
+                        launch.node_tool("@stoplight/prism-cli", "dist/index.js") +
+                        ["proxy", "-h", "127.0.0.1", "-p", "{port}", str(spec), shop.url], work,
+                        ready_path="/api/health")
+    campaign, endpoints = init_campaign(spec, work, proc.url, "shop-via-prism")
+    run = write_campaign(as_production(campaign), campaign, proc.url)  # in place: its schemas file stays beside it
+    return Target(CONFIG["prism-proxy-shop-production"], proc.url, run, shop_truth(endpoints),
+                  count=shop_counter(bed.work / "shop-behind-prism-production" / "shop.sqlite3"),
                   health=no_5xx([shop.url + "/api/health", shop.url + "/api/products"]))
 
 
@@ -352,9 +446,19 @@ CONFIG: dict[str, Config] = {c.name: c for c in [
     Config("shop-canned", "calibration", "real app", "real shop with 5 canned handlers", shop_canned),
     Config("shop-production", "calibration", "real app", "the canned shop as a production environment (no writes)",
            shop_production),
+    Config("gateway-shop-production", "calibration", "nginx + json-server 1.x",
+           "nginx gateway: /api/community/ to json-server, the rest to the real shop; production",
+           gateway_shop_production),
+    Config("gateway-hardened-shop-production", "calibration", "nginx + json-server 1.x",
+           "the same gateway with X-Powered-By hidden and only the community collections routed; production",
+           gateway_hardened_shop_production),
+    Config("mockoon-proxy-shop-production", "calibration", "Mockoon CLI",
+           "proxy to the real shop, 4 routes stubbed, as production (no writes)", mockoon_proxy_shop_production),
     Config("shop-openapi", "calibration", "real app", "the shop probed from init --openapi on its own spec",
            shop_openapi),
     Config("prism-proxy-shop", "calibration", "Prism", "proxy mode in front of the real shop", prism_proxy_shop),
+    Config("prism-proxy-shop-production", "calibration", "Prism",
+           "proxy mode in front of the real shop, as production (no writes)", prism_proxy_shop_production),
     Config("express-lms", "calibration", "Express", "hand-rolled mock", express_lms),
     Config("prefect-server", "calibration", "real app", "Prefect server, campaign from its own spec", prefect_real),
     Config("prism-dynamic-shop", "heldout", "Prism", "dynamic (-d) mock of the shop's spec", prism_dynamic_shop),
