@@ -6,7 +6,8 @@ probe has run (the ``cross-endpoint`` signal reports it).
   endpoints answer with another transport than their siblings, one side is a mock tool (a stub in
   front of, or beside, a real backend). The side that is blamed is the one without the ``Date``
   header every real origin server sends (RFC 9110 §6.6.1), else the one without the ``Server``
-  header its siblings carry, else the smaller group.
+  header its siblings carry, else the much smaller group, else the group where two or more
+  endpoints are mock on their own evidence (none with strong real evidence) beside a group with none.
   When the odd group holds an endpoint judged mock on its own evidence and none with strong real
   evidence (R >= 2), its other endpoints are more stubs of the same tool (``co-served-with-mocks``,
   1.5; 2 when two or more of the group are mock on their own evidence): a fleet where one tool
@@ -90,10 +91,12 @@ def transport_siblings(records: list[ProbeRecord]) -> None:
         for other_print, others in ranked[1:]:
             blame_other, why = _blame(main_print, other_print, len(main), len(others))
             if blame_other is None:
+                blame_other, why = _blame_by_verdicts(main, others)
+            if blame_other is None:
                 continue
             odd, odd_print, ref_print, n_ref = (others, other_print, main_print, len(main)) if blame_other else \
                 (main, main_print, other_print, len(others))
-            weight = 1.5 if why != "size" else 1.0
+            weight = 1.0 if why == "size" else 1.5
             if why == "date" and bool(odd_print[1]) != bool(ref_print[1]) and not odd_print[3] and not odd_print[1]:
                 # neither the Date nor the Server header its siblings carry: another piece of software
                 # wrote these answers, and not an origin server (RFC 9110 §6.6.1)
@@ -107,7 +110,35 @@ def transport_siblings(records: list[ProbeRecord]) -> None:
 
 _WHY = {"date": "no Date header, which every real origin server sends (RFC 9110 §6.6.1)",
         "server": "no Server header where its siblings name theirs",
-        "size": "a small group of endpoints with another transport than the rest"}
+        "size": "a small group of endpoints with another transport than the rest",
+        "verdicts": "two or more endpoints of this group are mock on their own evidence, none of the other's is"}
+
+#: endpoints of one transport group that must be mock on their own evidence to blame it
+BLAME_BY_MOCKS = 2
+
+
+def _blame_by_verdicts(main: list[ProbeRecord], others: list[ProbeRecord]) -> tuple[bool | None, str]:
+    """Two transports of about the same size, neither missing a Date nor a Server header the other
+    has (a stub tool relaying the rest to a backend through itself: apimocker ``--proxy``): the
+    side blamed is the one where two or more endpoints are mock on their own evidence, none shows
+    strong real evidence, and the other side has no mock at all."""
+    from .signals import collect
+    from .verdict import decide
+
+    def judged(group: list[ProbeRecord]) -> tuple[int, bool]:
+        mocks, strong_real = 0, False
+        for rec in group:
+            ev = collect(rec)
+            mocks += decide(rec, ev)[0] == "mock"
+            strong_real |= sum(e.weight for e in ev if e.points_to == "real") >= CO_SERVED_REAL_R
+        return mocks, strong_real
+
+    (m_main, real_main), (m_other, real_other) = judged(main), judged(others)
+    if m_other >= BLAME_BY_MOCKS and not real_other and m_main == 0:
+        return True, "verdicts"
+    if m_main >= BLAME_BY_MOCKS and not real_main and m_other == 0:
+        return False, "verdicts"
+    return None, ""
 
 
 def _blame(main: tuple, other: tuple, n_main: int, n_other: int) -> tuple[bool | None, str]:

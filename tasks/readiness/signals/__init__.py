@@ -51,6 +51,8 @@ ignores-path-id        mock       1-2.5   other and nonexistent ids give the sam
                                           DELETE of a nonexistent id answered 2xx)
 ignores-query          mock       1-2     a query parameter's other and nonexistent values, or limit=1,
                                           change nothing
+unknown-id-empty       mock       0.7     a nonexistent id answers 2xx with an empty body where a real one
+                                          answers an object
 phantom-resource       mock       1-1.5   a nonexistent id answers 2xx with a full body (1.5: a body
                                           about that very id)
 id-mismatch            mock       1-1.5   /items/2 (or ?customer_id=2) answers about 1, never says 2
@@ -90,7 +92,9 @@ ignores-auth           mock       0.7     same 200 body without the auth headers
 content-type-mismatch  mock       0.8     JSON body served as text/html, text/plain or untyped
 no-date-header         mock       0.7     no Date header (RFC 9110 wants one from real servers)
 pretty-printed-json    mock       0.5     indented JSON (json-server, Mockoon…)
-transport-differs      mock       1-1.5   served by other software than its sibling endpoints (cross)
+transport-differs      mock       1-2.3   served by other software than its sibling endpoints (cross): the
+                                          side without Date or Server is blamed, else the much smaller
+                                          one, else the one with two or more mocks beside one with none
 co-served-with-mocks   mock       1.5-2   blamed by transport-differs, served by the same software as an
                                           endpoint that is mock on its own evidence, and no endpoint of
                                           that group shows strong real evidence (R ≥ 2) (cross)

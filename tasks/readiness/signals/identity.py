@@ -51,6 +51,12 @@ def ignores_path_id(rec: ProbeRecord) -> list[Evidence]:
                 ev.append(Evidence("phantom-resource", "mock", 1.5 if made_up else 1.0,
                                    f"{varied}={gval} (nonexistent) answered {ghost.status} with a full body"
                                    + (" about that very id" if made_up else "") + f": {_q(ghost.text)}"))
+            elif where == "path" and _is_empty_body(ghost):
+                # nothing at all where an existing id gets an object: no lookup refused it
+                # (a real store answers 404; a sloppy handler can also send 200 with nothing)
+                ev.append(Evidence("unknown-id-empty", "mock", 0.7,
+                                   f"{varied}={gval} (nonexistent) answered {ghost.status} with an empty body "
+                                   f"where {varied}={base_val} answered an object"))
             elif where == "query" and _is_empty_body(ghost):
                 ev.append(Evidence("unknown-id-rejected", "real", 0.8,
                                    f"{varied}={gval} (nonexistent) answered an empty result"))
