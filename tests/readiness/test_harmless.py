@@ -385,3 +385,48 @@ def test_an_upsert_answering_an_existing_object_is_never_deleted():
     harm = report.harm()
     assert harm["created"] == 0 and harm["left_behind"] == []
     assert any("answered id 501" in e and "not deleted" in e for e in harm["unknown_effects"]), harm
+
+
+def test_a_split_of_equal_sides_is_blamed_on_the_side_with_mocks():
+    """A stub tool relaying the rest through itself (apimocker ``--proxy``): the relayed answers keep
+    the backend's lower-case headers and close the connection, the tool's own are Title-Case with
+    Keep-Alive; both carry the tool's CORS headers, a Date and no Server. Neither side lacks what the
+    other has, and they are about the same size: the side with two endpoints mock on their own
+    evidence is blamed, and its other endpoints lean to mock with it."""
+    cors = [("X-Powered-By", "Express"), ("Access-Control-Allow-Origin", "*")]
+    relayed = cors + [("content-type", "application/json"), ("vary", "Origin"), ("date", "Mon"),
+                      ("connection", "close")]
+    own = cors + [("Content-Type", "application/json; charset=UTF-8"), ("Date", "Mon"), ("Connection", "keep-alive"),
+                  ("Keep-Alive", "timeout=5")]
+    canned = {"name": "string", "email": "user@example.com", "id": 0, "status": "string", "note": "string"}
+    real = [_read(f"r{i}", f"{H}/api/v2/r{i}", {"title": f"Dune {i}"}, headers=relayed, std=False, varied=None)
+            for i in range(4)]
+    stubs = [_read(f"s{i}", f"{H}/api/v2/esc/s{i}", canned if i < 2 else {"items": [{"id": i}]}, headers=own,
+                   std=False, varied=None) for i in range(4)]
+    crosscheck(real + stubs)
+    assert [(e.signal, e.weight) for e in stubs[3].cross] == [("transport-differs", 1.5),
+                                                              ("co-served-with-mocks", 2.0)]
+    assert "mock on their own evidence" in stubs[3].cross[0].detail
+    assert all(e.signal != "transport-differs" for r in real for e in r.cross)
+    # one mock only on that side: the split is not blamed
+    stubs = [_read(f"s{i}", f"{H}/api/v2/esc/s{i}", canned if i < 1 else {"items": [{"id": i}]}, headers=own,
+                   std=False, varied=None) for i in range(4)]
+    crosscheck(real + stubs)
+    assert all(e.signal != "transport-differs" for r in real + stubs for e in r.cross)
+    # a mock on both sides (canned handlers in both services): nobody is blamed
+    real[0] = _read("r0", f"{H}/api/v2/r0", canned, headers=relayed, std=False, varied=None)
+    stubs = [_read(f"s{i}", f"{H}/api/v2/esc/s{i}", canned if i < 2 else {"items": [{"id": i}]}, headers=own,
+                   std=False, varied=None) for i in range(4)]
+    crosscheck(real + stubs)
+    assert all(e.signal != "transport-differs" for r in real + stubs for e in r.cross)
+
+
+def test_an_unknown_id_answered_with_nothing_is_a_hint():
+    from tasks.readiness.signals.identity import ignores_path_id
+
+    empty = _read("escalation", f"{H}/api/v2/escalations/{{id}}", {"id": "esc-1", "level": 1}, (200, b""))
+    ev = ignores_path_id(empty)
+    assert [(e.signal, e.points_to, e.weight) for e in ev] == [("unknown-id-empty", "mock", 0.7)]
+    refused = _read("escalation", f"{H}/api/v2/escalations/{{id}}", {"id": "esc-1", "level": 1},
+                    (404, {"detail": "not found"}))
+    assert [e.signal for e in ignores_path_id(refused)] == ["unknown-id-rejected"]
