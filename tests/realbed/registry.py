@@ -169,9 +169,16 @@ def apimocker_proxy_shop_production(bed: Bed) -> Target:
     return _apimocker(bed, "apimocker-proxy-shop-production", production=True)
 
 
-def _apimocker(bed: Bed, name: str, *, production: bool) -> Target:
+def apimocker_proxy_shop_no_server(bed: Bed) -> Target:
+    """apimocker-proxy-shop with the shop run as uvicorn ``--no-server-header`` (what a security scan
+    asks for): neither transport lacks a Date or a Server header the other has, and the two sides
+    are about the same size, so only what the endpoints show on their own can say which side to blame."""
+    return _apimocker(bed, "apimocker-proxy-shop-no-server", production=False, server_header=False)
+
+
+def _apimocker(bed: Bed, name: str, *, production: bool, server_header: bool = True) -> Target:
     src, work = _copy_config(bed, "apimocker-proxy-shop", name)
-    shop = start_shop(bed, f"shop-behind-{name}")
+    shop = start_shop(bed, f"shop-behind-{name}", server_header=server_header)
     node, _ = launch.node_tool("apimocker", "bin/apimocker.js")  # installed?
     # server.js pins apimocker's express app (it listens on every interface) to 127.0.0.1, then runs its CLI
     cmd = [node, "server.js", "-c", "config.json", "-p", "{port}", "--proxy", shop.url]
@@ -483,6 +490,9 @@ CONFIG: dict[str, Config] = {c.name: c for c in [
     Config("apimocker-proxy-shop", "calibration", "apimocker",
            "--proxy to the real shop, a new feature (wishlists, gift cards) stubbed from mock files",
            apimocker_proxy_shop),
+    Config("apimocker-proxy-shop-no-server", "calibration", "apimocker",
+           "--proxy to the real shop run without a Server header, a new feature stubbed",
+           apimocker_proxy_shop_no_server),
     Config("apimocker-proxy-shop-production", "calibration", "apimocker",
            "--proxy to the real shop, a new feature stubbed, as production (no writes)",
            apimocker_proxy_shop_production),
