@@ -2,7 +2,7 @@
 # Installs what the readiness test bed runs (tests/realbed/tools), each idempotent (a stamp newer
 # than its manifest and lockfile means there is nothing to do):
 #   node_modules/  Prism, json-server 0.17 and 1.x, Mockoon CLI, WireMock's standalone jar, Express,
-#                  swagger2openapi — pinned by package-lock.json (npm ci; no browser is downloaded)
+#                  apimocker, swagger2openapi — pinned by package-lock.json (npm ci; no browser is downloaded)
 #   pyapps/        real Python applications (Kinto) in their own virtualenv, hash-pinned by apps.lock
 # WireMock needs java and the npm tools need node/npm: scripts/system-deps.sh installs them.
 set -euo pipefail

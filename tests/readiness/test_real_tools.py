@@ -1,6 +1,7 @@
 """Readiness on the real bed (tests/realbed): real mock tools configured as teams use them, the
-real shop app with canned handlers, mock tools in proxy mode in front of it, a hand-rolled mock,
-and an nginx gateway routing one prefix to json-server and the rest to the real shop.
+real shop app with canned handlers, mock tools in proxy mode in front of it (Mockoon; apimocker
+relaying every route it does not stub through itself), a hand-rolled mock, and an nginx gateway
+routing one prefix to json-server and the rest to the real shop.
 
 Each calibration configuration is started once, passed through the real ``perfcampaign run
 --no-prefect --stages readiness,smoke --json``, and every endpoint's verdict is checked against
@@ -22,6 +23,7 @@ Held-out configurations are not run here: their verdicts are measured by
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -36,17 +38,29 @@ pytestmark = pytest.mark.slow
 
 HAND_WRITTEN = ("json-server-shop", "mockoon-helpdesk", "wiremock-payments", "mockoon-proxy-shop", "shop-canned",
                 "shop-production", "express-lms", "gateway-shop-production", "gateway-hardened-shop-production",
-                "mockoon-proxy-shop-production")
+                "mockoon-proxy-shop-production", "apimocker-proxy-shop", "apimocker-proxy-shop-no-server",
+                "apimocker-proxy-shop-production")
 #: configurations that reuse another one's campaign and truth
 TRUTH_OF = {"shop-production": "shop-canned", "mockoon-proxy-shop-production": "mockoon-proxy-shop",
-            "gateway-hardened-shop-production": "gateway-shop-production"}
+            "gateway-hardened-shop-production": "gateway-shop-production",
+            "apimocker-proxy-shop-production": "apimocker-proxy-shop",
+            "apimocker-proxy-shop-no-server": "apimocker-proxy-shop"}
 GATEWAYS = ("gateway-shop-production", "gateway-hardened-shop-production")
+#: a stub tool relaying every route it does not stub to the real shop through itself (apimocker
+#: ``--proxy``): two transports of about the same size, the tool's own answers and the relayed ones.
+#: Behind "-no-server" the shop hides its Server header too: neither side lacks Date or Server, so the
+#: side to blame is told only by what its endpoints show on their own (the engine before c6b24a5
+#: called two stubs real there: wishlists, wishlist).
+RELAYING = ("apimocker-proxy-shop", "apimocker-proxy-shop-no-server", "apimocker-proxy-shop-production")
 #: production-kind configurations: readiness sends them no write
-PRODUCTION = ("shop-production", *GATEWAYS, "mockoon-proxy-shop-production", "prism-proxy-shop-production")
+PRODUCTION = ("shop-production", *GATEWAYS, "mockoon-proxy-shop-production", "prism-proxy-shop-production",
+              "apimocker-proxy-shop-production")
 #: production configurations where one piece of software answers OPTIONS on every path (the app
 #: itself; a tool in proxy mode answering preflights itself or relaying them all to the backend): an
 #: unsent mocked write cannot be told from a relayed one there, so "unverified" is honest for it too.
 #: Behind the gateway, OPTIONS is answered by whatever serves the path: a mocked write must be "mock".
+#: So behind apimocker: its Express router answers OPTIONS on a stubbed path itself (200, ``Allow``),
+#: and relays OPTIONS on any other path to the shop (405) — it is not in this set.
 ONE_OPTIONS_SERVER = {"shop-production", "mockoon-proxy-shop-production", "prism-proxy-shop-production"}
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 ENGINE = "engine on main (issue 11)"
@@ -214,3 +228,44 @@ def test_shop_from_its_own_spec_canned_handlers_caught(outcomes, config):
 @pytest.mark.parametrize("config", ["shop-openapi", "prism-proxy-shop"])
 def test_shop_from_its_own_spec_nothing_left_behind(outcomes, config):
     assert outcomes(config).left == {}, outcomes(config).left
+
+
+@pytest.mark.parametrize("config", RELAYING)
+def test_relaying_stub_tool_relayed_endpoints_never_mock_and_every_stub_caught(outcomes, config):
+    """apimocker answers its stubs itself (Express: Title-Case headers, Keep-Alive, a mock file's
+    Last-Modified) and relays the rest to the shop (uvicorn's lower-case headers, connection:
+    close), with its CORS headers and X-Powered-By on both: the split must be blamed on the stubbed
+    side only. No relayed real endpoint is called mock, and every stub is."""
+    outcome = outcomes(config)
+    s = outcome.score
+    assert s.real == 8 and s.mocks == 6
+    assert s.real_called_mock == 0, outcome.explain()
+    assert s.mocks_caught == s.mocks, outcome.explain()
+    assert s.existing_called_missing == 0, outcome.explain()
+
+
+def _loopback_listeners(port: int) -> list[str]:
+    """Local addresses listening on ``port`` (from /proc/net/tcp and tcp6), as hex strings."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                address, _, hex_port = local.rpartition(":")
+                if state == "0A" and int(hex_port, 16) == port:
+                    found.append(address)
+    return found
+
+
+def test_apimocker_listens_on_loopback_only_and_stops_cleanly():
+    """apimocker's express app listens on every interface unless told otherwise (its CLI has no host
+    option): server.js pins it to 127.0.0.1. apimocker and the shop behind it stop with the bed."""
+    with Bed() as bed:
+        target = CONFIG["apimocker-proxy-shop"].start(bed)
+        port = int(target.base_url.rsplit(":", 1)[1])
+        assert _loopback_listeners(port) == ["0100007F"], _loopback_listeners(port)
+        sessions = {sid for sid, cmd in _processes() if str(bed.work) in cmd}
+        names = [cmd for sid, cmd in _processes() if sid in sessions]
+        assert len(sessions) == 2 and any("server.js" in c and "--proxy" in c for c in names), names
+    left = [cmd for sid, cmd in _processes() if sid in sessions]
+    assert left == [], f"processes left running after the bed closed: {left}"

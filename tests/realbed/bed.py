@@ -151,11 +151,12 @@ def no_5xx(urls: list[str]) -> Callable[[], str | None]:
 
 # ---- the real shop application ------------------------------------------------------------------
 
-def start_shop(bed: Bed, name: str = "shop") -> launch.Process:
+def start_shop(bed: Bed, name: str = "shop", *, server_header: bool = True) -> launch.Process:
+    """The real shop (FastAPI + SQLite on uvicorn); ``server_header=False`` hides uvicorn's Server header."""
     folder = bed.folder(name)
-    return launch.start(bed.stack, name, launch.python_cmd("-m", "tests.realbed.apps.shop", "--port", "{port}",
-                                                           "--db", str(folder / "shop.sqlite3")),
-                        folder, ready_path="/api/health")
+    cmd = launch.python_cmd("-m", "tests.realbed.apps.shop", "--port", "{port}", "--db", str(folder / "shop.sqlite3"))
+    return launch.start(bed.stack, name, cmd + ([] if server_header else ["--no-server-header"]), folder,
+                        ready_path="/api/health")
 
 
 def shop_counter(db: Path) -> Callable[[], Counts]:

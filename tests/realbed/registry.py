@@ -1,9 +1,9 @@
 """Every configuration of the bed, in one registry (``CONFIGS``), by group.
 
 Calibration: json-server 0.17, Mockoon CRUD + templating, WireMock templated + priorities +
-scenarios, Prism static on Prefect's spec, Mockoon proxy in front of the real shop, the real shop
-with canned handlers (as dev, as production, and from its own spec directly and behind Prism's
-proxy), a hand-rolled Express mock, the real Prefect server.
+scenarios, Prism static on Prefect's spec, Mockoon and apimocker proxies in front of the real
+shop, the real shop with canned handlers (as dev, as production, and from its own spec directly
+and behind Prism's proxy), a hand-rolled Express mock, the real Prefect server.
 Held out: Prism dynamic on the shop's spec, json-server 1.x, WireMock proxy in front of the real
 shop, a hand-rolled FastAPI mock, Mockoon started from an OpenAPI spec, Mockoon CRUD on a CRM,
 a real library app with canned handlers, the real Kinto.
@@ -155,6 +155,39 @@ def mockoon_proxy_shop_production(bed: Bed) -> Target:
                   count=shop_counter(bed.work / "shop-behind-mockoon-production" / "shop.sqlite3"),
                   health=no_5xx([shop.url + "/api/health", shop.url + "/api/products"]))
 
+
+def apimocker_proxy_shop(bed: Bed) -> Target:
+    """apimocker (npm) with its config.json and ``--proxy`` to the real shop: the wishlists and
+    gift-cards routes are stubbed from mock files, every other request is relayed through it."""
+    return _apimocker(bed, "apimocker-proxy-shop", production=False)
+
+
+def apimocker_proxy_shop_production(bed: Bed) -> Target:
+    """apimocker-proxy-shop as a production environment: no write is sent. apimocker answers OPTIONS
+    itself on its stubbed paths (Express's router: 200 + ``Allow``) and relays OPTIONS on the others
+    to the shop (405), so a write's own OPTIONS tells which software serves its path."""
+    return _apimocker(bed, "apimocker-proxy-shop-production", production=True)
+
+
+def apimocker_proxy_shop_no_server(bed: Bed) -> Target:
+    """apimocker-proxy-shop with the shop run as uvicorn ``--no-server-header`` (what a security scan
+    asks for): neither transport lacks a Date or a Server header the other has, and the two sides
+    are about the same size, so only what the endpoints show on their own can say which side to blame."""
+    return _apimocker(bed, "apimocker-proxy-shop-no-server", production=False, server_header=False)
+
+
+def _apimocker(bed: Bed, name: str, *, production: bool, server_header: bool = True) -> Target:
+    src, work = _copy_config(bed, "apimocker-proxy-shop", name)
+    shop = start_shop(bed, f"shop-behind-{name}", server_header=server_header)
+    node, _ = launch.node_tool("apimocker", "bin/apimocker.js")  # installed?
+    # server.js pins apimocker's express app (it listens on every interface) to 127.0.0.1, then runs its CLI
+    cmd = [node, "server.js", "-c", "config.json", "-p", "{port}", "--proxy", shop.url]
+    proc = launch.start(bed.stack, name, cmd, work, ready_path="/api/health",
+                        env={"NODE_PATH": str(launch.NODE_MODULES)})
+    campaign = as_production(src / "campaign.yaml") if production else src / "campaign.yaml"
+    return Target(CONFIG[name], proc.url, write_campaign(campaign, work / "run.yaml", proc.url), read_truth(src),
+                  count=shop_counter(bed.work / f"shop-behind-{name}" / "shop.sqlite3"),
+                  health=no_5xx([shop.url + "/api/health", shop.url + "/api/products"]))
 
 GATEWAY_COMMUNITY = ("reviews", "clubs", "events")
 
@@ -454,6 +487,15 @@ CONFIG: dict[str, Config] = {c.name: c for c in [
            gateway_hardened_shop_production),
     Config("mockoon-proxy-shop-production", "calibration", "Mockoon CLI",
            "proxy to the real shop, 4 routes stubbed, as production (no writes)", mockoon_proxy_shop_production),
+    Config("apimocker-proxy-shop", "calibration", "apimocker",
+           "--proxy to the real shop, a new feature (wishlists, gift cards) stubbed from mock files",
+           apimocker_proxy_shop),
+    Config("apimocker-proxy-shop-no-server", "calibration", "apimocker",
+           "--proxy to the real shop run without a Server header, a new feature stubbed",
+           apimocker_proxy_shop_no_server),
+    Config("apimocker-proxy-shop-production", "calibration", "apimocker",
+           "--proxy to the real shop, a new feature stubbed, as production (no writes)",
+           apimocker_proxy_shop_production),
     Config("shop-openapi", "calibration", "real app", "the shop probed from init --openapi on its own spec",
            shop_openapi),
     Config("prism-proxy-shop", "calibration", "Prism", "proxy mode in front of the real shop", prism_proxy_shop),

@@ -249,8 +249,11 @@ def main() -> None:
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--db", required=True)
+    ap.add_argument("--no-server-header", action="store_true",
+                    help="send no Server header (uvicorn's --no-server-header, as security scanners ask)")
     args = ap.parse_args()
-    uvicorn.run(make_app(args.db), host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(make_app(args.db), host=args.host, port=args.port, log_level="warning",
+                server_header=not args.no_server_header)
 
 
 if __name__ == "__main__":
