@@ -430,3 +430,18 @@ def test_an_unknown_id_answered_with_nothing_is_a_hint():
     refused = _read("escalation", f"{H}/api/v2/escalations/{{id}}", {"id": "esc-1", "level": 1},
                     (404, {"detail": "not found"}))
     assert [e.signal for e in ignores_path_id(refused)] == ["unknown-id-rejected"]
+
+
+def test_random_picks_that_look_like_a_rotation_are_counted_once():
+    """A real ``/products/random`` picking among a few products can, by chance, answer A B A B A:
+    that is one observation (the body changes), so ``cycling-body`` and ``unstable-random-body``
+    are not both given."""
+    from tasks.readiness.signals import collect
+
+    a = {"id": 1, "name": "Kettle", "created_at": "2024-03-03T09:03:00Z", "stock": 4}
+    b = {"id": 3, "name": "Toaster", "created_at": "2024-03-05T09:05:00Z", "stock": 9}
+    url = f"{H}/api/products/random"
+    rec = ProbeRecord(ProbeTarget("random", "GET", url), [obs("base", a, url=url)] + [
+        obs("repeat", body, url=url) for body in (b, a, b, a)], info={"kind": "read"})
+    signals = [e.signal for e in collect(rec) if e.points_to == "mock"]
+    assert "cycling-body" in signals and "unstable-random-body" not in signals, signals

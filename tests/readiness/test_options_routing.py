@@ -151,7 +151,7 @@ def dev_gateway(seen: list[str]):
             elif path.startswith("/api/community/reviews/"):
                 tail = path.rsplit("/", 1)[1]
                 status, body = 200, {**REVIEWS[0], "id": int(tail) if tail.isdigit() else tail,
-                                     "votes": random.randint(1, 9)}
+                                     "votes": random.randint(1, 10**6)}
         elif path == "/api/products" and method == "POST":
             new = {"id": max(products) + 1, **json.loads(body_in or b"{}")}
             products[new["id"]] = new

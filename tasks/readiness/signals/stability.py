@@ -53,9 +53,13 @@ def unstable_body(rec: ProbeRecord) -> list[Evidence]:
     Allowed to change: fields named like time/ids-of-requests/counters
     (:func:`is_volatile_key`), timestamps near *now*, monotonic counters,
     small numeric drift, reordered lists.
+
+    Bodies that come back in a fixed rotation are :func:`cycling_body`'s, not counted twice: one
+    observation, one piece of evidence (a real endpoint picking among five products at random
+    can look like a short rotation by chance, and must not get both).
     """
     same = [o for o in rec.same_request() if o.is_2xx and o.is_json]
-    if len(same) < 3:
+    if len(same) < 3 or cycling_body(rec):
         return []
     now = datetime.now(timezone.utc)
     flats = [flatten(o.json, sort_lists=True) for o in same]
