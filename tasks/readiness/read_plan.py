@@ -177,6 +177,13 @@ async def probe_read(target: ProbeTarget, run: Run, *, own_only: bool = False) -
                                     meta={"param": name, "value": probe_value, "base_value": value})
             if obs is not None:
                 rec.observations.append(obs)
+    if method == "GET" and base.is_json and isinstance(base.json, list) and "_page=" not in url:
+        # a plain JSON array: json-server 1.x pages it into its own envelope ({first, prev, next,
+        # last, pages, items, data}) when asked; a real API ignores the unknown parameters
+        obs = await prober.send("tool-page", method, set_query_param(set_query_param(url, "_page", 1),
+                                                                     "_per_page", 1), headers)
+        if obs is not None:
+            rec.observations.append(obs)
     if has_auth(headers):
         obs = await prober.send("noauth", method, url, without_auth(headers), send_body)
         if obs is not None:

@@ -64,6 +64,7 @@ npm packages ``@stoplight/prism-cli`` 5.x, ``json-server`` 0.17.4 and
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Callable, Protocol
@@ -140,6 +141,22 @@ def _body_regex(pattern: str, flags: int = 0, *, max_bytes: int = 65536) -> Call
     return m
 
 
+def _json_keys_exactly(*keys: str) -> Callable[[ResponseLike], str | None]:
+    want = set(keys)
+
+    def m(resp: ResponseLike) -> str | None:
+        if not resp.body or not resp.body.lstrip().startswith(b"{"):
+            return None
+        try:
+            doc = json.loads(resp.body[:65536])
+        except ValueError:
+            return None
+        if isinstance(doc, dict) and set(doc) == want:
+            return "a JSON object with exactly the keys " + ", ".join(keys)
+        return None
+    return m
+
+
 def _raw_header_name(exact: str) -> Callable[[ResponseLike], str | None]:
     def m(resp: ResponseLike) -> str | None:
         for k, v in resp.headers:
@@ -206,6 +223,10 @@ FINGERPRINTS: tuple[Fingerprint, ...] = (
     Fingerprint("json-server-home", "json-server", 5.0,
                 "json-server home page (0.17.4 public/index.html, 1.0 views/index.html); live",
                 _body_regex(r"<title>\s*JSON Server\s*</title>|github\.com/typicode/json-server"), "body"),
+    Fingerprint("json-server-1-pages", "json-server", 5.0,
+                "json-server 1.x src/service.ts paginate(): ?_page=&_per_page= wraps a collection in "
+                "{first, prev, next, last, pages, items, data}; live 1.0.0-beta.15",
+                _json_keys_exactly("first", "prev", "next", "last", "pages", "items", "data"), "body"),
     Fingerprint("postman-mock-not-found", "Postman mock server", 5.0,
                 "Postman mock server error body 'mockRequestNotFoundError'",
                 _body_regex(r"mockRequestNotFoundError"), "body"),

@@ -436,3 +436,15 @@ def test_json_lines_are_a_stream_not_invalid_json():
     assert "invalid-json" not in signals_of(odd_values(rec))
     rec = read_record([obs("base", b'{"id": 1, "name": "x",}')], varied=None)
     assert signals_of(odd_values(rec))["invalid-json"] == 2.0
+
+
+def test_json_server_1_names_itself_when_asked_for_a_page():
+    """``?_page=1&_per_page=1`` on a plain JSON array: json-server 1.x answers its own envelope; a real
+    API's pagination (other keys, or these among more) is not taken for it."""
+    envelope = {"first": 1, "prev": None, "next": 2, "last": 3, "pages": 3, "items": 3, "data": [{"id": "1"}]}
+    hits = match_fingerprints(obs("tool-page", envelope))
+    assert [(fp.id, fp.weight) for fp, _ in hits] == [("json-server-1-pages", 5.0)]
+    for real in ({"items": [{"id": 1}], "next": None, "total": 1},
+                 {**envelope, "total": 3},
+                 [{"id": 1}]):
+        assert all(fp.id != "json-server-1-pages" for fp, _ in match_fingerprints(obs("tool-page", real)))

@@ -12,7 +12,7 @@ from .base import _path, same_software
 #: labels of the requests that are the endpoint itself — its method on its route — for a read and for
 #: a write. A write's GETs (``pre``, ``follow``) go to another operation, which a tool in proxy mode
 #: may stub while it relays the write itself.
-OWN_LABELS = {"read": frozenset({"base", "repeat", "alt", "ghost", "limit", "noauth", "bad-input"}),
+OWN_LABELS = {"read": frozenset({"base", "repeat", "alt", "ghost", "limit", "noauth", "bad-input", "tool-page"}),
               "write": frozenset({"write", "write-refused", "resend", "vary", "malformed", "options", "ghost-write",
                                   "restore"})}
 
