@@ -396,16 +396,34 @@ def options_like_mocks(records: list[ProbeRecord]) -> None:
         assert opt is not None
         origin = origin_of(opt.url)
         here = [r for r in asked if origin_of(r.info["sibling_options"].url) == origin]
-        like_mocks = [r for r in here if id(r) in mocks and same_software(r.info["sibling_options"], opt)]
+        mock_prints = {options_print(r.info["sibling_options"]) for r in here if id(r) in mocks}
         elsewhere = [r for r in here if id(r) not in mocks]
-        if not like_mocks or not elsewhere or any(same_software(r.info["sibling_options"], opt) for r in elsewhere):
+        other_prints = {options_print(r.info["sibling_options"]) for r in elsewhere}
+        # OPTIONS must split cleanly along the line the reads' own evidence drew: every mock read's
+        # answer alike, none of the others' like them, and the write's like the mocks'
+        if len(mock_prints) != 1 or not other_prints or mock_prints & other_prints \
+                or options_print(opt) not in mock_prints:
             continue
-        names = ", ".join(r.target.name for r in like_mocks[:3])
+        names = ", ".join(r.target.name for r in here if id(r) in mocks)
         rec.info["options_like_mocks"] = (
-            f"OPTIONS {urlsplit(opt.url).path} was answered by the same software as OPTIONS on {names} (mock "
-            f"on their own evidence: {_describe(transport_print(opt))}), and by other software than on "
-            f"{elsewhere[0].target.name} ({_describe(transport_print(elsewhere[0].info['sibling_options']))}): "
-            f"the host routes this path to the mock tool")
+            f"OPTIONS {urlsplit(opt.url).path} was answered like OPTIONS on {names} (mock on their own "
+            f"evidence: {_describe_options(opt)}), and unlike OPTIONS on {elsewhere[0].target.name} "
+            f"({_describe_options(elsewhere[0].info['sibling_options'])}): the host routes this path to the "
+            f"mock tool")
+
+
+def options_print(obs: Observation) -> tuple:
+    """What answered an ``OPTIONS``: the serving software's transport habits, and how it treats
+    OPTIONS — its status, a CORS preflight answer, an ``Allow`` list (a gateway that rewrites the
+    transport headers still passes these through from whatever serves the path)."""
+    return (*transport_print(obs)[:5], obs.status, obs.header("access-control-allow-origin") is not None,
+            obs.header("allow") is not None)
+
+
+def _describe_options(obs: Observation) -> str:
+    extra = [f"{obs.status}"] + (["CORS"] if obs.header("access-control-allow-origin") is not None else []) + (
+        ["Allow"] if obs.header("allow") is not None else [])
+    return f"{' + '.join(extra)}; {_describe(transport_print(obs))}"
 
 
 #: real evidence this strong on any endpoint of the odd group vouches for the whole group

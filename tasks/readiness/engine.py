@@ -30,7 +30,6 @@ from .models import Evidence, ProbeTarget, ReadinessReport, ReadinessVerdict
 from .plans import Related, Run, is_read, probe_read, probe_write
 from .probe import MAX_REQUESTS, ProbeRecord, WriteBudget, fill, origin_of, placeholders, sample_combos
 from .signals import collect
-from .signals.base import same_software
 from .verdict import decide
 
 log = logging.getLogger(__name__)
@@ -255,14 +254,15 @@ class Readiness:
         await self.cleanup()
 
     async def sibling_options(self) -> None:
-        """Where the reads of a base URL are served by two pieces of software — one judged mock on
-        its own evidence, the other not — OPTIONS on a few reads of each (``sibling_options``) and
-        on the path of each write that is not a mock on its own evidence (``own_options``; unsent
-        writes asked already). It tells whether OPTIONS is answered per route (by whatever serves
-        the route, so a write whose OPTIONS is answered like the mocks' is served by the mock tool)
-        or by one piece of software for every path (a tool in proxy mode answering preflights
-        itself: no information). Safe requests only: at most ``SIBLING_OPTIONS`` reads of each kind
-        per base URL, and one per write."""
+        """Where some reads of a base URL are judged mock on their own evidence and others are not,
+        OPTIONS on a few reads of each (``sibling_options``) and on the path of each write that is
+        not a mock on its own evidence (``own_options``; unsent writes asked already). When the
+        OPTIONS answers split cleanly along that line (transport, status, CORS, ``Allow``), the host
+        routes by path, and a write whose OPTIONS is answered like the mocks' goes to the mock tool
+        (:func:`~tasks.readiness.crosscheck.options_like_mocks`); where one piece of software
+        answers OPTIONS everywhere (a tool in proxy mode, one app with canned handlers) they do not
+        split. Safe requests only: at most ``SIBLING_OPTIONS`` reads of each kind per base URL, and
+        one per write."""
         crosscheck(list(self.records.values()))  # reads judged mock by their siblings count too
         prober = self.run.prober(2 * SIBLING_OPTIONS + len(self.records))
         answered = {id(rec): obs for rec in self.records.values() if rec.info.get("kind") == "write"
@@ -273,10 +273,9 @@ class Readiness:
                      and rec.target.method.upper() == "GET" and rec.base is not None and rec.base.is_2xx
                      and origin_of(rec.base.url) == origin]
             mocks = [rec for rec in reads if decide(rec, collect(rec))[0] == "mock"]
-            others = [rec for rec in reads if rec not in mocks
-                      and not any(same_software(rec.base, m.base) for m in mocks)]
+            others = [rec for rec in reads if rec not in mocks]
             if not mocks or not others:
-                continue  # one software serves every read here: OPTIONS could not tell routes apart
+                continue  # nothing to tell apart
             for rec in mocks[:SIBLING_OPTIONS] + others[:SIBLING_OPTIONS]:
                 obs = await prober.send("sibling-options", "OPTIONS", rec.base.url.partition("?")[0],  # type: ignore[union-attr]
                                         dict(rec.target.headers))
