@@ -121,23 +121,21 @@ async def probe_read(target: ProbeTarget, run: Run, *, own_only: bool = False) -
     rec.info["values"] = {k: str(v) for k, v in chosen.items()}
     url = base.url
     send_body = rec.info.get("body", body)
-    for _ in range(max(0, run.samples - 1)):
-        if prober.left <= 5:
-            break
-        obs = await prober.send("repeat", method, url, headers, send_body)
-        if obs is None:
-            break
-        rec.observations.append(obs)
+
+    async def repeat(n: int) -> None:
+        for _ in range(n):
+            if prober.left <= 5:
+                return
+            obs = await prober.send("repeat", method, url, headers, send_body)
+            if obs is None:
+                return
+            rec.observations.append(obs)
+
+    await repeat(run.samples - 1)
     if run.samples >= 3 and _numbers_vary(rec.same_request()):
         # a few values more tell a random draw (up and down by large amounts) from a live count
         # (a few steps, mostly one way): five draws come out sorted or close together too often
-        for _ in range(EXTRA_SAMPLES):
-            if prober.left <= 5:
-                break
-            obs = await prober.send("repeat", method, url, headers, send_body)
-            if obs is None:
-                break
-            rec.observations.append(obs)
+        await repeat(EXTRA_SAMPLES)
     if varied:
         base_val = str(chosen[varied])
         others = [v for v in (target.params.get(varied) or []) if str(v) != base_val]
