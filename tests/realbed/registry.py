@@ -95,19 +95,7 @@ def prism_static_prefect(bed: Bed) -> Target:
 
 
 def mockoon_proxy_shop(bed: Bed) -> Target:
-    src, work = _copy_config(bed, "mockoon-proxy-shop")
-    shop = start_shop(bed, "shop-behind-mockoon")
-    env = json.loads((work / "environment.json").read_text())
-    env["proxyHost"] = shop.url
-    (work / "environment.json").write_text(json.dumps(env, indent=2))
-    proc = launch.start(bed.stack, "mockoon-proxy",
-                        launch.node_tool("@mockoon/cli", "bin/run.js") +
-                        ["start", "--data", "environment.json", "--port", "{port}", "--hostname", "127.0.0.1", "-X"],
-                        work, ready_path="/api/health")
-    return Target(CONFIG["mockoon-proxy-shop"], proc.url,
-                  write_campaign(src / "campaign.yaml", work / "run.yaml", proc.url), read_truth(src),
-                  count=shop_counter(bed.work / "shop-behind-mockoon" / "shop.sqlite3"),
-                  health=no_5xx([shop.url + "/api/health", shop.url + "/api/products"]))
+    return _mockoon_proxy(bed, "mockoon-proxy-shop", "shop-behind-mockoon", production=False)
 
 
 def shop_canned(bed: Bed) -> Target:
@@ -141,18 +129,22 @@ def mockoon_proxy_shop_production(bed: Bed) -> Target:
     """Mockoon in proxy mode in front of the real shop, as production: writes relayed to the shop
     are not sent, and Mockoon answers OPTIONS itself on every path (stubbed or relayed), so a relayed
     write can only be "unverified", never "mock"."""
-    src, work = _copy_config(bed, "mockoon-proxy-shop")
-    shop = start_shop(bed, "shop-behind-mockoon-production")
+    return _mockoon_proxy(bed, "mockoon-proxy-shop-production", "shop-behind-mockoon-production", production=True)
+
+
+def _mockoon_proxy(bed: Bed, name: str, shop_name: str, *, production: bool) -> Target:
+    src, work = _copy_config(bed, "mockoon-proxy-shop", name)
+    shop = start_shop(bed, shop_name)
     env = json.loads((work / "environment.json").read_text())
     env["proxyHost"] = shop.url
     (work / "environment.json").write_text(json.dumps(env, indent=2))
-    proc = launch.start(bed.stack, "mockoon-proxy-production",
+    proc = launch.start(bed.stack, "mockoon-proxy",
                         launch.node_tool("@mockoon/cli", "bin/run.js") +
                         ["start", "--data", "environment.json", "--port", "{port}", "--hostname", "127.0.0.1", "-X"],
                         work, ready_path="/api/health")
-    return Target(CONFIG["mockoon-proxy-shop-production"], proc.url,
-                  write_campaign(as_production(src / "campaign.yaml"), work / "run.yaml", proc.url), read_truth(src),
-                  count=shop_counter(bed.work / "shop-behind-mockoon-production" / "shop.sqlite3"),
+    campaign = as_production(src / "campaign.yaml") if production else src / "campaign.yaml"
+    return Target(CONFIG[name], proc.url, write_campaign(campaign, work / "run.yaml", proc.url), read_truth(src),
+                  count=shop_counter(bed.work / shop_name / "shop.sqlite3"),
                   health=no_5xx([shop.url + "/api/health", shop.url + "/api/products"]))
 
 
@@ -260,34 +252,29 @@ def shop_openapi(bed: Bed) -> Target:
 def prism_proxy_shop(bed: Bed) -> Target:
     """Prism in proxy mode (validating traffic against the spec) in front of the real shop: every
     request reaches the real service, so only its canned handlers are mocks."""
-    spec = shop_spec(bed)
-    shop = start_shop(bed, "shop-behind-prism")
-    work = bed.folder("prism-proxy-shop")
-    proc = launch.start(bed.stack, "prism-proxy",
-                        launch.node_tool("@stoplight/prism-cli", "dist/index.js") +
-                        ["proxy", "-h", "127.0.0.1", "-p", "{port}", str(spec), shop.url], work,
-                        ready_path="/api/health")
-    campaign, endpoints = init_campaign(spec, work, proc.url, "shop-via-prism")
-    return Target(CONFIG["prism-proxy-shop"], proc.url, campaign, shop_truth(endpoints),
-                  count=shop_counter(bed.work / "shop-behind-prism" / "shop.sqlite3"),
-                  health=no_5xx([shop.url + "/api/health", shop.url + "/api/products"]))
+    return _prism_proxy(bed, "prism-proxy-shop", "shop-behind-prism", production=False)
 
 
 def prism_proxy_shop_production(bed: Bed) -> Target:
     """Prism's validating proxy in front of the real shop, as production: Prism relays OPTIONS to the
     shop like everything else, so one piece of software answers every path; the shop's canned write
     (subscribe) may be "unverified", a real write must not be "mock"."""
+    return _prism_proxy(bed, "prism-proxy-shop-production", "shop-behind-prism-production", production=True)
+
+
+def _prism_proxy(bed: Bed, name: str, shop_name: str, *, production: bool) -> Target:
     spec = shop_spec(bed)
-    shop = start_shop(bed, "shop-behind-prism-production")
-    work = bed.folder("prism-proxy-shop-production")
-    proc = launch.start(bed.stack, "prism-proxy-production",
+    shop = start_shop(bed, shop_name)
+    work = bed.folder(name)
+    proc = launch.start(bed.stack, "prism-proxy",
                         launch.node_tool("@stoplight/prism-cli", "dist/index.js") +
                         ["proxy", "-h", "127.0.0.1", "-p", "{port}", str(spec), shop.url], work,
                         ready_path="/api/health")
     campaign, endpoints = init_campaign(spec, work, proc.url, "shop-via-prism")
-    run = write_campaign(as_production(campaign), campaign, proc.url)  # in place: its schemas file stays beside it
-    return Target(CONFIG["prism-proxy-shop-production"], proc.url, run, shop_truth(endpoints),
-                  count=shop_counter(bed.work / "shop-behind-prism-production" / "shop.sqlite3"),
+    if production:  # rewritten in place: its schemas file stays beside it
+        campaign = write_campaign(as_production(campaign), campaign, proc.url)
+    return Target(CONFIG[name], proc.url, campaign, shop_truth(endpoints),
+                  count=shop_counter(bed.work / shop_name / "shop.sqlite3"),
                   health=no_5xx([shop.url + "/api/health", shop.url + "/api/products"]))
 
 
