@@ -66,7 +66,12 @@ def gateway(seen: list[str], *, tool_answers_every_preflight: bool):
     return app
 
 
-def _production(url: str):
+def _production(*, tool_answers_every_preflight: bool) -> tuple[dict, list[str]]:
+    """Readiness over the gateway as a production environment: the verdicts by name, and every
+    request the gateway saw."""
+    seen: list[str] = []
+    server = serve_raw_asgi(gateway(seen, tool_answers_every_preflight=tool_answers_every_preflight))
+    url = server.url
     targets = [ProbeTarget("products", "GET", f"{url}/api/products"),
                ProbeTarget("product", "GET", f"{url}/api/products/{{id}}", {"id": ["1", "2"]}),
                ProbeTarget("create-product", "POST", f"{url}/api/products", body={"name": "Grill", "stock": 1}),
@@ -74,9 +79,12 @@ def _production(url: str):
                ProbeTarget("review", "GET", f"{url}/api/community/reviews/{{id}}", {"id": ["1", "2"]}),
                ProbeTarget("post-review", "POST", f"{url}/api/community/reviews",
                            body={"product_id": 1, "rating": 4, "text": "Good"})]
-    report = asyncio.run(run_readiness(targets, samples=3, allow_writes=False,
-                                       why_no_writes="environment 'production' does not allow writes"))
-    return {v.name: v for v in report.verdicts}
+    try:
+        report = asyncio.run(run_readiness(targets, samples=3, allow_writes=False,
+                                           why_no_writes="environment 'production' does not allow writes"))
+    finally:
+        server.stop()
+    return {v.name: v for v in report.verdicts}, seen
 
 
 def _writes(seen: list[str]) -> list[str]:
@@ -84,12 +92,7 @@ def _writes(seen: list[str]) -> list[str]:
 
 
 def test_an_unsent_write_whose_path_the_gateway_routes_to_the_mock_tool_is_mock():
-    seen: list[str] = []
-    server = serve_raw_asgi(gateway(seen, tool_answers_every_preflight=False))
-    try:
-        by = _production(server.url)
-    finally:
-        server.stop()
+    by, seen = _production(tool_answers_every_preflight=False)
     assert by["reviews"].verdict == "mock" and by["products"].verdict == "real"
     assert by["post-review"].verdict == "mock", by["post-review"].to_dict()
     assert "routes this path to the mock tool" in by["post-review"].reason
@@ -102,12 +105,7 @@ def test_an_unsent_write_whose_path_the_gateway_routes_to_the_mock_tool_is_mock(
 def test_a_tool_answering_every_preflight_itself_proves_nothing():
     """A stub tool in proxy mode answers OPTIONS on every path, relayed ones included: the write
     may still go to the real backend, so it stays unverified."""
-    seen: list[str] = []
-    server = serve_raw_asgi(gateway(seen, tool_answers_every_preflight=True))
-    try:
-        by = _production(server.url)
-    finally:
-        server.stop()
+    by, seen = _production(tool_answers_every_preflight=True)
     assert by["reviews"].verdict == "mock" and by["products"].verdict == "real"
     assert by["post-review"].verdict == "unverified", by["post-review"].to_dict()
     assert by["create-product"].verdict == "unverified", by["create-product"].to_dict()
