@@ -10,11 +10,11 @@ import threading
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 
 from tasks.e2e.stage import E2EStage
 from tests.e2e.conftest import make_context
+from tests.e2e.memory import children_bytes
 from tests.hostile.servers import HostileServer
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
@@ -49,13 +49,7 @@ class TreePss(threading.Thread):
 
     @staticmethod
     def now() -> int:
-        total = 0
-        for child in psutil.Process().children(recursive=True):
-            try:
-                total += child.memory_full_info().pss
-            except psutil.Error:
-                pass
-        return total
+        return children_bytes(pss=True)
 
     def run(self) -> None:
         while not self.stop.wait(0.1):

@@ -14,6 +14,7 @@ import pytest
 
 from tasks.e2e.stage import E2EStage
 from tests.e2e.conftest import make_context
+from tests.e2e.memory import children_bytes
 from tests.hostile.servers import HostileServer
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
@@ -53,18 +54,7 @@ class TreeRss(threading.Thread):
     def run(self) -> None:
         while not self.stop.wait(0.05):
             self.peak_self = max(self.peak_self, self.me.memory_info().rss)
-            self.peak_children = max(self.peak_children, children_rss())
-
-
-def children_rss() -> int:
-    """RSS of this process's children now (one that exits while being read counts for nothing)."""
-    total = 0
-    for child in psutil.Process().children(recursive=True):
-        try:
-            total += child.memory_info().rss
-        except psutil.Error:
-            pass
-    return total
+            self.peak_children = max(self.peak_children, children_bytes())
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +68,7 @@ def hostile():
 async def test_a_hostile_target_cannot_stretch_or_swell_the_e2e_stage(tmp_path: Path, browser, hostile, behaviour):
     ctx = make_context(tmp_path, campaign(hostile.url, behaviour))
     baseline_self = psutil.Process().memory_info().rss
-    baseline_children = children_rss()  # a Chromium renderer of the last test may be exiting right now
+    baseline_children = children_bytes()  # a Chromium renderer of the last test may be exiting right now
     sampler = TreeRss()
     sampler.start()
     started = time.monotonic()
