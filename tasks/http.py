@@ -3,7 +3,6 @@ the campaign's auth flow, and expectation checks. The load stage has its own eng
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +13,7 @@ from campaigns import jsonpath
 from campaigns.model import Expect
 from campaigns.templating import MissingVariable, render
 from campaigns.types import UnresolvedSecret, resolve_refs
+from tasks import safejson
 from tasks.base import RunContext
 
 USER_AGENT = "perfcampaign/0.1"
@@ -64,7 +64,7 @@ async def ensure_auth(ctx: RunContext, http: httpx.AsyncClient) -> dict[str, str
     if response.status_code >= 400:
         raise AuthFailed(f"auth flow {flow.request.method} {url} answered {response.status_code}")
     try:
-        token = jsonpath.extract(response.json(), flow.capture)
+        token = jsonpath.extract(safejson.loads(response.content), flow.capture)
     except (ValueError, jsonpath.PathNotFound) as exc:
         raise AuthFailed(f"auth flow: no {flow.capture} in the response of {url}") from exc
     ctx.auth_headers = {flow.header: flow.format.format(token=token)}
@@ -95,7 +95,7 @@ def check_response(expect: Expect, status: int, headers: httpx.Headers, body: by
         failures.append(f"body does not contain {expect.body_contains!r}")
     if expect.fields or expect.values:
         try:
-            document = json.loads(body)
+            document = safejson.loads(body)
         except ValueError:
             failures.append("body is not JSON, but fields were expected")
         else:

@@ -29,6 +29,7 @@ import yaml
 from campaigns.importers.openapi import SCHEMA_SUFFIX, _json_media
 from campaigns.importers.result import load_source
 from campaigns.importers.spec import Spec, resolve_pointer
+from tasks import safejson
 
 PREFIX = "body does not match the documented schema"
 MAX_PROBLEMS = 3
@@ -51,7 +52,7 @@ class Contract:
         if not body.strip():
             return [f"{PREFIX}: $: the body is empty"]
         try:
-            document = json.loads(body)
+            document = safejson.loads(body)
         except ValueError:
             return [f"{PREFIX}: $: the body is not JSON"]
         return problems(self.validator, document)

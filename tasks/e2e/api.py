@@ -30,6 +30,7 @@ from campaigns.model import WRITE_METHODS, Expect
 from campaigns.redact import redact_text, redact_url
 from campaigns.templating import MissingVariable, fill_path, has_template, lookup, render
 from campaigns.types import UnresolvedSecret, resolve_refs
+from tasks import safejson
 from tasks.base import ProgressEvent, RunContext, TargetNotAllowed, now
 from tasks.e2e.friction import EndpointMatcher
 from tasks.e2e.session import NetworkCall, Session, StepRecord
@@ -114,8 +115,8 @@ def _capture(step: ApiStep, response: httpx.Response, variables: dict[str, Any])
     document: Any = None
     if step.capture:
         try:
-            document = response.json()
-        except (ValueError, UnicodeDecodeError):
+            document = safejson.loads(response.content)
+        except ValueError:
             document = None
     for var, path in step.capture.items():
         try:

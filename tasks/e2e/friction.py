@@ -24,13 +24,13 @@ call's point in ``evidence["caused_by"]``: the backlog shows it as a symptom, no
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from tasks import safejson
 from tasks.readiness.content import lorem_score, placeholder_profile
 
 FrictionType = Literal["missing_api", "server_error", "slow_api", "mock_data", "ui_blocker", "error_message",
@@ -153,8 +153,8 @@ def body_placeholders(body: bytes | None, content_type: str | None) -> list[str]
     if not body or "json" not in (content_type or "") or len(body) > 512_000:
         return []
     try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        document = safejson.loads(body)
+    except ValueError:
         return []
     profile = placeholder_profile(document)
     return [r for r in profile["reasons"] if "sampler" in r or "lorem ipsum" in r or "Prism" in r]

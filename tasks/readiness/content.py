@@ -37,6 +37,7 @@ import re
 import uuid
 from datetime import datetime, timezone
 from typing import Any
+from tasks import safejson
 
 NOT_JSON: Any = type("NotJson", (), {"__repr__": lambda self: "NOT_JSON", "__bool__": lambda self: False})()
 
@@ -55,8 +56,8 @@ def parse_json(body: bytes) -> Any:
     if not body:
         return NOT_JSON
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        return safejson.loads(body)
+    except ValueError:
         return NOT_JSON
 
 

@@ -64,10 +64,10 @@ npm packages ``@stoplight/prism-cli`` 5.x, ``json-server`` 0.17.4 and
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Callable, Protocol
+from tasks import safejson
 
 
 class ResponseLike(Protocol):  # pragma: no cover - typing only
@@ -148,7 +148,7 @@ def _json_keys_exactly(*keys: str) -> Callable[[ResponseLike], str | None]:
         if not resp.body or not resp.body.lstrip().startswith(b"{"):
             return None
         try:
-            doc = json.loads(resp.body[:65536])
+            doc = safejson.loads(resp.body[:65536])
         except ValueError:
             return None
         if isinstance(doc, dict) and set(doc) == want:
