@@ -22,11 +22,11 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, urlsplit
 
 from .identifiers import IdPool, noun_of, object_id, ref_noun, slots, strip_url, value_for
 from .models import CreatedObject
-from .probe import Prober, fill, origin_of
+from .probe import Prober, fill, join_url, origin_of
 
 TOKEN_PREFIX = "pc"
 NAME_FIELDS = {"name", "title", "slug", "key", "username", "login", "handle", "email", "label", "display_name",
@@ -231,7 +231,7 @@ class Ledger:
 
             # a lone id named after the collection (Alertmanager: {"silenceID": …} from POST /silences)
             ref = find_id(data, urlsplit(strip_url(collection)).path) if data else None
-        url = urljoin(base_url, location) if location else None
+        url = join_url(base_url, location)
         if ref is None and url is None:
             return None
         coll = strip_url(collection)
@@ -345,7 +345,7 @@ class Ledger:
                 if obs is None or obs.error or attempt:
                     break
                 moved = obs.header("location") if obs.status in (301, 302, 307, 308) else None
-                target = urljoin(url, moved) if moved else None
+                target = join_url(url, moved)
                 if not target or target == url or origin_of(target) != origin_of(url):
                     break
                 # the framework's redirect to its canonical URL (a trailing slash): DELETE there

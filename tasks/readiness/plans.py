@@ -47,7 +47,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Callable
-from urllib.parse import urljoin
 
 import httpx
 
@@ -55,7 +54,7 @@ from .identifiers import IdPool, slots
 from .ledger import Ledger, destructive
 from .models import ProbeTarget
 from .probe import MAX_REQUESTS, READ_METHODS, HostProbes, Observation, Prober, ProbeRecord, WaitBudget, WriteBudget, \
-    fill, origin_of
+    fill, join_url, origin_of
 from .routing import RouteOracle
 
 FOLLOW_RETRY_S = 0.5
@@ -132,8 +131,8 @@ async def get_following(prober: Prober, label: str, url: str, headers: dict[str,
     for _ in range(2):
         if obs is None or not obs.ok or obs.status not in (301, 302, 303, 307, 308) or not obs.header("location"):
             return obs
-        nxt = urljoin(obs.url, obs.header("location") or "")
-        if origin_of(nxt) != origin_of(url):
+        nxt = join_url(obs.url, obs.header("location"))
+        if nxt is None or origin_of(nxt) != origin_of(url):
             return obs
         obs = await prober.send(label, "GET", nxt, headers, meta=meta, is_write=False)
     return obs

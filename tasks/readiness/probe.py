@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Callable
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import httpx
 
@@ -278,6 +278,19 @@ def limit_param(url: str) -> tuple[str, int] | None:
         if norm in LIMIT_NAMES and re.fullmatch(r"\d{1,6}", v.strip()):
             return k, int(v)
     return None
+
+
+def join_url(base: str, ref: str | None) -> str | None:
+    """``urljoin`` for a reference the target sent (``Location``): ``None`` when it is not a URL
+    (``http://[::1:bad/``: urllib raises ``ValueError``)."""
+    if not ref:
+        return None
+    try:
+        joined = urljoin(base, ref)
+        urlsplit(joined).port  # noqa: B018  (raises on a port that is not a number)
+    except ValueError:
+        return None
+    return joined
 
 
 def origin_of(url: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 from typing import Any
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, urlsplit
 
 from .content import extract_list, find_id, is_id_key, vary_identifier, with_value
 from .identifiers import addressed_fields, route_regex, slots, strip_url
@@ -17,7 +17,8 @@ from .plans import (
     get_following, not_probed_reason,
 )
 from .probe import (
-    GHOST_INT, Observation, Prober, ProbeRecord, fill, ghost_value, is_non_create, is_success, origin_of, sample_combos,
+    GHOST_INT, Observation, Prober, ProbeRecord, fill, ghost_value, is_non_create, is_success, join_url, origin_of,
+    sample_combos,
     strip_query, typed_combos, varied_placeholder,
 )
 
@@ -463,13 +464,16 @@ async def _follow_created(rec: ProbeRecord, prober: Prober, run: Run, url: str, 
                           w1: Observation, created) -> None:
     """Read back what the first POST says it created."""
     location = w1.header("location")
+    if location and join_url(url, location) is None:
+        rec.info["location_unusable"] = location[:200]
+        location = None
     created_id = find_id(w1.json, urlsplit(url).path) if w1.is_json else None
     rec.info["created_id"] = None if created_id is None else str(created_id)
     collection = strip_query(url).rstrip("/")
     if w1.status == 202:
         return
     if location:
-        obs = await prober.send("follow", "GET", urljoin(url, location), headers,
+        obs = await prober.send("follow", "GET", join_url(url, location), headers,
                                 meta={"via": "location", "location": location})
         if obs is not None:
             rec.observations.append(obs)
@@ -488,7 +492,7 @@ async def _follow_created(rec: ProbeRecord, prober: Prober, run: Run, url: str, 
         item, via, meta = f"{collection}/{quote(str(created_id), safe='')}", "id", {}
     else:
         return
-    if location and urljoin(url, location).rstrip("/") == item.rstrip("/"):
+    if location and join_url(url, location).rstrip("/") == item.rstrip("/"):
         return
     obs = await prober.send("follow" if not location else "follow-id", "GET", item, headers,
                             meta={"via": via, "id": str(created_id), **meta})
