@@ -61,9 +61,9 @@ class BoundedResponse:
         return self.content.decode(self.headers.encoding or "utf-8", "replace")
 
     def json(self) -> Any:
-        import json
+        from tasks.safejson import loads
 
-        return json.loads(self.content)
+        return loads(self.content)
 
     @property
     def is_success(self) -> bool:
@@ -136,29 +136,53 @@ async def _one(data: bytes):
 
 
 def _decode(response: httpx.Response, raw: bytes, max_bytes: int) -> tuple[bytes, bool]:
-    """Undo Content-Encoding, keeping at most ``max_bytes`` of the result (a gzip bomb inflates no
-    further than the cap). Returns the body and whether it was cut. Unknown or broken encodings
-    leave the raw bytes, which expectations then flag."""
-    encoding = response.headers.get("content-encoding", "").strip().lower()
-    if not encoding or encoding == "identity":
+    """Undo Content-Encoding, keeping at most ``max_bytes`` of the result (a gzip or brotli bomb
+    inflates no further than the cap). Returns the body and whether it was cut. Unknown or broken
+    encodings leave the raw bytes, which expectations then flag."""
+    return inflate(response.headers.get("content-encoding", ""), raw, max_bytes)
+
+
+def inflate(content_encoding: str, raw: bytes, max_bytes: int) -> tuple[bytes, bool]:
+    """Decode ``raw`` by ``content_encoding`` (``gzip``, ``deflate``, ``br``, or a list of them, applied
+    in the order given), never holding more than ``max_bytes`` + one buffer of output."""
+    codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip().lower() not in ("", "identity")]
+    if not codings or len(codings) > 4 or any(c not in _DECODERS for c in codings):
         return raw, False
-    if encoding in ("gzip", "x-gzip", "deflate"):
-        wbits = zlib.MAX_WBITS | 32 if encoding != "deflate" else zlib.MAX_WBITS
+    body, cut = raw, False
+    for coding in reversed(codings):  # the last one applied is undone first
         try:
-            inflater = zlib.decompressobj(wbits)
-            out = inflater.decompress(raw, max_bytes)
-        except zlib.error:
-            if encoding != "deflate":
-                return raw, False
-            try:  # "deflate" sent as a raw stream without the zlib header, as some servers do
-                inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-                out = inflater.decompress(raw, max_bytes)
-            except zlib.error:
-                return raw, False
-        return out, bool(inflater.unconsumed_tail)
+            body, cut_here = _DECODERS[coding](body, max_bytes)
+        except Exception:  # noqa: BLE001 - a broken encoding leaves the raw body, which checks will flag
+            return raw, False
+        cut = cut or cut_here
+    return body, cut
+
+
+def _inflate_zlib(raw: bytes, max_bytes: int, wbits: int) -> tuple[bytes, bool]:
+    inflater = zlib.decompressobj(wbits)
+    out = inflater.decompress(raw, max_bytes)
+    return out, bool(inflater.unconsumed_tail)
+
+
+def _inflate_gzip(raw: bytes, max_bytes: int) -> tuple[bytes, bool]:
+    return _inflate_zlib(raw, max_bytes, zlib.MAX_WBITS | 32)
+
+
+def _inflate_deflate(raw: bytes, max_bytes: int) -> tuple[bytes, bool]:
     try:
-        decoder = response._get_content_decoder()  # noqa: SLF001 - httpx's own decoder (br, zstd)
-        out = decoder.decode(raw) + decoder.flush()
-    except Exception:  # noqa: BLE001 - a broken encoding leaves the raw body, which checks will flag
-        return raw, False
-    return out[:max_bytes], len(out) > max_bytes
+        return _inflate_zlib(raw, max_bytes, zlib.MAX_WBITS)
+    except zlib.error:  # "deflate" sent as a raw stream without the zlib header, as some servers do
+        return _inflate_zlib(raw, max_bytes, -zlib.MAX_WBITS)
+
+
+def _inflate_br(raw: bytes, max_bytes: int) -> tuple[bytes, bool]:
+    import brotli  # httpx decodes br only when it is installed: without it we would not either
+
+    decoder = brotli.Decompressor()
+    out = decoder.process(raw, output_buffer_limit=max_bytes + 1)
+    return out[:max_bytes], len(out) > max_bytes or not decoder.is_finished()
+
+
+_DECODERS: dict[str, Callable[[bytes, int], tuple[bytes, bool]]] = {
+    "gzip": _inflate_gzip, "x-gzip": _inflate_gzip, "deflate": _inflate_deflate, "br": _inflate_br,
+}

@@ -341,8 +341,10 @@ class ResponseMeter:
 
     def _inflate(self, body: bytes) -> bool:
         kind, decoder = self.decoder
-        if kind == "br":
-            self.inflated += len(decoder.process(body))
+        if kind == "br":  # in bounded steps: a brotli bomb never inflates past the cap in memory
+            self.inflated += len(decoder.process(body, output_buffer_limit=1 << 20))
+            while self.inflated <= self.cap and not decoder.can_accept_more_data():
+                self.inflated += len(decoder.process(b"", output_buffer_limit=1 << 20))
             return self.inflated > self.cap
         pending = body
         while pending:

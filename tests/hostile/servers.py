@@ -18,6 +18,11 @@ path                   behaviour
 ``/wrong-length``      headers say 1000 bytes, 10 are sent, then the connection closes
 ``/huge-headers``      200 with 20,000 headers of 512 bytes (10 MB of headers)
 ``/gzip-bomb``         200, ``Content-Encoding: gzip``, 0.5 MB that inflates to 512 MiB
+``/brotli-bomb``       200, ``Content-Encoding: br``, about 100 KB that inflates to 512 MiB
+``/deep-json``         200, ``[[[…]]]`` nested 100,000 deep (``json.loads`` raises ``RecursionError``)
+``/bad-unicode``       200 JSON whose keys and strings hold lone surrogates (``"\\ud800"``) and NUL
+``/huge-number``       200 JSON whose ``id`` is an integer of 20,000 digits
+``/bad-location``      201 (any method) with ``Location: http://[::1:bad/x`` (urllib raises ``ValueError``)
 ``/redirect-out``      302 to ``redirect_to`` (another host, e.g. the :class:`Recorder` on 127.0.0.2)
 ``/redirect-loop``     302 to itself
 ``/page-redirect-out`` an HTML page whose image, fetch and link go to ``/redirect-out``
@@ -56,7 +61,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 BEHAVIOURS = ("endless", "big", "trickle", "slow-headers", "hang", "reset", "garbage", "half-close",
-              "wrong-length", "huge-headers", "gzip-bomb", "redirect-out", "redirect-loop")
+              "wrong-length", "huge-headers", "gzip-bomb", "brotli-bomb", "deep-json", "bad-unicode", "huge-number",
+              "bad-location", "redirect-out", "redirect-loop")
 BIG_BYTES = 200 * 1024 * 1024
 _BOMB: bytes | None = None
 _BOMB_LOCK = threading.Lock()
@@ -73,6 +79,22 @@ def gzip_bomb() -> bytes:
             parts.append(comp.flush())
             _BOMB = b"".join(parts)
         return _BOMB
+
+
+def brotli_bomb() -> bytes:
+    """512 MiB of zeros, brotli-compressed (a few hundred bytes), built once per process."""
+    global _BROTLI
+    with _BOMB_LOCK:
+        if _BROTLI is None:
+            import brotli
+
+            comp = brotli.Compressor(quality=1)
+            block = b"\0" * (1 << 22)
+            _BROTLI = b"".join([comp.process(block) for _ in range(128)] + [comp.finish()])
+        return _BROTLI
+
+
+_BROTLI: bytes | None = None
 
 
 @dataclass
@@ -277,6 +299,27 @@ class HostileServer:
         h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
                       + f"Content-Length: {len(bomb)}\r\n\r\n".encode() + bomb)
         return False
+
+    def do_brotli_bomb(self, h: _Handler, *_: Any) -> bool:
+        bomb = brotli_bomb()
+        h._send(200, bomb, {"Content-Encoding": "br"})
+        return False
+
+    def do_deep_json(self, h: _Handler, *_: Any) -> bool:
+        h._send(200, b"[" * 100_000 + b"]" * 100_000)
+        return True
+
+    def do_bad_unicode(self, h: _Handler, *_: Any) -> bool:
+        h._send(200, b'{"id": "\\ud800-1", "name": "a\\u0000b\\udfff", "\\ud83d": 1, "items": [{"id": "\\udc00"}]}')
+        return True
+
+    def do_huge_number(self, h: _Handler, *_: Any) -> bool:
+        h._send(200, b'{"id": ' + b"7" * 20_000 + b', "name": "n"}')
+        return True
+
+    def do_bad_location(self, h: _Handler, method: str, *_: Any) -> bool:
+        h._send(201 if method != "GET" else 200, b'{"id": 7, "name": "n"}', {"Location": "http://[::1:bad/x"})
+        return True
 
     def do_redirect_out(self, h: _Handler, *_: Any) -> bool:
         h._send(302, b"", {"Location": self.redirect_to})

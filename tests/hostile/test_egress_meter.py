@@ -53,3 +53,17 @@ def test_a_body_that_does_not_decode_falls_back_to_the_wire_count():
     meter = ResponseMeter(CAP)
     assert not feed(meter, b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n" + b"not gzip at all" * 100)
     assert meter.decoder is None
+
+
+def test_a_brotli_bomb_is_metered_in_bounded_steps():
+    """``Decompressor.process`` without a limit inflated a whole 64 KiB slice of a 512 MiB bomb at once
+    in the guard's memory; it now decodes 1 MiB at a time and stops past the cap."""
+    import resource
+
+    from tests.hostile.servers import brotli_bomb
+
+    bomb = brotli_bomb()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert feed(ResponseMeter(CAP), b"HTTP/1.1 200 OK\r\nContent-Encoding: br\r\n\r\n" + bomb)
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mb < 100, f"the guard grew by {grown_mb:.0f} MB metering a brotli bomb"

@@ -103,3 +103,40 @@ async def test_allow_list_check_runs_before_anything_is_sent(hostile: str) -> No
         with pytest.raises(PermissionError):
             await bounded_request(client, "GET", hostile + "/ok", allow=refuse)
     assert seen == [hostile + "/ok"]
+
+
+async def test_brotli_bomb_inflates_no_further_than_the_cap() -> None:
+    """httpx's own br decoder inflates a whole chunk at once: 512 MiB from 100 KB (issue 14: a size cap
+    per response). The bounded request decodes in steps and stops at the cap."""
+    import resource
+
+    from tests.hostile.servers import HostileServer
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with HostileServer() as server:
+        async with httpx.AsyncClient() as client:
+            response = await bounded_request(client, "GET", server.url + "/brotli-bomb", max_bytes=1_000_000)
+    assert len(response.content) == 1_000_000 and response.truncated
+    assert response.content == b"\0" * 1_000_000
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mb < 200, f"the process grew by {grown_mb:.0f} MB reading a capped brotli bomb"
+
+
+@pytest.mark.parametrize("encoding, encode", [
+    ("gzip", gzip.compress),
+    ("deflate, gzip", lambda b: gzip.compress(__import__("zlib").compress(b))),
+    ("br", lambda b: __import__("brotli").compress(b)),
+    ("gzip, identity", gzip.compress),
+])
+def test_every_content_coding_a_server_may_list_is_undone_in_order(encoding, encode) -> None:
+    from tasks.bounded import inflate
+
+    assert inflate(encoding, encode(b'{"id": 1}'), 100) == (b'{"id": 1}', False)
+
+
+def test_an_unknown_or_broken_coding_leaves_the_raw_bytes() -> None:
+    from tasks.bounded import inflate
+
+    assert inflate("zstd", b"\x28\xb5", 100) == (b"\x28\xb5", False)
+    assert inflate("br", b"not brotli", 100) == (b"not brotli", False)
+    assert inflate("gzip, gzip, gzip, gzip, gzip", b"x", 100) == (b"x", False)   # no chain of 5
