@@ -243,6 +243,9 @@ class SmokeStage:
         withheld = ((readiness.summary.get("harm") or {}).get("withheld") or {}) if readiness else {}
         if ep.name in withheld:  # readiness found no way to remove what it creates
             return f"readiness: {withheld[ep.name]}"
+        under = _under_sample(ctx, ep)
+        if under:
+            return under
         return None
 
     @staticmethod
@@ -395,3 +398,22 @@ def _body(body: object) -> dict[str, object]:
     if body is None:
         return {}
     return {"content": body} if isinstance(body, (str, bytes)) else {"json": body}
+
+
+def _under_sample(ctx: RunContext, ep: Endpoint) -> str | None:
+    """A POST addressed to one of the campaign's existing objects (``/items/{id}/movements``,
+    ``/tickets/{id}/-/update``, ``/orders/{id}/cancel``) adds to or changes that object. Smoke sends it
+    only when the campaign has a DELETE for what it adds (``/items/{id}/movements/{mid}``): otherwise
+    nothing could undo it on the team's data. Readiness checks such a write on an object it created
+    itself, and removes that object afterwards."""
+    if ep.method != "POST" or not slots(ep.path):
+        return None
+    template = ep.path.partition("?")[0].rstrip("/")
+    for other in ctx.campaign.endpoints:
+        if other.method == "DELETE":
+            path = other.path.partition("?")[0].rstrip("/")
+            head, _, last = path.rpartition("/")
+            if head == template and last.startswith("{") and last.endswith("}"):
+                return None
+    return ("not sent: a POST under the campaign's sample object changes it, and the campaign has no DELETE "
+            "for what it adds (readiness checks it on an object of its own; mark it safe: true if it only reads)")

@@ -236,3 +236,60 @@ endpoints:
     by = {e["name"]: e for e in result.endpoints}
     assert by["patch-user"]["status_code"] == 200, by["patch-user"]
     assert users == {"ann": {"name": "ann", "admin": False}}, users     # changed, then put back, never renamed
+
+
+def test_smoke_never_posts_under_a_sample_it_cannot_undo(tmp_path):
+    """Held-out bed (issue 11, no harm): smoke POSTed a stock movement to the campaign's seeded item 5
+    (``POST /items/{id}/movements``; movements have no DELETE) and reported nothing left behind; the
+    same for Datasette's ``POST /{table}/{id}/-/update``. Such a POST is sent only when the campaign
+    can delete what it adds (``DELETE /items/{id}/notes/{nid}``)."""
+    from fastapi import FastAPI, HTTPException, Response
+
+    from tests.loopback import serve
+
+    app = FastAPI()
+    items = {5: {"id": 5, "stock": 120.0}}
+    movements: list[dict] = []
+    notes: dict[int, dict] = {}
+
+    @app.get("/api/items/{iid}")
+    async def item(iid: int):
+        if iid not in items:
+            raise HTTPException(404, "item not found")
+        return items[iid]
+
+    @app.post("/api/items/{iid}/movements", status_code=201)
+    async def move(iid: int, body: dict):
+        items[iid]["stock"] += body.get("delta", 0)
+        movements.append({"id": len(movements) + 1, "item": iid, **body})
+        return movements[-1]
+
+    @app.post("/api/items/{iid}/notes", status_code=201)
+    async def note(iid: int, body: dict):
+        nid = len(notes) + 100
+        notes[nid] = {"id": nid, "item": iid, **body}
+        return notes[nid]
+
+    @app.delete("/api/items/{iid}/notes/{nid}", status_code=204)
+    async def drop_note(iid: int, nid: int):
+        notes.pop(nid)
+        return Response(status_code=204)
+
+    text = """\
+campaign: pantry
+team: t
+environments:
+  dev: {{kind: dev, base_url: "{base}"}}
+endpoints:
+  - {{name: item, path: "/api/items/{{id}}", params: {{id: [5]}}}}
+  - {{name: record-movement, method: POST, path: "/api/items/{{id}}/movements", params: {{id: [5]}}, json: {{delta: 2.5}}}}
+  - {{name: add-note, method: POST, path: "/api/items/{{id}}/notes", params: {{id: [5]}}, json: {{text: hi}}}}
+  - {{name: drop-note, method: DELETE, path: "/api/items/{{id}}/notes/{{nid}}", params: {{id: [5], nid: [1]}}}}
+"""
+    with serve(app) as base:
+        result = asyncio.run(SmokeStage().run(context(tmp_path, text.format(base=base))))
+    by = {e["name"]: e for e in result.endpoints}
+    assert by["record-movement"]["outcome"] == "skipped" and "no DELETE" in by["record-movement"]["reason"]
+    assert items[5]["stock"] == 120.0 and movements == []
+    assert by["add-note"]["status_code"] == 201 and notes == {}, (by["add-note"], notes)   # sent, then deleted
+    assert result.summary["harm"]["left_behind"] == []
