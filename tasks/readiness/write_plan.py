@@ -583,6 +583,15 @@ async def _probe_modify(rec: ProbeRecord, run: Run, prober: Prober, url: str, he
             if method == "POST":  # JupyterHub's POST /groups/{name}: later stages must not create it either
                 run.withheld.setdefault(target.name, reason)
             return
+    if not own and (method == "PUT" or method == "POST" and names_item) and pre is not None and pre.ok \
+            and not pre.is_2xx and pre.status not in (404, 410) and (pre.status or 0) < 500:
+        # Pushgateway: GET /metrics/job/{job} answers 405, and a PUT there creates the group: when the
+        # sample cannot be read, nothing shows it exists, and the write could create it
+        reason = (f"not written: GET answered {pre.status} for the campaign's sample, so nothing shows that it "
+                  f"exists, and a {method} there could create it; nothing this run created could be used")
+        rec.info["not_probed"] = reason
+        run.withheld.setdefault(target.name, reason)
+        return
     if own and (method == "PUT" or method == "POST" and names_item):
         # probed on an object this run made; later stages send the campaign's own sample: if that one
         # does not exist, their PUT/POST would create it (JupyterHub: smoke's POST /users/sample)

@@ -445,3 +445,50 @@ def test_random_picks_that_look_like_a_rotation_are_counted_once():
         obs("repeat", body, url=url) for body in (b, a, b, a)], info={"kind": "read"})
     signals = [e.signal for e in collect(rec) if e.points_to == "mock"]
     assert "cycling-body" in signals and "unstable-random-body" not in signals, signals
+
+
+def test_a_put_to_a_sample_that_cannot_be_read_is_not_sent():
+    """Held-out bed (Prometheus Pushgateway): GET /metrics/job/{job} answers 405, and a PUT or POST
+    there creates the group; readiness created three groups and reported nothing left behind."""
+    import asyncio
+
+    from fastapi import FastAPI, Response
+
+    from tasks.readiness.engine import run_readiness
+    from tasks.readiness.models import ProbeTarget
+
+    from .servers import serve_asgi
+
+    app = FastAPI()
+    groups: dict[str, dict] = {"billing": {"job": "billing"}}
+
+    @app.api_route("/metrics/job/{job}", methods=["PUT", "POST"], status_code=200)
+    async def push(job: str):
+        groups[job] = {"job": job}
+        return Response(status_code=200)
+
+    @app.api_route("/metrics/job/{job}/instance/{instance}", methods=["PUT", "POST"], status_code=200)
+    async def push_instance(job: str, instance: str):
+        groups[f"{job}/{instance}"] = {"job": job, "instance": instance}
+        return Response(status_code=200)
+
+    @app.get("/api/v1/metrics")
+    def metrics():
+        return {"status": "success", "data": list(groups.values())}
+
+    server = serve_asgi(app)
+    try:
+        u = server.url
+        targets = [ProbeTarget("metrics", "GET", f"{u}/api/v1/metrics"),
+                   ProbeTarget("heartbeat", "PUT", f"{u}/metrics/job/{{job}}", {"job": ["nightly-backup"]},
+                               body="up 1\n"),
+                   ProbeTarget("heartbeat-instance", "POST", f"{u}/metrics/job/{{job}}/instance/{{instance}}",
+                               {"job": ["etl"], "instance": ["worker-1"]}, body="up 1\n")]
+        report = asyncio.run(run_readiness(targets, samples=2))
+    finally:
+        server.stop()
+    assert set(groups) == {"billing"}, groups
+    verdicts = {v.name: v for v in report.verdicts}
+    assert verdicts["heartbeat"].verdict == "unverified" and "GET answered 405" in verdicts["heartbeat"].reason
+    assert verdicts["heartbeat-instance"].verdict == "unverified"
+    assert set(report.harm()["withheld"]) == {"heartbeat", "heartbeat-instance"}
