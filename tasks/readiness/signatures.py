@@ -178,9 +178,20 @@ def _server_header_matching(pattern: str) -> Callable[[ResponseLike], str | None
     return m
 
 
-_server_names_mock_tool = _server_header_matching(
-    r"wiremock|mockserver|mock-server|mockoon|imposter|stubby|mountebank|hoverfly|json-server|"
-    r"beeceptor|mocky\b|mockintosh|smocker|camouflage|castlemock|microcks|mocklab")
+_MOCK_TOOL_NAMES = (r"wiremock|mockserver|mock-server|mockoon|imposter|stubby|mountebank|hoverfly|json-server|"
+                    r"beeceptor|mocky\b|mockintosh|smocker|camouflage|castlemock|microcks|mocklab")
+_server_names_mock_tool = _server_header_matching(_MOCK_TOOL_NAMES)
+_TOOL_IN_HEADER_NAME = re.compile(r"(^|[-_])(" + _MOCK_TOOL_NAMES.replace(r"mock-server|", "") + r")([-_]|$)",
+                                  re.IGNORECASE)
+
+
+def _header_name_names_tool(resp: ResponseLike) -> str | None:
+    """stubby 5 sends ``x-stubby-resource-id`` on every stubbed answer, Mockintosh ``X-Mockintosh-Prompt``
+    (held-out bed, round 3): a header the tool names after itself."""
+    for k, v in resp.headers:
+        if k.lower() not in _KNOWN_TOOL_HEADERS and _TOOL_IN_HEADER_NAME.search(k):
+            return f"{k}: {v[:60]}"
+    return None
 _server_hints_mock = _server_header_matching(r"\bprism\b|\bmirage\b|\bmock\b|\bstub\b|\bfake\b")
 
 
@@ -193,7 +204,7 @@ def _header_name_mentions_mock(resp: ResponseLike) -> str | None:
         kl = k.lower()
         if kl in _KNOWN_TOOL_HEADERS:
             continue
-        if re.search(r"(^|[-_])(mock|mocked|stub|stubbed|fake)([-_]|$)", kl):
+        if re.search(r"(^|[-_])(mock|mocked|mocks|stub|stubbed|stubs|fake|faked)([-_]|$)", kl):
             return f"{k}: {v[:60]}"
     return None
 
@@ -242,6 +253,9 @@ FINGERPRINTS: tuple[Fingerprint, ...] = (
                 _header_equals("x-mocklets-src", r"mock")),
     Fingerprint("server-names-mock-tool", "mock tool", 4.0,
                 "Server / X-Powered-By naming a mock tool (heuristic)", _server_names_mock_tool),
+    Fingerprint("header-names-mock-tool", "mock tool", 5.0,
+                "a response header named after a mock tool (x-stubby-resource-id, X-Mockintosh-Prompt); live "
+                "stubby 5.1.1, Mockintosh 0.13.17", _header_name_names_tool),
     Fingerprint("server-hints-mock", "mock tool", 2.5,
                 "Server / X-Powered-By containing prism/mirage/mock/stub/fake (heuristic)", _server_hints_mock),
     # --- exact default header sets ---------------------------------------------------
