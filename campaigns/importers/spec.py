@@ -118,6 +118,10 @@ class Spec:
                 out[key] = [self.to_json_schema(v, inline) for v in value]
             elif key in _SCHEMA_MAPS and isinstance(value, dict):
                 out[key] = {k: self.to_json_schema(v, inline) for k, v in value.items()}
+            elif key == "items" and isinstance(value, list):
+                # the draft-4 tuple form, written in specs to mean "each item is one of these" (PowerDNS's
+                # statistics); 2020-12 reads ``items`` as one schema and its validator crashed on a list
+                out[key] = {"anyOf": [self.to_json_schema(v, inline) for v in value]} if value else {}
             elif key in _SCHEMA_ONES and isinstance(value, (dict, list)):
                 out[key] = ([self.to_json_schema(v, inline) for v in value] if isinstance(value, list)
                             else self.to_json_schema(value, inline))

@@ -72,3 +72,22 @@ def test_an_endpoint_field_wins_inline_or_by_reference(tmp_path):
     bad = inline_contract({"type": 12}, "e.response_schema")
     assert bad.error and bad.error.startswith("not a JSON Schema")
     assert Path(tmp_path / "c.yaml").exists() is False  # nothing was written
+
+
+def test_a_tuple_items_schema_is_read_as_any_of_and_never_crashes_the_check(tmp_path):
+    """PowerDNS's served spec: ``items: [{$ref: StatisticItem}, {$ref: MapStatisticItem}, …]`` (the
+    draft-4 tuple form). The 2020-12 validator raised AttributeError while checking, and that one
+    endpoint took the whole readiness stage down (held-out bed, exit 3)."""
+    from campaigns.importers.spec import Spec
+
+    spec = Spec({"swagger": "2.0", "definitions": {}}, "pdns.yaml")
+    converted = spec.to_json_schema({"type": "array", "items": [{"type": "object"}, {"type": "string"}]})
+    assert converted == {"type": "array", "items": {"anyOf": [{"type": "object"}, {"type": "string"}]}}
+    c = inline_contract(converted, "get-stats")
+    assert c.check(200, body([{"name": "uptime"}, "x"])) == []
+    assert c.check(200, body([3])) == ["body does not match the documented schema: $[0]: 3 is not of type 'object'"]
+    (tmp_path / "x.schemas.json").write_text(json.dumps({"endpoints": {"s": {"type": "array", "items": [{}]}}}))
+    raw = load_contract(tmp_path, "x.schemas.json#/endpoints/s")          # a side file written by hand
+    assert raw.check(200, body([1])) == [
+        "response schema x.schemas.json#/endpoints/s: unusable schema: AttributeError: 'list' object has no "
+        "attribute 'get'"]
