@@ -92,7 +92,13 @@ async def probe_write(target: ProbeTarget, run: Run) -> ProbeRecord:
                 rec.host_observations = await run.hosts.get(origin, prober, headers)
         return _finish(rec, prober)
 
-    if method == "DELETE":
+    verb = update_verb(url) if method == "POST" and own is None else None
+    if verb:
+        await _withhold(rec, run, prober, url, headers, (
+            f"not written: its path names a change to an existing object ({verb}), which readiness could not undo "
+            f"on the campaign's sample; only a body the API must refuse was sent (mark it safe: true if it only "
+            f"reads)"))
+    elif method == "DELETE":
         await _probe_delete(rec, run, prober, url, headers, own is not None, combo)
     elif method == "POST" and not has_slots or method == "POST" and own is not None and _is_create_url(target):
         await _probe_post(rec, run, prober, url, headers)
@@ -295,6 +301,26 @@ def creation_verb(url: str) -> str | None:
     if not last or "{" in last:
         return None
     hits = sorted(_tokens(last) & CREATION_VERBS)
+    return hits[0] if hits else None
+
+
+#: a POST whose path names one of these changes an object that already exists (MLflow's
+#: ``/experiments/update``, ``/runs/set-tag``, ``/runs/log-metric``; ``/orders/{id}/cancel``)
+UPDATE_VERBS = {"update", "rename", "set", "edit", "modify", "replace", "log", "tag", "untag", "assign", "unassign",
+                "attach", "detach", "link", "unlink", "move", "archive", "unarchive", "publish", "unpublish",
+                "approve", "reject", "close", "reopen", "cancel", "transition", "merge", "mark", "complete",
+                "activate", "deactivate", "lock", "unlock", "pause", "resume", "rate", "vote", "star", "unstar",
+                "follow", "unfollow", "upsert", "patch", "change", "toggle"}
+
+
+def update_verb(url: str) -> str | None:
+    """The update verb the path's last (literal) segment names, or None."""
+    from .ledger import _tokens
+
+    last = urlsplit(strip_query(url)).path.rstrip("/").rsplit("/", 1)[-1]
+    if not last or "{" in last:
+        return None
+    hits = sorted(_tokens(last) & UPDATE_VERBS)
     return hits[0] if hits else None
 
 

@@ -492,3 +492,58 @@ def test_a_put_to_a_sample_that_cannot_be_read_is_not_sent():
     assert verdicts["heartbeat"].verdict == "unverified" and "GET answered 405" in verdicts["heartbeat"].reason
     assert verdicts["heartbeat-instance"].verdict == "unverified"
     assert set(report.harm()["withheld"]) == {"heartbeat", "heartbeat-instance"}
+
+
+def test_a_post_that_changes_an_existing_object_is_not_sent():
+    """Held-out bed (MLflow 3): readiness sent ``POST /experiments/update`` renaming the team's
+    experiment (left renamed: every job resolving it by name failed), a neighbour-id variant to an
+    experiment the campaign never named, and ``/runs/set-tag`` / ``/runs/log-metric`` into the team's
+    run. A POST whose path names an update is withheld like an unremovable creation."""
+    import asyncio
+
+    from fastapi import FastAPI, HTTPException
+
+    from tasks.readiness.engine import run_readiness
+    from tasks.readiness.models import ProbeTarget
+
+    from .servers import serve_asgi
+
+    app = FastAPI()
+    experiments = {"1": {"experiment_id": "1", "name": "churn-model"}, "2": {"experiment_id": "2", "name": "other"}}
+    tags: dict[str, str] = {}
+
+    @app.get("/api/2.0/mlflow/experiments/get")
+    def get(experiment_id: str):
+        if experiment_id not in experiments:
+            raise HTTPException(404, "RESOURCE_DOES_NOT_EXIST")
+        return {"experiment": experiments[experiment_id]}
+
+    @app.post("/api/2.0/mlflow/experiments/update")
+    async def update(request: Request):
+        body = await request.json()
+        if body.get("experiment_id") not in experiments:
+            raise HTTPException(404, "RESOURCE_DOES_NOT_EXIST")
+        experiments[body["experiment_id"]]["name"] = body["new_name"]
+        return {}
+
+    @app.post("/api/2.0/mlflow/runs/set-tag")
+    async def set_tag(request: Request):
+        body = await request.json()
+        tags[body["key"]] = body["value"]
+        return {}
+
+    server = serve_asgi(app)
+    try:
+        u = server.url
+        targets = [ProbeTarget("get", "GET", f"{u}/api/2.0/mlflow/experiments/get?experiment_id=1"),
+                   ProbeTarget("rename", "POST", f"{u}/api/2.0/mlflow/experiments/update",
+                               body={"experiment_id": "1", "new_name": "churn-model-q4"}),
+                   ProbeTarget("set-tag", "POST", f"{u}/api/2.0/mlflow/runs/set-tag",
+                               body={"run_id": "cd1125", "key": "reviewed", "value": "yes"})]
+        report = asyncio.run(run_readiness(targets, samples=2))
+    finally:
+        server.stop()
+    assert experiments["1"]["name"] == "churn-model" and experiments["2"]["name"] == "other" and tags == {}
+    verdicts = {v.name: v for v in report.verdicts}
+    assert verdicts["rename"].verdict == "unverified" and "(update)" in verdicts["rename"].reason
+    assert set(report.harm()["withheld"]) == {"rename", "set-tag"}
