@@ -261,7 +261,7 @@ def crosscheck(records: list[ProbeRecord]) -> None:
     for rec in records:
         rec.cross = [e for e in rec.cross if e.signal not in ("transport-differs", "frozen-list", "list-moves",
                                                               "phantom-parent", "list-item-contradiction",
-                                                              "co-served-with-mocks")]
+                                                              "co-served-with-mocks", "host-of-mocks")]
     unstable_reads(records)
     readback_blind(records)
     transport_siblings(records)
@@ -271,6 +271,7 @@ def crosscheck(records: list[ProbeRecord]) -> None:
     options_like_mocks(records)
     frozen_lists(records)
     phantom_parents(records)
+    host_of_mocks(records)
 
 
 def unstable_reads(records: list[ProbeRecord]) -> None:
@@ -464,6 +465,54 @@ def co_served_with_mocks(records: list[ProbeRecord]) -> None:
                     "co-served-with-mocks", "mock", CO_SERVED_WEIGHT + (CO_SERVED_MORE if len(mocks) >= 2 else 0.0),
                     f"served by the same software as {', '.join(mocks[:3])} on this base URL (mock on their own "
                     f"evidence), and no endpoint it serves shows strong real evidence"))
+
+
+#: a base URL where this many endpoints, and this share of those that answer, are mock on their own
+HOST_OF_MOCKS_AT = 5
+HOST_OF_MOCKS_SHARE = 0.4
+#: …and at most this share show any real-pointing evidence of weight >= 1
+HOST_REAL_SHARE = 0.1
+HOST_OF_MOCKS_WEIGHT = 3.0
+
+
+def host_of_mocks(records: list[ProbeRecord]) -> None:
+    """A base URL answered by one piece of software (no transport split) where many endpoints are
+    mock on their own evidence and none shows strong real evidence: a mock generator serving a whole
+    spec (connexion ``--mock=all``, openapi-mock-express-middleware, Prism ``-d``). Its endpoints
+    that happened to give no evidence of their own (a random body that looked plausible, a write that
+    was accepted) are more of the same (``host-of-mocks``, 3). A real service with canned handlers
+    shows strong real evidence on its real endpoints (a write read back, an unknown id refused),
+    and a gateway mixing a stub tool with a real backend splits by transport; neither qualifies."""
+    from .signals import collect
+    from .verdict import decide
+
+    by_origin: dict[str, list[ProbeRecord]] = defaultdict(list)
+    for rec in records:
+        p = rec.primary
+        if p is not None and p.ok and not p.error:
+            by_origin[origin_of(p.url)].append(rec)
+    for origin, members in by_origin.items():
+        if any(e.signal == "transport-differs" for rec in members for e in rec.cross):
+            continue
+        own = {}
+        for rec in members:
+            ev = collect(rec)
+            own[id(rec)] = (decide(rec, ev)[0], sum(e.weight for e in ev if e.points_to == "real"))
+        judged = [rec for rec in members if own[id(rec)][0] in ("mock", "real", "unverified")]
+        mocks = [rec for rec in judged if own[id(rec)][0] == "mock"]
+        if len(mocks) < HOST_OF_MOCKS_AT or len(mocks) < HOST_OF_MOCKS_SHARE * len(judged):
+            continue
+        if any(r >= CO_SERVED_REAL_R for _, r in own.values()):
+            continue
+        if sum(1 for _, r in own.values() if r >= 1.0) > HOST_REAL_SHARE * len(judged):
+            continue
+        names = ", ".join(r.target.name for r in mocks[:3])
+        for rec in judged:
+            if own[id(rec)][0] != "mock":
+                rec.cross.append(Evidence(
+                    "host-of-mocks", "mock", HOST_OF_MOCKS_WEIGHT,
+                    f"{len(mocks)} of the {len(judged)} endpoints on {origin} are mock on their own evidence "
+                    f"({names}…), one piece of software answers them all, and none shows strong real evidence"))
 
 
 def readback_blind(records: list[ProbeRecord]) -> None:

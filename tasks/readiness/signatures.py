@@ -57,6 +57,10 @@ npm packages ``@stoplight/prism-cli`` 5.x, ``json-server`` 0.17.4 and
 * Mimicry — ``x-mimicry-version`` / ``x-mimicry-codename``
   (``lib/mimicry_api/response_headers.ex``).
 * Mocklets — ``x-mocklets-src: mock`` (docs.mocklets.com/response-headers).
+* stubby 5 (stubby4node) — ``x-stubby-resource-id`` on every stubbed answer;
+  stubby has no proxy mode, so every answer carrying it is a stub.  Live
+  5.1.1 (held-out bed, round 3).  Mockintosh's ``X-Mockintosh-Prompt`` is on
+  relayed (``fallbackTo``) answers too: a hint only.
 * Python ``http.server`` — ``Server: BaseHTTP/x Python/y`` (CPython
   ``BaseHTTPRequestHandler.server_version``): not a mock tool, but real
   services are not served by it; kept weak.
@@ -186,8 +190,7 @@ _TOOL_IN_HEADER_NAME = re.compile(r"(^|[-_])(" + _MOCK_TOOL_NAMES.replace(r"mock
 
 
 def _header_name_names_tool(resp: ResponseLike) -> str | None:
-    """stubby 5 sends ``x-stubby-resource-id`` on every stubbed answer, Mockintosh ``X-Mockintosh-Prompt``
-    (held-out bed, round 3): a header the tool names after itself."""
+    """A header the tool names after itself (Mockintosh's ``X-Mockintosh-Prompt``: held-out bed, round 3)."""
     for k, v in resp.headers:
         if k.lower() not in _KNOWN_TOOL_HEADERS and _TOOL_IN_HEADER_NAME.search(k):
             return f"{k}: {v[:60]}"
@@ -195,7 +198,7 @@ def _header_name_names_tool(resp: ResponseLike) -> str | None:
 _server_hints_mock = _server_header_matching(r"\bprism\b|\bmirage\b|\bmock\b|\bstub\b|\bfake\b")
 
 
-_KNOWN_TOOL_HEADERS = {"matched-stub-id", "matched-stub-name", "x-mockoon-route-uuid", "x-mockoon-route-response-uuid",
+_KNOWN_TOOL_HEADERS = {"x-stubby-resource-id", "matched-stub-id", "matched-stub-name", "x-mockoon-route-uuid", "x-mockoon-route-response-uuid",
                        "x-mockoon-route-response-no", "x-mockyeah-mocked", "x-mockyeah-missed", "x-mockyeah-proxied"}
 
 
@@ -253,9 +256,12 @@ FINGERPRINTS: tuple[Fingerprint, ...] = (
                 _header_equals("x-mocklets-src", r"mock")),
     Fingerprint("server-names-mock-tool", "mock tool", 4.0,
                 "Server / X-Powered-By naming a mock tool (heuristic)", _server_names_mock_tool),
-    Fingerprint("header-names-mock-tool", "mock tool", 5.0,
-                "a response header named after a mock tool (x-stubby-resource-id, X-Mockintosh-Prompt); live "
-                "stubby 5.1.1, Mockintosh 0.13.17", _header_name_names_tool),
+    Fingerprint("stubby-resource-id", "stubby", 5.0,
+                "stubby4node sets x-stubby-resource-id on every stubbed answer and has no proxy mode; live 5.1.1",
+                _header_present("x-stubby-resource-id")),
+    Fingerprint("header-names-mock-tool", "mock tool", 1.0,
+                "a response header named after a mock tool (X-Mockintosh-Prompt): a hint only, as a tool in proxy "
+                "mode stamps it on relayed answers too (live: Mockintosh 0.13.17 fallbackTo)", _header_name_names_tool),
     Fingerprint("server-hints-mock", "mock tool", 2.5,
                 "Server / X-Powered-By containing prism/mirage/mock/stub/fake (heuristic)", _server_hints_mock),
     # --- exact default header sets ---------------------------------------------------

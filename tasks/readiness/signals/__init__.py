@@ -98,6 +98,10 @@ transport-differs      mock       1-2.3   served by other software than its sibl
 co-served-with-mocks   mock       1.5-2   blamed by transport-differs, served by the same software as an
                                           endpoint that is mock on its own evidence, and no endpoint of
                                           that group shows strong real evidence (R ≥ 2) (cross)
+host-of-mocks          mock       3       one piece of software answers the whole base URL (no transport
+                                          split), ≥ 5 and ≥ 40 % of its endpoints are mock on their own
+                                          evidence, none shows strong real evidence (R ≥ 2) and ≤ 10 %
+                                          any (R ≥ 1): a mock generator serving a whole spec (cross)
 phantom-parent         mock       2       a sibling says the parent does not exist, this one answers
                                           2xx for it (cross)
 list-item-contradiction mock      0.7-1   GET /items/2 answers other text than the list shows for item 2
