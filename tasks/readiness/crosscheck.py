@@ -249,11 +249,16 @@ def phantom_parents(records: list[ProbeRecord]) -> None:
 
 
 def _empty(obs: Observation) -> bool:
+    """Nothing found: no body, an empty list, or only zeros and blanks (Chroma's ``collections_count``
+    answers ``0`` for a database that does not exist: a COUNT over nothing, not a canned answer)."""
     j = obs.json if obs.is_json else None
     if j in (None, {}, [], ""):
         return not obs.body.strip() or j is not None
     items = extract_list(j)
-    return items is not None and len(items) == 0
+    if items is not None:
+        return len(items) == 0
+    values = [v for _, v in leaves(j)] if isinstance(j, (dict, list)) else [j]
+    return all(v in (None, "", 0, False) or v == [] or v == {} for v in values)
 
 
 def crosscheck(records: list[ProbeRecord]) -> None:

@@ -169,6 +169,18 @@ def test_a_sibling_that_denies_a_parent_exposes_the_one_that_invents_it():
     assert [e.signal for e in loyalty.cross] == ["phantom-parent"] and wallet.cross == []
 
 
+def test_a_count_of_nothing_for_a_parent_that_does_not_exist_is_not_a_phantom():
+    """Chroma: ``GET …/databases/{db}/collections_count`` answers ``0`` for a database that does not
+    exist (a COUNT over nothing), where ``GET …/databases/{db}`` says 404: lenient, not canned (held-out
+    bed: a real endpoint called mock)."""
+    database = _read("database", f"{H}/api/databases/{{id}}", {"name": "default"}, (404, {"error": "not found"}))
+    count = _read("count", f"{H}/api/databases/{{id}}/collections_count", 2, (200, 0))
+    totals = _read("totals", f"{H}/api/databases/{{id}}/totals", {"count": 2, "size": 40},
+                   (200, {"count": 0, "size": 0, "items": None}))
+    crosscheck([database, count, totals])
+    assert count.cross == [] and totals.cross == []
+
+
 def test_endpoints_served_by_other_software_than_their_siblings():
     uv = [("date", "Mon"), ("server", "uvicorn"), ("content-type", "application/json")]
     stub = [("Content-Type", "application/json"), ("Transfer-Encoding", "chunked")]
