@@ -215,6 +215,13 @@ class Endpoint(Strict):
             self.body = body
             if not any(k.lower() == "content-type" for k in self.headers):
                 self.headers = {**self.headers, "Content-Type": content_type}
+        elif isinstance(self.body, str) and not any(k.lower() == "content-type" for k in self.headers):
+            # ``json: "1.0.0"`` is a JSON string (npm's dist-tag API takes one): it was sent as the raw
+            # text 1.0.0 with no Content-Type (verdaccio answered 415). A raw text body names its own type.
+            import json
+
+            self.body = json.dumps(self.body)
+            self.headers = {**self.headers, "Content-Type": "application/json"}
         return self
 
     @property

@@ -293,3 +293,45 @@ endpoints:
     assert items[5]["stock"] == 120.0 and movements == []
     assert by["add-note"]["status_code"] == 201 and notes == {}, (by["add-note"], notes)   # sent, then deleted
     assert result.summary["harm"]["left_behind"] == []
+
+
+def test_a_json_string_body_is_sent_as_json_and_raw_text_keeps_its_type(tmp_path):
+    """Held-out bed (verdaccio): ``json: "1.0.0"`` (npm's dist-tag API takes a JSON string) went out as
+    the bare text 1.0.0 with no Content-Type, and the registry answered 415."""
+    from fastapi import FastAPI, Request
+
+    from tests.loopback import serve
+
+    app = FastAPI()
+    seen: list[tuple[str | None, bytes]] = []
+
+    @app.put("/tags/{tag}")
+    async def tag(tag: str, request: Request):
+        seen.append((request.headers.get("content-type"), await request.body()))
+        return {"ok": True}
+
+    text = """\
+campaign: tags
+team: t
+environments:
+  dev: {{kind: dev, base_url: "{base}"}}
+endpoints:
+  - {{name: dist-tag, method: PUT, path: /tags/canary, json: "1.0.0", safe: false}}
+  - {{name: metrics, method: PUT, path: /tags/metrics, json: "up 1", headers: {{Content-Type: text/plain}}}}
+"""
+    from campaigns.loader import load_campaign
+
+    with serve(app) as base:
+        path = tmp_path / "c.yaml"
+        path.write_text(text.format(base=base))
+        loaded = load_campaign(path)
+        eps = {e.name: e for e in loaded.campaign.endpoints}
+        assert eps["dist-tag"].body == '"1.0.0"' and eps["dist-tag"].headers["Content-Type"] == "application/json"
+        assert eps["metrics"].body == "up 1"
+        import httpx
+
+        from tasks.smoke import _body
+
+        for ep in eps.values():   # on the wire, as smoke sends them
+            httpx.put(base + ep.path, headers=ep.headers, **_body(ep.body))
+    assert seen == [("application/json", b'"1.0.0"'), ("text/plain", b"up 1")]
