@@ -3,6 +3,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from starlette.requests import Request  # module-level: handlers' string annotations resolve here
+
 from campaigns.loader import load_campaign
 from flows.runner import RunOptions, run_campaign
 from tasks.base import RunContext
@@ -298,17 +300,15 @@ endpoints:
 def test_a_json_string_body_is_sent_as_json_and_raw_text_keeps_its_type(tmp_path):
     """Held-out bed (verdaccio): ``json: "1.0.0"`` (npm's dist-tag API takes a JSON string) went out as
     the bare text 1.0.0 with no Content-Type, and the registry answered 415."""
-    from fastapi import FastAPI, Request
+    from fastapi import FastAPI
 
     from tests.loopback import serve
 
     app = FastAPI()
-    seen: list[tuple[str | None, bytes]] = []
 
     @app.put("/tags/{tag}")
     async def tag(tag: str, request: Request):
-        seen.append((request.headers.get("content-type"), await request.body()))
-        return {"ok": True}
+        return {"type": request.headers.get("content-type"), "body": (await request.body()).decode()}
 
     text = """\
 campaign: tags
@@ -332,6 +332,6 @@ endpoints:
 
         from tasks.smoke import _body
 
-        for ep in eps.values():   # on the wire, as smoke sends them
-            httpx.put(base + ep.path, headers=ep.headers, **_body(ep.body))
-    assert seen == [("application/json", b'"1.0.0"'), ("text/plain", b"up 1")]
+        got = [httpx.put(base + ep.path, headers=ep.headers, **_body(ep.body)).json()   # on the wire, as smoke sends
+               for ep in eps.values()]
+    assert got == [{"type": "application/json", "body": '"1.0.0"'}, {"type": "text/plain", "body": "up 1"}]
