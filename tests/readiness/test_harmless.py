@@ -559,3 +559,59 @@ def test_a_post_that_changes_an_existing_object_is_not_sent():
     verdicts = {v.name: v for v in report.verdicts}
     assert verdicts["rename"].verdict == "unverified" and "(update)" in verdicts["rename"].reason
     assert set(report.harm()["withheld"]) == {"rename", "set-tag"}
+
+
+def test_json_fixtures_served_from_disk_beside_real_routes_are_mock(tmp_path):
+    """Held-out bed (round 3): nginx ``try_files $uri.json`` and http-server ``-e json`` serving a fixtures
+    folder as the API beside a real backend: 0 of 12 caught. A file's headers (Accept-Ranges: bytes,
+    Last-Modified) on a JSON answer no handler writes give them away; the real routes stay real."""
+    import asyncio
+    import json
+
+    from fastapi import FastAPI, HTTPException
+    from fastapi.responses import FileResponse
+
+    from tasks.readiness.engine import run_readiness
+    from tasks.readiness.models import ProbeTarget
+
+    from .servers import serve_asgi
+
+    fixtures = tmp_path / "fixtures"
+    (fixtures / "menus").mkdir(parents=True)
+    (fixtures / "menus.json").write_text(json.dumps([{"id": 1, "name": "Spring"}, {"id": 2, "name": "Summer"}]))
+    (fixtures / "menus" / "1.json").write_text(json.dumps({"id": 1, "name": "Spring", "dishes": 12}))
+    (fixtures / "rota.json").write_text(json.dumps({"week": 49, "shifts": [{"staff": "ann", "day": "mon"}]}))
+    items = {1: {"id": 1, "name": "flour", "stock": 40}, 2: {"id": 2, "name": "salt", "stock": 9}}
+    app = FastAPI()
+
+    @app.get("/api/items")
+    def list_items():
+        return list(items.values())
+
+    @app.get("/api/items/{iid}")
+    def item(iid: int):
+        if iid not in items:
+            raise HTTPException(404, f"item {iid} not found")
+        return items[iid]
+
+    @app.get("/api/{path:path}")
+    def fixture(path: str):   # nginx: location /api/ { try_files $uri.json =404; }
+        file = fixtures / f"{path}.json"
+        if not file.is_file():
+            raise HTTPException(404)
+        return FileResponse(file, media_type="application/json")
+
+    server = serve_asgi(app)
+    try:
+        u = server.url
+        targets = [ProbeTarget("items", "GET", f"{u}/api/items"),
+                   ProbeTarget("item", "GET", f"{u}/api/items/{{id}}", {"id": [1]}),
+                   ProbeTarget("menus", "GET", f"{u}/api/menus"),
+                   ProbeTarget("menu", "GET", f"{u}/api/menus/{{id}}", {"id": [1]}),
+                   ProbeTarget("rota", "GET", f"{u}/api/rota")]
+        report = asyncio.run(run_readiness(targets, samples=2))
+    finally:
+        server.stop()
+    verdicts = {v.name: v.verdict for v in report.verdicts}
+    assert verdicts == {"items": "real", "item": "real", "menus": "mock", "menu": "mock", "rota": "mock"}, [
+        (v.name, v.verdict, v.reason, [(e.signal, e.weight) for e in v.evidence]) for v in report.verdicts]

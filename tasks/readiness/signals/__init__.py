@@ -92,6 +92,9 @@ ignores-auth           mock       0.7     same 200 body without the auth headers
 content-type-mismatch  mock       0.8     JSON body served as text/html, text/plain or untyped
 no-date-header         mock       0.7     no Date header (RFC 9110 wants one from real servers)
 pretty-printed-json    mock       0.5     indented JSON (json-server, Mockoon…)
+static-file            mock       3       a JSON answer with Accept-Ranges: bytes and Last-Modified: a
+                                          fixture file served from disk (nginx, http-server), not a
+                                          handler; never on a path that names a file (/config.json)
 transport-differs      mock       1-2.3   served by other software than its sibling endpoints (cross): the
                                           side without Date or Server is blamed, else the much smaller
                                           one, else the one with two or more mocks beside one with none
@@ -109,7 +112,8 @@ list-item-contradiction mock      0.7-1   GET /items/2 answers other text than t
                                           run sends are not compared) (cross)
 frozen-list            mock       2       the collection's plain list did not show an object confirmed
                                           created (cross)
-unknown-id-rejected    real       0.6-1   a nonexistent id answers 404/410/400/422
+unknown-id-rejected    real       0-1     a nonexistent id answers 404/410/400/422 (0 when that 404 is the one a
+                                          path that does not exist gets: no lookup is seen)
 distinct-by-id         real       0.8     different ids give different bodies
 limit-honoured         real       1       limit=1 really returns ≤1 item
 write-persisted        real       1.5-2   created/updated/deleted state is visible after

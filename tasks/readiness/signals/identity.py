@@ -61,8 +61,19 @@ def ignores_path_id(rec: ProbeRecord) -> list[Evidence]:
                 ev.append(Evidence("unknown-id-rejected", "real", 0.8,
                                    f"{varied}={gval} (nonexistent) answered an empty result"))
         elif ghost.status in (404, 410):
-            ev.append(Evidence("unknown-id-rejected", "real", 1.0,
-                               f"{varied}={gval} (nonexistent) answered {ghost.status}"))
+            from ..routing import same_not_found
+
+            control = next((o for o in rec.host_observations if o.label == "control" and o.ok), None)
+            if where == "path" and control is not None and control.status in (404, 410) \
+                    and same_not_found(ghost, control):
+                # the very answer a path that does not exist gets (a fixture folder: no file for that
+                # id; a static server's 404): no lookup is seen refusing the id
+                ev.append(Evidence("unknown-id-rejected", "real", 0.0,
+                                   f"{varied}={gval} (nonexistent) answered {ghost.status}, the same answer as a path "
+                                   f"that does not exist ({_path(control)})"))
+            else:
+                ev.append(Evidence("unknown-id-rejected", "real", 1.0,
+                                   f"{varied}={gval} (nonexistent) answered {ghost.status}"))
         elif ghost.status in (400, 422):
             ev.append(Evidence("unknown-id-rejected", "real", 0.6,
                                f"{varied}={gval} (nonexistent) answered {ghost.status}"))

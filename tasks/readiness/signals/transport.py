@@ -54,6 +54,32 @@ def transport_details(rec: ProbeRecord) -> list[Evidence]:
     return ev
 
 
+_FILE_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,5}$")
+
+
+@register
+def static_file(rec: ProbeRecord) -> list[Evidence]:
+    """A JSON answer with a static file's headers: ``Accept-Ranges: bytes`` and ``Last-Modified`` (nginx
+    ``try_files $uri.json``, http-server ``-e json``, express.static, Starlette's FileResponse). A
+    handler writing JSON sends neither; a fixture folder served as the API does (held-out bed,
+    round 3: nginx fixtures and http-server, 0 of 12 caught). An endpoint whose own path names a file
+    (``/config.json``) is a file by design and is left alone."""
+    p = rec.primary
+    if p is None or not p.is_2xx or not p.is_json or not isinstance(p.json, (dict, list)):
+        return []
+    path = rec.target.url.partition("?")[0].rstrip("/").rsplit("/", 1)[-1]
+    if _FILE_EXTENSION.search(path):
+        return []
+    ranges, modified = p.header("accept-ranges"), p.header("last-modified")
+    if (ranges or "").strip().lower() != "bytes" or not modified:
+        return []
+    etag = p.header("etag")
+    return [Evidence("static-file", "mock", 3.0,
+                     f"{p.method} {_path(p)} answered {p.status} with a static file's headers (Accept-Ranges: bytes, "
+                     f"Last-Modified: {modified}" + (f", ETag: {etag}" if etag else "") + "): a JSON fixture served "
+                     f"from disk, not a handler")]
+
+
 @register
 def writes_skipped(rec: ProbeRecord) -> list[Evidence]:
     why = rec.info.get("not_probed")
