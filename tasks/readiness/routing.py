@@ -114,6 +114,19 @@ class RouteOracle:
 
     def __init__(self) -> None:
         self._controls: dict[tuple[str, str], asyncio.Future] = {}
+        #: the campaign's route templates (full URLs): a control path one of them matches is no control
+        self.templates: list[str] = []
+
+    def _caught_by(self, url: str) -> str | None:
+        """The campaign route a "surely nonexistent" path still matches (verdaccio's ``/{pkg}/{version}``
+        takes any two segments), or None."""
+        from .identifiers import route_regex, strip_url
+
+        plain = strip_url(url)
+        for template in self.templates:
+            if "{" in template and re.fullmatch(route_regex(template), plain):
+                return urlsplit(strip_url(template)).path
+        return None
 
     async def _control(self, url: str, prober: Prober, headers: dict[str, str]) -> tuple[Observation | None,
                                                                                          Observation | None]:
@@ -139,6 +152,11 @@ class RouteOracle:
         control, control_opt = await self._control(obs.url, prober, headers)
         if control is None or not control.ok:
             return RouteCheck(None, "the router's own 404 could not be observed", control)
+        caught = self._caught_by(control.url)
+        if caught:
+            return RouteCheck(None, f"a path that surely does not exist ({urlsplit(control.url).path}) still matches "
+                                    f"the campaign's route {caught}, so the router's own 404 cannot be observed "
+                                    f"there", control)
         if control.status not in (404, 410):
             # the prefix answers anything (SPA fallback, catch-all): compare the endpoint's 404 itself
             return RouteCheck(True, f"a path that surely does not exist answered {control.status}, not 404, "

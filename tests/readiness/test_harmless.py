@@ -615,3 +615,48 @@ def test_json_fixtures_served_from_disk_beside_real_routes_are_mock(tmp_path):
     verdicts = {v.name: v.verdict for v in report.verdicts}
     assert verdicts == {"items": "real", "item": "real", "menus": "mock", "menu": "mock", "rota": "mock"}, [
         (v.name, v.verdict, v.reason, [(e.signal, e.weight) for e in v.evidence]) for v in report.verdicts]
+
+
+def test_a_control_path_the_campaigns_own_catch_all_route_takes_proves_nothing():
+    """Held-out bed (verdaccio 6 on a registry where the team's packages were never published):
+    ``GET /{pkg}`` and ``/{pkg}/{version}`` are catch-alls, so the "surely nonexistent" control path
+    landed on the same handler ("no such package available") and both existing routes were called
+    missing and left out of load."""
+    import asyncio
+
+    from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
+
+    from tasks.readiness.engine import run_readiness
+    from tasks.readiness.models import ProbeTarget
+
+    from .servers import serve_asgi
+
+    app = FastAPI()
+
+    @app.get("/-/ping")
+    def ping():
+        return {}
+
+    @app.get("/{pkg}")
+    def packument(pkg: str):
+        return JSONResponse({"error": "no such package available"}, status_code=404)
+
+    @app.get("/{pkg}/{version}")
+    def manifest(pkg: str, version: str):
+        return JSONResponse({"error": "no such package available"}, status_code=404)
+
+    server = serve_asgi(app)
+    try:
+        u = server.url
+        targets = [ProbeTarget("ping", "GET", f"{u}/-/ping"),
+                   ProbeTarget("packument", "GET", f"{u}/{{pkg}}", {"pkg": ["left-padder"]}),
+                   ProbeTarget("version", "GET", f"{u}/{{pkg}}/{{version}}", {"pkg": ["left-padder"], "version": ["1.0.0"]}),
+                   ProbeTarget("stats", "GET", f"{u}/-/verdaccio/data/stats")]
+        report = asyncio.run(run_readiness(targets, samples=2))
+    finally:
+        server.stop()
+    verdicts = {v.name: v for v in report.verdicts}
+    assert verdicts["packument"].verdict == "unverified", verdicts["packument"].reason
+    assert verdicts["version"].verdict == "unverified", verdicts["version"].reason
+    assert verdicts["stats"].verdict == "missing" and verdicts["ping"].verdict == "real"
