@@ -191,6 +191,30 @@ def _finish(rec: ProbeRecord, prober: Prober) -> ProbeRecord:
     return rec
 
 
+def unlisted_sample(rec: ProbeRecord, run: Run, check: Any) -> Any:
+    """A probe answered the router's own 404 on the campaign's sample values, while the API lists
+    other values for one of its placeholders (PowerDNS routes only ``/servers/localhost/…``; ``init``
+    wrote ``server_id: '1'``): the sample is not an object the API has, which says nothing about the
+    route. Unverified, with the listed values to use, never missing."""
+    from .routing import RouteCheck
+
+    if getattr(check, "exists", None) is not False:
+        return check
+    values = rec.info.get("values") or {}
+    for s in slots(rec.target.url):
+        value = values.get(s.name)
+        if value is None:
+            continue
+        combo = {k: v for k, v in values.items()}
+        cands = run.pool.candidates(fill(s.collection, combo), s.name, s.literal, limit=3)
+        listed = [str(v) for v, _ in cands]
+        if listed and str(value) not in listed:
+            return RouteCheck(None, f"the campaign's sample {s.name}={value} is not among the values the API lists "
+                                    f"({', '.join(listed)}): a 404 for it says nothing about the route (use a "
+                                    f"listed value in the campaign's params)", check.control)
+    return check
+
+
 from .read_plan import probe_read  # noqa: E402  (the plans build on the shared pieces above)
 from .write_plan import probe_write, provision  # noqa: E402
 

@@ -8,7 +8,7 @@ from .content import extract_list, flatten
 from .identifiers import IdPool, list_collection, slots, strip_url
 from .ledger import resolve_references
 from .models import ProbeTarget
-from .plans import Run, _finish, _real_combos, get_following, malformed_value, query_key
+from .plans import Run, _finish, _real_combos, get_following, malformed_value, query_key, unlisted_sample
 from .probe import (
     Observation, Prober, ProbeRecord, collection_url, fill, ghost_value, has_auth, is_success, limit_param, origin_of,
     placeholders, sample_combos, set_query_param, typed_combos, varied_placeholder, without_auth,
@@ -105,7 +105,7 @@ async def probe_read(target: ProbeTarget, run: Run, *, own_only: bool = False) -
     origin = origin_of(base.url)
     if chosen is None:
         if base.status in (404, 410):
-            rec.info["route"] = await run.oracle.check(base, prober, headers)
+            rec.info["route"] = unlisted_sample(rec, run, await run.oracle.check(base, prober, headers))
         if base.status in (404, 410) and varied and varied_in == "path" and not rec.first("collection"):
             coll = collection_url(target.url, combos[0], varied)
             if coll and coll.rstrip("/") != origin:

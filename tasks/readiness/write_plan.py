@@ -14,7 +14,7 @@ from .ledger import NAME_FIELDS, as_route_collection, new_token, resolve_referen
 from .models import ProbeTarget
 from .plans import (
     FOLLOW_RETRY_S, MALFORMED_BODY, RESEND_MIN_MS, RESENDS, WRITE_BUDGET, Related, Run, _finish, _real_combos,
-    get_following, not_probed_reason,
+    get_following, not_probed_reason, unlisted_sample,
 )
 from .probe import (
     GHOST_INT, Observation, Prober, ProbeRecord, fill, ghost_value, is_non_create, is_success, join_url, origin_of,
@@ -196,7 +196,7 @@ async def _probe_post(rec: ProbeRecord, run: Run, prober: Prober, url: str, head
         if w1 is None or w1.error:
             return
     if w1.status in (404, 410):
-        rec.info["route"] = await run.oracle.check(w1, prober, headers)
+        rec.info["route"] = unlisted_sample(rec, run, await run.oracle.check(w1, prober, headers))
     if w1.status == 501 and isinstance(target.body, (dict, list)) and target.body:
         # "not implemented" for this body, or for this route? A handler that parses the body first
         # refuses one that is not JSON with a 4xx (Jupyter: 501 for a kernel it does not have)
@@ -665,7 +665,7 @@ async def _probe_modify(rec: ProbeRecord, run: Run, prober: Prober, url: str, he
     if w1 is None or w1.error:
         return
     if w1.status in (404, 410):
-        rec.info["route"] = await run.oracle.check(w1, prober, headers)
+        rec.info["route"] = unlisted_sample(rec, run, await run.oracle.check(w1, prober, headers))
     if method == "POST":
         if w1.is_2xx and w1.is_json and find_id(w1.json, urlsplit(url).path) is not None and (
                 w1.status == 201 or w1.header("location")):

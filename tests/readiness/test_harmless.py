@@ -660,3 +660,62 @@ def test_a_control_path_the_campaigns_own_catch_all_route_takes_proves_nothing()
     assert verdicts["packument"].verdict == "unverified", verdicts["packument"].reason
     assert verdicts["version"].verdict == "unverified", verdicts["version"].reason
     assert verdicts["stats"].verdict == "missing" and verdicts["ping"].verdict == "real"
+
+
+def test_a_write_on_a_sample_the_api_does_not_list_is_not_called_missing():
+    """Held-out bed (PowerDNS 4.7): ``init --openapi`` wrote ``server_id: '1'``; the API has only
+    ``localhost`` (listed by GET /servers) and answers its router's bare 404 for an unknown server:
+    19 existing routes were called missing."""
+    import asyncio
+
+    from fastapi import FastAPI, HTTPException
+
+    from tasks.readiness.engine import run_readiness
+    from tasks.readiness.models import ProbeTarget
+
+    from .servers import serve_asgi
+
+    app = FastAPI()
+    zones = {"corp.internal.": {"id": "corp.internal.", "name": "corp.internal.", "kind": "Native"}}
+
+    @app.get("/api/v1/servers")
+    def servers():
+        return [{"id": "localhost", "type": "Server", "daemon_type": "authoritative"}]
+
+    @app.get("/api/v1/servers/{server_id}/zones")
+    def list_zones(server_id: str):
+        if server_id != "localhost":
+            raise HTTPException(404)
+        return list(zones.values())
+
+    @app.options("/api/v1/servers/{server_id}/zones")
+    def no_options(server_id: str):   # PowerDNS's router answers OPTIONS with its bare 404 too
+        raise HTTPException(404)
+
+    @app.post("/api/v1/servers/{server_id}/zones", status_code=201)
+    async def create_zone(server_id: str, request: Request):
+        if server_id != "localhost":
+            raise HTTPException(404)
+        body = await request.json()
+        zones[body["name"]] = {"id": body["name"], **body}
+        return zones[body["name"]]
+
+    @app.delete("/api/v1/servers/{server_id}/zones/{zone_id}", status_code=204)
+    def delete_zone(server_id: str, zone_id: str):
+        if server_id != "localhost" or zone_id not in zones:
+            raise HTTPException(404)
+        zones.pop(zone_id)
+
+    server = serve_asgi(app)
+    try:
+        u = server.url
+        targets = [ProbeTarget("list-servers", "GET", f"{u}/api/v1/servers"),
+                   ProbeTarget("create-zone", "POST", f"{u}/api/v1/servers/{{server_id}}/zones", {"server_id": ["1"]},
+                               body={"name": "example.org.", "kind": "Native"})]
+        report = asyncio.run(run_readiness(targets, samples=2))
+    finally:
+        server.stop()
+    verdicts = {v.name: v for v in report.verdicts}
+    assert verdicts["create-zone"].verdict != "missing", verdicts["create-zone"].reason
+    assert "server_id=1 is not among the values the API lists (localhost)" in verdicts["create-zone"].reason
+    assert list(zones) == ["corp.internal."]
