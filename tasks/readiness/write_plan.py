@@ -667,8 +667,12 @@ async def _probe_modify(rec: ProbeRecord, run: Run, prober: Prober, url: str, he
     if w1.status in (404, 410):
         rec.info["route"] = unlisted_sample(rec, run, await run.oracle.check(w1, prober, headers))
     if method == "POST":
-        if w1.is_2xx and w1.is_json and find_id(w1.json, urlsplit(url).path) is not None and (
-                w1.status == 201 or w1.header("location")):
+        made = find_id(w1.json, urlsplit(url).path) if w1.is_2xx and w1.is_json else None
+        # a 201, a Location, or (Directus: POST /items/{collection} answers 200 {"data": {"id": 6}}) an
+        # id that is none of the URL's own values: something new to remove. The id of the addressed
+        # object itself (POST /orders/5/pay answering order 5) is not.
+        if made is not None and (w1.status == 201 or w1.header("location")
+                                 or str(made) not in {str(v) for v in combo.values()}):
             _record(rec, run, w1, url)
         return
     if w1.is_2xx:

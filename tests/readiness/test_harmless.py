@@ -719,3 +719,57 @@ def test_a_write_on_a_sample_the_api_does_not_list_is_not_called_missing():
     assert verdicts["create-zone"].verdict != "missing", verdicts["create-zone"].reason
     assert "server_id=1 is not among the values the API lists (localhost)" in verdicts["create-zone"].reason
     assert list(zones) == ["corp.internal."]
+
+
+def test_an_item_made_by_a_post_answering_200_with_a_wrapped_id_is_removed():
+    """Held-out bed (Directus 11): ``POST /items/{collection}`` answers 200 ``{"data": {"id": 6}}`` with no
+    Location; only a 201 or a Location counted as "made", so 9 articles and 9 authors stayed on the team's
+    data and the harm report said nothing was left."""
+    import asyncio
+    import itertools
+
+    from fastapi import FastAPI, HTTPException, Response
+
+    from tasks.readiness.engine import run_readiness
+    from tasks.readiness.models import ProbeTarget
+
+    from .servers import serve_asgi
+
+    app = FastAPI()
+    store = {"articles": {1: {"id": 1, "title": "hello"}}}
+    seq = itertools.count(6)
+
+    @app.get("/items/{collection}")
+    def items(collection: str):
+        if collection not in store:
+            raise HTTPException(403, "You don't have permission to access this.")
+        return {"data": list(store[collection].values())}
+
+    @app.post("/items/{collection}")
+    async def create(collection: str, request: Request):
+        if collection not in store:
+            raise HTTPException(403, "You don't have permission to access this.")
+        item = {"id": next(seq), **(await request.json())}
+        store[collection][item["id"]] = item
+        return {"data": item}
+
+    @app.delete("/items/{collection}/{iid}", status_code=204)
+    def delete(collection: str, iid: int):
+        if store.get(collection, {}).pop(iid, None) is None:
+            raise HTTPException(403, "You don't have permission to access this.")
+        return Response(status_code=204)
+
+    server = serve_asgi(app)
+    try:
+        u = server.url
+        targets = [ProbeTarget("list", "GET", f"{u}/items/{{collection}}", {"collection": ["articles"]}),
+                   ProbeTarget("create", "POST", f"{u}/items/{{collection}}", {"collection": ["articles"]},
+                               body={"title": "sample"}),
+                   ProbeTarget("delete", "DELETE", f"{u}/items/{{collection}}/{{id}}",
+                               {"collection": ["articles"], "id": [1]})]
+        report = asyncio.run(run_readiness(targets, samples=2))
+    finally:
+        server.stop()
+    assert list(store["articles"]) == [1], store
+    harm = report.harm()
+    assert harm["created"] >= 1 and harm["left_behind"] == [], harm
