@@ -311,6 +311,12 @@ class Ledger:
         plain = f"{entry.collection}/{quote(entry.ref, safe='')}"
         if all(u != plain for u, *_ in out):
             out.append((plain, {}, "collection/id", None))
+        name = next((obj[k] for k in ("name", "slug") if isinstance(obj.get(k), str) and obj[k]), None)
+        if name and name != entry.ref:
+            # Chroma deletes a collection by its name, not by the id its POST answers
+            tail = "/" + quote(entry.ref, safe="")
+            out += [(u[: -len(tail)] + "/" + quote(name, safe=""), h, f"{how}, by name", r)
+                    for u, h, how, r in list(out) if u.endswith(tail) and r is not None]
         return out
 
     def read_urls(self, entry: CreatedObject) -> list[tuple[str, ItemRoute]]:
@@ -335,6 +341,7 @@ class Ledger:
     async def remove(self, entry: CreatedObject, prober: Prober, headers: dict[str, str]) -> None:
         """Delete one created object; mark it deleted, gone, or left behind (with why)."""
         tried: list[str] = []
+        gone_at: str | None = None
         for url, extra, how, route in self.delete_urls(entry):
             if origin_of(url) != origin_of(entry.collection):
                 continue
@@ -361,13 +368,15 @@ class Ledger:
                 if route and obs.is_2xx and obs.status != 202 and pre is not None and pre.is_2xx and pre.is_json:
                     await self._check_effect(prober, url, headers, route, pre, obs)
                 return
-            if obs.status in (404, 410):
-                check = await prober.send("cleanup-check", "GET", entry.url or url, headers)
-                if check is not None and check.ok and check.status in (404, 410):
-                    self.mark(entry, "gone", f"DELETE {urlsplit(url).path} answered {obs.status} and GET "
-                                             f"{urlsplit(check.url).path} answers {check.status}: nothing is there")
-                    return
             tried.append(f"DELETE {urlsplit(url).path} ({how}) answered {obs.status}")
+            if obs.status in (404, 410):
+                gone_at = gone_at or url
+        if gone_at and all(" answered 404" in t or " answered 410" in t for t in tried):
+            check = await prober.send("cleanup-check", "GET", entry.url or gone_at, headers)
+            if check is not None and check.ok and check.status in (404, 410):
+                self.mark(entry, "gone", f"DELETE {urlsplit(gone_at).path} answered 404 and GET "
+                                         f"{urlsplit(check.url).path} answers {check.status}: nothing is there")
+                return
         self.mark(entry, "left", "; ".join(tried) or "no way to delete it was found")
 
     async def _check_effect(self, prober: Prober, url: str, headers: dict[str, str], route: str, pre, obs) -> None:

@@ -773,3 +773,59 @@ def test_an_item_made_by_a_post_answering_200_with_a_wrapped_id_is_removed():
     assert list(store["articles"]) == [1], store
     harm = report.harm()
     assert harm["created"] >= 1 and harm["left_behind"] == [], harm
+
+
+def test_an_object_the_api_deletes_by_name_is_removed_by_name():
+    """Held-out bed (Chroma 1.5): POST /collections answers ``{"id": <uuid>, "name": …}``, and DELETE
+    /collections/{collection_id} takes the name (a UUID answers 404): two collections stayed in the
+    team's database, and the cleanup's 404 read as "already gone"."""
+    import asyncio
+    import uuid
+
+    from fastapi import FastAPI, HTTPException
+
+    from tasks.readiness.engine import run_readiness
+    from tasks.readiness.models import ProbeTarget
+
+    from .servers import serve_asgi
+
+    app = FastAPI()
+    collections = {"support-articles": {"id": str(uuid.uuid4()), "name": "support-articles"}}
+
+    @app.get("/api/v2/collections")
+    def list_collections():
+        return list(collections.values())
+
+    @app.post("/api/v2/collections")
+    async def create(request: Request):
+        body = await request.json()
+        collections[body["name"]] = {"id": str(uuid.uuid4()), "name": body["name"]}
+        return collections[body["name"]]
+
+    @app.get("/api/v2/collections/{name}")
+    def get(name: str):
+        if name not in collections:
+            raise HTTPException(404, f"Collection [{name}] does not exist")
+        return collections[name]
+
+    @app.delete("/api/v2/collections/{name}")
+    def delete(name: str):
+        if collections.pop(name, None) is None:
+            raise HTTPException(404, f"Collection [{name}] does not exist")
+        return {}
+
+    server = serve_asgi(app)
+    try:
+        u = server.url
+        targets = [ProbeTarget("list", "GET", f"{u}/api/v2/collections"),
+                   ProbeTarget("create", "POST", f"{u}/api/v2/collections", body={"name": "my_collection"}),
+                   ProbeTarget("get", "GET", f"{u}/api/v2/collections/{{collection_id}}",
+                               {"collection_id": ["support-articles"]}),
+                   ProbeTarget("delete", "DELETE", f"{u}/api/v2/collections/{{collection_id}}",
+                               {"collection_id": ["support-articles"]})]
+        report = asyncio.run(run_readiness(targets, samples=2))
+    finally:
+        server.stop()
+    assert list(collections) == ["support-articles"], (collections, [c.to_dict() for c in report.created])
+    assert {c.state for c in report.created} == {"deleted"}
+    assert report.harm()["left_behind"] == []
