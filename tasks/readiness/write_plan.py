@@ -270,8 +270,9 @@ async def _removal_unknown(rec: ProbeRecord, run: Run, prober: Prober, url: str,
         # an RPC-style creation (``/v3/auth/user/add``, ``/users/create``): it answers with no id or
         # Location to delete by, and nothing in the campaign undoes it
         return _creation_withheld(verb)
-    if coll not in run.list_urls:
-        return None
+    items_under = any(_item_of(strip_url(t), coll) for t in run.oracle.templates)
+    if coll not in run.list_urls and not items_under:
+        return None  # an action or a computation, not a collection (no list, no item route under it)
     slash = "/" if strip_query(url).endswith("/") else ""
     item = f"{coll}/{GHOST_INT}{slash}"
     opt = await prober.send("removal-options", "OPTIONS", item, headers)
@@ -285,6 +286,17 @@ async def _removal_unknown(rec: ProbeRecord, run: Run, prober: Prober, url: str,
     return (f"not written: nothing a POST adds to {urlsplit(coll).path or '/'} could be removed afterwards (the "
             f"campaign has no DELETE for its items, and OPTIONS on an item lists none); only a body the API "
             f"must refuse was sent (add the DELETE operation, or mark it safe: true)")
+
+
+def _item_of(template: str, coll: str) -> bool:
+    """``template`` is an item route of ``coll``: ``/tenants/{tenant_name}``, ``/notes/{id}`` — not a
+    lookup by something else (``/quotes/{sym}`` beside a POST /quotes that computes a price)."""
+    from .identifiers import noun_of, split_placeholder
+
+    if not template.startswith(coll + "/{") or template.count("/") != coll.count("/") + 1:
+        return False
+    noun, fld = split_placeholder(template.rsplit("/", 1)[-1].strip("{}"))
+    return noun == noun_of(coll.rsplit("/", 1)[-1]) or noun is None and fld in ("id", "uuid", "name", "slug", "key")
 
 
 #: the last path segment of an RPC-style operation that makes something (etcd's ``/v3/auth/user/add``,

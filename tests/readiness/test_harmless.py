@@ -829,3 +829,43 @@ def test_an_object_the_api_deletes_by_name_is_removed_by_name():
     assert list(collections) == ["support-articles"], (collections, [c.to_dict() for c in report.created])
     assert {c.state for c in report.created} == {"deleted"}
     assert report.harm()["left_behind"] == []
+
+
+def test_a_post_to_a_collection_with_an_item_route_but_no_list_or_delete_is_withheld():
+    """Held-out bed (Chroma): POST /api/v2/tenants answers ``{}``, GET /api/v2/tenants/{tenant_name} reads
+    one, nothing deletes one, and the campaign has no list: the POST was sent as if it were an action,
+    and three tenants stayed on the server."""
+    import asyncio
+
+    from fastapi import FastAPI, HTTPException
+
+    from tasks.readiness.engine import run_readiness
+    from tasks.readiness.models import ProbeTarget
+
+    from .servers import serve_asgi
+
+    app = FastAPI()
+    tenants = {"default_tenant": {"name": "default_tenant"}}
+
+    @app.post("/api/v2/tenants")
+    async def create(request: Request):
+        body = await request.json()
+        tenants[body["name"]] = {"name": body["name"]}
+        return {}
+
+    @app.get("/api/v2/tenants/{tenant_name}")
+    def get(tenant_name: str):
+        if tenant_name not in tenants:
+            raise HTTPException(404, f"Tenant [{tenant_name}] not found")
+        return tenants[tenant_name]
+
+    server = serve_asgi(app)
+    try:
+        u = server.url
+        targets = [ProbeTarget("create-tenant", "POST", f"{u}/api/v2/tenants", body={"name": "sample"}),
+                   ProbeTarget("get-tenant", "GET", f"{u}/api/v2/tenants/{{tenant_name}}", {"tenant_name": ["default_tenant"]})]
+        report = asyncio.run(run_readiness(targets, samples=2))
+    finally:
+        server.stop()
+    assert list(tenants) == ["default_tenant"], tenants
+    assert "create-tenant" in report.harm()["withheld"]
