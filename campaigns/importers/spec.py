@@ -276,12 +276,17 @@ def load_spec(text: str, file: str = "openapi.yaml") -> Spec:
                                     f"or cookie")
                 if p["in"] == "path":
                     declared.add(p["name"])
-                    if p.get("required") is not True:
-                        problems.append(f"{file}: {pointer(*loc, 'required')}: a path parameter is required: true")
+                    if p.get("required") is not True:  # a path parameter always is: the spec's slip, not the user's
+                        notes.append(f"{file}: {pointer(*loc, 'required')}: a path parameter is required: true "
+                                     f"(read as required)")
             for name in re.findall(r"\{([^}]+)\}", str(path)):
                 if name not in declared:
-                    problems.append(f"{file}: {pointer(*here, 'parameters')}: path parameter {{{name}}} "
-                                    f"is not declared")
+                    # Directus 11's own served spec has /comments/{id} with no {id} declared: a new user
+                    # must not be stopped by the vendor's slip; the parameter is taken as a string
+                    notes.append(f"{file}: {pointer(*here, 'parameters')}: path parameter {{{name}}} is not "
+                                 f"declared: taken as a string")
+                    op.setdefault("parameters", []).append(
+                        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}})
     if problems:
         raise SourceError(problems)
     return spec

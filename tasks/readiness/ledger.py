@@ -34,7 +34,9 @@ NAME_FIELDS = {"name", "title", "slug", "key", "username", "login", "handle", "e
 _DESTRUCTIVE = {"bulk", "batch", "purge", "reset", "clear", "truncate", "wipe", "flush", "drop", "destroy",
                 "delete", "remove", "shutdown", "restart", "reboot", "kill", "terminate", "install", "uninstall",
                 "migrate", "import", "restore", "rollback", "seed", "send", "notify", "email", "sms",
-                "broadcast", "increment", "decrement", "empty", "revoke", "disable", "enable"}
+                "broadcast", "increment", "decrement", "empty", "revoke", "disable", "enable",
+                # a password reset or change mails someone or locks them out (Directus /auth/password/request)
+                "password", "passwords", "invite", "invites", "invitation"}
 #: destructive words long enough to be recognised at the start of a run-together segment
 #: (etcd's ``/v3/kv/deleterange``): ``deleterange`` deletes, ``addresses`` adds nothing
 _DESTRUCTIVE_PREFIXES = tuple(sorted(w for w in _DESTRUCTIVE if len(w) >= 5))
