@@ -239,7 +239,11 @@ async def run_environment(loaded: LoadedCampaign, env_name: str, plan: list[Stag
                                    {"status": step.action}))
                 continue
             if report.infrastructure_failure:
-                step.action, step.reason = "skipped", "an earlier stage found the target unreachable"
+                culprit = next((r for r in report.results.values() if r.infrastructure_failure), None)
+                crashed = culprit is not None and "traceback" in (culprit.summary or {})
+                step.action, step.reason = "skipped", (
+                    f"the {culprit.stage} stage stopped on an internal error ({(culprit.error or '')[:160]})"
+                    if crashed else "an earlier stage found the target unreachable")
                 continue
             if INTERRUPTION.requested or any(r.status == "interrupted" for r in report.results.values()):
                 step.action, step.reason = "skipped", f"the run was {INTERRUPTION.describe()} before this stage"
