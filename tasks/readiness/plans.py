@@ -200,7 +200,9 @@ def unlisted_sample(rec: ProbeRecord, run: Run, check: Any) -> Any:
 
     if getattr(check, "exists", None) is not False:
         return check
-    values = rec.info.get("values") or {}
+    from .probe import sample_combos
+
+    values = rec.info.get("values") or {k: str(v) for k, v in sample_combos(rec.target)[0].items()}
     for s in slots(rec.target.url):
         value = values.get(s.name)
         if value is None:

@@ -174,8 +174,31 @@ class RouteOracle:
             if allow and not control_opt.header("allow"):
                 return RouteCheck(True, f"OPTIONS lists the route's methods (Allow: {allow}); a path that "
                                         f"surely does not exist has none", control)
+        deeper = await self._deeper(control, prober, headers)
+        if deeper is not None and deeper.ok and deeper.status in (404, 410) and not same_not_found(obs, deeper):
+            # verdaccio: /{pkg}/{version} takes any two segments, so the two-segment control landed on a
+            # handler ("no such package available"); four segments reach the router ("File not found")
+            return RouteCheck(True, f"its {obs.status} ({_short(obs)}) is also what a catch-all route answers the "
+                                    f"control path, but a deeper path that surely does not exist gets the router's "
+                                    f"own ({_short(deeper)})", control)
         return RouteCheck(False, f"its {obs.status} is the router's own: a path that surely does not exist "
                                  f"answers the same ({_short(control)})", control)
+
+    async def _deeper(self, control: Observation, prober: Prober, headers: dict[str, str]) -> Observation | None:
+        """GET two random segments below the control path, once per control (its own cache entry)."""
+        url = control.url.rstrip("/") + f"/{secrets.token_hex(3)}/{secrets.token_hex(3)}"
+        key = (origin_of(url), "deeper:" + urlsplit(control.url).path)
+        fut = self._controls.get(key)
+        if fut is None:
+            async def probe() -> tuple[Observation | None, Observation | None]:
+                prober.budget += 1
+                return await prober.send("route-control-deeper", "GET", url, headers), None
+            fut = asyncio.ensure_future(probe())
+            self._controls[key] = fut
+        try:
+            return (await asyncio.shield(fut))[0]
+        except Exception:
+            return None
 
     async def options_not_found(self, opt: Observation, prober: Prober, headers: dict[str, str]) -> RouteCheck:
         """``OPTIONS`` on an endpoint that is not written to answered 404/410: is it the router's

@@ -155,7 +155,7 @@ async def _withhold(rec: ProbeRecord, run: Run, prober: Prober, url: str, header
             if bad.is_2xx:
                 _record(rec, run, bad, url)
             elif bad.ok and bad.status in (404, 410):
-                rec.info["route"] = await run.oracle.check(bad, prober, headers)
+                rec.info["route"] = unlisted_sample(rec, run, await run.oracle.check(bad, prober, headers))
 
 
 async def _probe_post(rec: ProbeRecord, run: Run, prober: Prober, url: str, headers: dict[str, str]) -> None:
@@ -728,7 +728,7 @@ async def _probe_delete(rec: ProbeRecord, run: Run, prober: Prober, url: str, he
             rec.observations.append(pre)
         w1 = await _send_write(rec, prober, run, "write", "DELETE", url, headers, None)
         if w1 is not None and w1.ok and w1.status in (404, 410):
-            rec.info["route"] = await run.oracle.check(w1, prober, headers)
+            rec.info["route"] = unlisted_sample(rec, run, await run.oracle.check(w1, prober, headers))
         if w1 is not None and w1.ok:
             entry = run.ledger.find(url)
             if w1.is_2xx and entry is not None:
@@ -746,4 +746,4 @@ async def _probe_delete(rec: ProbeRecord, run: Run, prober: Prober, url: str, he
         if obs is not None:
             rec.observations.append(obs)
             if not own and obs.status in (404, 410):
-                rec.info["route"] = await run.oracle.check(obs, prober, headers)
+                rec.info["route"] = unlisted_sample(rec, run, await run.oracle.check(obs, prober, headers))

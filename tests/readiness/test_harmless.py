@@ -624,7 +624,8 @@ def test_a_control_path_the_campaigns_own_catch_all_route_takes_proves_nothing()
     """Held-out bed (verdaccio 6 on a registry where the team's packages were never published):
     ``GET /{pkg}`` and ``/{pkg}/{version}`` are catch-alls, so the "surely nonexistent" control path
     landed on the same handler ("no such package available") and both existing routes were called
-    missing and left out of load."""
+    missing and left out of load. The campaign names no two-segment catch-all here (``/left-padder/{version}``):
+    a deeper control path reaches the router's own 404."""
     import asyncio
 
     from fastapi import FastAPI
@@ -654,7 +655,7 @@ def test_a_control_path_the_campaigns_own_catch_all_route_takes_proves_nothing()
         u = server.url
         targets = [ProbeTarget("ping", "GET", f"{u}/-/ping"),
                    ProbeTarget("packument", "GET", f"{u}/{{pkg}}", {"pkg": ["left-padder"]}),
-                   ProbeTarget("version", "GET", f"{u}/{{pkg}}/{{version}}", {"pkg": ["left-padder"], "version": ["1.0.0"]}),
+                   ProbeTarget("version", "GET", f"{u}/left-padder/{{version}}", {"version": ["1.0.0"]}),
                    ProbeTarget("stats", "GET", f"{u}/-/verdaccio/data/stats")]
         report = asyncio.run(run_readiness(targets, samples=2))
     finally:
