@@ -200,12 +200,11 @@ class SmokeStage:
                 pass
         if ep.is_write and response.is_success:
             if ep.method == "POST":
-                entry = self._record(ledger, ep, url, response)
-                if entry is not None:  # removed at once: no object lives longer than its check
-                    made = await self._made_by_target(ctx, http, ledger, ep, entry, before_lists)
-                    await self._remove(ctx, http, ledger, entry)
-                    for other in made:
-                        await self._remove(ctx, http, ledger, other)
+                entries = self._record(ledger, ep, url, response)
+                if entries:  # removed at once: no object lives longer than its check
+                    made = await self._made_by_target(ctx, http, ledger, ep, entries[0], before_lists)
+                    for entry in entries + made:
+                        await self._remove(ctx, http, ledger, entry)
             elif ep.method == "DELETE":
                 entry = ledger.find(url)
                 if entry is not None:
@@ -249,12 +248,21 @@ class SmokeStage:
         return None
 
     @staticmethod
-    def _record(ledger: Ledger, ep: Endpoint, url: str, response: Any) -> Any:
+    def _record(ledger: Ledger, ep: Endpoint, url: str, response: Any) -> list[Any]:
+        """What the POST made: one object, or each of a bulk create's list (Directus answers
+        ``{"data": [{"id": 3}, …]}`` to a list body)."""
         try:
             data = response.json() if response.content else None
         except ValueError:
             data = None
-        return ledger.record(ep.name, url.partition("?")[0], data, response.headers.get("location"), url)
+        collection = url.partition("?")[0]
+        listed = data.get("data") if isinstance(data, dict) and len(data) <= 2 else data
+        if isinstance(listed, list) and listed and all(isinstance(i, dict) for i in listed) \
+                and response.headers.get("location") is None:
+            made = [ledger.record(ep.name, collection, item, None, url) for item in listed[:20]]
+            return [e for e in made if e is not None]
+        entry = ledger.record(ep.name, collection, data, response.headers.get("location"), url)
+        return [entry] if entry is not None else []
 
     @staticmethod
     def _links(ctx: RunContext, ep: Endpoint) -> list[dict[str, Any]]:
@@ -330,9 +338,9 @@ class SmokeStage:
             return None
         if not response.is_success:
             return None
-        entry = self._record(ledger, creator, made_url, response)
-        if entry is not None:  # what the target made for it goes when the DELETE check has run (stage end)
-            await self._made_by_target(ctx, http, ledger, creator, entry, before)
+        entries = self._record(ledger, creator, made_url, response)
+        if entries:  # what the target made for it goes when the DELETE check has run (stage end)
+            await self._made_by_target(ctx, http, ledger, creator, entries[0], before)
         return self._own_object_url(ep, ledger, collection, ctx)
 
     @staticmethod

@@ -335,3 +335,65 @@ endpoints:
         got = [httpx.put(base + ep.path, headers=ep.headers, **_body(ep.body)).json()   # on the wire, as smoke sends
                for ep in eps.values()]
     assert got == [{"type": "application/json", "body": '"1.0.0"'}, {"type": "text/plain", "body": "up 1"}]
+
+
+def test_a_bulk_create_wrapped_in_data_is_removed_item_by_item(tmp_path):
+    """Held-out bed (Directus 11, campaign from its own spec): ``POST /items/authors`` with ``[{}]``
+    answers ``{"data": [{"id": 3}]}``; readiness and smoke recorded nothing, and 9 empty authors stayed."""
+    import itertools
+
+    from fastapi import FastAPI, HTTPException, Response
+
+    from tests.loopback import serve
+
+    app = FastAPI()
+    authors = {1: {"id": 1, "name": "Ada"}}
+    seq = itertools.count(2)
+
+    @app.get("/items/authors")
+    def read():
+        return {"data": list(authors.values())}
+
+    @app.get("/__count")
+    def count():
+        return {"n": len(authors)}
+
+    @app.post("/items/authors")
+    async def create(request: Request):
+        body = await request.json()
+        made = [{"id": next(seq), **b} for b in (body if isinstance(body, list) else [body])]
+        authors.update({m["id"]: m for m in made})
+        return {"data": made if isinstance(body, list) else made[0]}
+
+    @app.delete("/items/authors/{aid}", status_code=204)
+    def delete(aid: int):
+        if authors.pop(aid, None) is None:
+            raise HTTPException(403)
+        return Response(status_code=204)
+
+    text = """\
+campaign: directus
+team: t
+environments:
+  dev: {{kind: dev, base_url: "{base}"}}
+endpoints:
+  - {{name: read-items-authors, path: /items/authors}}
+  - {{name: create-items-authors, method: POST, path: /items/authors, json: [{{name: x}}, {{name: y}}]}}
+  - {{name: delete-single-items-authors, method: DELETE, path: "/items/authors/{{id}}", params: {{id: [1]}}}}
+"""
+    import httpx
+
+    from flows.runner import RunOptions, run_campaign
+    from warehouse.store import Warehouse
+
+    with serve(app) as base:
+        path = tmp_path / "c.yaml"
+        path.write_text(text.format(base=base))
+        report = asyncio.run(run_campaign(load_campaign(path), Warehouse(tmp_path / "w.duckdb"), RunOptions(
+            environments=["dev"], stages=["readiness", "smoke"], trigger="test")))
+        left = httpx.get(base + "/__count").json()["n"]
+    dev = report.environments["dev"]
+    assert left == 1, (dev.results["readiness"].summary["harm"], dev.results["smoke"].summary["harm"])
+    harm = dev.results["readiness"].summary["harm"]
+    assert harm["created"] == 2 and harm["left_behind"] == [], harm
+    assert "bulk create" in dev.results["smoke"].summary["skipped"]["create-items-authors"]

@@ -207,6 +207,12 @@ async def _probe_post(rec: ProbeRecord, run: Run, prober: Prober, url: str, head
                 _record(rec, run, bad, url)
     if not is_success(w1, target.expect_status):
         return
+    if _bulk_made(w1):
+        # a list body made a list of objects (Directus: {"data": [{"id": 3}, …]}): each is removed; never
+        # sent again (it looked like an answer to compare, and every resend made more)
+        _record(rec, run, w1, url)
+        await _snapshot(rec, run, "effect-after", related)
+        return
     if is_non_create(w1) and _item_routed(run, url) and run.ledger.record(
             target.name, strip_query(url), w1.json, None, url) is not None:
         # a collection the campaign deletes items of: a 2xx answer naming an object
@@ -452,9 +458,22 @@ def _read_back(rec: ProbeRecord, w1: Observation) -> bool:
     return r is None or r >= 0.5
 
 
+def _bulk_made(obs: Observation) -> bool:
+    """A 2xx answer listing objects with ids, bare or as ``{"data": [...]}`` (a bulk create)."""
+    from .identifiers import object_id
+
+    data = obs.json if obs.is_2xx and obs.is_json else None
+    if isinstance(data, dict) and len(data) <= 2 and isinstance(data.get("data"), list):
+        data = data["data"]
+    return isinstance(data, list) and bool(data) and obs.header("location") is None and all(
+        isinstance(i, dict) and object_id(i) is not None for i in data)
+
+
 def _record(rec: ProbeRecord, run: Run, obs: Observation, url: str):
     assert run.ledger is not None
     data = obs.json if obs.is_json else None
+    if isinstance(data, dict) and len(data) <= 2 and isinstance(data.get("data"), list):
+        data = data["data"]  # Directus: POST /items/{collection} with a list answers {"data": [{"id": 3}, …]}
     if isinstance(data, list) and data and all(isinstance(i, dict) for i in data) and obs.header("location") is None:
         # a bulk create (JupyterHub's POST /users {"usernames": [...]}) answers the list it made:
         # every one of them is recorded, to be removed
