@@ -46,6 +46,8 @@ For an endpoint that answers, evidence is summed like log-odds:
   corroboration. Lorem ipsum text (2–2.5) stays below 3 on purpose: a dev database seeded with
   faker sentences is real. A ``Location`` that cannot be followed is weak (0.3–1): the route it
   names may simply not be exposed; a list that grew or a balance that moved outweighs it.
+* A write that is not sent, on a base URL where ``host-of-mocks`` holds (a mock generator serves
+  the whole spec) → ``mock`` (0.7).
 * A sent write whose path the host routes to the mock tool (``options_like_mocks``, see
   :func:`~tasks.readiness.crosscheck.options_like_mocks`) with R < 2 → ``mock`` (0.7).
 * Otherwise → ``real`` with confidence ``σ(0.5 − L)``, clamped to [0.05, 0.99]: ≈0.62 with no
@@ -136,6 +138,9 @@ def decide(rec: ProbeRecord, evidence: list[Evidence]) -> tuple[Verdict, float, 
             return "missing", 0.7, f"not written ({rec.info['not_probed']}); {rec.info['options_missing']}"
         if rec.info.get("options_like_mocks") and not rec.info.get("options_missing"):
             return "mock", 0.75, f"not written ({rec.info['not_probed']}), but {rec.info['options_like_mocks']}"
+        host = next((e for e in evidence if e.signal == "host-of-mocks"), None)
+        if host is not None:  # a mock generator answers this whole base URL
+            return "mock", 0.7, f"not written ({rec.info['not_probed']}), but {host.detail}"
         hint = _top(evidence, "mock", set(SIGNATURE_SIGNALS)) if identified else ""
         return "unverified", 0.5, str(rec.info["not_probed"]) + (f"; the host looks like a mock tool: {hint}"
                                                                   if hint else "")

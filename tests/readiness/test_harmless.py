@@ -873,3 +873,27 @@ def test_a_post_to_a_collection_with_an_item_route_but_no_list_or_delete_is_with
         server.stop()
     assert list(tenants) == ["default_tenant"], tenants
     assert "create-tenant" in report.harm()["withheld"]
+
+
+def _flat(name: str, body, headers=()):
+    url = f"{H}/api/{name}"
+    return ProbeRecord(ProbeTarget(name, "GET", url), [obs("base", body, url=url, headers=headers,
+                                                           meta={"chosen": True})],
+                       info={"kind": "read", "varied": None, "varied_in": None, "values": {}})
+
+
+def test_a_base_url_where_most_endpoints_are_mock_makes_the_quiet_ones_mock_too():
+    """Held-out bed (connexion --mock=all, openapi-mock-express-middleware on listmonk's spec): every
+    operation is generated, about half give evidence of their own, the rest answered plausibly once
+    and were called real. One server, no real evidence anywhere: the quiet ones are more of the same."""
+    static = [("Accept-Ranges", "bytes"), ("Last-Modified", "Tue, 01 Dec 2026 10:00:00 GMT")]
+    mocks = [_flat(f"m{i}", {"i": i, "name": "x"}, static) for i in range(5)]
+    quiet = [_flat(f"q{i}", {"i": i, "name": "y"}) for i in range(3)]
+    crosscheck(mocks + quiet)
+    assert all([e.signal for e in q.cross] == ["host-of-mocks"] for q in quiet)
+    # the same host where one endpoint refuses an unknown id (a lookup): not a generator
+    real = _read("item", f"{H}/api/items/{{id}}", {"id": 1}, (404, {"detail": "item not found"}))
+    mocks = [_flat(f"m{i}", {"i": i, "name": "x"}, static) for i in range(5)]
+    quiet = [_flat(f"q{i}", {"i": i, "name": "y"}) for i in range(3)]
+    crosscheck(mocks + quiet + [real])
+    assert all(q.cross == [] for q in quiet)
