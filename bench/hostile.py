@@ -6,7 +6,8 @@
 
 For each behaviour (endless chunked body, 200 MB body, slow trickle, slow headers, a server that never
 answers, resets, garbage bytes, half-closed sockets, a short body, 10 MB of headers, a gzip bomb,
-redirects to another host and in a loop, a target killed mid-run) and each stage (readiness, smoke,
+a brotli bomb, JSON nested 100,000 deep, strings with lone surrogates, a 20,000-digit number, a
+Location urllib cannot parse, redirects to another host and in a loop, a target killed mid-run) and each stage (readiness, smoke,
 e2e — API and browser journeys — and load), one ``perfcampaign run --no-prefect`` against a
 campaign whose endpoint ``hostile`` misbehaves beside a well-behaved ``ok``; its expectations read
 the body (as teams write them). Every timeout is 3 s; the load is 20 req/s for 5 s.
