@@ -481,6 +481,8 @@ async def run_readiness(targets: list[ProbeTarget], *, client: httpx.AsyncClient
         run.why_no_writes = why_no_writes
     run.list_urls = {strip_url(t.url) for t in targets if t.method.upper() == "GET" and not slots(t.url)}
     run.oracle.templates = [t.url for t in targets]
+    run.list_templates = [strip_url(t.url) for t in targets if t.method.upper() == "GET" and slots(t.url)
+                          and not strip_url(t.url).endswith("}")]
     run.ledger = Ledger(run.pool,
                         deletes=[ItemRoute(t.name, t.url, dict(t.headers)) for t in targets
                                  if t.method.upper() == "DELETE" and not t.never_write and slots(t.url)],

@@ -95,6 +95,8 @@ class Run:
     why_no_writes: str = "write probes are off for this environment"
     #: the collections the campaign lists (GET without a path placeholder), query aside
     list_urls: set[str] = field(default_factory=set)
+    #: GET routes of lists under a parent (``/tenants/{tenant}/databases``)
+    list_templates: list[str] = field(default_factory=list)
     #: POSTs whose valid write was withheld (nothing it creates could be removed): name → why
     withheld: dict[str, str] = field(default_factory=dict)
 

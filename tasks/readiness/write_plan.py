@@ -277,7 +277,8 @@ async def _removal_unknown(rec: ProbeRecord, run: Run, prober: Prober, url: str,
         # Location to delete by, and nothing in the campaign undoes it
         return _creation_withheld(verb)
     items_under = any(_item_of(strip_url(t), coll) for t in run.oracle.templates)
-    if coll not in run.list_urls and not items_under:
+    listed = coll in run.list_urls or any(re.fullmatch(route_regex(t), coll) for t in run.list_templates)
+    if not listed and not items_under:
         return None  # an action or a computation, not a collection (no list, no item route under it)
     slash = "/" if strip_query(url).endswith("/") else ""
     item = f"{coll}/{GHOST_INT}{slash}"
@@ -299,9 +300,10 @@ def _item_of(template: str, coll: str) -> bool:
     lookup by something else (``/quotes/{sym}`` beside a POST /quotes that computes a price)."""
     from .identifiers import noun_of, split_placeholder
 
-    if not template.startswith(coll + "/{") or template.count("/") != coll.count("/") + 1:
+    parent, _, last = template.rpartition("/")
+    if not (last.startswith("{") and last.endswith("}")) or not re.fullmatch(route_regex(parent), coll):
         return False
-    noun, fld = split_placeholder(template.rsplit("/", 1)[-1].strip("{}"))
+    noun, fld = split_placeholder(last.strip("{}"))
     return noun == noun_of(coll.rsplit("/", 1)[-1]) or noun is None and fld in ("id", "uuid", "name", "slug", "key")
 
 
@@ -614,6 +616,13 @@ async def _probe_modify(rec: ProbeRecord, run: Run, prober: Prober, url: str, he
     if verb and not _item_routed(run, url):
         await _withhold(rec, run, prober, url, headers, _creation_withheld(verb))
         return
+    if method == "POST" and not own and _is_create_url(target):
+        # a creation under one of the campaign's samples (POST /tenants/{tenant}/databases): the same
+        # question as for a top-level collection, can what it adds be removed?
+        withheld = await _removal_unknown(rec, run, prober, url, headers)
+        if withheld:
+            await _withhold(rec, run, prober, url, headers, withheld)
+            return
     pre = None
     if method in ("PUT", "PATCH") or not own:
         pre = await prober.send("pre", "GET", url, headers)

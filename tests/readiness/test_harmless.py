@@ -897,3 +897,42 @@ def test_a_base_url_where_most_endpoints_are_mock_makes_the_quiet_ones_mock_too(
     quiet = [_flat(f"q{i}", {"i": i, "name": "y"}) for i in range(3)]
     crosscheck(mocks + quiet + [real])
     assert all(q.cross == [] for q in quiet)
+
+
+def test_a_post_to_a_list_under_a_parent_with_no_delete_is_withheld():
+    """Held-out bed (Chroma): POST /api/v2/tenants/{tenant}/databases answers ``{}`` and nothing in the
+    campaign deletes a database; the list is read under its parent (``/tenants/{tenant}/databases``), so
+    the collection check did not see it and two databases were left."""
+    import asyncio
+
+    from fastapi import FastAPI
+
+    from tasks.readiness.engine import run_readiness
+    from tasks.readiness.models import ProbeTarget
+
+    from .servers import serve_asgi
+
+    app = FastAPI()
+    databases = {"default_tenant": ["default_database"]}
+
+    @app.get("/api/v2/tenants/{tenant}/databases")
+    def list_databases(tenant: str):
+        return [{"name": n, "tenant": tenant} for n in databases.get(tenant, [])]
+
+    @app.post("/api/v2/tenants/{tenant}/databases")
+    async def create(tenant: str, request: Request):
+        databases.setdefault(tenant, []).append((await request.json())["name"])
+        return {}
+
+    server = serve_asgi(app)
+    try:
+        u = server.url
+        targets = [ProbeTarget("list-databases", "GET", f"{u}/api/v2/tenants/{{tenant}}/databases",
+                               {"tenant": ["default_tenant"]}),
+                   ProbeTarget("create-database", "POST", f"{u}/api/v2/tenants/{{tenant}}/databases",
+                               {"tenant": ["default_tenant"]}, body={"name": "sample"})]
+        report = asyncio.run(run_readiness(targets, samples=2))
+    finally:
+        server.stop()
+    assert databases == {"default_tenant": ["default_database"]}, databases
+    assert "create-database" in report.harm()["withheld"]
