@@ -11,7 +11,7 @@ from .models import ProbeTarget
 from .plans import Run, _finish, _real_combos, get_following, malformed_value, query_key, unlisted_sample
 from .probe import (
     Observation, Prober, ProbeRecord, collection_url, fill, ghost_value, has_auth, is_success, limit_param, origin_of,
-    placeholders, sample_combos, set_query_param, typed_combos, varied_placeholder, without_auth,
+    placeholders, sample_combos, set_query_param, strip_query, typed_combos, varied_placeholder, without_auth,
 )
 
 
@@ -154,6 +154,15 @@ async def probe_read(target: ProbeTarget, run: Run, *, own_only: bool = False) -
                                 send_body, meta={"value": ghost})
         if obs is not None:
             rec.observations.append(obs)
+            if obs.ok and obs.status in (404, 410) and varied_in == "path":
+                # is that 404 a lookup refusing the id, or just what any path there gets? (a fixture
+                # folder behind nginx: no file for that id, the same page as /menus/zz/yy)
+                import secrets
+
+                below = strip_query(obs.url).rstrip("/") + f"/zz-readiness-{secrets.token_hex(3)}"
+                o = await prober.send("ghost-control", method, below, headers, meta={"value": ghost})
+                if o is not None:
+                    rec.observations.append(o)
         bad = malformed_value(chosen[varied])
         if bad is not None and obs is not None and obs.is_2xx:  # only worth asking when a ghost got a 2xx
             o = await prober.send("bad-input", method, fill(target.url, dict(chosen, **{varied: bad})), headers,

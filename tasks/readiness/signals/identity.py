@@ -63,7 +63,9 @@ def ignores_path_id(rec: ProbeRecord) -> list[Evidence]:
         elif ghost.status in (404, 410):
             from ..routing import same_not_found
 
-            control = next((o for o in rec.host_observations if o.label == "control" and o.ok), None)
+            control = rec.first("ghost-control")
+            if control is None or not control.ok:
+                control = next((o for o in rec.host_observations if o.label == "control" and o.ok), None)
             if where == "path" and control is not None and control.status in (404, 410) \
                     and same_not_found(ghost, control):
                 # the very answer a path that does not exist gets (a fixture folder: no file for that
