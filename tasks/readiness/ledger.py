@@ -36,7 +36,7 @@ _DESTRUCTIVE = {"bulk", "batch", "purge", "reset", "clear", "truncate", "wipe", 
                 "migrate", "import", "restore", "rollback", "seed", "send", "notify", "email", "sms",
                 "broadcast", "increment", "decrement", "empty", "revoke", "disable", "enable",
                 # a password reset or change mails someone or locks them out (Directus /auth/password/request)
-                "password", "passwords", "invite", "invites", "invitation"}
+                "password", "passwords"}
 #: destructive words long enough to be recognised at the start of a run-together segment
 #: (etcd's ``/v3/kv/deleterange``): ``deleterange`` deletes, ``addresses`` adds nothing
 _DESTRUCTIVE_PREFIXES = tuple(sorted(w for w in _DESTRUCTIVE if len(w) >= 5))

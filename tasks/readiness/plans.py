@@ -210,11 +210,14 @@ def unlisted_sample(rec: ProbeRecord, run: Run, check: Any) -> Any:
         if value is None:
             continue
         combo = {k: v for k, v in values.items()}
-        cands = run.pool.candidates(fill(s.collection, combo), s.name, s.literal, limit=3)
+        cands = run.pool.candidates(fill(s.collection, combo), s.name, s.literal, limit=50)
         listed = [str(v) for v, _ in cands]
+        tried = {o.url.partition("?")[0] for o in rec.observations}
+        if any(fill(rec.target.url, {**combo, s.name: v}).partition("?")[0] in tried for v in listed):
+            return check  # a listed value was tried too, and answered the same: the route is what is missing
         if listed and str(value) not in listed:
             return RouteCheck(None, f"the campaign's sample {s.name}={value} is not among the values the API lists "
-                                    f"({', '.join(listed)}): a 404 for it says nothing about the route (use a "
+                                    f"({', '.join(listed[:3])}): a 404 for it says nothing about the route (use a "
                                     f"listed value in the campaign's params)", check.control)
     return check
 

@@ -333,6 +333,13 @@ UPDATE_VERBS = {"update", "rename", "set", "edit", "modify", "replace", "log", "
                 "follow", "unfollow", "upsert", "patch", "change", "toggle"}
 
 
+async def _options(rec: ProbeRecord, prober: Prober, url: str, headers: dict[str, str]) -> None:
+    """A write that is not sent still gets its ``OPTIONS`` (safe): the tool may name itself there."""
+    obs = await prober.send("options", "OPTIONS", url, headers)
+    if obs is not None:
+        rec.observations.append(obs)
+
+
 def update_verb(url: str) -> str | None:
     """The update verb the path's last (literal) segment names, or None."""
     from .ledger import _tokens
@@ -651,6 +658,7 @@ async def _probe_modify(rec: ProbeRecord, run: Run, prober: Prober, url: str, he
             rec.info["not_probed"] = reason
             if method == "POST":  # JupyterHub's POST /groups/{name}: later stages must not create it either
                 run.withheld.setdefault(target.name, reason)
+            await _options(rec, prober, url, headers)
             return
     if not own and (method == "PUT" or method == "POST" and names_item) and pre is not None and pre.ok \
             and not pre.is_2xx and pre.status not in (404, 410) and (pre.status or 0) < 500:
@@ -660,6 +668,7 @@ async def _probe_modify(rec: ProbeRecord, run: Run, prober: Prober, url: str, he
                   f"exists, and a {method} there could create it; nothing this run created could be used")
         rec.info["not_probed"] = reason
         run.withheld.setdefault(target.name, reason)
+        await _options(rec, prober, url, headers)
         return
     if own and (method == "PUT" or method == "POST" and names_item):
         # probed on an object this run made; later stages send the campaign's own sample: if that one

