@@ -172,3 +172,59 @@ def contract_for(campaign_path: Path, endpoint: Any) -> Contract | None:
     if not isinstance(doc, dict) or endpoint.name not in (doc.get("endpoints") or {}):
         return None
     return load_contract(base, f"{side.name}#/endpoints/{endpoint.name}")
+
+
+def documented_examples(campaign_path: Path, endpoint: Any) -> dict[str, Any]:
+    """The example values an endpoint's documented response schema gives, by JSON path (``$.swapId``,
+    ``$.lines[].hours``): what a spec-driven mock (openapi-backend, connexion, Mockoon or Microcks
+    from a spec) answers with. Empty when there is no side file entry or inline schema."""
+    declared = getattr(endpoint, "response_schema", None)
+    doc: Any = None
+    schema: Any = None
+    if isinstance(declared, dict):
+        doc, schema = declared, declared
+    elif not declared:
+        side = campaign_path.parent / (campaign_path.stem + SCHEMA_SUFFIX)
+        try:
+            doc = _document(str(side.resolve()), side.stat().st_mtime) if side.is_file() else None
+        except (OSError, ValueError):
+            doc = None
+        if isinstance(doc, dict):
+            schema = (doc.get("endpoints") or {}).get(endpoint.name)
+    out: dict[str, Any] = {}
+    if isinstance(schema, dict):
+        _walk_examples(doc, schema, "$", out, set(), 0)
+    return out
+
+
+def _walk_examples(doc: Any, node: Any, path: str, out: dict[str, Any], seen: set[str], depth: int) -> None:
+    if not isinstance(node, dict) or depth > 12 or len(out) > 200:
+        return
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/") and ref not in seen:
+        try:
+            _walk_examples(doc, resolve_pointer(doc, ref), path, out, seen | {ref}, depth + 1)
+        except (KeyError, TypeError, ValueError):
+            pass
+    given = node.get("examples")
+    example = given[0] if isinstance(given, list) and given else node.get("example")
+    if example is not None:
+        _example_leaves(example, path, out, node.get("enum"))
+    for key, sub in (node.get("properties") or {}).items() if isinstance(node.get("properties"), dict) else ():
+        _walk_examples(doc, sub, f"{path}.{key}", out, seen, depth + 1)
+    if isinstance(node.get("items"), dict):
+        _walk_examples(doc, node["items"], f"{path}[]", out, seen, depth + 1)
+    for combo in ("allOf", "anyOf", "oneOf"):
+        for sub in node.get(combo) or [] if isinstance(node.get(combo), list) else []:
+            _walk_examples(doc, sub, path, out, seen, depth + 1)
+
+
+def _example_leaves(value: Any, path: str, out: dict[str, Any], enum: Any) -> None:
+    if isinstance(value, dict):
+        for k, v in list(value.items())[:50]:
+            _example_leaves(v, f"{path}.{k}", out, None)
+    elif isinstance(value, list):
+        for v in value[:5]:
+            _example_leaves(v, f"{path}[]", out, None)
+    elif not (isinstance(enum, list) and value in enum):   # an enum member is no tell: real data has it too
+        out.setdefault(path, value)

@@ -36,6 +36,8 @@ class ProbeTarget:
     expect_status: tuple[int, ...] = ()
     safe: bool = False
     never_write: bool = False
+    #: example values the endpoint's documented response schema gives, by JSON path (``$.swapId``)
+    examples: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

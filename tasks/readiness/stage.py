@@ -58,10 +58,16 @@ def probe_target(ctx: RunContext, ep: Endpoint) -> ProbeTarget:
         from urllib.parse import urlencode
 
         url += ("&" if "?" in url else "?") + urlencode(render(ep.query, variables), doseq=True)
+    from campaigns.importers.contract import documented_examples
+
+    try:
+        examples = documented_examples(ctx.loaded.path, ep) if ctx.loaded is not None else {}
+    except Exception:  # noqa: BLE001 - a schema that cannot be read is the contract check's to report
+        examples = {}
     return ProbeTarget(name=ep.name, method=ep.method, url=url, params=dict(ep.params),
                        headers=ctx.headers_for(ep), body=render(ep.body, variables),
                        expect_status=tuple(ep.expect.status), safe=ep.method == "POST" and ep.is_safe,
-                       never_write=ep.name in ctx.campaign.never_written(ctx.env_name))
+                       never_write=ep.name in ctx.campaign.never_written(ctx.env_name), examples=examples)
 
 
 def backlog_item(ep: Endpoint, verdict: ReadinessVerdict) -> dict[str, Any] | None:

@@ -91,3 +91,21 @@ def test_a_tuple_items_schema_is_read_as_any_of_and_never_crashes_the_check(tmp_
     assert raw.check(200, body([1])) == [
         "response schema x.schemas.json#/endpoints/s: unusable schema: AttributeError: 'list' object has no "
         "attribute 'get'"]
+
+
+def test_documented_examples_are_read_by_json_path_through_refs(tmp_path):
+    from campaigns.importers.contract import documented_examples
+
+    (tmp_path / "c.schemas.json").write_text(json.dumps({
+        "endpoints": {"export": {"type": "object", "properties": {
+            "month": {"type": "string", "examples": ["2026-11"]},
+            "status": {"type": "string", "enum": ["draft", "final"], "examples": ["draft"]},
+            "lines": {"type": "array", "items": {"$ref": "#/components/schemas/Line"}}}},
+            "swap": {"type": "object", "example": {"swapId": "swp_81f2", "status": "pending"}}},
+        "components": {"schemas": {"Line": {"type": "object", "properties": {
+            "staff": {"type": "string", "example": "ann"}, "hours": {"type": "number", "examples": [38.5]}}}}}}))
+    campaign = tmp_path / "c.yaml"
+    assert documented_examples(campaign, endpoint("export")) == {
+        "$.month": "2026-11", "$.lines[].staff": "ann", "$.lines[].hours": 38.5}   # an enum member is no tell
+    assert documented_examples(campaign, endpoint("swap")) == {"$.swapId": "swp_81f2", "$.status": "pending"}
+    assert documented_examples(campaign, endpoint("nothing")) == {}

@@ -936,3 +936,42 @@ def test_a_post_to_a_list_under_a_parent_with_no_delete_is_withheld():
         server.stop()
     assert databases == {"default_tenant": ["default_database"]}, databases
     assert "create-database" in report.harm()["withheld"]
+
+
+def test_an_answer_made_of_the_specs_examples_is_a_spec_driven_mock():
+    """Held-out bed (openapi-backend's mockResponseForOperation beside real handlers): the payroll
+    export answers the spec's example month, totals and lines whatever it is asked; real handlers
+    answer their own data."""
+    import asyncio
+
+    from fastapi import FastAPI
+
+    from tasks.readiness.engine import run_readiness
+    from tasks.readiness.models import ProbeTarget
+
+    from .servers import serve_asgi
+
+    example = {"month": "2026-11", "total_hours": 1284.5, "lines": [{"staff": "Ann Lee", "hours": 38.5}]}
+    paths = {"$.month": "2026-11", "$.total_hours": 1284.5, "$.lines[].staff": "Ann Lee", "$.lines[].hours": 38.5}
+    app = FastAPI()
+
+    @app.get("/api/payroll/export")
+    def export(month: str = "2026-12"):
+        return example
+
+    @app.get("/api/staff")
+    def staff():
+        return [{"id": 1, "name": "Bo Ek", "hours": 12.0}, {"id": 2, "name": "Cy Ng", "hours": 30.5}]
+
+    server = serve_asgi(app)
+    try:
+        u = server.url
+        targets = [ProbeTarget("export-payroll", "GET", f"{u}/api/payroll/export?month=2026-12", examples=paths),
+                   ProbeTarget("staff", "GET", f"{u}/api/staff",
+                               examples={"$[].name": "Ann Lee", "$[].hours": 38.5, "$[].id": 7})]
+        report = asyncio.run(run_readiness(targets, samples=2))
+    finally:
+        server.stop()
+    verdicts = {v.name: v for v in report.verdicts}
+    assert verdicts["export-payroll"].verdict == "mock", verdicts["export-payroll"].evidence
+    assert verdicts["staff"].verdict == "real"

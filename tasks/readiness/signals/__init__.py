@@ -92,6 +92,9 @@ ignores-auth           mock       0.7     same 200 body without the auth headers
 content-type-mismatch  mock       0.8     JSON body served as text/html, text/plain or untyped
 no-date-header         mock       0.7     no Date header (RFC 9110 wants one from real servers)
 pretty-printed-json    mock       0.5     indented JSON (json-server, Mockoon…)
+documented-example     mock       2-3     the answer repeats the example values the endpoint's documented
+                                          response schema gives (≥ 3 fields and ≥ 80 % of those documented;
+                                          2 for a write answering the spec's example id)
 static-file            mock       3       a JSON answer with Accept-Ranges: bytes and Last-Modified: a
                                           fixture file served from disk (nginx, http-server), not a
                                           handler; never on a path that names a file (/config.json)

@@ -285,3 +285,60 @@ def template_tokens(rec: ProbeRecord) -> list[Evidence]:
                                  f"{path}={v!r}: a template's token for {k!r}, which this request sent, left as it "
                                  f"is ({p.method} {_path(p)} → {p.status})")]
     return []
+
+
+def _paths(obj: Any, path: str = "$", out: list[tuple[str, Any]] | None = None) -> list[tuple[str, Any]]:
+    """``(JSON path, scalar)`` for every leaf, list items as ``[]`` (``$.lines[].hours``)."""
+    out = [] if out is None else out
+    if len(out) > 400:
+        return out
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            _paths(v, f"{path}.{k}", out)
+    elif isinstance(obj, list):
+        for v in obj[:25]:
+            _paths(v, f"{path}[]", out)
+    else:
+        out.append((path, obj))
+    return out
+
+
+def _telling(value: Any) -> bool:
+    """An example value a real answer would not share by chance: not a flag, not 0/1, not a short word."""
+    if isinstance(value, bool) or value is None:
+        return False
+    if isinstance(value, (int, float)):
+        return value not in (0, 1)
+    return isinstance(value, str) and len(value.strip()) >= 3
+
+
+@register
+def documented_example_answer(rec: ProbeRecord) -> list[Evidence]:
+    """The answer repeats the example values the spec documents for this response (``swapId:
+    "swp_81f2"``, ``month: "2026-11"``, ``total_hours: 1284.5``): what a spec-driven mock returns
+    (openapi-backend, connexion, Mockoon or Microcks generated from the spec). Real data shares an
+    example by chance in a field or two, not in most of them. Enum members, flags, 0/1 and short
+    words are not counted; an id equal to the documented one on a write's answer is (a new object
+    given the spec's example id is canned)."""
+    examples = rec.target.examples
+    p = rec.primary
+    if not examples or p is None or not p.is_2xx or not p.is_json:
+        return []
+    leaves_ = [(path, v) for path, v in _paths(p.json) if path in examples]
+    if not leaves_:
+        return []
+    telling = [(path, v) for path, v in leaves_ if _telling(examples[path])]
+    same = [(path, v) for path, v in telling if v == examples[path]]
+    documented = {path for path, _ in telling}
+    matched = {path for path, _ in same}
+    write = rec.info.get("kind") == "write"
+    id_match = write and any(is_id_key(path.rsplit(".", 1)[-1].rstrip("[]")) for path in matched)
+    quote = "; ".join(f"{path[2:]}={v!r}" for path, v in same[:4])
+    if len(matched) >= 3 and len(matched) >= 0.8 * len(documented):
+        return [Evidence("documented-example", "mock", 3.0 if len(matched) >= 4 else 2.5,
+                         f"{len(matched)} of the {len(documented)} fields the spec gives examples for answer "
+                         f"exactly those examples: {quote}")]
+    if id_match:
+        return [Evidence("documented-example", "mock", 2.0,
+                         f"the new object got the id the spec uses as its example: {quote}")]
+    return []
