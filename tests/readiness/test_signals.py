@@ -448,3 +448,17 @@ def test_json_server_1_names_itself_when_asked_for_a_page():
                  {**envelope, "total": 3},
                  [{"id": 1}]):
         assert all(fp.id != "json-server-1-pages" for fp, _ in match_fingerprints(obs("tool-page", real)))
+
+
+def test_values_that_change_once_are_a_state_that_changed_not_randomness():
+    """Held-out bed (Datasette 1.0a, ``/-/instance.json``): table counts are computed in the background,
+    so eight identical requests saw ``table_rows_sum`` 67 then 0 and relationship counts 0 then 2: one
+    step each, and the real endpoint was called mock."""
+    rows = [(67, 0, 0)] * 2 + [(0, 2, 1)] * 6
+    bodies = [{"databases": [{"table_rows_sum": t, "tables": [{"num_relationships_for_sorting": a},
+                                                               {"num_relationships_for_sorting": b}]}]}
+              for t, a, b in rows]
+    assert unstable_body(_same_requests(bodies)) == []
+    flipping = [{"data": d, "note": n} for d, n in [(True, "a b c"), (False, "d e f"), (True, "g h i"),
+                                                     (False, "j k l"), (True, "m n o")]]
+    assert unstable_body(_same_requests(flipping))   # changing on every request still counts
