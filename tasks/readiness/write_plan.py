@@ -660,6 +660,19 @@ async def _probe_modify(rec: ProbeRecord, run: Run, prober: Prober, url: str, he
                 run.withheld.setdefault(target.name, reason)
             await _options(rec, prober, url, headers)
             return
+        opt = await prober.send("options", "OPTIONS", url, headers)
+        if opt is not None:
+            rec.observations.append(opt)
+            allow = {m.strip().upper() for m in (opt.header("allow") or "").split(",") if m.strip()}
+            if opt.ok and (opt.is_2xx and (method in allow or not allow) or opt.status == 405 and method in allow):
+                # verdaccio: GET is not routed at /-/package/{pkg}/dist-tags/{tag}, PUT is (Express answers
+                # OPTIONS with Allow: PUT, DELETE): the PUT would create the tag
+                reason = (f"not written: GET answered {pre.status} for the campaign's sample, but OPTIONS answered "
+                          f"{opt.status}" + (f" (Allow: {opt.header('allow')})" if allow else "") + f": a {method} "
+                          f"there could create it; nothing this run created could be used")
+                rec.info["not_probed"] = reason
+                run.withheld.setdefault(target.name, reason)
+                return
     if not own and (method == "PUT" or method == "POST" and names_item) and pre is not None and pre.ok \
             and not pre.is_2xx and pre.status not in (404, 410) and (pre.status or 0) < 500:
         # Pushgateway: GET /metrics/job/{job} answers 405, and a PUT there creates the group: when the

@@ -975,3 +975,48 @@ def test_an_answer_made_of_the_specs_examples_is_a_spec_driven_mock():
     verdicts = {v.name: v for v in report.verdicts}
     assert verdicts["export-payroll"].verdict == "mock", verdicts["export-payroll"].evidence
     assert verdicts["staff"].verdict == "real"
+
+
+def test_a_put_only_route_is_not_written_on_a_sample_get_cannot_see():
+    """Held-out bed (verdaccio 6): GET is not routed at /-/package/{pkg}/dist-tags/{tag}, so its 404 looked
+    like a missing route and the PUT was sent to find out: it created the team's dist-tag "canary".
+    OPTIONS names the PUT route (Allow), so the PUT is withheld. (Here the route oracle's own OPTIONS
+    comparison already catches it; the PUT-only branch guards a router whose control OPTIONS looks alike.)"""
+    import asyncio
+
+    from fastapi import FastAPI
+
+    from tasks.readiness.engine import run_readiness
+    from tasks.readiness.models import ProbeTarget
+
+    from .servers import serve_asgi
+
+    app = FastAPI()
+    tags = {"latest": "1.1.0"}
+
+    @app.get("/-/package/{pkg}/dist-tags")
+    def list_tags(pkg: str):
+        return tags
+
+    @app.get("/-/package/{pkg}/dist-tags/{tag}")
+    def no_get(pkg: str, tag: str):   # what a router answers for a path it does not route
+        from fastapi import HTTPException
+
+        raise HTTPException(404)
+
+    @app.put("/-/package/{pkg}/dist-tags/{tag}", status_code=201)
+    async def add(pkg: str, tag: str, request: Request):
+        tags[tag] = await request.json()
+        return {"ok": "package tagged"}
+
+    server = serve_asgi(app)
+    try:
+        u = server.url
+        targets = [ProbeTarget("dist-tags", "GET", f"{u}/-/package/left-padder/dist-tags"),
+                   ProbeTarget("add-dist-tag", "PUT", f"{u}/-/package/left-padder/dist-tags/{{tag}}",
+                               {"tag": ["canary"]}, body="1.0.0")]
+        report = asyncio.run(run_readiness(targets, samples=2))
+    finally:
+        server.stop()
+    assert tags == {"latest": "1.1.0"}, tags
+    assert {v.name: v.verdict for v in report.verdicts}["add-dist-tag"] == "unverified"
