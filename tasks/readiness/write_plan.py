@@ -220,6 +220,9 @@ async def _probe_post(rec: ProbeRecord, run: Run, prober: Prober, url: str, head
         rec.info.setdefault("created", []).append(run.ledger.created[-1].ref)
         await _snapshot(rec, run, "effect-after", related)
         return
+    if _record_by_sent_name(rec, run, w1, url) is not None:
+        await _snapshot(rec, run, "effect-after", related)
+        return
     if is_non_create(w1) or (w1.is_2xx and not w1.body.strip() and not w1.header("location")):
         rec.info["non_create"] = is_non_create(w1)
         if not is_non_create(w1):
@@ -476,6 +479,24 @@ def _bulk_made(obs: Observation) -> bool:
         data = data["data"]
     return isinstance(data, list) and bool(data) and obs.header("location") is None and all(
         isinstance(i, dict) and object_id(i) is not None for i in data)
+
+
+def _record_by_sent_name(rec: ProbeRecord, run: Run, obs: Observation, url: str):
+    """A 2xx with nothing in it (Chroma's ``{}`` to POST …/databases) still made the object the body
+    named, and the campaign deletes items by that name: record it under the unique name it was sent."""
+    from .ledger import TOKEN_PREFIX
+
+    empty = not obs.body.strip() or (obs.is_json and obs.json in ({}, None))
+    if not obs.is_2xx or not empty or not isinstance(obs.sent, dict) or not _item_routed(run, url):
+        return None
+    for key in ("name", "slug", "key", "title"):
+        value = obs.sent.get(key)
+        if isinstance(value, str) and TOKEN_PREFIX in value:
+            entry = run.ledger.record(rec.target.name, strip_query(url), {key: value}, None, url)
+            if entry is not None:
+                rec.info.setdefault("created", []).append(entry.ref)
+            return entry
+    return None
 
 
 def _record(rec: ProbeRecord, run: Run, obs: Observation, url: str):
@@ -739,6 +760,8 @@ async def _probe_modify(rec: ProbeRecord, run: Run, prober: Prober, url: str, he
         if made is not None and (w1.status == 201 or w1.header("location")
                                  or str(made) not in {str(v) for v in combo.values()}):
             _record(rec, run, w1, url)
+        elif made is None:
+            _record_by_sent_name(rec, run, w1, url)
         return
     if w1.is_2xx:
         follow = await prober.send("follow", "GET", url, headers, meta={"via": "same-url"})

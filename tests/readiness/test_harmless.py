@@ -1020,3 +1020,50 @@ def test_a_put_only_route_is_not_written_on_a_sample_get_cannot_see():
         server.stop()
     assert tags == {"latest": "1.1.0"}, tags
     assert {v.name: v.verdict for v in report.verdicts}["add-dist-tag"] == "unverified"
+
+
+def test_an_object_a_post_answers_with_nothing_is_removed_by_the_name_it_was_sent():
+    """Held-out bed (Chroma): POST /tenants/{tenant}/databases answers ``{}``; DELETE
+    /tenants/{tenant}/databases/{database} takes the name. Two databases stayed on the server."""
+    import asyncio
+
+    from fastapi import FastAPI, HTTPException
+
+    from tasks.readiness.engine import run_readiness
+    from tasks.readiness.models import ProbeTarget
+
+    from .servers import serve_asgi
+
+    app = FastAPI()
+    databases = {"default_tenant": {"default_database"}}
+
+    @app.get("/api/v2/tenants/{tenant}/databases")
+    def list_databases(tenant: str):
+        return [{"name": n, "tenant": tenant} for n in sorted(databases.get(tenant, ()))]
+
+    @app.post("/api/v2/tenants/{tenant}/databases")
+    async def create(tenant: str, request: Request):
+        databases.setdefault(tenant, set()).add((await request.json())["name"])
+        return {}
+
+    @app.delete("/api/v2/tenants/{tenant}/databases/{database}")
+    def delete(tenant: str, database: str):
+        if database not in databases.get(tenant, ()):
+            raise HTTPException(404, f"Database [{database}] not found")
+        databases[tenant].discard(database)
+        return {}
+
+    server = serve_asgi(app)
+    try:
+        u = server.url
+        targets = [ProbeTarget("list-databases", "GET", f"{u}/api/v2/tenants/{{tenant}}/databases",
+                               {"tenant": ["default_tenant"]}),
+                   ProbeTarget("create-database", "POST", f"{u}/api/v2/tenants/{{tenant}}/databases",
+                               {"tenant": ["default_tenant"]}, body={"name": "sample"}),
+                   ProbeTarget("delete-database", "DELETE", f"{u}/api/v2/tenants/{{tenant}}/databases/{{database}}",
+                               {"tenant": ["default_tenant"], "database": ["default_database"]})]
+        report = asyncio.run(run_readiness(targets, samples=2))
+    finally:
+        server.stop()
+    assert databases == {"default_tenant": {"default_database"}}, (databases, [c.to_dict() for c in report.created])
+    assert report.harm()["left_behind"] == []
