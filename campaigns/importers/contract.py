@@ -183,6 +183,15 @@ def documented_examples(campaign_path: Path, endpoint: Any) -> dict[str, Any]:
     schema: Any = None
     if isinstance(declared, dict):
         doc, schema = declared, declared
+    elif isinstance(declared, str) and declared:
+        file, _, frag = declared.partition("#")
+        path = (campaign_path.parent / file).resolve()
+        try:
+            doc = _document(str(path), path.stat().st_mtime)
+            if not (isinstance(doc, dict) and "paths" in doc):   # a spec's own response objects: not read here
+                schema = resolve_pointer(doc, "#" + frag if frag else "#")
+        except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError):
+            schema = None
     elif not declared:
         side = campaign_path.parent / (campaign_path.stem + SCHEMA_SUFFIX)
         try:

@@ -97,6 +97,7 @@ def test_documented_examples_are_read_by_json_path_through_refs(tmp_path):
     from campaigns.importers.contract import documented_examples
 
     (tmp_path / "c.schemas.json").write_text(json.dumps({
+        "openapi": "3.0.3",   # init's side file names the spec's version
         "endpoints": {"export": {"type": "object", "properties": {
             "month": {"type": "string", "examples": ["2026-11"]},
             "status": {"type": "string", "enum": ["draft", "final"], "examples": ["draft"]},
@@ -109,3 +110,6 @@ def test_documented_examples_are_read_by_json_path_through_refs(tmp_path):
         "$.month": "2026-11", "$.lines[].staff": "ann", "$.lines[].hours": 38.5}   # an enum member is no tell
     assert documented_examples(campaign, endpoint("swap")) == {"$.swapId": "swp_81f2", "$.status": "pending"}
     assert documented_examples(campaign, endpoint("nothing")) == {}
+    # init also writes the reference on the endpoint itself
+    declared = SimpleNamespace(name="other", response_schema="c.schemas.json#/endpoints/swap")
+    assert documented_examples(campaign, declared) == {"$.swapId": "swp_81f2", "$.status": "pending"}
