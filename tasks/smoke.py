@@ -200,7 +200,7 @@ class SmokeStage:
                 pass
         if ep.is_write and response.is_success:
             if ep.method == "POST":
-                entries = self._record(ledger, ep, url, response)
+                entries = self._record(ledger, ep, url, response, body)
                 if entries:  # removed at once: no object lives longer than its check
                     made = await self._made_by_target(ctx, http, ledger, ep, entries[0], before_lists)
                     for entry in entries + made:
@@ -248,7 +248,7 @@ class SmokeStage:
         return None
 
     @staticmethod
-    def _record(ledger: Ledger, ep: Endpoint, url: str, response: Any) -> list[Any]:
+    def _record(ledger: Ledger, ep: Endpoint, url: str, response: Any, sent: Any = None) -> list[Any]:
         """What the POST made: one object, or each of a bulk create's list (Directus answers
         ``{"data": [{"id": 3}, …]}`` to a list body)."""
         try:
@@ -262,6 +262,14 @@ class SmokeStage:
             made = [ledger.record(ep.name, collection, item, None, url) for item in listed[:20]]
             return [e for e in made if e is not None]
         entry = ledger.record(ep.name, collection, data, response.headers.get("location"), url)
+        if entry is None and response.is_success and data in (None, {}) and isinstance(sent, dict):
+            # Chroma answers {} to POST …/databases: what it made is the unique name that was sent
+            from tasks.readiness.ledger import TOKEN_PREFIX
+
+            name = next((k for k in ("name", "slug", "key", "title")
+                         if isinstance(sent.get(k), str) and TOKEN_PREFIX in sent[k]), None)
+            if name is not None:   # removed by that name: nothing but what this check made carries it
+                entry = ledger.record(ep.name, collection, {name: sent[name]}, None, url)
         return [entry] if entry is not None else []
 
     @staticmethod

@@ -397,3 +397,46 @@ endpoints:
     harm = dev.results["readiness"].summary["harm"]
     assert harm["created"] == 2 and harm["left_behind"] == [], harm
     assert "bulk create" in dev.results["smoke"].summary["skipped"]["create-items-authors"]
+
+
+def test_smoke_removes_what_a_post_answered_with_nothing_by_the_name_it_sent(tmp_path):
+    """Held-out bed (Chroma): POST /tenants/{tenant}/databases answers ``{}``; smoke's database stayed."""
+    from fastapi import FastAPI, HTTPException
+
+    from tests.loopback import serve
+
+    app = FastAPI()
+    databases = {"default_database"}
+
+    @app.post("/api/v2/tenants/{tenant}/databases")
+    async def create(tenant: str, request: Request):
+        databases.add((await request.json())["name"])
+        return {}
+
+    @app.get("/__names")
+    def names():
+        return sorted(databases)
+
+    @app.delete("/api/v2/tenants/{tenant}/databases/{database}")
+    def delete(tenant: str, database: str):
+        if database not in databases:
+            raise HTTPException(404)
+        databases.discard(database)
+        return {}
+
+    text = """\
+campaign: chroma
+team: t
+environments:
+  dev: {{kind: dev, base_url: "{base}"}}
+endpoints:
+  - {{name: create-database, method: POST, path: "/api/v2/tenants/{{tenant}}/databases", params: {{tenant: [default_tenant]}}, json: {{name: sample}}}}
+  - {{name: delete-database, method: DELETE, path: "/api/v2/tenants/{{tenant}}/databases/{{database}}", params: {{tenant: [default_tenant], database: [default_database]}}}}
+"""
+    import httpx
+
+    with serve(app) as base:
+        result = asyncio.run(SmokeStage().run(context(tmp_path, text.format(base=base))))
+        left = httpx.get(base + "/__names").json()
+    assert left == ["default_database"], (left, result.summary["harm"])
+    assert result.summary["harm"]["created"] == 1 and result.summary["harm"]["left_behind"] == []

@@ -222,12 +222,17 @@ class Ledger:
         the pool as this run's own)."""
         data = obj if isinstance(obj, dict) else {}
         for wrap in ("data", "item", "result", "resource", "object"):
-            if isinstance(data.get(wrap), dict) and object_id(data[wrap]) is not None:
-                data = data[wrap]
+            if isinstance(data.get(wrap), dict) and (object_id(data[wrap]) is not None or len(data) <= 2):
+                data = data[wrap]   # an envelope: {"data": {...}} (JSON:API, Directus), with or without an id
                 break
         ref = object_id(data)
         if ref is None:
-            ref = next((data[k] for k in ("name", "slug", "key") if isinstance(data.get(k), (str, int))), None)
+            # the field named after the collection's noun (Directus: POST /collections answers
+            # {"data": {"collection": "samplepc…"}}; DELETE /collections/{collection})
+            noun = noun_of(urlsplit(strip_url(collection)).path.rstrip("/").rsplit("/", 1)[-1])
+            keys = ("name", "slug", "key") + ((noun,) if noun else ())
+            ref = next((data[k] for k in keys if isinstance(data.get(k), (str, int)) and not isinstance(data[k], bool)),
+                       None)
         if ref is None:
             from .content import find_id
 

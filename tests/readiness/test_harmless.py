@@ -1067,3 +1067,13 @@ def test_an_object_a_post_answers_with_nothing_is_removed_by_the_name_it_was_sen
         server.stop()
     assert databases == {"default_tenant": {"default_database"}}, (databases, [c.to_dict() for c in report.created])
     assert report.harm()["left_behind"] == []
+
+
+def test_an_object_keyed_by_its_collections_noun_is_recorded_by_it():
+    """Held-out bed (Directus 11): POST /collections answers ``{"data": {"collection": "samplepc…"}}`` and
+    DELETE /collections/{collection} removes it; nothing else names it."""
+    ledger = Ledger(IdPool(), deletes=[ItemRoute("delete-collection", f"{H}/collections/{{collection}}")])
+    entry = ledger.record("create-collection", f"{H}/collections", {"data": {"collection": "samplepc1a2b3c",
+                                                                            "meta": {"hidden": False}}}, None, H)
+    assert entry is not None and entry.ref == "samplepc1a2b3c"
+    assert ledger.delete_urls(entry)[0][0] == f"{H}/collections/samplepc1a2b3c"
