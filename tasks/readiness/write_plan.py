@@ -685,7 +685,8 @@ async def _probe_modify(rec: ProbeRecord, run: Run, prober: Prober, url: str, he
         if opt is not None:
             rec.observations.append(opt)
             allow = {m.strip().upper() for m in (opt.header("allow") or "").split(",") if m.strip()}
-            if opt.ok and (opt.is_2xx and (method in allow or not allow) or opt.status == 405 and method in allow):
+            if opt.ok and (opt.is_2xx or opt.status == 405) and method in allow:
+                # only an Allow list that names the method: a mock tool answers every OPTIONS 200 (CORS)
                 # verdaccio: GET is not routed at /-/package/{pkg}/dist-tags/{tag}, PUT is (Express answers
                 # OPTIONS with Allow: PUT, DELETE): the PUT would create the tag
                 reason = (f"not written: GET answered {pre.status} for the campaign's sample, but OPTIONS answered "

@@ -86,7 +86,9 @@ async def test_a_200_mb_or_endless_page_is_cut_at_the_page_cap(tmp_path, browser
     assert MIB < egress["bytes"] <= 2 * MIB + 256 * 1024, egress    # the page's cap, not 200 MB
     # navigation (3 s) + a short screenshot + settling, with room for a busy 2-core machine
     assert took < NAV_S + 12, f"{path}: the stage took {took:.1f} s"
-    assert grew < 400 * MIB, f"{path}: Chromium grew by {grew >> 20} MB (PSS)"
+    # 246-289 MB alone; once 450 MB with the whole suite running beside it (clean-clone CI, stop 21).
+    # Unbounded, the 200 MB page takes Chromium past 1 GB: the cap itself is checked on the bytes above
+    assert grew < 640 * MIB, f"{path}: Chromium grew by {grew >> 20} MB (PSS)"
 
 
 async def test_sub_resources_are_cut_at_the_response_cap_and_the_page_still_works(tmp_path, browser, hostile):
