@@ -36,7 +36,7 @@ from tasks.base import Gate, ProgressEvent, RunContext, StageResult, TargetNotAl
 from tasks.bounded import bounded_request
 from tasks.http import AuthFailed, check_response, classify_error, client, elapsed_ms, ensure_auth
 from tasks.readiness.identifiers import IdPool, addressed_fields, slots, strip_url
-from tasks.readiness.ledger import ItemRoute, Ledger, destructive, item_urls, new_token, uniquify
+from tasks.readiness.ledger import ItemRoute, Ledger, destructive, item_urls, made_list, new_token, uniquify
 from tasks.readiness.probe import Prober
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
@@ -256,20 +256,14 @@ class SmokeStage:
         except ValueError:
             data = None
         collection = url.partition("?")[0]
-        listed = data.get("data") if isinstance(data, dict) and len(data) <= 2 else data
-        if isinstance(listed, list) and listed and all(isinstance(i, dict) for i in listed) \
-                and response.headers.get("location") is None:
+        listed = made_list(data)
+        if listed is not None and response.headers.get("location") is None:
             made = [ledger.record(ep.name, collection, item, None, url) for item in listed[:20]]
             return [e for e in made if e is not None]
         entry = ledger.record(ep.name, collection, data, response.headers.get("location"), url)
-        if entry is None and response.is_success and data in (None, {}) and isinstance(sent, dict):
+        if entry is None and response.is_success and data in (None, {}):
             # Chroma answers {} to POST …/databases: what it made is the unique name that was sent
-            from tasks.readiness.ledger import TOKEN_PREFIX
-
-            name = next((k for k in ("name", "slug", "key", "title")
-                         if isinstance(sent.get(k), str) and TOKEN_PREFIX in sent[k]), None)
-            if name is not None:   # removed by that name: nothing but what this check made carries it
-                entry = ledger.record(ep.name, collection, {name: sent[name]}, None, url)
+            entry = ledger.record_sent(ep.name, collection, sent, url)
         return [entry] if entry is not None else []
 
     @staticmethod

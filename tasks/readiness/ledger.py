@@ -202,6 +202,16 @@ def item_urls(routes: list[ItemRoute], collection: str, obj: dict, ref: str) -> 
     return out
 
 
+def made_list(data: Any) -> list[dict] | None:
+    """The objects a bulk create answered, bare (``[{...}, …]``) or in an envelope (Directus:
+    ``{"data": [{"id": 3}, …]}``), or None when the answer is not such a list."""
+    if isinstance(data, dict) and len(data) <= 2:
+        data = data.get("data")
+    if isinstance(data, list) and data and all(isinstance(i, dict) for i in data):
+        return data
+    return None
+
+
 @dataclass
 class Ledger:
     """What this run's write probes created, and removing it."""
@@ -264,6 +274,15 @@ class Ledger:
         if data:
             self.pool.add(coll, data, own=True, source=f"POST {urlsplit(coll).path}")
         return entry
+
+    def record_sent(self, endpoint: str, collection: str, sent: Any, base_url: str) -> CreatedObject | None:
+        """A write answered 2xx with nothing in it (Chroma's ``{}`` to POST …/databases) still made
+        what its body named: record it under the unique name this run sent, or None."""
+        if not isinstance(sent, dict):
+            return None
+        key = next((k for k in ("name", "slug", "key", "title")
+                    if isinstance(sent.get(k), str) and TOKEN_PREFIX in sent[k]), None)
+        return self.record(endpoint, collection, {key: sent[key]}, None, base_url) if key else None
 
     def refresh(self, url: str, obj: Any) -> None:
         """An object this run created was changed (PATCH/PUT): keep its current fields."""

@@ -10,7 +10,7 @@ from urllib.parse import quote, urlsplit
 
 from .content import extract_list, find_id, is_id_key, vary_identifier, with_value
 from .identifiers import addressed_fields, route_regex, slots, strip_url
-from .ledger import NAME_FIELDS, as_route_collection, new_token, resolve_references, uniquify
+from .ledger import NAME_FIELDS, as_route_collection, made_list, new_token, resolve_references, uniquify
 from .models import ProbeTarget
 from .plans import (
     FOLLOW_RETRY_S, MALFORMED_BODY, RESEND_MIN_MS, RESENDS, WRITE_BUDGET, Related, Run, _finish, _real_combos,
@@ -316,15 +316,20 @@ CREATION_VERBS = {"add", "create", "new", "insert", "put", "grant", "register", 
                   "subscribe", "upload", "import", "append"}
 
 
-def creation_verb(url: str) -> str | None:
-    """The creation verb the path's last (literal) segment names, or None."""
+def _last_segment_verb(url: str, verbs: set[str]) -> str | None:
+    """The first of ``verbs`` the path's last (literal) segment names, or None."""
     from .ledger import _tokens
 
     last = urlsplit(strip_query(url)).path.rstrip("/").rsplit("/", 1)[-1]
     if not last or "{" in last:
         return None
-    hits = sorted(_tokens(last) & CREATION_VERBS)
+    hits = sorted(_tokens(last) & verbs)
     return hits[0] if hits else None
+
+
+def creation_verb(url: str) -> str | None:
+    """The creation verb the path's last (literal) segment names, or None."""
+    return _last_segment_verb(url, CREATION_VERBS)
 
 
 #: a POST whose path names one of these changes an object that already exists (MLflow's
@@ -336,22 +341,17 @@ UPDATE_VERBS = {"update", "rename", "set", "edit", "modify", "replace", "log", "
                 "follow", "unfollow", "upsert", "patch", "change", "toggle"}
 
 
-async def _options(rec: ProbeRecord, prober: Prober, url: str, headers: dict[str, str]) -> None:
+async def _options(rec: ProbeRecord, prober: Prober, url: str, headers: dict[str, str]) -> Observation | None:
     """A write that is not sent still gets its ``OPTIONS`` (safe): the tool may name itself there."""
     obs = await prober.send("options", "OPTIONS", url, headers)
     if obs is not None:
         rec.observations.append(obs)
+    return obs
 
 
 def update_verb(url: str) -> str | None:
     """The update verb the path's last (literal) segment names, or None."""
-    from .ledger import _tokens
-
-    last = urlsplit(strip_query(url)).path.rstrip("/").rsplit("/", 1)[-1]
-    if not last or "{" in last:
-        return None
-    hits = sorted(_tokens(last) & UPDATE_VERBS)
-    return hits[0] if hits else None
+    return _last_segment_verb(url, UPDATE_VERBS)
 
 
 def _creation_withheld(verb: str) -> str:
@@ -474,40 +474,30 @@ def _bulk_made(obs: Observation) -> bool:
     """A 2xx answer listing objects with ids, bare or as ``{"data": [...]}`` (a bulk create)."""
     from .identifiers import object_id
 
-    data = obs.json if obs.is_2xx and obs.is_json else None
-    if isinstance(data, dict) and len(data) <= 2 and isinstance(data.get("data"), list):
-        data = data["data"]
-    return isinstance(data, list) and bool(data) and obs.header("location") is None and all(
-        isinstance(i, dict) and object_id(i) is not None for i in data)
+    made = made_list(obs.json) if obs.is_2xx and obs.is_json else None
+    return made is not None and obs.header("location") is None and all(object_id(i) is not None for i in made)
 
 
 def _record_by_sent_name(rec: ProbeRecord, run: Run, obs: Observation, url: str):
     """A 2xx with nothing in it (Chroma's ``{}`` to POST …/databases) still made the object the body
     named, and the campaign deletes items by that name: record it under the unique name it was sent."""
-    from .ledger import TOKEN_PREFIX
-
     empty = not obs.body.strip() or (obs.is_json and obs.json in ({}, None))
-    if not obs.is_2xx or not empty or not isinstance(obs.sent, dict) or not _item_routed(run, url):
+    if not obs.is_2xx or not empty or not _item_routed(run, url):
         return None
-    for key in ("name", "slug", "key", "title"):
-        value = obs.sent.get(key)
-        if isinstance(value, str) and TOKEN_PREFIX in value:
-            entry = run.ledger.record(rec.target.name, strip_query(url), {key: value}, None, url)
-            if entry is not None:
-                rec.info.setdefault("created", []).append(entry.ref)
-            return entry
-    return None
+    entry = run.ledger.record_sent(rec.target.name, strip_query(url), obs.sent, url)  # type: ignore[union-attr]
+    if entry is not None:
+        rec.info.setdefault("created", []).append(entry.ref)
+    return entry
 
 
 def _record(rec: ProbeRecord, run: Run, obs: Observation, url: str):
     assert run.ledger is not None
     data = obs.json if obs.is_json else None
-    if isinstance(data, dict) and len(data) <= 2 and isinstance(data.get("data"), list):
-        data = data["data"]  # Directus: POST /items/{collection} with a list answers {"data": [{"id": 3}, …]}
-    if isinstance(data, list) and data and all(isinstance(i, dict) for i in data) and obs.header("location") is None:
+    listed = made_list(data)
+    if listed is not None and obs.header("location") is None:
         # a bulk create (JupyterHub's POST /users {"usernames": [...]}) answers the list it made:
         # every one of them is recorded, to be removed
-        entries = [run.ledger.record(rec.target.name, strip_query(url), item, None, url) for item in data[:20]]
+        entries = [run.ledger.record(rec.target.name, strip_query(url), item, None, url) for item in listed[:20]]
         made = [e for e in entries if e is not None]
         for e in made:
             rec.info.setdefault("created", []).append(e.ref)
@@ -681,9 +671,8 @@ async def _probe_modify(rec: ProbeRecord, run: Run, prober: Prober, url: str, he
                 run.withheld.setdefault(target.name, reason)
             await _options(rec, prober, url, headers)
             return
-        opt = await prober.send("options", "OPTIONS", url, headers)
+        opt = await _options(rec, prober, url, headers)
         if opt is not None:
-            rec.observations.append(opt)
             allow = {m.strip().upper() for m in (opt.header("allow") or "").split(",") if m.strip()}
             if opt.ok and (opt.is_2xx or opt.status == 405) and method in allow:
                 # only an Allow list that names the method: a mock tool answers every OPTIONS 200 (CORS)
